@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+
+	"watercooler/config"
+	"watercooler/server"
+	"watercooler/signup"
+	"watercooler/store"
+)
+
+const adminUsage = `Usage:
+  watercooler admin user create --username NAME --email EMAIL [--password PW] [--admin] [--locked] [--bot]
+  watercooler admin user reset-password --username NAME [--password PW]
+  watercooler admin user list
+  watercooler admin user suspend --username NAME
+  watercooler admin user unsuspend --username NAME
+  watercooler admin token --username NAME --scopes "read write follow push"
+
+Admin commands use the same configuration as serve (REDIS_URL, WATERCOOLER_URL, ...).
+`
+
+// adminCommand is one admin subcommand: its flags are added to the configuration flags.
+type adminCommand struct {
+	path  string
+	flags func(fs *flag.FlagSet) func(ctx context.Context, env adminEnv) error
+}
+
+// adminEnv is what every admin subcommand works with.
+type adminEnv struct {
+	cfg    config.Config
+	store  *store.Store
+	stdout io.Writer
+}
+
+func adminCommands() []adminCommand {
+	return []adminCommand{
+		{"user create", func(fs *flag.FlagSet) func(context.Context, adminEnv) error {
+			username := fs.String("username", "", "user name (required)")
+			email := fs.String("email", "", "e-mail address (required)")
+			password := fs.String("password", "", "password; generated and printed when empty")
+			isAdmin := fs.Bool("admin", false, "make the user an administrator")
+			locked := fs.Bool("locked", false, "require approval of followers")
+			bot := fs.Bool("bot", false, "mark the account as automated")
+			return func(ctx context.Context, env adminEnv) error {
+				if *username == "" || *email == "" {
+					return errors.New("--username and --email are required")
+				}
+				pw, generated := *password, false
+				if pw == "" {
+					pw, generated = store.RandomToken(18), true
+				}
+				acct, err := signup.Create(ctx, env.store, server.Bcrypt{Cost: env.cfg.BcryptCost}, env.cfg.URL,
+					signup.Params{Username: *username, Email: *email, Password: pw, Admin: *isAdmin, Locked: *locked, Bot: *bot})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(env.stdout, "created %s (id %s) at %s\n", acct.Username, acct.ID, acct.URL)
+				if generated {
+					fmt.Fprintf(env.stdout, "password: %s\n", pw)
+				}
+				return nil
+			}
+		}},
+		{"user reset-password", func(fs *flag.FlagSet) func(context.Context, adminEnv) error {
+			username := fs.String("username", "", "user name (required)")
+			password := fs.String("password", "", "new password; generated and printed when empty")
+			return func(ctx context.Context, env adminEnv) error {
+				u, err := localUser(ctx, env.store, *username)
+				if err != nil {
+					return err
+				}
+				pw, generated := *password, false
+				if pw == "" {
+					pw, generated = store.RandomToken(18), true
+				}
+				if len(pw) < 8 || len(pw) > 72 {
+					return signup.ErrPasswordLength
+				}
+				if u.PasswordHash, err = (server.Bcrypt{Cost: env.cfg.BcryptCost}).Hash(pw); err != nil {
+					return err
+				}
+				if err := env.store.UpdateUser(ctx, u); err != nil {
+					return err
+				}
+				if err := env.store.RevokeAccountTokens(ctx, u.AccountID); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.stdout, "password of %s reset; its tokens are revoked\n", *username)
+				if generated {
+					fmt.Fprintf(env.stdout, "password: %s\n", pw)
+				}
+				return nil
+			}
+		}},
+		{"user list", func(fs *flag.FlagSet) func(context.Context, adminEnv) error {
+			return func(ctx context.Context, env adminEnv) error {
+				accounts, err := env.store.LocalAccounts(ctx)
+				if err != nil {
+					return err
+				}
+				w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "ID\tUSERNAME\tE-MAIL\tSTATE")
+				for _, a := range accounts {
+					email, state := "", "active"
+					if u, err := env.store.User(ctx, a.ID); err == nil {
+						email = u.Email
+					}
+					if a.Suspended {
+						state = "suspended"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", a.ID, a.Username, email, state)
+				}
+				return w.Flush()
+			}
+		}},
+		{"user suspend", suspendCommand(true)},
+		{"user unsuspend", suspendCommand(false)},
+		{"token", func(fs *flag.FlagSet) func(context.Context, adminEnv) error {
+			username := fs.String("username", "", "user name (required)")
+			scopes := fs.String("scopes", "read", `space-separated scopes, e.g. "read write follow push"`)
+			return func(ctx context.Context, env adminEnv) error {
+				u, err := localUser(ctx, env.store, *username)
+				if err != nil {
+					return err
+				}
+				list, err := server.ParseScopes(*scopes)
+				if err != nil {
+					return err
+				}
+				tok, _, err := env.store.CreateToken(ctx, "", u.AccountID, list)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(env.stdout, tok)
+				return nil
+			}
+		}},
+	}
+}
+
+func suspendCommand(suspend bool) func(fs *flag.FlagSet) func(context.Context, adminEnv) error {
+	return func(fs *flag.FlagSet) func(context.Context, adminEnv) error {
+		username := fs.String("username", "", "user name (required)")
+		return func(ctx context.Context, env adminEnv) error {
+			u, err := localUser(ctx, env.store, *username)
+			if err != nil {
+				return err
+			}
+			acct, err := env.store.Account(ctx, u.AccountID)
+			if err != nil {
+				return err
+			}
+			acct.Suspended = suspend
+			if err := env.store.UpdateAccount(ctx, acct); err != nil {
+				return err
+			}
+			if suspend {
+				if err := env.store.RevokeAccountTokens(ctx, acct.ID); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.stdout, "%s is suspended; its tokens are revoked\n", acct.Username)
+			} else {
+				fmt.Fprintf(env.stdout, "%s is active again\n", acct.Username)
+			}
+			return nil
+		}
+	}
+}
+
+func localUser(ctx context.Context, st *store.Store, username string) (*store.User, error) {
+	if username == "" {
+		return nil, errors.New("--username is required")
+	}
+	acct, err := st.AccountByAcct(ctx, username)
+	if err != nil || !acct.Local() {
+		return nil, fmt.Errorf("no local user named %q", username)
+	}
+	return st.User(ctx, acct.ID)
+}
+
+func admin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	for _, cmd := range adminCommands() {
+		words := strings.Fields(cmd.path)
+		if len(args) < len(words) || strings.Join(args[:len(words)], " ") != cmd.path {
+			continue
+		}
+		fs := flag.NewFlagSet("admin "+cmd.path, flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		resolve := config.Bind(fs)
+		runCmd := cmd.flags(fs)
+		if err := fs.Parse(args[len(words):]); err != nil {
+			return err
+		}
+		cfg, err := resolve(getenv)
+		if err != nil {
+			return err
+		}
+		if cfg.RedisURL == "" {
+			return errors.New("REDIS_URL (--redis) is not set: admin commands need the Redis that serve uses; an embedded Redis lives only inside its serve process")
+		}
+		rdb, closeRedis, err := openRedis(ctx, cfg.RedisURL, slog.New(slog.NewTextHandler(stderr, nil)))
+		if err != nil {
+			return err
+		}
+		defer closeRedis()
+		return runCmd(ctx, adminEnv{cfg: cfg, store: store.New(rdb, cfg.RedisPrefix, cfg.Domain()), stdout: stdout})
+	}
+	fmt.Fprint(stderr, adminUsage)
+	return errors.New("unknown admin command")
+}

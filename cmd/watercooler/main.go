@@ -1,0 +1,59 @@
+// Command watercooler runs a department's Watercooler instance (serve), a three-department demo
+// (demo), and administrative tasks (admin). It is the composition root: it wires configuration,
+// Redis, the store and the server.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `watercooler: a federated microblog for a department.
+
+Usage:
+  watercooler serve [flags]     run one instance (flags: --url --listen --redis --media-dir ...)
+  watercooler demo [flags]      run three department instances on localhost with sample users
+  watercooler admin ...         manage users and tokens (run "watercooler admin" for the list)
+
+Every setting can come from a flag, an environment variable or a --config file;
+run "watercooler serve -h" to see them all.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, log); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "watercooler:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, log *slog.Logger) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("missing subcommand")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], getenv, log)
+	case "demo":
+		return demo(ctx, args[1:], getenv, stdout, log)
+	case "admin":
+		return admin(ctx, args[1:], getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown subcommand %q", args[0])
+}

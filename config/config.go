@@ -1,0 +1,244 @@
+// Package config is the one place that reads the environment, command-line flags and the optional
+// configuration file. Everything else receives a validated Config.
+package config
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is one instance's settings.
+type Config struct {
+	// URL is the public base URL, e.g. https://eng.corp.example; its host is the instance's domain.
+	URL string
+	// Listen is the host:port the HTTP server binds.
+	Listen string
+	// RedisURL selects a real Redis; empty means an embedded in-process Redis.
+	RedisURL string
+	// RedisPrefix namespaces every key, so several instances can share one Redis database.
+	RedisPrefix string
+	// MediaDir is where uploaded files live.
+	MediaDir string
+	// Title is the instance's name shown to clients.
+	Title string
+	// Description is shown in the instance entity.
+	Description string
+	// ContactEmail is published in the instance entity.
+	ContactEmail string
+	// OpenRegistrations allows POST /api/v1/accounts.
+	OpenRegistrations bool
+	// PeerNetworks lists CIDRs that remote fetches may reach although they are private.
+	PeerNetworks []*net.IPNet
+	// BodyLimit caps request bodies in bytes.
+	BodyLimit int
+	// ReadTimeout, WriteTimeout and IdleTimeout bound client connections.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// BcryptCost is the password hashing cost; tests lower it only through this field.
+	BcryptCost int
+}
+
+// Domain is the host (with port when not default) of the public URL, as used in acct: URIs.
+func (c *Config) Domain() string {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
+// Defaults returns a Config with every optional setting filled in.
+func Defaults() Config {
+	return Config{
+		URL:          "http://127.0.0.1:8080",
+		Listen:       "127.0.0.1:8080",
+		RedisPrefix:  "wc",
+		MediaDir:     filepath.Join(os.TempDir(), "watercooler-media"),
+		Title:        "Watercooler",
+		Description:  "A department's Watercooler: share what you know across team lines.",
+		BodyLimit:    16 << 20,
+		ReadTimeout:  30 * time.Second,
+		WriteTimeout: 30 * time.Second,
+		IdleTimeout:  120 * time.Second,
+		BcryptCost:   12,
+	}
+}
+
+// setting describes one configuration value: its flag, environment variable and file key.
+type setting struct {
+	flag, env, usage string
+	apply            func(c *Config, v string) error
+}
+
+func settings() []setting {
+	str := func(dst func(*Config) *string) func(*Config, string) error {
+		return func(c *Config, v string) error { *dst(c) = v; return nil }
+	}
+	return []setting{
+		{"url", "WATERCOOLER_URL", "public base URL (e.g. https://eng.corp.example)", str(func(c *Config) *string { return &c.URL })},
+		{"listen", "WATERCOOLER_LISTEN", "address to listen on (host:port)", str(func(c *Config) *string { return &c.Listen })},
+		{"redis", "REDIS_URL", "Redis URL (redis://host:port/db); empty runs an embedded in-memory Redis", str(func(c *Config) *string { return &c.RedisURL })},
+		{"redis-prefix", "WATERCOOLER_REDIS_PREFIX", "prefix of every Redis key", str(func(c *Config) *string { return &c.RedisPrefix })},
+		{"media-dir", "WATERCOOLER_MEDIA_DIR", "directory for uploaded media", str(func(c *Config) *string { return &c.MediaDir })},
+		{"title", "WATERCOOLER_TITLE", "instance title", str(func(c *Config) *string { return &c.Title })},
+		{"description", "WATERCOOLER_DESCRIPTION", "instance description", str(func(c *Config) *string { return &c.Description })},
+		{"contact-email", "WATERCOOLER_CONTACT_EMAIL", "contact e-mail published in the instance entity", str(func(c *Config) *string { return &c.ContactEmail })},
+		{"open-registrations", "WATERCOOLER_OPEN_REGISTRATIONS", "allow sign-up through POST /api/v1/accounts (true/false)", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("must be true or false, got %q", v)
+			}
+			c.OpenRegistrations = b
+			return nil
+		}},
+		{"peer-networks", "WATERCOOLER_PEER_NETWORKS", "comma-separated CIDRs that remote fetches may reach although private", func(c *Config, v string) error {
+			nets, err := ParseNetworks(v)
+			c.PeerNetworks = nets
+			return err
+		}},
+		{"body-limit", "WATERCOOLER_BODY_LIMIT", "maximum request body in bytes", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1024 {
+				return fmt.Errorf("must be a whole number of bytes ≥ 1024, got %q", v)
+			}
+			c.BodyLimit = n
+			return nil
+		}},
+	}
+}
+
+// ParseNetworks parses a comma-separated list of CIDRs.
+func ParseNetworks(v string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		_, n, err := net.ParseCIDR(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR (like 10.0.0.0/8)", part)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// Load builds the configuration for a subcommand that takes no flags of its own; it returns the
+// remaining positional arguments. See Bind for the order of precedence.
+func Load(name string, args []string, getenv func(string) string) (Config, []string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	resolve := Bind(fs)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, nil, err
+	}
+	cfg, err := resolve(getenv)
+	return cfg, fs.Args(), err
+}
+
+// Bind registers every setting's flag (plus --config) on fs, so subcommands can add flags of
+// their own. After fs.Parse, the returned function builds the Config from, in increasing
+// priority, defaults, the file named by --config or WATERCOOLER_CONFIG (KEY=VALUE lines using the
+// environment names), the environment, and flags, and validates it; errors name the setting.
+func Bind(fs *flag.FlagSet) func(getenv func(string) string) (Config, error) {
+	all := settings()
+	flagValues := map[string]*string{}
+	for _, s := range all {
+		flagValues[s.flag] = fs.String(s.flag, "", s.usage+" (env "+s.env+")")
+	}
+	configFile := fs.String("config", "", "optional configuration file of KEY=VALUE lines (env WATERCOOLER_CONFIG)")
+	return func(getenv func(string) string) (Config, error) {
+		cfg := Defaults()
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		path := *configFile
+		if path == "" {
+			path = getenv("WATERCOOLER_CONFIG")
+		}
+		fileValues := map[string]string{}
+		if path != "" {
+			var err error
+			if fileValues, err = readFile(path); err != nil {
+				return cfg, err
+			}
+		}
+		for _, s := range all {
+			var v, source string
+			var ok bool
+			switch {
+			case set[s.flag]:
+				v, source, ok = *flagValues[s.flag], "flag --"+s.flag, true
+			case getenv(s.env) != "":
+				v, source, ok = getenv(s.env), s.env, true
+			default:
+				v, ok = fileValues[s.env]
+				source = s.env + " in " + path
+			}
+			if !ok {
+				continue
+			}
+			if err := s.apply(&cfg, v); err != nil {
+				return cfg, fmt.Errorf("%s: %w", source, err)
+			}
+		}
+		return cfg, cfg.Validate()
+	}
+}
+
+func readFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("config file %s line %d: want KEY=VALUE", path, n)
+		}
+		out[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"`)
+	}
+	return out, sc.Err()
+}
+
+// Validate checks every setting and names the first bad one.
+func (c *Config) Validate() error {
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		return fmt.Errorf("WATERCOOLER_URL (--url): %q must be an absolute http(s) URL with no path, like https://eng.corp.example", c.URL)
+	}
+	c.URL = strings.TrimSuffix(c.URL, "/")
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
+		return fmt.Errorf("WATERCOOLER_LISTEN (--listen): %q must be host:port, like 127.0.0.1:8080", c.Listen)
+	}
+	if c.RedisURL != "" {
+		ru, err := url.Parse(c.RedisURL)
+		if err != nil || (ru.Scheme != "redis" && ru.Scheme != "rediss" && ru.Scheme != "unix") {
+			return fmt.Errorf("REDIS_URL (--redis): %q must look like redis://host:6379/0", c.RedisURL)
+		}
+	}
+	if c.RedisPrefix == "" || strings.ContainsAny(c.RedisPrefix, "{}: ") {
+		return errors.New("WATERCOOLER_REDIS_PREFIX (--redis-prefix): must be non-empty, without braces, colons or spaces")
+	}
+	if c.MediaDir == "" {
+		return errors.New("WATERCOOLER_MEDIA_DIR (--media-dir): must not be empty")
+	}
+	return nil
+}
+
+// TestRedisURL is the Redis that the test command (scripts/test) started for the test suite.
+func TestRedisURL() string { return os.Getenv("WATERCOOLER_TEST_REDIS") }

@@ -1,0 +1,75 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "wc.conf")
+	if err := os.WriteFile(file, []byte("# department\nWATERCOOLER_URL=https://file.example\nWATERCOOLER_TITLE=\"From file\"\nWATERCOOLER_LISTEN=127.0.0.1:9000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, rest, err := Load("serve", []string{"--config", file, "--listen", "127.0.0.1:9100", "extra"},
+		envOf(map[string]string{"WATERCOOLER_URL": "https://env.example", "REDIS_URL": "redis://127.0.0.1:6379/2", "WATERCOOLER_PEER_NETWORKS": "10.0.0.0/8, 127.0.0.0/8"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ name, got, want string }{
+		{"URL (env beats file)", cfg.URL, "https://env.example"},
+		{"Listen (flag beats file)", cfg.Listen, "127.0.0.1:9100"},
+		{"Title (file)", cfg.Title, "From file"},
+		{"RedisURL (env)", cfg.RedisURL, "redis://127.0.0.1:6379/2"},
+		{"Domain", cfg.Domain(), "env.example"},
+		{"rest", strings.Join(rest, ","), "extra"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	if len(cfg.PeerNetworks) != 2 {
+		t.Errorf("PeerNetworks = %v, want 2 networks", cfg.PeerNetworks)
+	}
+}
+
+func TestLoadNamesTheBadSetting(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"relative URL", nil, map[string]string{"WATERCOOLER_URL": "eng.example"}, "WATERCOOLER_URL"},
+		{"URL with path", []string{"--url", "https://eng.example/app"}, nil, "WATERCOOLER_URL"},
+		{"listen without port", nil, map[string]string{"WATERCOOLER_LISTEN": "localhost"}, "WATERCOOLER_LISTEN"},
+		{"redis scheme", []string{"--redis", "http://127.0.0.1:6379"}, nil, "REDIS_URL"},
+		{"bad CIDR", []string{"--peer-networks", "10.0.0.0/33"}, nil, "--peer-networks"},
+		{"bad bool", nil, map[string]string{"WATERCOOLER_OPEN_REGISTRATIONS": "maybe"}, "WATERCOOLER_OPEN_REGISTRATIONS"},
+		{"prefix with brace", []string{"--redis-prefix", "a{b"}, nil, "WATERCOOLER_REDIS_PREFIX"},
+		{"missing config file", []string{"--config", "/nonexistent/wc.conf"}, nil, "config file"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := Load("serve", c.args, envOf(c.env))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Load(%v, %v) error = %v, want one naming %s", c.args, c.env, err, c.want)
+			}
+		})
+	}
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	cfg := Defaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("Defaults().Validate() = %v, want nil", err)
+	}
+	if cfg.BcryptCost < 12 {
+		t.Fatalf("default bcrypt cost %d, want ≥ 12", cfg.BcryptCost)
+	}
+}

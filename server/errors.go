@@ -1,0 +1,66 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+
+	"watercooler/server/mastodon"
+	"watercooler/store"
+)
+
+// apiError carries an HTTP status and a client-safe message; everything else a handler returns
+// is logged and reported as a 500 without details.
+type apiError struct {
+	status int
+	msg    string
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%d %s", e.status, e.msg) }
+
+func errorf(status int, format string, args ...any) error {
+	return &apiError{status: status, msg: fmt.Sprintf(format, args...)}
+}
+
+// Common client errors, worded as Mastodon words them.
+var (
+	errNotFound     = &apiError{fiber.StatusNotFound, "Record not found"}
+	errUnauthorized = &apiError{fiber.StatusUnauthorized, "The access token is invalid"}
+	errForbidden    = &apiError{fiber.StatusForbidden, "This action is not allowed"}
+	errScope        = &apiError{fiber.StatusForbidden, "This action is outside the authorized scopes"}
+)
+
+// errorHandler is the one place that turns errors into statuses and Mastodon's error JSON.
+func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		status, msg := fiber.StatusInternalServerError, "Internal server error"
+		var api *apiError
+		var fe *fiber.Error
+		switch {
+		case errors.As(err, &api):
+			status, msg = api.status, api.msg
+		case errors.Is(err, store.ErrNotFound):
+			status, msg = fiber.StatusNotFound, "Record not found"
+		case errors.Is(err, store.ErrForbidden):
+			status, msg = fiber.StatusForbidden, "This action is not allowed"
+		case errors.Is(err, store.ErrConflict):
+			status, msg = fiber.StatusUnprocessableEntity, "Validation failed: "+err.Error()
+		case errors.As(err, &fe):
+			status, msg = fe.Code, fe.Message
+			if status == fiber.StatusNotFound {
+				msg = "Not found"
+			}
+		}
+		if status >= 500 {
+			log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+		} else {
+			log.Info("request refused", "method", c.Method(), "path", c.Path(), "status", status, "reason", msg)
+		}
+		return c.Status(status).JSON(mastodon.Error{Error: msg})
+	}
+}
+
+// errNotImplemented answers routes whose handler is not written yet.
+var errNotImplemented = &apiError{fiber.StatusNotImplemented, "Not implemented yet"}

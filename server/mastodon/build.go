@@ -1,0 +1,182 @@
+package mastodon
+
+import (
+	"strconv"
+	"strings"
+
+	"watercooler/store"
+)
+
+// Site is what entity builders need to know about the local instance.
+type Site struct {
+	// BaseURL is the instance's public URL without a trailing slash.
+	BaseURL string
+}
+
+// DefaultAvatar is the avatar of accounts that have not set one.
+func (s Site) DefaultAvatar() string { return s.BaseURL + "/avatars/original/missing.png" }
+
+// DefaultHeader is the header image of accounts that have not set one.
+func (s Site) DefaultHeader() string { return s.BaseURL + "/headers/original/missing.png" }
+
+// TagURL is the local page of a hashtag.
+func (s Site) TagURL(name string) string { return s.BaseURL + "/tags/" + name }
+
+// AccountFrom builds a public Account entity.
+func AccountFrom(site Site, a *store.Account, c store.AccountCounts) Account {
+	out := Account{
+		ID: a.ID, Username: a.Username, Acct: a.Acct(), DisplayName: a.DisplayName,
+		Locked: a.Locked, Bot: a.Bot, Discoverable: a.Discoverable, Indexable: a.Discoverable,
+		CreatedAt: Timestamp(a.CreatedAt.Truncate(24 * 60 * 60 * 1e9)), Note: a.Note,
+		URL: a.URL, URI: a.URI, Avatar: a.AvatarURL, AvatarStatic: a.AvatarURL, Header: a.HeaderURL, HeaderStatic: a.HeaderURL,
+		FollowersCount: c.Followers, FollowingCount: c.Following, StatusesCount: c.Statuses,
+		Emojis: []CustomEmoji{}, Roles: []any{}, Fields: FieldsFrom(a.Fields), Suspended: a.Suspended,
+	}
+	if out.Avatar == "" {
+		out.Avatar, out.AvatarStatic = site.DefaultAvatar(), site.DefaultAvatar()
+	}
+	if out.Header == "" {
+		out.Header, out.HeaderStatic = site.DefaultHeader(), site.DefaultHeader()
+	}
+	if !c.LastStatusAt.IsZero() {
+		day := c.LastStatusAt.Format("2006-01-02")
+		out.LastStatusAt = &day
+	}
+	if out.DisplayName == "" {
+		out.DisplayName = a.Username
+	}
+	return out
+}
+
+// CredentialAccountFrom builds the owner's view of their account, with source and role.
+func CredentialAccountFrom(site Site, a *store.Account, c store.AccountCounts, u *store.User, followRequests int64) Account {
+	out := AccountFrom(site, a, c)
+	sourceFields := make([]Field, len(a.Fields))
+	for i, f := range a.Fields {
+		sourceFields[i] = Field{Name: f.Name, Value: PlainField(f.Value)}
+	}
+	out.Source = &AccountSource{
+		Privacy: u.Preferences.PostingVisibility, Sensitive: u.Preferences.PostingSensitive,
+		Language: u.Preferences.PostingLanguage, Note: a.NoteSource, Fields: sourceFields,
+		FollowRequestsCount: followRequests, Discoverable: a.Discoverable, Indexable: a.Discoverable,
+	}
+	if out.Source.Privacy == "" {
+		out.Source.Privacy = store.VisibilityPublic
+	}
+	role := Role{ID: "-99", Name: "", Permissions: "65536"}
+	if u.Admin {
+		role = Role{ID: "3", Name: "Owner", Permissions: "1", Highlighted: true}
+	}
+	out.Role = &role
+	return out
+}
+
+// PlainField strips the link markup that field values get when rendered, for the owner's source.
+func PlainField(html string) string {
+	var b strings.Builder
+	inTag := false
+	for _, r := range html {
+		switch {
+		case r == '<':
+			inTag = true
+		case r == '>':
+			inTag = false
+		case !inTag:
+			b.WriteRune(r)
+		}
+	}
+	return strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&quot;", `"`, "&#39;", "'").Replace(b.String())
+}
+
+// FieldsFrom converts profile fields.
+func FieldsFrom(fs []store.Field) []Field {
+	out := make([]Field, len(fs))
+	for i, f := range fs {
+		out[i] = Field{Name: f.Name, Value: f.Value}
+		if f.VerifiedAt != nil {
+			ts := Timestamp(*f.VerifiedAt)
+			out[i].VerifiedAt = &ts
+		}
+	}
+	return out
+}
+
+// StatusData is everything needed to render one status for one viewer.
+type StatusData struct {
+	Status        *store.Status
+	Account       *store.Account
+	AccountCounts store.AccountCounts
+	Counts        store.StatusCounts
+	Mentions      []*store.Account
+	Media         []*store.Media
+	// Viewer is nil for anonymous requests, which omit the viewer-dependent fields.
+	Viewer   *ViewerFlags
+	Reblog   *StatusData
+	Filtered []FilterResult
+}
+
+// ViewerFlags are the viewer's relation to a status.
+type ViewerFlags struct {
+	Favourited, Reblogged, Muted, Bookmarked, Pinned bool
+}
+
+// StatusFrom builds a Status entity.
+func StatusFrom(site Site, d *StatusData) Status {
+	st := d.Status
+	out := Status{
+		ID: st.ID, URI: st.URI, URL: OptionalString(st.URL), CreatedAt: Timestamp(st.CreatedAt),
+		Account: AccountFrom(site, d.Account, d.AccountCounts), Content: st.Content, Visibility: st.Visibility,
+		Sensitive: st.Sensitive, SpoilerText: st.SpoilerText, MediaAttachments: make([]MediaAttachment, 0, len(d.Media)),
+		Mentions: make([]Mention, 0, len(d.Mentions)), Tags: make([]Tag, 0, len(st.Tags)), Emojis: []CustomEmoji{},
+		ReblogsCount: d.Counts.Reblogs, FavouritesCount: d.Counts.Favourites, RepliesCount: d.Counts.Replies,
+		InReplyToID: OptionalString(st.InReplyToID), InReplyToAccountID: OptionalString(st.InReplyToAccountID),
+		Language: OptionalString(st.Language), Filtered: d.Filtered,
+	}
+	if !st.EditedAt.IsZero() {
+		ts := Timestamp(st.EditedAt)
+		out.EditedAt = &ts
+	}
+	if st.ApplicationName != "" {
+		out.Application = &Application{Name: st.ApplicationName, Website: OptionalString(st.ApplicationWebsite)}
+	}
+	for _, m := range d.Mentions {
+		out.Mentions = append(out.Mentions, Mention{ID: m.ID, Username: m.Username, URL: m.URL, Acct: m.Acct()})
+	}
+	for _, name := range st.Tags {
+		out.Tags = append(out.Tags, Tag{Name: name, URL: site.TagURL(name)})
+	}
+	for _, m := range d.Media {
+		out.MediaAttachments = append(out.MediaAttachments, MediaFrom(m))
+	}
+	if d.Viewer != nil {
+		out.Favourited, out.Reblogged, out.Muted = Bool(d.Viewer.Favourited), Bool(d.Viewer.Reblogged), Bool(d.Viewer.Muted)
+		out.Bookmarked, out.Pinned = Bool(d.Viewer.Bookmarked), Bool(d.Viewer.Pinned)
+	}
+	if d.Reblog != nil {
+		r := StatusFrom(site, d.Reblog)
+		out.Reblog = &r
+		// A boost carries no content of its own; clients read everything from reblog.
+		out.Content, out.URL = "", OptionalString(st.URI)
+	}
+	return out
+}
+
+// MediaFrom builds a MediaAttachment entity.
+func MediaFrom(m *store.Media) MediaAttachment {
+	out := MediaAttachment{
+		ID: m.ID, Type: m.Type, URL: OptionalString(m.URL), PreviewURL: OptionalString(m.PreviewURL),
+		RemoteURL: OptionalString(m.RemoteURL), Description: OptionalString(m.Description), Blurhash: OptionalString(m.Blurhash),
+	}
+	if out.PreviewURL == nil {
+		out.PreviewURL = out.URL
+	}
+	meta := map[string]any{}
+	if m.Width > 0 && m.Height > 0 {
+		size := map[string]any{"width": m.Width, "height": m.Height, "size": strconv.Itoa(m.Width) + "x" + strconv.Itoa(m.Height), "aspect": float64(m.Width) / float64(m.Height)}
+		meta["original"] = size
+		meta["small"] = size
+	}
+	meta["focus"] = map[string]float64{"x": m.FocusX, "y": m.FocusY}
+	out.Meta = meta
+	return out
+}

@@ -1,0 +1,143 @@
+package server
+
+import (
+	"image/color"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+
+	"watercooler/static"
+)
+
+// routes is the one table of every route the instance serves.
+func (s *Server) routes(app *fiber.App) {
+	avatar := placeholderPNG(color.RGBA{0x59, 0x6b, 0x8c, 0xff}, 120, 120)
+	header := placeholderPNG(color.RGBA{0xd9, 0xe1, 0xe8, 0xff}, 300, 100)
+	app.Get("/avatars/original/missing.png", servePNG(avatar))
+	app.Get("/headers/original/missing.png", servePNG(header))
+
+	// OAuth.
+	app.Get("/.well-known/oauth-authorization-server", s.oauthMetadata)
+	app.Get("/oauth/authorize", s.oauthAuthorizeForm)
+	app.Post("/oauth/authorize", s.oauthAuthorizeSubmit)
+	app.Post("/oauth/token", s.oauthToken)
+	app.Post("/oauth/revoke", s.oauthRevoke)
+
+	api := app.Group("/api", s.authenticate)
+	read, write, follow := requireScope, requireScope, requireScope
+
+	api.Post("/v1/apps", s.appsCreate)
+	api.Get("/v1/apps/verify_credentials", requireAppScope(""), s.appsVerify)
+
+	// Instance.
+	api.Get("/v1/instance", s.instanceV1)
+	api.Get("/v2/instance", s.instanceV2)
+	api.Get("/v1/instance/peers", s.instancePeers)
+	api.Get("/v1/instance/rules", s.instanceRules)
+	api.Get("/v1/custom_emojis", s.customEmojis)
+
+	// Accounts.
+	api.Post("/v1/accounts", requireAppScope("write:accounts"), s.accountsCreate)
+	api.Get("/v1/accounts/verify_credentials", read("read:accounts"), s.verifyCredentials)
+	api.Patch("/v1/accounts/update_credentials", write("write:accounts"), s.updateCredentials)
+	api.Get("/v1/accounts/relationships", read("read:follows"), s.relationships)
+	api.Get("/v1/accounts/lookup", s.accountLookup)
+	api.Get("/v1/accounts/search", read("read:accounts"), s.accountSearch)
+	api.Get("/v1/accounts/:id", s.accountGet)
+	api.Get("/v1/accounts/:id/statuses", s.accountStatuses)
+	api.Get("/v1/accounts/:id/followers", s.accountFollowers)
+	api.Get("/v1/accounts/:id/following", s.accountFollowing)
+	api.Get("/v1/accounts/:id/lists", read("read:lists"), s.accountLists)
+	api.Post("/v1/accounts/:id/follow", follow("write:follows"), s.accountFollow)
+	api.Post("/v1/accounts/:id/unfollow", follow("write:follows"), s.accountUnfollow)
+	api.Post("/v1/accounts/:id/block", follow("write:blocks"), s.accountBlock)
+	api.Post("/v1/accounts/:id/unblock", follow("write:blocks"), s.accountUnblock)
+	api.Post("/v1/accounts/:id/mute", follow("write:mutes"), s.accountMute)
+	api.Post("/v1/accounts/:id/unmute", follow("write:mutes"), s.accountUnmute)
+	api.Get("/v1/blocks", read("read:blocks"), s.blocksList)
+	api.Get("/v1/mutes", read("read:mutes"), s.mutesList)
+	api.Get("/v1/follow_requests", read("read:follows"), s.followRequestsList)
+	api.Post("/v1/follow_requests/:id/authorize", follow("write:follows"), s.followRequestAuthorize)
+	api.Post("/v1/follow_requests/:id/reject", follow("write:follows"), s.followRequestReject)
+	api.Get("/v1/preferences", read("read:accounts"), s.preferences)
+
+	// Statuses.
+	api.Post("/v1/statuses", write("write:statuses"), s.statusCreate)
+	api.Get("/v1/statuses/:id", s.statusGet)
+	api.Delete("/v1/statuses/:id", write("write:statuses"), s.statusDelete)
+	api.Put("/v1/statuses/:id", write("write:statuses"), s.statusEdit)
+	api.Get("/v1/statuses/:id/history", s.statusHistory)
+	api.Get("/v1/statuses/:id/source", read("read:statuses"), s.statusSource)
+	api.Get("/v1/statuses/:id/context", s.statusContext)
+	api.Post("/v1/statuses/:id/reblog", write("write:statuses"), s.statusReblog)
+	api.Post("/v1/statuses/:id/unreblog", write("write:statuses"), s.statusUnreblog)
+	api.Post("/v1/statuses/:id/favourite", write("write:favourites"), s.statusFavourite)
+	api.Post("/v1/statuses/:id/unfavourite", write("write:favourites"), s.statusUnfavourite)
+	api.Post("/v1/statuses/:id/bookmark", write("write:bookmarks"), s.statusBookmark)
+	api.Post("/v1/statuses/:id/unbookmark", write("write:bookmarks"), s.statusUnbookmark)
+	api.Post("/v1/statuses/:id/pin", write("write:accounts"), s.statusPin)
+	api.Post("/v1/statuses/:id/unpin", write("write:accounts"), s.statusUnpin)
+	api.Get("/v1/statuses/:id/reblogged_by", s.statusRebloggedBy)
+	api.Get("/v1/statuses/:id/favourited_by", s.statusFavouritedBy)
+	api.Get("/v1/favourites", read("read:favourites"), s.favouritesList)
+	api.Get("/v1/bookmarks", read("read:bookmarks"), s.bookmarksList)
+
+	// Timelines.
+	api.Get("/v1/timelines/home", read("read:statuses"), s.timelineHome)
+	api.Get("/v1/timelines/public", s.timelinePublic)
+	api.Get("/v1/timelines/tag/:hashtag", s.timelineTag)
+	api.Get("/v1/timelines/list/:id", read("read:lists"), s.timelineList)
+
+	// Notifications.
+	api.Get("/v1/notifications", read("read:notifications"), s.notificationsList)
+	api.Post("/v1/notifications/clear", write("write:notifications"), s.notificationsClear)
+	api.Get("/v1/notifications/:id", read("read:notifications"), s.notificationGet)
+	api.Post("/v1/notifications/:id/dismiss", write("write:notifications"), s.notificationDismiss)
+
+	// Lists.
+	api.Get("/v1/lists", read("read:lists"), s.listsIndex)
+	api.Post("/v1/lists", write("write:lists"), s.listCreate)
+	api.Get("/v1/lists/:id", read("read:lists"), s.listGet)
+	api.Put("/v1/lists/:id", write("write:lists"), s.listUpdate)
+	api.Delete("/v1/lists/:id", write("write:lists"), s.listDelete)
+	api.Get("/v1/lists/:id/accounts", read("read:lists"), s.listAccounts)
+	api.Post("/v1/lists/:id/accounts", write("write:lists"), s.listAddAccounts)
+	api.Delete("/v1/lists/:id/accounts", write("write:lists"), s.listRemoveAccounts)
+
+	// Markers.
+	api.Get("/v1/markers", read("read:statuses"), s.markersGet)
+	api.Post("/v1/markers", write("write:statuses"), s.markersSave)
+
+	// Filters (v2).
+	api.Get("/v2/filters", read("read:filters"), s.filtersList)
+	api.Post("/v2/filters", write("write:filters"), s.filterCreate)
+	api.Get("/v2/filters/keywords/:id", read("read:filters"), s.filterKeywordGet)
+	api.Put("/v2/filters/keywords/:id", write("write:filters"), s.filterKeywordUpdate)
+	api.Delete("/v2/filters/keywords/:id", write("write:filters"), s.filterKeywordDelete)
+	api.Get("/v2/filters/:id", read("read:filters"), s.filterGet)
+	api.Put("/v2/filters/:id", write("write:filters"), s.filterUpdate)
+	api.Delete("/v2/filters/:id", write("write:filters"), s.filterDelete)
+	api.Get("/v2/filters/:id/keywords", read("read:filters"), s.filterKeywordsList)
+	api.Post("/v2/filters/:id/keywords", write("write:filters"), s.filterKeywordAdd)
+
+	// Hashtags.
+	api.Get("/v1/followed_tags", read("read:follows"), s.followedTags)
+	api.Get("/v1/tags/:name", s.tagGet)
+	api.Post("/v1/tags/:name/follow", follow("write:follows"), s.tagFollow)
+	api.Post("/v1/tags/:name/unfollow", follow("write:follows"), s.tagUnfollow)
+
+	// Search.
+	api.Get("/v2/search", s.searchV2)
+
+	// Media.
+	api.Post("/v1/media", write("write:media"), s.mediaCreate)
+	api.Post("/v2/media", write("write:media"), s.mediaCreate)
+	api.Get("/v1/media/:id", read("read:statuses"), s.mediaGet)
+	api.Put("/v1/media/:id", write("write:media"), s.mediaUpdate)
+	app.Get("/media/*", s.mediaFile)
+
+	api.Use(func(c *fiber.Ctx) error { return errorf(fiber.StatusNotFound, "Record not found") })
+	app.Use("/", filesystem.New(filesystem.Config{Root: http.FS(static.Files()), Index: "index.html"}))
+	app.Use(func(c *fiber.Ctx) error { return errorf(fiber.StatusNotFound, "Not found") })
+}

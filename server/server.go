@@ -1,0 +1,89 @@
+// Package server is the Fiber application: the Mastodon client API, OAuth, and the web client.
+// Handlers are thin: they parse, authorize, make one call into the store, and render entities.
+package server
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/cors"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"watercooler/config"
+	"watercooler/server/mastodon"
+	"watercooler/store"
+	"watercooler/text"
+)
+
+// Server holds what handlers share; it has no mutable state of its own.
+type Server struct {
+	cfg    config.Config
+	store  *store.Store
+	log    *slog.Logger
+	site   mastodon.Site
+	text   *text.Renderer
+	hasher PasswordHasher
+}
+
+// PasswordHasher hashes and checks passwords; production uses bcrypt at the configured cost.
+type PasswordHasher interface {
+	Hash(password string) (string, error)
+	Check(hash, password string) bool
+}
+
+// New builds the Fiber app of one instance; main and tests both use it.
+func New(cfg config.Config, st *store.Store, log *slog.Logger) *fiber.App {
+	s := &Server{
+		cfg: cfg, store: st, log: log,
+		site:   mastodon.Site{BaseURL: cfg.URL},
+		text:   text.NewRenderer(cfg.URL),
+		hasher: Bcrypt{Cost: cfg.BcryptCost},
+	}
+	app := fiber.New(fiber.Config{
+		AppName:               "watercooler",
+		BodyLimit:             cfg.BodyLimit,
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		IdleTimeout:           cfg.IdleTimeout,
+		ErrorHandler:          errorHandler(log),
+		Immutable:             true, // values from *fiber.Ctx outlive handlers in the store layer
+		DisableStartupMessage: true,
+		ProxyHeader:           "",
+	})
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
+		log.Error("panic in handler", "path", c.Path(), "panic", e)
+	}}))
+	app.Use(cors.New(cors.Config{
+		AllowOrigins:  "*",
+		AllowMethods:  "GET,POST,PUT,PATCH,DELETE,OPTIONS",
+		AllowHeaders:  "Authorization,Content-Type,Idempotency-Key,Accept",
+		ExposeHeaders: "Link,X-RateLimit-Reset,X-RateLimit-Limit,X-RateLimit-Remaining,X-Request-Id,Idempotency-Key",
+	}))
+	s.routes(app)
+	return app
+}
+
+// placeholderPNG draws the default avatar and header: a flat square in the house colour.
+func placeholderPNG(c color.RGBA, w, h int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	_ = png.Encode(&buf, img) // encoding to memory cannot fail
+	return buf.Bytes()
+}
+
+func servePNG(b []byte) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, "image/png")
+		c.Set(fiber.HeaderCacheControl, "public, max-age=86400")
+		return c.Send(b)
+	}
+}

@@ -1,0 +1,61 @@
+// Package signup creates local accounts the same way for every entry point: the admin command,
+// open registration, the demo and tests.
+package signup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+
+	"watercooler/federation"
+	"watercooler/store"
+	"watercooler/text"
+)
+
+// Hasher hashes passwords.
+type Hasher interface {
+	Hash(password string) (string, error)
+}
+
+// Params describe a new local user.
+type Params struct {
+	Username, Email, Password, DisplayName string
+	Locked, Bot, Admin                     bool
+}
+
+// Errors that name what is wrong with the input.
+var (
+	ErrInvalidUsername = errors.New("username must be 1–30 letters, digits or underscores (dots and dashes inside)")
+	ErrInvalidEmail    = errors.New("e-mail address is not valid")
+	ErrPasswordLength  = errors.New("password must be 8 to 72 bytes long")
+)
+
+// Create validates the parameters, hashes the password, generates the actor's key pair and
+// stores the account.
+func Create(ctx context.Context, st *store.Store, hasher Hasher, baseURL string, p Params) (*store.Account, error) {
+	if !text.ValidUsername(p.Username) {
+		return nil, fmt.Errorf("%q: %w", p.Username, ErrInvalidUsername)
+	}
+	if p.Email != "" {
+		if addr, err := mail.ParseAddress(p.Email); err != nil || addr.Address != p.Email || !strings.Contains(p.Email, "@") {
+			return nil, fmt.Errorf("%q: %w", p.Email, ErrInvalidEmail)
+		}
+	}
+	if len(p.Password) < 8 || len(p.Password) > 72 {
+		return nil, ErrPasswordLength
+	}
+	hash, err := hasher.Hash(p.Password)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	pub, priv, err := federation.NewKeyPair()
+	if err != nil {
+		return nil, err
+	}
+	return st.CreateLocalAccount(ctx, store.NewLocalAccount{
+		Username: p.Username, Email: p.Email, PasswordHash: hash, DisplayName: p.DisplayName,
+		BaseURL: baseURL, PublicKeyPEM: pub, PrivateKeyPEM: priv, Locked: p.Locked, Bot: p.Bot, Admin: p.Admin,
+	})
+}

@@ -1,0 +1,279 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// NewLocalAccount is what CreateLocalAccount needs; URIs are derived from BaseURL.
+type NewLocalAccount struct {
+	Username      string
+	Email         string
+	PasswordHash  string
+	DisplayName   string
+	BaseURL       string
+	PublicKeyPEM  string
+	PrivateKeyPEM string
+	Locked        bool
+	Bot           bool
+	Admin         bool
+	CreatedAt     time.Time
+}
+
+// createAccountScript claims the username and e-mail and writes the account, its user and its
+// indexes in one step, so two sign-ups racing for one name cannot both win.
+var createAccountScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'username' end
+if ARGV[2] ~= '' and redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return 'email' end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
+redis.call('SET', KEYS[3], ARGV[4])
+redis.call('SET', KEYS[4], ARGV[5])
+redis.call('HSET', KEYS[5], ARGV[6], ARGV[3])
+redis.call('ZADD', KEYS[6], ARGV[7], ARGV[3])
+redis.call('ZADD', KEYS[7], 0, ARGV[1] .. '\0' .. ARGV[3])
+if ARGV[8] ~= '' then redis.call('SET', KEYS[8], ARGV[8]) end
+return 'ok'
+`)
+
+// CreateLocalAccount creates a local account and its sign-in record. A taken username or e-mail
+// is ErrConflict.
+func (s *Store) CreateLocalAccount(ctx context.Context, n NewLocalAccount) (*Account, error) {
+	if n.CreatedAt.IsZero() {
+		n.CreatedAt = time.Now().UTC()
+	}
+	id := s.NewID(n.CreatedAt)
+	base := strings.TrimSuffix(n.BaseURL, "/")
+	uri := base + "/users/" + n.Username
+	a := &Account{
+		ID: id, Username: n.Username, DisplayName: n.DisplayName, CreatedAt: n.CreatedAt,
+		Locked: n.Locked, Bot: n.Bot, Discoverable: true,
+		URI: uri, URL: base + "/@" + n.Username,
+		InboxURI: uri + "/inbox", SharedInboxURI: base + "/inbox", OutboxURI: uri + "/outbox",
+		FollowersURI: uri + "/followers", FollowingURI: uri + "/following", FeaturedURI: uri + "/collections/featured",
+		PublicKeyPEM: n.PublicKeyPEM, PublicKeyID: uri + "#main-key",
+	}
+	u := &User{AccountID: id, Email: n.Email, PasswordHash: n.PasswordHash, CreatedAt: n.CreatedAt, Admin: n.Admin,
+		Preferences: Preferences{PostingVisibility: VisibilityPublic, ExpandMedia: "default"}}
+	res, err := createAccountScript.Run(ctx, s.rdb,
+		[]string{s.k.accountByAcct(), s.k.userByEmail(), s.k.account(id), s.k.user(id), s.k.accountByURI(), s.k.localAccounts(), s.k.accountSearch(), s.k.privateKey(id)},
+		strings.ToLower(n.Username), strings.ToLower(n.Email), id, mustJSON(a), mustJSON(u), uri, idScore(id), n.PrivateKeyPEM).Text()
+	if err != nil {
+		return nil, fmt.Errorf("create account %s: %w", n.Username, err)
+	}
+	switch res {
+	case "username":
+		return nil, fmt.Errorf("username %q is taken: %w", n.Username, ErrConflict)
+	case "email":
+		return nil, fmt.Errorf("e-mail %q is taken: %w", n.Email, ErrConflict)
+	}
+	return a, nil
+}
+
+// PutRemoteAccount inserts or refreshes a remote account, keyed by its actor URI, and returns it
+// with its local id.
+func (s *Store) PutRemoteAccount(ctx context.Context, a *Account) (*Account, error) {
+	if a.Domain == "" || a.URI == "" {
+		return nil, errors.New("remote account needs a domain and a URI")
+	}
+	existing, err := s.AccountByURI(ctx, a.URI)
+	switch {
+	case err == nil:
+		a.ID, a.CreatedAt = existing.ID, existing.CreatedAt
+	case errors.Is(err, ErrNotFound):
+		if a.CreatedAt.IsZero() {
+			a.CreatedAt = time.Now().UTC()
+		}
+		a.ID = s.NewID(a.CreatedAt)
+	default:
+		return nil, err
+	}
+	acct := strings.ToLower(a.Acct())
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, s.k.account(a.ID), mustJSON(a), 0)
+		p.HSet(ctx, s.k.accountByURI(), a.URI, a.ID)
+		p.HSet(ctx, s.k.accountByAcct(), acct, a.ID)
+		p.ZAdd(ctx, s.k.accountSearch(), redis.Z{Member: acct + "\x00" + a.ID})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("put remote account %s: %w", a.URI, err)
+	}
+	return a, nil
+}
+
+// Account reads one account.
+func (s *Store) Account(ctx context.Context, id string) (*Account, error) {
+	var a Account
+	if err := s.getJSON(ctx, s.k.account(id), &a); err != nil {
+		return nil, fmt.Errorf("account %s: %w", id, err)
+	}
+	return &a, nil
+}
+
+// Accounts reads many accounts in one round trip, keyed by id; unknown ids are absent.
+func (s *Store) Accounts(ctx context.Context, ids []string) (map[string]*Account, error) {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = s.k.account(id)
+	}
+	list, err := mgetJSON[Account](ctx, s.rdb, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*Account, len(list))
+	for i := range list {
+		out[list[i].ID] = &list[i]
+	}
+	return out, nil
+}
+
+// AccountsInOrder reads accounts and returns them in the order of ids, skipping unknown ones.
+func (s *Store) AccountsInOrder(ctx context.Context, ids []string) ([]*Account, error) {
+	m, err := s.Accounts(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Account, 0, len(ids))
+	for _, id := range ids {
+		if a, ok := m[id]; ok {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// AccountByAcct finds an account by "user" (local) or "user@domain"; the local domain is
+// accepted as an alias for local accounts.
+func (s *Store) AccountByAcct(ctx context.Context, acct string) (*Account, error) {
+	acct = strings.ToLower(strings.TrimPrefix(acct, "@"))
+	if user, domain, ok := strings.Cut(acct, "@"); ok && strings.EqualFold(domain, s.domain) {
+		acct = user
+	}
+	id, err := s.rdb.HGet(ctx, s.k.accountByAcct(), acct).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("account %s: %w", acct, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("account %s: %w", acct, err)
+	}
+	return s.Account(ctx, id)
+}
+
+// AccountByURI finds an account by its ActivityPub actor id.
+func (s *Store) AccountByURI(ctx context.Context, uri string) (*Account, error) {
+	id, err := s.rdb.HGet(ctx, s.k.accountByURI(), uri).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("account %s: %w", uri, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("account %s: %w", uri, err)
+	}
+	return s.Account(ctx, id)
+}
+
+// UpdateAccount saves a changed account record.
+func (s *Store) UpdateAccount(ctx context.Context, a *Account) error {
+	if err := s.rdb.SetXX(ctx, s.k.account(a.ID), mustJSON(a), 0).Err(); err != nil {
+		return fmt.Errorf("update account %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// SearchAccounts finds accounts whose acct starts with prefix (case-insensitive).
+func (s *Store) SearchAccounts(ctx context.Context, prefix string, limit int) ([]*Account, error) {
+	prefix = strings.ToLower(strings.TrimPrefix(prefix, "@"))
+	if prefix == "" {
+		return nil, nil
+	}
+	members, err := s.rdb.ZRangeByLex(ctx, s.k.accountSearch(), &redis.ZRangeBy{
+		Min: "[" + prefix, Max: "[" + prefix + "\xff", Count: int64(limit)}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("search accounts: %w", err)
+	}
+	ids := make([]string, 0, len(members))
+	for _, m := range members {
+		if _, id, ok := strings.Cut(m, "\x00"); ok {
+			ids = append(ids, id)
+		}
+	}
+	return s.AccountsInOrder(ctx, ids)
+}
+
+// LocalAccounts lists local accounts, oldest first.
+func (s *Store) LocalAccounts(ctx context.Context) ([]*Account, error) {
+	ids, err := s.rdb.ZRange(ctx, s.k.localAccounts(), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("local accounts: %w", err)
+	}
+	return s.AccountsInOrder(ctx, ids)
+}
+
+// User reads a local account's sign-in record.
+func (s *Store) User(ctx context.Context, accountID string) (*User, error) {
+	var u User
+	if err := s.getJSON(ctx, s.k.user(accountID), &u); err != nil {
+		return nil, fmt.Errorf("user %s: %w", accountID, err)
+	}
+	return &u, nil
+}
+
+// UserByLogin finds a local user by e-mail or username.
+func (s *Store) UserByLogin(ctx context.Context, login string) (*User, error) {
+	login = strings.ToLower(strings.TrimSpace(login))
+	id, err := s.rdb.HGet(ctx, s.k.userByEmail(), login).Result()
+	if errors.Is(err, redis.Nil) {
+		a, aerr := s.AccountByAcct(ctx, login)
+		if aerr != nil || !a.Local() {
+			return nil, fmt.Errorf("user %s: %w", login, ErrNotFound)
+		}
+		id = a.ID
+	} else if err != nil {
+		return nil, fmt.Errorf("user %s: %w", login, err)
+	}
+	return s.User(ctx, id)
+}
+
+// UpdateUser saves a changed sign-in record.
+func (s *Store) UpdateUser(ctx context.Context, u *User) error {
+	if err := s.rdb.SetXX(ctx, s.k.user(u.AccountID), mustJSON(u), 0).Err(); err != nil {
+		return fmt.Errorf("update user %s: %w", u.AccountID, err)
+	}
+	return nil
+}
+
+// PrivateKey returns a local account's PEM-encoded signing key.
+func (s *Store) PrivateKey(ctx context.Context, accountID string) (string, error) {
+	pem, err := s.rdb.Get(ctx, s.k.privateKey(accountID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", fmt.Errorf("key of %s: %w", accountID, ErrNotFound)
+	}
+	return pem, err
+}
+
+// AccountCounts reads the counters of many accounts in one round trip.
+func (s *Store) AccountCounts(ctx context.Context, ids []string) (map[string]AccountCounts, error) {
+	p := s.rdb.Pipeline()
+	cmds := make([]*redis.SliceCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = p.HMGet(ctx, s.k.accountCounts(id), "statuses", "followers", "following", "last_status_at")
+	}
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("account counts: %w", err)
+	}
+	out := make(map[string]AccountCounts, len(ids))
+	for i, id := range ids {
+		v := cmds[i].Val()
+		c := AccountCounts{Statuses: toInt(v[0]), Followers: toInt(v[1]), Following: toInt(v[2])}
+		if ms := toInt(v[3]); ms > 0 {
+			c.LastStatusAt = time.UnixMilli(ms).UTC()
+		}
+		out[id] = c
+	}
+	return out, nil
+}

@@ -1,0 +1,359 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// homeBackfill is how many recent statuses of a newly followed account enter the home timeline.
+const homeBackfill = 40
+
+// Follow makes follower follow target at once, with the per-follow options; following twice
+// only updates the options. Local targets are notified of a new follower.
+func (s *Store) Follow(ctx context.Context, follower, target *Account, opts FollowOptions) error {
+	now := time.Now().UTC()
+	id := s.NewID(now)
+	z := redis.Z{Score: idScore(id), Member: target.ID}
+	backfill, err := s.recentVisibleToFollowers(ctx, target.ID)
+	if err != nil {
+		return err
+	}
+	_, err = s.applyOnce(ctx, s.k.following(follower.ID),
+		func(tx *redis.Tx) (bool, error) { return zHas(ctx, tx, s.k.following(follower.ID), target.ID) },
+		func(p redis.Pipeliner) {
+			p.ZAdd(ctx, s.k.following(follower.ID), z)
+			p.ZAdd(ctx, s.k.followers(target.ID), redis.Z{Score: z.Score, Member: follower.ID})
+			if follower.Local() {
+				p.ZAdd(ctx, s.k.localFollowers(target.ID), redis.Z{Score: z.Score, Member: follower.ID})
+				for _, st := range backfill {
+					p.ZAdd(ctx, s.k.homeTimeline(follower.ID), redis.Z{Score: idScore(st), Member: st})
+				}
+				p.ZRemRangeByRank(ctx, s.k.homeTimeline(follower.ID), 0, -HomeTimelineLength-1)
+			}
+			p.ZRem(ctx, s.k.followRequests(target.ID), follower.ID)
+			p.ZRem(ctx, s.k.requested(follower.ID), target.ID)
+			p.HIncrBy(ctx, s.k.accountCounts(follower.ID), "following", 1)
+			p.HIncrBy(ctx, s.k.accountCounts(target.ID), "followers", 1)
+			if target.Local() {
+				s.addNotification(ctx, p, &Notification{Type: NotifyFollow, AccountID: target.ID, FromAccountID: follower.ID, CreatedAt: now})
+			}
+		})
+	if err != nil {
+		return fmt.Errorf("follow %s → %s: %w", follower.ID, target.ID, err)
+	}
+	return s.SetFollowOptions(ctx, follower.ID, target.ID, opts)
+}
+
+// recentVisibleToFollowers lists the ids of an account's latest statuses that a new follower
+// sees in their home timeline: not direct messages.
+func (s *Store) recentVisibleToFollowers(ctx context.Context, accountID string) ([]string, error) {
+	ids, err := s.rdb.ZRevRange(ctx, s.k.accountStatuses(accountID), 0, homeBackfill-1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("recent statuses of %s: %w", accountID, err)
+	}
+	sts, err := s.Statuses(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(sts))
+	for _, st := range sts {
+		if st.Visibility != VisibilityDirect && (st.InReplyToAccountID == "" || st.InReplyToAccountID == accountID) {
+			out = append(out, st.ID)
+		}
+	}
+	return out, nil
+}
+
+// SetFollowOptions stores show_reblogs, notify and languages of an existing follow.
+func (s *Store) SetFollowOptions(ctx context.Context, followerID, targetID string, opts FollowOptions) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, s.k.followOptions(followerID), targetID, mustJSON(opts))
+		if opts.Notify {
+			p.SAdd(ctx, s.k.notifySubscribers(targetID), followerID)
+		} else {
+			p.SRem(ctx, s.k.notifySubscribers(targetID), followerID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("follow options: %w", err)
+	}
+	return nil
+}
+
+// RequestFollow records a follow request to a locked (or remote) account, notifying a local
+// target. Requesting twice changes nothing.
+func (s *Store) RequestFollow(ctx context.Context, follower, target *Account, opts FollowOptions) error {
+	now := time.Now().UTC()
+	id := s.NewID(now)
+	_, err := s.applyOnce(ctx, s.k.requested(follower.ID),
+		func(tx *redis.Tx) (bool, error) { return zHas(ctx, tx, s.k.requested(follower.ID), target.ID) },
+		func(p redis.Pipeliner) {
+			p.ZAdd(ctx, s.k.requested(follower.ID), redis.Z{Score: idScore(id), Member: target.ID})
+			p.ZAdd(ctx, s.k.followRequests(target.ID), redis.Z{Score: idScore(id), Member: follower.ID})
+			p.HSet(ctx, s.k.followOptions(follower.ID), target.ID, mustJSON(opts))
+			if target.Local() {
+				s.addNotification(ctx, p, &Notification{Type: NotifyFollowRequest, AccountID: target.ID, FromAccountID: follower.ID, CreatedAt: now})
+			}
+		})
+	if err != nil {
+		return fmt.Errorf("follow request %s → %s: %w", follower.ID, target.ID, err)
+	}
+	return nil
+}
+
+// AcceptFollowRequest turns a pending request into a follow; without a request it is
+// ErrNotFound.
+func (s *Store) AcceptFollowRequest(ctx context.Context, follower, target *Account) error {
+	pending, err := zHas(ctx, s.rdb, s.k.followRequests(target.ID), follower.ID)
+	if err != nil {
+		return err
+	}
+	if !pending {
+		return fmt.Errorf("follow request from %s: %w", follower.ID, ErrNotFound)
+	}
+	opts := FollowOptions{ShowReblogs: true}
+	if raw, err := s.rdb.HGet(ctx, s.k.followOptions(follower.ID), target.ID).Result(); err == nil {
+		_ = unmarshalString(raw, &opts)
+	}
+	return s.Follow(ctx, follower, target, opts)
+}
+
+// RejectFollowRequest drops a pending request (or withdraws it, from the follower's side).
+func (s *Store) RejectFollowRequest(ctx context.Context, followerID, targetID string) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, s.k.followRequests(targetID), followerID)
+		p.ZRem(ctx, s.k.requested(followerID), targetID)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reject follow request: %w", err)
+	}
+	return nil
+}
+
+// Unfollow ends a follow (or withdraws a request), takes the target's statuses out of the
+// follower's home timeline and the target out of the follower's lists.
+func (s *Store) Unfollow(ctx context.Context, followerID, targetID string) error {
+	recent, err := s.rdb.ZRevRange(ctx, s.k.accountStatuses(targetID), 0, HomeTimelineLength-1).Result()
+	if err != nil {
+		return fmt.Errorf("unfollow: %w", err)
+	}
+	lists, err := s.rdb.SMembers(ctx, s.k.accountLists(followerID)).Result()
+	if err != nil {
+		return fmt.Errorf("unfollow: %w", err)
+	}
+	_, err = s.applyOnce(ctx, s.k.following(followerID),
+		func(tx *redis.Tx) (bool, error) {
+			has, err := zHas(ctx, tx, s.k.following(followerID), targetID)
+			return !has, err
+		},
+		func(p redis.Pipeliner) {
+			p.ZRem(ctx, s.k.following(followerID), targetID)
+			p.ZRem(ctx, s.k.followers(targetID), followerID)
+			p.ZRem(ctx, s.k.localFollowers(targetID), followerID)
+			p.HIncrBy(ctx, s.k.accountCounts(followerID), "following", -1)
+			p.HIncrBy(ctx, s.k.accountCounts(targetID), "followers", -1)
+			p.SRem(ctx, s.k.notifySubscribers(targetID), followerID)
+			if len(recent) > 0 {
+				p.ZRem(ctx, s.k.homeTimeline(followerID), toAny(recent)...)
+			}
+			for _, list := range lists {
+				p.SRem(ctx, s.k.listMembers(list), targetID)
+				p.SRem(ctx, s.k.memberOfLists(targetID), list)
+			}
+		})
+	if err != nil {
+		return fmt.Errorf("unfollow %s → %s: %w", followerID, targetID, err)
+	}
+	return s.RejectFollowRequest(ctx, followerID, targetID)
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// Block makes blocker block target, ending follows and requests both ways.
+func (s *Store) Block(ctx context.Context, blockerID, targetID string) error {
+	for _, pair := range [][2]string{{blockerID, targetID}, {targetID, blockerID}} {
+		if err := s.Unfollow(ctx, pair[0], pair[1]); err != nil {
+			return err
+		}
+	}
+	id := s.NewID(time.Now())
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZAddNX(ctx, s.k.blocks(blockerID), redis.Z{Score: idScore(id), Member: targetID})
+		p.ZAddNX(ctx, s.k.blockedBy(targetID), redis.Z{Score: idScore(id), Member: blockerID})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("block: %w", err)
+	}
+	return nil
+}
+
+// Unblock lifts a block.
+func (s *Store) Unblock(ctx context.Context, blockerID, targetID string) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, s.k.blocks(blockerID), targetID)
+		p.ZRem(ctx, s.k.blockedBy(targetID), blockerID)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("unblock: %w", err)
+	}
+	return nil
+}
+
+// Mute hides target's statuses (and, with notifications, their notifications) from muter.
+func (s *Store) Mute(ctx context.Context, muterID, targetID string, notifications bool) error {
+	id := s.NewID(time.Now())
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZAddNX(ctx, s.k.mutes(muterID), redis.Z{Score: idScore(id), Member: targetID})
+		if notifications {
+			p.SAdd(ctx, s.k.mutedNotifications(muterID), targetID)
+		} else {
+			p.SRem(ctx, s.k.mutedNotifications(muterID), targetID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("mute: %w", err)
+	}
+	return nil
+}
+
+// Unmute lifts a mute.
+func (s *Store) Unmute(ctx context.Context, muterID, targetID string) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, s.k.mutes(muterID), targetID)
+		p.SRem(ctx, s.k.mutedNotifications(muterID), targetID)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("unmute: %w", err)
+	}
+	return nil
+}
+
+// Relationships reads, in one round trip, how accountID relates to each of targetIDs.
+func (s *Store) Relationships(ctx context.Context, accountID string, targetIDs []string) ([]Relationship, error) {
+	type cmds struct {
+		following, followedBy, blocking, blockedBy, muting, requested, requestedBy *redis.FloatCmd
+		mutingNotifications                                                        *redis.BoolCmd
+		opts                                                                       *redis.StringCmd
+	}
+	p := s.rdb.Pipeline()
+	all := make([]cmds, len(targetIDs))
+	for i, t := range targetIDs {
+		all[i] = cmds{
+			following:           p.ZScore(ctx, s.k.following(accountID), t),
+			followedBy:          p.ZScore(ctx, s.k.followers(accountID), t),
+			blocking:            p.ZScore(ctx, s.k.blocks(accountID), t),
+			blockedBy:           p.ZScore(ctx, s.k.blockedBy(accountID), t),
+			muting:              p.ZScore(ctx, s.k.mutes(accountID), t),
+			requested:           p.ZScore(ctx, s.k.requested(accountID), t),
+			requestedBy:         p.ZScore(ctx, s.k.followRequests(accountID), t),
+			mutingNotifications: p.SIsMember(ctx, s.k.mutedNotifications(accountID), t),
+			opts:                p.HGet(ctx, s.k.followOptions(accountID), t),
+		}
+	}
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("relationships: %w", err)
+	}
+	out := make([]Relationship, len(targetIDs))
+	for i, t := range targetIDs {
+		c := all[i]
+		r := Relationship{
+			ID: t, Following: c.following.Err() == nil, FollowedBy: c.followedBy.Err() == nil,
+			Blocking: c.blocking.Err() == nil, BlockedBy: c.blockedBy.Err() == nil, Muting: c.muting.Err() == nil,
+			MutingNotifications: c.mutingNotifications.Val(), Requested: c.requested.Err() == nil,
+			RequestedBy: c.requestedBy.Err() == nil,
+		}
+		if r.Following || r.Requested {
+			opts := FollowOptions{ShowReblogs: true}
+			if raw := c.opts.Val(); raw != "" {
+				_ = unmarshalString(raw, &opts)
+			}
+			r.ShowingReblogs, r.Notifying, r.Languages = opts.ShowReblogs, opts.Notify, opts.Languages
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+// Follows reports whether followerID follows targetID.
+func (s *Store) Follows(ctx context.Context, followerID, targetID string) (bool, error) {
+	return zHas(ctx, s.rdb, s.k.following(followerID), targetID)
+}
+
+// Followers pages through an account's followers.
+func (s *Store) Followers(ctx context.Context, accountID string, p Page) ([]Entry, error) {
+	return pageZSet(ctx, s.rdb, s.k.followers(accountID), p)
+}
+
+// Following pages through the accounts an account follows.
+func (s *Store) Following(ctx context.Context, accountID string, p Page) ([]Entry, error) {
+	return pageZSet(ctx, s.rdb, s.k.following(accountID), p)
+}
+
+// FollowRequests pages through the requests waiting for an account's approval.
+func (s *Store) FollowRequests(ctx context.Context, accountID string, p Page) ([]Entry, error) {
+	return pageZSet(ctx, s.rdb, s.k.followRequests(accountID), p)
+}
+
+// FollowRequestCount counts the requests waiting for an account's approval.
+func (s *Store) FollowRequestCount(ctx context.Context, accountID string) (int64, error) {
+	return s.rdb.ZCard(ctx, s.k.followRequests(accountID)).Result()
+}
+
+// Blocks pages through the accounts an account blocks.
+func (s *Store) Blocks(ctx context.Context, accountID string, p Page) ([]Entry, error) {
+	return pageZSet(ctx, s.rdb, s.k.blocks(accountID), p)
+}
+
+// Mutes pages through the accounts an account mutes.
+func (s *Store) Mutes(ctx context.Context, accountID string, p Page) ([]Entry, error) {
+	return pageZSet(ctx, s.rdb, s.k.mutes(accountID), p)
+}
+
+// Hidden lists the accounts whose statuses accountID must not see: blocked, blocking, or muted.
+func (s *Store) Hidden(ctx context.Context, accountID string) (map[string]bool, error) {
+	p := s.rdb.Pipeline()
+	cmds := []*redis.StringSliceCmd{
+		p.ZRange(ctx, s.k.blocks(accountID), 0, -1),
+		p.ZRange(ctx, s.k.blockedBy(accountID), 0, -1),
+		p.ZRange(ctx, s.k.mutes(accountID), 0, -1),
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("hidden accounts: %w", err)
+	}
+	out := map[string]bool{}
+	for _, c := range cmds {
+		for _, id := range c.Val() {
+			out[id] = true
+		}
+	}
+	return out, nil
+}
+
+// MutedNotificationsFrom lists the accounts whose notifications accountID muted.
+func (s *Store) MutedNotificationsFrom(ctx context.Context, accountID string) (map[string]bool, error) {
+	ids, err := s.rdb.SMembers(ctx, s.k.mutedNotifications(accountID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("muted notifications: %w", err)
+	}
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}

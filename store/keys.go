@@ -1,0 +1,92 @@
+package store
+
+// keys builds every Redis key of one instance. All keys carry the instance's hash tag
+// ({prefix}), so each MULTI/EXEC and Lua script touches a single hash slot and runs unchanged on
+// Redis Cluster; an organization spreads over a cluster by department, one slot per instance.
+type keys struct{ p string }
+
+func newKeys(prefix string) keys { return keys{p: "{" + prefix + "}:"} }
+
+// Accounts and local users.
+func (k keys) account(id string) string         { return k.p + "account:" + id }
+func (k keys) accountCounts(id string) string   { return k.p + "account:counts:" + id }
+func (k keys) accountByAcct() string            { return k.p + "idx:acct" }           // hash lower(user@domain or user) → id
+func (k keys) accountByURI() string             { return k.p + "idx:account:uri" }    // hash actor URI → id
+func (k keys) accountSearch() string            { return k.p + "idx:account:search" } // lex zset lower(acct) NUL id
+func (k keys) localAccounts() string            { return k.p + "accounts:local" }     // zset id
+func (k keys) user(accountID string) string     { return k.p + "user:" + accountID }
+func (k keys) userByEmail() string              { return k.p + "idx:email" } // hash lower(email) → account id
+func (k keys) accountStatuses(id string) string { return k.p + "account:statuses:" + id }
+func (k keys) accountPins(id string) string     { return k.p + "account:pins:" + id }
+func (k keys) privateKey(id string) string      { return k.p + "account:key:" + id }
+
+// Relationships, each a zset scored by the relationship's id so lists paginate.
+func (k keys) following(id string) string          { return k.p + "following:" + id }
+func (k keys) followers(id string) string          { return k.p + "followers:" + id }
+func (k keys) localFollowers(id string) string     { return k.p + "followers:local:" + id } // zset, local followers only: the fan-out targets
+func (k keys) followRequests(id string) string     { return k.p + "follow_requests:" + id } // incoming
+func (k keys) requested(id string) string          { return k.p + "requested:" + id }       // outgoing
+func (k keys) blocks(id string) string             { return k.p + "blocks:" + id }
+func (k keys) blockedBy(id string) string          { return k.p + "blocked_by:" + id }
+func (k keys) mutedNotifications(id string) string { return k.p + "mutes:notifications:" + id } // set
+func (k keys) mutes(id string) string              { return k.p + "mutes:" + id }
+func (k keys) followOptions(id string) string      { return k.p + "follow_opts:" + id }        // hash target → JSON
+func (k keys) notifySubscribers(id string) string  { return k.p + "notify_subscribers:" + id } // set of local accounts notified of new posts
+
+// Statuses.
+func (k keys) status(id string) string           { return k.p + "status:" + id }
+func (k keys) statusCounts(id string) string     { return k.p + "status:counts:" + id }
+func (k keys) statusByURI() string               { return k.p + "idx:status:uri" } // hash URI → id
+func (k keys) statusReplies(id string) string    { return k.p + "status:replies:" + id }
+func (k keys) statusReblogs(id string) string    { return k.p + "status:reblogs:" + id }    // zset reblog id, member account id
+func (k keys) statusFavourites(id string) string { return k.p + "status:favourites:" + id } // zset fav id, member account id
+func (k keys) statusHistory(id string) string    { return k.p + "status:history:" + id }    // list of JSON snapshots
+func (k keys) reblogIndex() string               { return k.p + "idx:reblog" }              // hash accountID/statusID → reblog id
+func (k keys) idempotency(accountID, key string) string {
+	return k.p + "idempotency:" + accountID + ":" + key
+}
+
+// Per-account collections of statuses.
+func (k keys) favourites(accountID string) string { return k.p + "favourites:" + accountID }
+func (k keys) bookmarks(accountID string) string  { return k.p + "bookmarks:" + accountID }
+
+// Timelines.
+func (k keys) homeTimeline(accountID string) string { return k.p + "tl:home:" + accountID }
+func (k keys) localTimeline() string                { return k.p + "tl:local" }
+func (k keys) remoteTimeline() string               { return k.p + "tl:remote" }
+func (k keys) localMediaTimeline() string           { return k.p + "tl:local:media" }
+func (k keys) remoteMediaTimeline() string          { return k.p + "tl:remote:media" }
+func (k keys) tagTimeline(tag string) string        { return k.p + "tl:tag:" + tag }
+func (k keys) listTimeline(listID string) string    { return k.p + "tl:list:" + listID }
+
+// Hashtags.
+func (k keys) tagSearch() string                    { return k.p + "idx:tag:search" } // lex zset of tag names
+func (k keys) tags() string                         { return k.p + "tags" }           // zset name → last used (ms)
+func (k keys) tagFollowers(tag string) string       { return k.p + "tag:followers:" + tag }
+func (k keys) followedTags(accountID string) string { return k.p + "followed_tags:" + accountID }
+
+// Notifications.
+func (k keys) notification(id string) string         { return k.p + "notification:" + id }
+func (k keys) notifications(accountID string) string { return k.p + "notifications:" + accountID }
+
+// Lists.
+func (k keys) list(id string) string                { return k.p + "list:" + id }
+func (k keys) accountLists(accountID string) string { return k.p + "lists:" + accountID }
+func (k keys) listMembers(listID string) string     { return k.p + "list:members:" + listID }
+func (k keys) memberOfLists(accountID string) string {
+	return k.p + "lists:containing:" + accountID // set of list ids whose member is accountID
+}
+
+// Filters, markers, preferences.
+func (k keys) filters(accountID string) string { return k.p + "filters:" + accountID } // hash id → JSON
+func (k keys) markers(accountID string) string { return k.p + "markers:" + accountID } // hash timeline → JSON
+
+// OAuth.
+func (k keys) app(clientID string) string       { return k.p + "oauth:app:" + clientID }
+func (k keys) authCode(code string) string      { return k.p + "oauth:code:" + code }
+func (k keys) token(hash string) string         { return k.p + "oauth:token:" + hash }
+func (k keys) accountTokens(id string) string   { return k.p + "oauth:tokens:" + id } // set of token hashes
+func (k keys) appTokens(clientID string) string { return k.p + "oauth:app_tokens:" + clientID }
+
+// Media.
+func (k keys) media(id string) string { return k.p + "media:" + id }

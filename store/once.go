@@ -1,0 +1,46 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// applyOnce runs writes in a MULTI/EXEC only when done reports the change is not made yet, and
+// retries when a concurrent request touched watched meanwhile: double-clicked favourites or
+// follows change counters once. It reports whether it wrote.
+func (s *Store) applyOnce(ctx context.Context, watched string, done func(tx *redis.Tx) (bool, error), writes func(p redis.Pipeliner)) (bool, error) {
+	wrote := false
+	for attempt := 0; attempt < 5; attempt++ {
+		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			already, err := done(tx)
+			if err != nil || already {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				writes(p)
+				return nil
+			})
+			if err == nil {
+				wrote = true
+			}
+			return err
+		}, watched)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		return wrote, err
+	}
+	return false, fmt.Errorf("%s kept changing: %w", watched, redis.TxFailedErr)
+}
+
+// zHas reports whether member is in the sorted set key.
+func zHas(ctx context.Context, c redis.Cmdable, key, member string) (bool, error) {
+	err := c.ZScore(ctx, key, member).Err()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// maxPins is how many statuses an account may pin, as in Mastodon.
+const maxPins = 5
+
+// ErrPinLimit is returned when pinning more than maxPins statuses.
+var ErrPinLimit = fmt.Errorf("you have already pinned the maximum number of posts: %w", ErrForbidden)
+
+// Favourite records accountID's favourite of st and notifies a local author once.
+func (s *Store) Favourite(ctx context.Context, accountID string, st *Status, authorIsLocal bool) error {
+	now := time.Now().UTC()
+	id := s.NewID(now)
+	_, err := s.applyOnce(ctx, s.k.favourites(accountID),
+		func(tx *redis.Tx) (bool, error) { return zHas(ctx, tx, s.k.favourites(accountID), st.ID) },
+		func(p redis.Pipeliner) {
+			p.ZAdd(ctx, s.k.favourites(accountID), redis.Z{Score: idScore(id), Member: st.ID})
+			p.ZAdd(ctx, s.k.statusFavourites(st.ID), redis.Z{Score: idScore(id), Member: accountID})
+			p.HIncrBy(ctx, s.k.statusCounts(st.ID), "favourites", 1)
+			if authorIsLocal && st.AccountID != accountID {
+				s.addNotification(ctx, p, &Notification{Type: NotifyFavourite, AccountID: st.AccountID, FromAccountID: accountID, StatusID: st.ID, CreatedAt: now})
+			}
+		})
+	if err != nil {
+		return fmt.Errorf("favourite %s: %w", st.ID, err)
+	}
+	return nil
+}
+
+// Unfavourite removes accountID's favourite of statusID, if any.
+func (s *Store) Unfavourite(ctx context.Context, accountID, statusID string) error {
+	_, err := s.applyOnce(ctx, s.k.favourites(accountID),
+		func(tx *redis.Tx) (bool, error) {
+			has, err := zHas(ctx, tx, s.k.favourites(accountID), statusID)
+			return !has, err
+		},
+		func(p redis.Pipeliner) {
+			p.ZRem(ctx, s.k.favourites(accountID), statusID)
+			p.ZRem(ctx, s.k.statusFavourites(statusID), accountID)
+			p.HIncrBy(ctx, s.k.statusCounts(statusID), "favourites", -1)
+		})
+	if err != nil {
+		return fmt.Errorf("unfavourite %s: %w", statusID, err)
+	}
+	return nil
+}
+
+// Reblog boosts st for accountID with the given visibility, once; it returns the boost. A local
+// author is notified.
+func (s *Store) Reblog(ctx context.Context, booster *Account, st *Status, visibility, baseURL string, authorIsLocal bool) (*Status, error) {
+	if existing, err := s.ReblogOf(ctx, booster.ID, st.ID); err == nil {
+		return existing, nil
+	}
+	now := time.Now().UTC()
+	boost := Status{
+		ID: s.NewID(now), AccountID: booster.ID, Local: booster.Local(), ReblogOfID: st.ID,
+		Visibility: visibility, CreatedAt: now,
+	}
+	boost.URI = booster.URI + "/statuses/" + boost.ID + "/activity"
+	targets, err := s.fanOutTargets(ctx, &boost)
+	if err != nil {
+		return nil, err
+	}
+	wrote, err := s.applyOnce(ctx, s.k.statusReblogs(st.ID),
+		func(tx *redis.Tx) (bool, error) { return zHas(ctx, tx, s.k.statusReblogs(st.ID), booster.ID) },
+		func(p redis.Pipeliner) {
+			s.writeStatus(ctx, p, &boost, targets)
+			if authorIsLocal && st.AccountID != booster.ID {
+				s.addNotification(ctx, p, &Notification{Type: NotifyReblog, AccountID: st.AccountID, FromAccountID: booster.ID, StatusID: st.ID, CreatedAt: now})
+			}
+		})
+	if err != nil {
+		return nil, fmt.Errorf("reblog %s: %w", st.ID, err)
+	}
+	if !wrote {
+		return s.ReblogOf(ctx, booster.ID, st.ID)
+	}
+	return &boost, nil
+}
+
+// Bookmark adds a status to accountID's bookmarks.
+func (s *Store) Bookmark(ctx context.Context, accountID, statusID string) error {
+	id := s.NewID(time.Now())
+	return s.rdb.ZAddNX(ctx, s.k.bookmarks(accountID), redis.Z{Score: idScore(id), Member: statusID}).Err()
+}
+
+// Unbookmark removes a status from accountID's bookmarks.
+func (s *Store) Unbookmark(ctx context.Context, accountID, statusID string) error {
+	return s.rdb.ZRem(ctx, s.k.bookmarks(accountID), statusID).Err()
+}
+
+// Pin features one of accountID's statuses on their profile.
+func (s *Store) Pin(ctx context.Context, accountID, statusID string) error {
+	id := s.NewID(time.Now())
+	full := false
+	_, err := s.applyOnce(ctx, s.k.accountPins(accountID),
+		func(tx *redis.Tx) (bool, error) {
+			if has, err := zHas(ctx, tx, s.k.accountPins(accountID), statusID); has || err != nil {
+				return has, err
+			}
+			n, err := tx.ZCard(ctx, s.k.accountPins(accountID)).Result()
+			full = n >= maxPins
+			return full, err
+		},
+		func(p redis.Pipeliner) {
+			p.ZAdd(ctx, s.k.accountPins(accountID), redis.Z{Score: idScore(id), Member: statusID})
+		})
+	if err != nil {
+		return fmt.Errorf("pin %s: %w", statusID, err)
+	}
+	if full {
+		return ErrPinLimit
+	}
+	return nil
+}
+
+// Unpin removes a status from accountID's pinned statuses.
+func (s *Store) Unpin(ctx context.Context, accountID, statusID string) error {
+	return s.rdb.ZRem(ctx, s.k.accountPins(accountID), statusID).Err()
+}
+
+// Pinned lists an account's pinned status ids, most recently pinned first.
+func (s *Store) Pinned(ctx context.Context, accountID string) ([]string, error) {
+	return s.rdb.ZRevRange(ctx, s.k.accountPins(accountID), 0, -1).Result()
+}
+
+// Favourites pages through the statuses accountID favourited; entry ids are favourite ids.
+func (s *Store) Favourites(ctx context.Context, accountID string, p Page) ([]Entry, error) {
+	return pageZSet(ctx, s.rdb, s.k.favourites(accountID), p)
+}
+
+// Bookmarks pages through accountID's bookmarks; entry ids are bookmark ids.
+func (s *Store) Bookmarks(ctx context.Context, accountID string, p Page) ([]Entry, error) {
+	return pageZSet(ctx, s.rdb, s.k.bookmarks(accountID), p)
+}
+
+// FavouritedBy pages through the accounts that favourited a status.
+func (s *Store) FavouritedBy(ctx context.Context, statusID string, p Page) ([]Entry, error) {
+	return pageZSet(ctx, s.rdb, s.k.statusFavourites(statusID), p)
+}
+
+// RebloggedBy pages through the accounts that boosted a status.
+func (s *Store) RebloggedBy(ctx context.Context, statusID string, p Page) ([]Entry, error) {
+	return pageZSet(ctx, s.rdb, s.k.statusReblogs(statusID), p)
+}

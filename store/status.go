@@ -1,0 +1,433 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// NewStatus is a status to create; ID, URI and URL are filled in by CreateStatus when empty.
+type NewStatus struct {
+	Status
+	// IdempotencyKey makes a retried create return the first result instead of posting twice.
+	IdempotencyKey string
+	// BaseURL is the instance URL that local status URIs derive from.
+	BaseURL string
+}
+
+// CreateStatus stores a status with all its indexes, fans it out to the home and list timelines
+// of local readers and notifies mentioned local accounts, in one MULTI/EXEC: a crash leaves
+// either all of it or nothing. With an IdempotencyKey seen before, it returns the first status.
+func (s *Store) CreateStatus(ctx context.Context, n NewStatus) (*Status, error) {
+	st := n.Status
+	if st.CreatedAt.IsZero() {
+		st.CreatedAt = time.Now().UTC()
+	}
+	if st.ID == "" {
+		st.ID = s.NewID(st.CreatedAt)
+	}
+	if st.URI == "" {
+		author, err := s.Account(ctx, st.AccountID)
+		if err != nil {
+			return nil, err
+		}
+		st.URI = author.URI + "/statuses/" + st.ID
+		st.URL = n.BaseURL + "/@" + author.Username + "/" + st.ID
+	}
+	if n.IdempotencyKey != "" {
+		key := s.k.idempotency(st.AccountID, n.IdempotencyKey)
+		ok, err := s.rdb.SetNX(ctx, key, st.ID, time.Hour).Result()
+		if err != nil {
+			return nil, fmt.Errorf("idempotency key: %w", err)
+		}
+		if !ok {
+			firstID, err := s.rdb.Get(ctx, key).Result()
+			if err != nil {
+				return nil, fmt.Errorf("idempotency key: %w", err)
+			}
+			first, err := s.Status(ctx, firstID)
+			if errors.Is(err, ErrNotFound) {
+				return nil, fmt.Errorf("a request with this Idempotency-Key is still being processed: %w", ErrConflict)
+			}
+			return first, err
+		}
+	}
+	targets, err := s.fanOutTargets(ctx, &st)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		s.writeStatus(ctx, p, &st, targets)
+		return nil
+	})
+	if err != nil {
+		if n.IdempotencyKey != "" {
+			s.rdb.Del(ctx, s.k.idempotency(st.AccountID, n.IdempotencyKey))
+		}
+		return nil, fmt.Errorf("create status: %w", err)
+	}
+	return &st, nil
+}
+
+// fanOut names the timelines and notifications a new status reaches.
+type fanOut struct {
+	homes         []string // account ids whose home timeline gets the status
+	lists         []string // list ids
+	notifyMention []string // local account ids
+	notifyStatus  []string // local followers who asked to be notified of new posts
+	parentAuthor  string
+}
+
+func (s *Store) fanOutTargets(ctx context.Context, st *Status) (*fanOut, error) {
+	author, err := s.Account(ctx, st.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	out := &fanOut{}
+	isReply := st.InReplyToAccountID != "" && st.InReplyToAccountID != st.AccountID
+	if author.Local() {
+		out.homes = append(out.homes, st.AccountID)
+	}
+	if st.Visibility != VisibilityDirect {
+		followers, err := s.rdb.ZRange(ctx, s.k.localFollowers(st.AccountID), 0, -1).Result()
+		if err != nil {
+			return nil, fmt.Errorf("fan-out followers: %w", err)
+		}
+		if isReply {
+			// As in Mastodon, a reply reaches only followers who also follow the replied-to account.
+			parentFollowers, err := s.rdb.ZRange(ctx, s.k.localFollowers(st.InReplyToAccountID), 0, -1).Result()
+			if err != nil {
+				return nil, fmt.Errorf("fan-out reply followers: %w", err)
+			}
+			followers = intersect(followers, parentFollowers)
+		}
+		out.homes = append(out.homes, followers...)
+		if st.Visibility == VisibilityPublic || st.Visibility == VisibilityUnlisted {
+			for _, tag := range st.Tags {
+				tagFollowers, err := s.rdb.SMembers(ctx, s.k.tagFollowers(tag)).Result()
+				if err != nil {
+					return nil, fmt.Errorf("fan-out tag followers: %w", err)
+				}
+				out.homes = append(out.homes, tagFollowers...)
+			}
+		}
+		lists, err := s.rdb.SMembers(ctx, s.k.memberOfLists(st.AccountID)).Result()
+		if err != nil {
+			return nil, fmt.Errorf("fan-out lists: %w", err)
+		}
+		out.lists = lists
+		if st.ReblogOfID == "" && !isReply {
+			out.notifyStatus, err = s.rdb.SMembers(ctx, s.k.notifySubscribers(st.AccountID)).Result()
+			if err != nil {
+				return nil, fmt.Errorf("fan-out notify: %w", err)
+			}
+		}
+	}
+	if len(st.Mentions) > 0 {
+		mentioned, err := s.Accounts(ctx, st.Mentions)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range st.Mentions {
+			if a, ok := mentioned[id]; ok && a.Local() && id != st.AccountID {
+				out.notifyMention = append(out.notifyMention, id)
+				if st.Visibility == VisibilityDirect {
+					out.homes = append(out.homes, id)
+				}
+			}
+		}
+	}
+	slices.Sort(out.homes)
+	out.homes = slices.Compact(out.homes)
+	return out, nil
+}
+
+func intersect(a, b []string) []string {
+	set := make(map[string]struct{}, len(b))
+	for _, x := range b {
+		set[x] = struct{}{}
+	}
+	var out []string
+	for _, x := range a {
+		if _, ok := set[x]; ok {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// writeStatus queues every write of a new status on p.
+func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, f *fanOut) {
+	score := idScore(st.ID)
+	z := redis.Z{Score: score, Member: st.ID}
+	p.Set(ctx, s.k.status(st.ID), mustJSON(st), 0)
+	p.HSet(ctx, s.k.statusByURI(), st.URI, st.ID)
+	p.ZAdd(ctx, s.k.accountStatuses(st.AccountID), z)
+	p.HIncrBy(ctx, s.k.accountCounts(st.AccountID), "statuses", 1)
+	p.HSet(ctx, s.k.accountCounts(st.AccountID), "last_status_at", st.CreatedAt.UnixMilli())
+	if st.InReplyToID != "" {
+		p.ZAdd(ctx, s.k.statusReplies(st.InReplyToID), z)
+		p.HIncrBy(ctx, s.k.statusCounts(st.InReplyToID), "replies", 1)
+	}
+	if st.ReblogOfID != "" {
+		p.ZAdd(ctx, s.k.statusReblogs(st.ReblogOfID), redis.Z{Score: score, Member: st.AccountID})
+		p.HSet(ctx, s.k.reblogIndex(), st.AccountID+"/"+st.ReblogOfID, st.ID)
+		p.HIncrBy(ctx, s.k.statusCounts(st.ReblogOfID), "reblogs", 1)
+	}
+	if st.Visibility == VisibilityPublic && st.ReblogOfID == "" {
+		tl, media := s.k.localTimeline(), s.k.localMediaTimeline()
+		if !st.Local {
+			tl, media = s.k.remoteTimeline(), s.k.remoteMediaTimeline()
+		}
+		addTrimmed(ctx, p, tl, z, publicTimelineLength)
+		if len(st.MediaIDs) > 0 {
+			addTrimmed(ctx, p, media, z, publicTimelineLength)
+		}
+		for _, tag := range st.Tags {
+			addTrimmed(ctx, p, s.k.tagTimeline(tag), z, publicTimelineLength)
+			p.ZAdd(ctx, s.k.tags(), redis.Z{Score: float64(st.CreatedAt.UnixMilli()), Member: tag})
+			p.ZAdd(ctx, s.k.tagSearch(), redis.Z{Member: tag})
+		}
+	}
+	for _, mediaID := range st.MediaIDs {
+		p.Eval(ctx, `local m = redis.call('GET', KEYS[1]) if m then local r = cjson.decode(m) r['status_id'] = ARGV[1] redis.call('SET', KEYS[1], cjson.encode(r)) end return 1`,
+			[]string{s.k.media(mediaID)}, st.ID)
+	}
+	for _, home := range f.homes {
+		addTrimmed(ctx, p, s.k.homeTimeline(home), z, HomeTimelineLength)
+	}
+	for _, list := range f.lists {
+		addTrimmed(ctx, p, s.k.listTimeline(list), z, HomeTimelineLength)
+	}
+	for _, id := range f.notifyMention {
+		s.addNotification(ctx, p, &Notification{Type: NotifyMention, AccountID: id, FromAccountID: st.AccountID, StatusID: st.ID, CreatedAt: st.CreatedAt})
+	}
+	for _, id := range f.notifyStatus {
+		s.addNotification(ctx, p, &Notification{Type: NotifyStatus, AccountID: id, FromAccountID: st.AccountID, StatusID: st.ID, CreatedAt: st.CreatedAt})
+	}
+}
+
+func addTrimmed(ctx context.Context, p redis.Pipeliner, key string, z redis.Z, keep int64) {
+	p.ZAdd(ctx, key, z)
+	p.ZRemRangeByRank(ctx, key, 0, -keep-1)
+}
+
+// Status reads one status.
+func (s *Store) Status(ctx context.Context, id string) (*Status, error) {
+	var st Status
+	if err := s.getJSON(ctx, s.k.status(id), &st); err != nil {
+		return nil, fmt.Errorf("status %s: %w", id, err)
+	}
+	return &st, nil
+}
+
+// StatusByURI finds a status by its ActivityPub id.
+func (s *Store) StatusByURI(ctx context.Context, uri string) (*Status, error) {
+	id, err := s.rdb.HGet(ctx, s.k.statusByURI(), uri).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("status %s: %w", uri, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("status %s: %w", uri, err)
+	}
+	return s.Status(ctx, id)
+}
+
+// Statuses reads many statuses in one round trip, in the order of ids, skipping unknown ones.
+func (s *Store) Statuses(ctx context.Context, ids []string) ([]*Status, error) {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = s.k.status(id)
+	}
+	list, err := mgetJSON[Status](ctx, s.rdb, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Status, len(list))
+	for i := range list {
+		out[i] = &list[i]
+	}
+	return out, nil
+}
+
+// StatusCounts reads the counters of many statuses in one round trip.
+func (s *Store) StatusCounts(ctx context.Context, ids []string) (map[string]StatusCounts, error) {
+	p := s.rdb.Pipeline()
+	cmds := make([]*redis.SliceCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = p.HMGet(ctx, s.k.statusCounts(id), "replies", "reblogs", "favourites")
+	}
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("status counts: %w", err)
+	}
+	out := make(map[string]StatusCounts, len(ids))
+	for i, id := range ids {
+		v := cmds[i].Val()
+		out[id] = StatusCounts{Replies: toInt(v[0]), Reblogs: toInt(v[1]), Favourites: toInt(v[2])}
+	}
+	return out, nil
+}
+
+// UpdateStatus replaces a status's editable parts, keeping the previous version in its history.
+func (s *Store) UpdateStatus(ctx context.Context, updated *Status, previous *Status) error {
+	newTags := without(updated.Tags, previous.Tags)
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		if n, _ := s.rdb.LLen(ctx, s.k.statusHistory(updated.ID)).Result(); n == 0 {
+			p.RPush(ctx, s.k.statusHistory(updated.ID), mustJSON(editOf(previous)))
+		}
+		p.RPush(ctx, s.k.statusHistory(updated.ID), mustJSON(editOf(updated)))
+		p.Set(ctx, s.k.status(updated.ID), mustJSON(updated), 0)
+		if updated.Visibility == VisibilityPublic {
+			z := redis.Z{Score: idScore(updated.ID), Member: updated.ID}
+			for _, tag := range newTags {
+				addTrimmed(ctx, p, s.k.tagTimeline(tag), z, publicTimelineLength)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("update status %s: %w", updated.ID, err)
+	}
+	return nil
+}
+
+func editOf(st *Status) StatusEdit {
+	at := st.EditedAt
+	if at.IsZero() {
+		at = st.CreatedAt
+	}
+	return StatusEdit{Content: st.Content, SpoilerText: st.SpoilerText, Sensitive: st.Sensitive, MediaIDs: st.MediaIDs, CreatedAt: at}
+}
+
+func without(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// StatusHistory lists a status's versions, oldest first; a never-edited status has one.
+func (s *Store) StatusHistory(ctx context.Context, st *Status) ([]StatusEdit, error) {
+	raw, err := s.rdb.LRange(ctx, s.k.statusHistory(st.ID), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("status history %s: %w", st.ID, err)
+	}
+	if len(raw) == 0 {
+		return []StatusEdit{editOf(st)}, nil
+	}
+	out := make([]StatusEdit, 0, len(raw))
+	for _, r := range raw {
+		var e StatusEdit
+		if err := unmarshalString(r, &e); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// DeleteStatus removes a status, its boosts, and every index and timeline entry pointing at it.
+func (s *Store) DeleteStatus(ctx context.Context, st *Status) error {
+	reblogIDs, err := s.rdb.ZRange(ctx, s.k.statusReblogs(st.ID), 0, -1).Result()
+	if err != nil {
+		return fmt.Errorf("delete status %s: %w", st.ID, err)
+	}
+	var reblogs []*Status
+	for _, accountID := range reblogIDs {
+		id, err := s.rdb.HGet(ctx, s.k.reblogIndex(), accountID+"/"+st.ID).Result()
+		if err == nil {
+			if r, err := s.Status(ctx, id); err == nil {
+				reblogs = append(reblogs, r)
+			}
+		}
+	}
+	all := append([]*Status{st}, reblogs...)
+	homes := map[string][]string{}
+	for _, x := range all {
+		readers, err := s.rdb.ZRange(ctx, s.k.localFollowers(x.AccountID), 0, -1).Result()
+		if err != nil {
+			return fmt.Errorf("delete status %s: %w", st.ID, err)
+		}
+		homes[x.ID] = append(readers, x.AccountID)
+		homes[x.ID] = append(homes[x.ID], x.Mentions...)
+	}
+	lists := map[string][]string{}
+	for _, x := range all {
+		lists[x.ID], _ = s.rdb.SMembers(ctx, s.k.memberOfLists(x.AccountID)).Result()
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, x := range all {
+			s.unwriteStatus(ctx, p, x)
+			for _, home := range homes[x.ID] {
+				p.ZRem(ctx, s.k.homeTimeline(home), x.ID)
+			}
+			for _, list := range lists[x.ID] {
+				p.ZRem(ctx, s.k.listTimeline(list), x.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete status %s: %w", st.ID, err)
+	}
+	return nil
+}
+
+func (s *Store) unwriteStatus(ctx context.Context, p redis.Pipeliner, st *Status) {
+	p.Del(ctx, s.k.status(st.ID), s.k.statusCounts(st.ID), s.k.statusHistory(st.ID), s.k.statusReplies(st.ID), s.k.statusFavourites(st.ID), s.k.statusReblogs(st.ID))
+	p.HDel(ctx, s.k.statusByURI(), st.URI)
+	p.ZRem(ctx, s.k.accountStatuses(st.AccountID), st.ID)
+	p.ZRem(ctx, s.k.accountPins(st.AccountID), st.ID)
+	p.HIncrBy(ctx, s.k.accountCounts(st.AccountID), "statuses", -1)
+	if st.InReplyToID != "" {
+		p.ZRem(ctx, s.k.statusReplies(st.InReplyToID), st.ID)
+		p.HIncrBy(ctx, s.k.statusCounts(st.InReplyToID), "replies", -1)
+	}
+	if st.ReblogOfID != "" {
+		p.HDel(ctx, s.k.reblogIndex(), st.AccountID+"/"+st.ReblogOfID)
+		p.ZRem(ctx, s.k.statusReblogs(st.ReblogOfID), st.AccountID)
+		p.HIncrBy(ctx, s.k.statusCounts(st.ReblogOfID), "reblogs", -1)
+	}
+	for _, key := range []string{s.k.localTimeline(), s.k.remoteTimeline(), s.k.localMediaTimeline(), s.k.remoteMediaTimeline()} {
+		p.ZRem(ctx, key, st.ID)
+	}
+	for _, tag := range st.Tags {
+		p.ZRem(ctx, s.k.tagTimeline(tag), st.ID)
+	}
+	for _, mediaID := range st.MediaIDs {
+		p.Del(ctx, s.k.media(mediaID))
+	}
+}
+
+// ReblogOf finds accountID's boost of statusID.
+func (s *Store) ReblogOf(ctx context.Context, accountID, statusID string) (*Status, error) {
+	id, err := s.rdb.HGet(ctx, s.k.reblogIndex(), accountID+"/"+statusID).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("reblog of %s by %s: %w", statusID, accountID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.Status(ctx, id)
+}
+
+// Replies lists the ids of direct replies to a status, oldest first.
+func (s *Store) Replies(ctx context.Context, statusID string) ([]string, error) {
+	ids, err := s.rdb.ZRange(ctx, s.k.statusReplies(statusID), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("replies of %s: %w", statusID, err)
+	}
+	return ids, nil
+}
+
+// AccountStatuses pages through an account's statuses, newest first.
+func (s *Store) AccountStatuses(ctx context.Context, accountID string, p Page) ([]Entry, error) {
+	return pageZSet(ctx, s.rdb, s.k.accountStatuses(accountID), p)
+}

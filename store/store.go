@@ -1,0 +1,136 @@
+// Package store is Watercooler's data layer: every Redis access of one instance, with key names
+// built in keys.go. It knows nothing of HTTP or ActivityStreams.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Sentinel errors, checked with errors.Is by callers that map them to HTTP statuses.
+var (
+	ErrNotFound  = errors.New("record not found")
+	ErrConflict  = errors.New("record already exists")
+	ErrForbidden = errors.New("not allowed")
+)
+
+// HomeTimelineLength is how many entries a home or list timeline keeps, as Mastodon does.
+const HomeTimelineLength = 800
+
+// publicTimelineLength bounds the shared public and hashtag timelines.
+const publicTimelineLength = 10000
+
+// Store is one instance's data in Redis.
+type Store struct {
+	rdb    redis.UniversalClient
+	k      keys
+	domain string
+	ids    *idGenerator
+}
+
+// New returns a Store whose keys all start with the {prefix} hash tag. Domain is the instance's
+// host, used to tell local accounts from remote ones.
+func New(rdb redis.UniversalClient, prefix, domain string) *Store {
+	return &Store{rdb: rdb, k: newKeys(prefix), domain: domain, ids: newIDGenerator()}
+}
+
+// Redis exposes the client for components that run their own queues on the same Redis.
+func (s *Store) Redis() redis.UniversalClient { return s.rdb }
+
+// Domain is the local instance's domain.
+func (s *Store) Domain() string { return s.domain }
+
+// NewID mints a time-sortable id for a record created at t.
+func (s *Store) NewID(t time.Time) string { return s.ids.next(t) }
+
+// idGenerator mints ids of the form ms<<10 | sequence. They fit in 53 bits, so a Redis sorted-set
+// score holds them exactly and score ranges paginate precisely; they stay 16 decimal digits
+// long until the 23rd century, so their string order is their numeric order too.
+type idGenerator struct {
+	mu   sync.Mutex
+	last int64
+}
+
+func newIDGenerator() *idGenerator { return &idGenerator{} }
+
+func (g *idGenerator) next(t time.Time) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	id := t.UnixMilli() << 10
+	if id <= g.last {
+		id = g.last + 1
+	}
+	g.last = id
+	return strconv.FormatInt(id, 10)
+}
+
+// IDForTime is the smallest id minted at t; remote records take ids from their publication time
+// plus a hash-derived low part so that timelines stay in time order.
+func IDForTime(t time.Time, low uint32) string {
+	return strconv.FormatInt(t.UnixMilli()<<10|int64(low&1023), 10)
+}
+
+// TimeOfID recovers the creation time encoded in an id.
+func TimeOfID(id string) time.Time {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(n >> 10).UTC()
+}
+
+func idScore(id string) float64 {
+	n, _ := strconv.ParseInt(id, 10, 64)
+	return float64(n)
+}
+
+// getJSON reads one JSON record; a missing key is ErrNotFound.
+func (s *Store) getJSON(ctx context.Context, key string, v any) error {
+	b, err := s.rdb.Get(ctx, key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("get %s: %w", key, err)
+	}
+	return json.Unmarshal(b, v)
+}
+
+// mgetJSON reads many JSON records in one round trip; missing ones are skipped.
+func mgetJSON[T any](ctx context.Context, rdb redis.UniversalClient, keys []string) ([]T, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	vals, err := rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("mget: %w", err)
+	}
+	out := make([]T, 0, len(vals))
+	for _, v := range vals {
+		str, ok := v.(string)
+		if !ok {
+			continue
+		}
+		var rec T
+		if err := json.Unmarshal([]byte(str), &rec); err != nil {
+			return nil, fmt.Errorf("decode record: %w", err)
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("store: encoding %T: %v", v, err)) // only plain structs are encoded
+	}
+	return string(b)
+}

@@ -1,0 +1,151 @@
+// Package testrig starts the real parts tests run against: a key space on the test suite's
+// Redis (started by scripts/test) and instances listening on 127.0.0.1 ports.
+package testrig
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"watercooler/config"
+	"watercooler/server"
+	"watercooler/signup"
+	"watercooler/store"
+)
+
+// Redis connects to the test suite's Redis or fails the test with the way to start it.
+func Redis(t testing.TB) *redis.Client {
+	t.Helper()
+	url := config.TestRedisURL()
+	if url == "" {
+		t.Fatal("WATERCOOLER_TEST_REDIS is not set: run the test suite with scripts/test, which starts a redis-server for it")
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("WATERCOOLER_TEST_REDIS=%q: %v", url, err)
+	}
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { rdb.Close() })
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("test Redis at %s does not answer: %v", url, err)
+	}
+	return rdb
+}
+
+// Prefix returns a key prefix no other test uses and deletes its keys when the test ends.
+func Prefix(t testing.TB, rdb *redis.Client) string {
+	t.Helper()
+	prefix := "t" + store.RandomToken(6)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, "{"+prefix+"}:*", 1000).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+	})
+	return prefix
+}
+
+// NewStore returns a store in its own key space on the test Redis.
+func NewStore(t testing.TB, domain string) *store.Store {
+	t.Helper()
+	rdb := Redis(t)
+	return store.New(rdb, Prefix(t, rdb), domain)
+}
+
+// Instance is one running instance.
+type Instance struct {
+	URL    string
+	Config config.Config
+	Store  *store.Store
+}
+
+// Logger discards output unless the test runs verbosely.
+func Logger(t testing.TB) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+// StartInstance runs an instance on a free 127.0.0.1 port until the test ends. Options may
+// adjust its configuration before it starts.
+func StartInstance(t testing.TB, options ...func(*config.Config)) *Instance {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	cfg := config.Defaults()
+	cfg.Listen = ln.Addr().String()
+	cfg.URL = "http://" + cfg.Listen
+	cfg.MediaDir = t.TempDir()
+	cfg.BcryptCost = 4 // the minimum; production keeps 12
+	for _, o := range options {
+		o(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	rdb := Redis(t)
+	st := store.New(rdb, Prefix(t, rdb), cfg.Domain())
+	app := server.New(cfg, st, Logger(t))
+	done := make(chan error, 1)
+	go func() { done <- app.Listener(ln) }()
+	t.Cleanup(func() {
+		_ = app.ShutdownWithTimeout(5 * time.Second)
+		<-done
+	})
+	return &Instance{URL: cfg.URL, Config: cfg, Store: st}
+}
+
+// User is a local account created for a test, with a token for every scope.
+type User struct {
+	Account  *store.Account
+	Token    string
+	Password string
+}
+
+// CreateUser creates a local user and mints a "read write follow push" token for it.
+func (i *Instance) CreateUser(t testing.TB, username string, options ...func(*signup.Params)) *User {
+	t.Helper()
+	p := signup.Params{Username: username, Email: username + "@example.com", Password: "correct horse " + username}
+	for _, o := range options {
+		o(&p)
+	}
+	ctx := context.Background()
+	acct, err := signup.Create(ctx, i.Store, server.Bcrypt{Cost: i.Config.BcryptCost}, i.URL, p)
+	if err != nil {
+		t.Fatalf("create user %s: %v", username, err)
+	}
+	tok, _, err := i.Store.CreateToken(ctx, "", acct.ID, []string{"read", "write", "follow", "push"})
+	if err != nil {
+		t.Fatalf("token for %s: %v", username, err)
+	}
+	return &User{Account: acct, Token: tok, Password: p.Password}
+}
+
+// Eventually polls cond until it holds or the deadline passes; tests use it instead of sleeps.
+func Eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not true within %s", what, within)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// API is a base URL plus path, for raw HTTP tests.
+func (i *Instance) API(path string, args ...any) string { return i.URL + fmt.Sprintf(path, args...) }
