@@ -11,8 +11,9 @@ import (
 // Sanitizer cleans untrusted HTML down to what Mastodon's strict remote
 // policy allows. It is safe for concurrent use.
 //
-// Differences from plain bluemonday output, all copied from Mastodon's
-// sanitizer so clients see the markup they expect:
+// Differences from plain bluemonday output, each matching what Mastodon's
+// sanitizer (and the HTML parser under it) produces, so clients see the
+// markup they expect:
 //   - classes are filtered one by one, keeping only h-card, u-url, mention,
 //     hashtag, ellipsis and invisible;
 //   - h1–h6 become <p><strong>, because clients do not style headings
@@ -20,8 +21,8 @@ import (
 //   - links whose href is not http, https or relative are replaced by their
 //     text, and every remaining link opens in a new tab with
 //     rel="nofollow noopener noreferrer" (keeping "tag" for hashtags);
-//   - unclosed elements are closed, so a stray <a> cannot swallow the rest
-//     of the page.
+//   - unclosed elements are closed and blocks end an open paragraph, so a
+//     stray <a> cannot swallow the rest of the page.
 type Sanitizer struct {
 	policy *bluemonday.Policy
 }
@@ -112,6 +113,12 @@ func rebuild(in string, forceLinks bool) string {
 }
 
 func openTag(b *strings.Builder, stack []openElem, tok html.Token, forceLinks bool) []openElem {
+	switch tok.Data {
+	case "p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "pre", "blockquote":
+		// A paragraph cannot contain blocks; HTML parsers end it here, so
+		// do the same rather than emit <p><p>.
+		stack = closeTag(b, stack, "p")
+	}
 	switch name := tok.Data; name {
 	case "br":
 		b.WriteString("<br />")

@@ -187,6 +187,7 @@ func TestSanitize(t *testing.T) {
 		{"style attribute dropped", `<p style="position:fixed">a</p>`, `<p>a</p>`},
 		{"unknown element keeps text", `<div><img src="x" onerror="alert(1)">hi</div>`, "hi"},
 		{"headings become strong", `<h1>Title</h1><p>x</p>`, `<p><strong>Title</strong></p><p>x</p>`},
+		{"blocks end paragraphs", `<p>a<h2>T</h2>b</p><p>c<p>d`, `<p>a</p><p><strong>T</strong></p>b<p>c</p><p>d</p>`},
 		{"formatting kept", `<pre><code>x</code></pre><blockquote><del>a</del> <b>b</b> <i>c</i> <u>d</u></blockquote><ol start="3"><li>e</li></ol><ul><li>f</li></ul>`,
 			`<pre><code>x</code></pre><blockquote><del>a</del> <b>b</b> <i>c</i> <u>d</u></blockquote><ol start="3"><li>e</li></ol><ul><li>f</li></ul>`},
 		{"unclosed elements closed", `<p><a href="https://x.example">x<b>y`,
