@@ -9,7 +9,7 @@ import (
 	"net/mail"
 	"strings"
 
-	"watercooler/federation"
+	"watercooler/actorkey"
 	"watercooler/store"
 	"watercooler/text"
 )
@@ -50,7 +50,7 @@ func Create(ctx context.Context, st *store.Store, hasher Hasher, baseURL string,
 	if err != nil {
 		return nil, fmt.Errorf("hash password: %w", err)
 	}
-	pub, priv, err := federation.NewKeyPair()
+	pub, priv, err := actorkey.NewKeyPair()
 	if err != nil {
 		return nil, err
 	}

@@ -277,3 +277,19 @@ func (s *Store) AccountCounts(ctx context.Context, ids []string) (map[string]Acc
 	}
 	return out, nil
 }
+
+// LocalUsage counts local accounts and their statuses, for NodeInfo and the instance entity.
+func (s *Store) LocalUsage(ctx context.Context) (users, statuses int64, err error) {
+	ids, err := s.rdb.ZRange(ctx, s.k.localAccounts(), 0, -1).Result()
+	if err != nil {
+		return 0, 0, fmt.Errorf("local usage: %w", err)
+	}
+	counts, err := s.AccountCounts(ctx, ids)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, c := range counts {
+		statuses += c.Statuses
+	}
+	return int64(len(ids)), statuses, nil
+}

@@ -90,3 +90,22 @@ func (k keys) appTokens(clientID string) string { return k.p + "oauth:app_tokens
 
 // Media.
 func (k keys) media(id string) string { return k.p + "media:" + id }
+
+// Instance.
+func (k keys) instanceSecret() string { return k.p + "instance:secret" } // random key signing stateless form tokens
+
+// Federation queues and bookkeeping.
+func (k keys) queue(name string) string      { return k.p + "queue:" + name }            // stream
+func (k keys) queueRetry(name string) string { return k.p + "queue:" + name + ":retry" } // zset of JSON jobs by due time (ms)
+func (k keys) queueDead(name string) string  { return k.p + "queue:" + name + ":dead" }  // stream
+func (k keys) payload(id string) string      { return k.p + "payload:" + id }            // serialized outgoing activity
+func (k keys) seenActivity(id string) string { return k.p + "seen:" + id }               // inbound activity ids, SET NX EX
+func (k keys) tombstone(uri string) string   { return k.p + "tombstone:" + uri }         // deleted or undone object/activity URIs
+func (k keys) followActivity() string        { return k.p + "follow_activity" }          // hash follower/target → Follow activity id
+func (k keys) followActivityByID() string    { return k.p + "follow_activity:by_id" }    // hash Follow activity id → follower/target
+func (k keys) uriClaim(uri string) string    { return k.p + "uri_claim:" + uri }         // short lock while a remote object is stored
+func (k keys) hostFailures() string          { return k.p + "host:failing_since" }       // hash host → unix ms of first failure
+func (k keys) domainBlocks() string          { return k.p + "domain_blocks" }            // set of blocked hosts
+func (k keys) domainAllows() string          { return k.p + "domain_allows" }            // set of allowed hosts (allowlist mode)
+func (k keys) federationMode() string        { return k.p + "federation_mode" }          // "open" or "allowlist"
+func (k keys) instanceKey() string           { return k.p + "instance:actor_key" }       // instance actor's private key PEM

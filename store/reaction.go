@@ -55,15 +55,27 @@ func (s *Store) Unfavourite(ctx context.Context, accountID, statusID string) err
 // Reblog boosts st for accountID with the given visibility, once; it returns the boost. A local
 // author is notified.
 func (s *Store) Reblog(ctx context.Context, booster *Account, st *Status, visibility, baseURL string, authorIsLocal bool) (*Status, error) {
+	return s.ReblogAs(ctx, booster, st, Status{Visibility: visibility}, authorIsLocal)
+}
+
+// ReblogAs boosts st with the boost's URI, time and visibility taken from boost when set, as a
+// remote Announce carries them; it is idempotent per booster and status.
+func (s *Store) ReblogAs(ctx context.Context, booster *Account, st *Status, boost Status, authorIsLocal bool) (*Status, error) {
 	if existing, err := s.ReblogOf(ctx, booster.ID, st.ID); err == nil {
 		return existing, nil
 	}
 	now := time.Now().UTC()
-	boost := Status{
-		ID: s.NewID(now), AccountID: booster.ID, Local: booster.Local(), ReblogOfID: st.ID,
-		Visibility: visibility, CreatedAt: now,
+	if boost.CreatedAt.IsZero() {
+		boost.CreatedAt = now
 	}
-	boost.URI = booster.URI + "/statuses/" + boost.ID + "/activity"
+	boost.ID = s.NewID(boost.CreatedAt)
+	if !booster.Local() && boost.URI != "" {
+		boost.ID = RemoteID(boost.CreatedAt, boost.URI)
+	}
+	boost.AccountID, boost.Local, boost.ReblogOfID = booster.ID, booster.Local(), st.ID
+	if boost.URI == "" {
+		boost.URI = booster.URI + "/statuses/" + boost.ID + "/activity"
+	}
 	targets, err := s.fanOutTargets(ctx, &boost)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"sync"
 	"time"
@@ -75,6 +76,14 @@ func (g *idGenerator) next(t time.Time) string {
 // plus a hash-derived low part so that timelines stay in time order.
 func IDForTime(t time.Time, low uint32) string {
 	return strconv.FormatInt(t.UnixMilli()<<10|int64(low&1023), 10)
+}
+
+// RemoteID is the id of a remote record published at t: its time plus a hash of its URI, so
+// that the same record always gets the same id and timelines stay in publication order.
+func RemoteID(t time.Time, uri string) string {
+	h := fnv.New32a()
+	h.Write([]byte(uri))
+	return IDForTime(t, h.Sum32())
 }
 
 // TimeOfID recovers the creation time encoded in an id.

@@ -1,6 +1,5 @@
-// Package federation speaks ActivityPub with other instances: actor documents, WebFinger,
-// HTTP Signatures, inbox processing and delivery. It uses net/http, never Fiber.
-package federation
+// Package actorkey makes the RSA key pairs that sign an actor's ActivityPub requests.
+package actorkey
 
 import (
 	"crypto/rand"

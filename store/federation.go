@@ -1,0 +1,272 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// activityMemory is how long inbound activity ids and tombstones are remembered: longer than
+// any peer's retry schedule (Mastodon retries for about a week).
+const activityMemory = 8 * 24 * time.Hour
+
+// acceptInboxScript remembers an activity id and queues the activity in one step: a duplicate
+// delivery is dropped, and an accepted one is never remembered without being queued.
+var acceptInboxScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) == false then return 0 end
+local values = {}
+for i = 2, #ARGV do table.insert(values, ARGV[i]) end
+redis.call('XADD', KEYS[2], '*', unpack(values))
+return 1
+`)
+
+// AcceptInbound queues an inbound activity on q unless its id was seen before; it reports
+// whether the activity was new.
+func (s *Store) AcceptInbound(ctx context.Context, q *Queue, activityID string, fields map[string]string) (bool, error) {
+	args := []any{int64(activityMemory / time.Second)}
+	for k, v := range fields {
+		args = append(args, k, v)
+	}
+	n, err := acceptInboxScript.Run(ctx, s.rdb, []string{s.k.seenActivity(activityID), q.stream}, args...).Int()
+	if err != nil {
+		return false, fmt.Errorf("accept activity %s: %w", activityID, err)
+	}
+	return n == 1, nil
+}
+
+// ForgetInbound lets an activity id be accepted again, for activities whose processing failed
+// for good before they changed anything.
+func (s *Store) ForgetInbound(ctx context.Context, activityID string) error {
+	return s.rdb.Del(ctx, s.k.seenActivity(activityID)).Err()
+}
+
+// AddTombstone remembers that an object or activity was deleted or undone, so that a copy
+// arriving late (a Create after its Delete, an Announce after its Undo) is ignored.
+func (s *Store) AddTombstone(ctx context.Context, uri string) error {
+	return s.rdb.Set(ctx, s.k.tombstone(uri), "1", activityMemory).Err()
+}
+
+// IsTombstoned reports whether AddTombstone was called for uri recently.
+func (s *Store) IsTombstoned(ctx context.Context, uri string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.k.tombstone(uri)).Result()
+	return n == 1, err
+}
+
+// SetFollowActivity remembers the id of the Follow activity behind a follow or request, which an
+// Accept, Reject or Undo must reference.
+func (s *Store) SetFollowActivity(ctx context.Context, followerID, targetID, activityID string) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, s.k.followActivity(), followerID+"/"+targetID, activityID)
+		p.HSet(ctx, s.k.followActivityByID(), activityID, followerID+"/"+targetID)
+		return nil
+	})
+	return err
+}
+
+// FollowByActivity finds the follower and target of a recorded Follow activity.
+func (s *Store) FollowByActivity(ctx context.Context, activityID string) (followerID, targetID string, err error) {
+	pair, err := s.rdb.HGet(ctx, s.k.followActivityByID(), activityID).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", "", fmt.Errorf("follow activity %s: %w", activityID, ErrNotFound)
+	}
+	if err != nil {
+		return "", "", err
+	}
+	followerID, targetID, _ = strings.Cut(pair, "/")
+	return followerID, targetID, nil
+}
+
+// ClaimURI takes a short lock on a remote object's URI, so that two workers storing the same
+// object (a Create and an Announce of it, say) do not both create it.
+func (s *Store) ClaimURI(ctx context.Context, uri string) (bool, error) {
+	return s.rdb.SetNX(ctx, s.k.uriClaim(uri), "1", time.Minute).Result()
+}
+
+// ReleaseURI drops the lock taken by ClaimURI.
+func (s *Store) ReleaseURI(ctx context.Context, uri string) error {
+	return s.rdb.Del(ctx, s.k.uriClaim(uri)).Err()
+}
+
+// FollowActivity returns the id recorded by SetFollowActivity, or "".
+func (s *Store) FollowActivity(ctx context.Context, followerID, targetID string) (string, error) {
+	id, err := s.rdb.HGet(ctx, s.k.followActivity(), followerID+"/"+targetID).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return id, err
+}
+
+// RemoteFollowerInboxes lists the inboxes that reach every remote follower of an account, one
+// shared inbox per server that offers one, so a post to 500 followers on one server is one POST.
+func (s *Store) RemoteFollowerInboxes(ctx context.Context, accountID string) ([]string, error) {
+	ids, err := s.rdb.ZRange(ctx, s.k.followers(accountID), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("followers of %s: %w", accountID, err)
+	}
+	local, err := s.rdb.ZRange(ctx, s.k.localFollowers(accountID), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("local followers of %s: %w", accountID, err)
+	}
+	ids = slices.DeleteFunc(ids, func(id string) bool { return slices.Contains(local, id) })
+	accounts, err := s.AccountsInOrder(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	return InboxesOf(accounts), nil
+}
+
+// InboxesOf lists the distinct inboxes of remote accounts, preferring shared inboxes.
+func InboxesOf(accounts []*Account) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range accounts {
+		if a.Local() {
+			continue
+		}
+		inbox := a.SharedInboxURI
+		if inbox == "" {
+			inbox = a.InboxURI
+		}
+		if inbox != "" && !seen[inbox] {
+			seen[inbox] = true
+			out = append(out, inbox)
+		}
+	}
+	return out
+}
+
+// HostFailed records a failed contact with host and returns since when it has been failing.
+func (s *Store) HostFailed(ctx context.Context, host string, now time.Time) (time.Time, error) {
+	if err := s.rdb.HSetNX(ctx, s.k.hostFailures(), host, now.UnixMilli()).Err(); err != nil {
+		return now, fmt.Errorf("record failure of %s: %w", host, err)
+	}
+	ms, err := s.rdb.HGet(ctx, s.k.hostFailures(), host).Int64()
+	if err != nil {
+		return now, fmt.Errorf("record failure of %s: %w", host, err)
+	}
+	return time.UnixMilli(ms), nil
+}
+
+// HostSucceeded clears a host's failure record: any successful contact revives it.
+func (s *Store) HostSucceeded(ctx context.Context, host string) error {
+	return s.rdb.HDel(ctx, s.k.hostFailures(), host).Err()
+}
+
+// HostFailingSince returns since when host has been failing, or the zero time.
+func (s *Store) HostFailingSince(ctx context.Context, host string) (time.Time, error) {
+	ms, err := s.rdb.HGet(ctx, s.k.hostFailures(), host).Int64()
+	if errors.Is(err, redis.Nil) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.UnixMilli(ms), nil
+}
+
+// FederationPolicy is who an instance federates with.
+type FederationPolicy struct {
+	// Allowlist restricts federation to Allowed hosts.
+	Allowlist bool
+	Allowed   []string
+	Blocked   []string
+}
+
+// Permits reports whether the policy lets the instance federate with host.
+func (p FederationPolicy) Permits(host string) bool {
+	host = strings.ToLower(host)
+	for _, b := range p.Blocked {
+		if host == b || strings.HasSuffix(host, "."+b) {
+			return false
+		}
+	}
+	if !p.Allowlist {
+		return true
+	}
+	for _, a := range p.Allowed {
+		if host == a || strings.HasSuffix(host, "."+a) {
+			return true
+		}
+	}
+	return false
+}
+
+// FederationPolicy reads the domain blocks, the allowlist and the mode.
+func (s *Store) FederationPolicy(ctx context.Context) (FederationPolicy, error) {
+	p := s.rdb.Pipeline()
+	mode := p.Get(ctx, s.k.federationMode())
+	allowed := p.SMembers(ctx, s.k.domainAllows())
+	blocked := p.SMembers(ctx, s.k.domainBlocks())
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return FederationPolicy{}, fmt.Errorf("federation policy: %w", err)
+	}
+	return FederationPolicy{Allowlist: mode.Val() == "allowlist", Allowed: allowed.Val(), Blocked: blocked.Val()}, nil
+}
+
+// SetAllowlistMode switches between federating with everyone not blocked and only with allowed hosts.
+func (s *Store) SetAllowlistMode(ctx context.Context, on bool) error {
+	mode := "open"
+	if on {
+		mode = "allowlist"
+	}
+	return s.rdb.Set(ctx, s.k.federationMode(), mode, 0).Err()
+}
+
+// BlockDomain stops federation with a host (and its subdomains).
+func (s *Store) BlockDomain(ctx context.Context, host string) error {
+	return s.rdb.SAdd(ctx, s.k.domainBlocks(), strings.ToLower(host)).Err()
+}
+
+// UnblockDomain lifts a domain block.
+func (s *Store) UnblockDomain(ctx context.Context, host string) error {
+	return s.rdb.SRem(ctx, s.k.domainBlocks(), strings.ToLower(host)).Err()
+}
+
+// AllowDomain adds a host to the allowlist.
+func (s *Store) AllowDomain(ctx context.Context, host string) error {
+	return s.rdb.SAdd(ctx, s.k.domainAllows(), strings.ToLower(host)).Err()
+}
+
+// DisallowDomain removes a host from the allowlist.
+func (s *Store) DisallowDomain(ctx context.Context, host string) error {
+	return s.rdb.SRem(ctx, s.k.domainAllows(), strings.ToLower(host)).Err()
+}
+
+// InstanceKey returns the instance actor's private key, creating it with generate on first use;
+// concurrent first uses agree on one key.
+func (s *Store) InstanceKey(ctx context.Context, generate func() (string, error)) (string, error) {
+	pem, err := s.rdb.Get(ctx, s.k.instanceKey()).Result()
+	if err == nil {
+		return pem, nil
+	}
+	if !errors.Is(err, redis.Nil) {
+		return "", fmt.Errorf("instance key: %w", err)
+	}
+	fresh, err := generate()
+	if err != nil {
+		return "", err
+	}
+	if err := s.rdb.SetNX(ctx, s.k.instanceKey(), fresh, 0).Err(); err != nil {
+		return "", fmt.Errorf("instance key: %w", err)
+	}
+	return s.rdb.Get(ctx, s.k.instanceKey()).Result()
+}
+
+// SavePayload stores a serialized outgoing activity for its delivery jobs to share.
+func (s *Store) SavePayload(ctx context.Context, id string, body []byte, ttl time.Duration) error {
+	return s.rdb.Set(ctx, s.k.payload(id), body, ttl).Err()
+}
+
+// Payload reads a stored outgoing activity.
+func (s *Store) Payload(ctx context.Context, id string) ([]byte, error) {
+	b, err := s.rdb.Get(ctx, s.k.payload(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("payload %s: %w", id, ErrNotFound)
+	}
+	return b, err
+}
