@@ -17,6 +17,8 @@ func (s *Server) routes(app *fiber.App) {
 	app.Get("/avatars/original/missing.png", servePNG(avatar))
 	app.Get("/headers/original/missing.png", servePNG(header))
 
+	s.mountFederation(app)
+
 	// OAuth.
 	app.Get("/.well-known/oauth-authorization-server", s.oauthMetadata)
 	app.Get("/oauth/authorize", s.oauthAuthorizeForm)

@@ -27,6 +27,7 @@ type Server struct {
 	site   mastodon.Site
 	text   *text.Renderer
 	hasher PasswordHasher
+	fed    Federation // nil when the instance does not federate (some tests)
 }
 
 // PasswordHasher hashes and checks passwords; production uses bcrypt at the configured cost.
@@ -36,12 +37,15 @@ type PasswordHasher interface {
 }
 
 // New builds the Fiber app of one instance; main and tests both use it.
-func New(cfg config.Config, st *store.Store, log *slog.Logger) *fiber.App {
+func New(cfg config.Config, st *store.Store, log *slog.Logger, options ...Option) *fiber.App {
 	s := &Server{
 		cfg: cfg, store: st, log: log,
 		site:   mastodon.Site{BaseURL: cfg.URL},
 		text:   text.NewRenderer(cfg.URL),
 		hasher: Bcrypt{Cost: cfg.BcryptCost},
+	}
+	for _, o := range options {
+		o(s)
 	}
 	app := fiber.New(fiber.Config{
 		AppName:               "watercooler",

@@ -83,9 +83,13 @@ func (s *Store) DeleteList(ctx context.Context, l *List) error {
 // ErrNotFollowed is returned when adding an account the list owner does not follow to a list.
 var ErrNotFollowed = errors.New("account is not followed")
 
-// AddListAccounts adds accounts that the list owner follows to a list.
+// AddListAccounts adds accounts that the list owner follows to a list. The owner may add
+// themselves, as in Mastodon, to see their own posts in the list.
 func (s *Store) AddListAccounts(ctx context.Context, l *List, accountIDs []string) error {
 	for _, id := range accountIDs {
+		if id == l.AccountID {
+			continue
+		}
 		ok, err := s.Follows(ctx, l.AccountID, id)
 		if err != nil {
 			return err

@@ -76,7 +76,12 @@ func (s *Store) Notifications(ctx context.Context, accountID string, q Notificat
 		if err != nil {
 			return nil, err
 		}
-		for i := range list {
+		for j := range list {
+			i := j
+			if q.MinID != "" {
+				// A min_id page is the one nearest MinID: take each batch from its oldest end.
+				i = len(list) - 1 - j
+			}
 			if q.wants(&list[i]) && len(out) < limit {
 				out = append(out, &list[i])
 			}
@@ -91,6 +96,9 @@ func (s *Store) Notifications(ctx context.Context, accountID string, q Notificat
 		} else {
 			page.MaxID = last
 		}
+	}
+	if q.MinID != "" {
+		slices.Reverse(out)
 	}
 	return out, nil
 }

@@ -348,7 +348,9 @@ func (s *Store) DeleteStatus(ctx context.Context, st *Status) error {
 			}
 		}
 	}
-	all := append([]*Status{st}, reblogs...)
+	// The boosts go first: undoing one decrements the status's counters, which would bring back
+	// its counts key if the status were already deleted.
+	all := append(reblogs, st)
 	homes := map[string][]string{}
 	for _, x := range all {
 		readers, err := s.rdb.ZRange(ctx, s.k.localFollowers(x.AccountID), 0, -1).Result()
@@ -357,10 +359,21 @@ func (s *Store) DeleteStatus(ctx context.Context, st *Status) error {
 		}
 		homes[x.ID] = append(readers, x.AccountID)
 		homes[x.ID] = append(homes[x.ID], x.Mentions...)
+		for _, tag := range x.Tags {
+			tagFollowers, err := s.rdb.SMembers(ctx, s.k.tagFollowers(tag)).Result()
+			if err != nil {
+				return fmt.Errorf("delete status %s: %w", st.ID, err)
+			}
+			homes[x.ID] = append(homes[x.ID], tagFollowers...)
+		}
 	}
 	lists := map[string][]string{}
+	favouriters := map[string][]string{}
 	for _, x := range all {
 		lists[x.ID], _ = s.rdb.SMembers(ctx, s.k.memberOfLists(x.AccountID)).Result()
+		if favouriters[x.ID], err = s.rdb.ZRange(ctx, s.k.statusFavourites(x.ID), 0, -1).Result(); err != nil {
+			return fmt.Errorf("delete status %s: %w", st.ID, err)
+		}
 	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, x := range all {
@@ -370,6 +383,9 @@ func (s *Store) DeleteStatus(ctx context.Context, st *Status) error {
 			}
 			for _, list := range lists[x.ID] {
 				p.ZRem(ctx, s.k.listTimeline(list), x.ID)
+			}
+			for _, fan := range favouriters[x.ID] {
+				p.ZRem(ctx, s.k.favourites(fan), x.ID)
 			}
 		}
 		return nil

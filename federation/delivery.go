@@ -1,0 +1,149 @@
+package federation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"watercooler/store"
+)
+
+// payloadTTL keeps an outgoing activity as long as its deliveries may be retried.
+const payloadTTL = 8 * 24 * time.Hour
+
+// Deliver queues one serialized activity for each inbox, signed by signerID's key ("" for the
+// instance actor). The activity is stored once; each job refers to it, so a post to 500
+// followers on one server is one stored payload and one POST.
+func (f *Federator) Deliver(ctx context.Context, activityID string, body []byte, signerID string, inboxes []string) error {
+	if len(inboxes) == 0 {
+		return nil
+	}
+	if err := f.store.SavePayload(ctx, activityID, body, payloadTTL); err != nil {
+		return fmt.Errorf("save activity %s: %w", activityID, err)
+	}
+	policy, err := f.store.FederationPolicy(ctx)
+	if err != nil {
+		return err
+	}
+	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	seen := map[string]bool{}
+	for _, inbox := range inboxes {
+		if seen[inbox] || !policy.Permits(HostOf(inbox)) {
+			continue
+		}
+		seen[inbox] = true
+		job := map[string]string{"payload": activityID, "inbox": inbox, "signer": signerID, "attempt": "0", "queued_at": now}
+		if err := f.delivery.Add(ctx, job); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deliverJob makes one delivery attempt and settles the job: ack on success, a scheduled retry
+// on a temporary failure, dead letter when it can never succeed or retries ran out.
+func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job) {
+	inbox, host := j.Fields["inbox"], HostOf(j.Fields["inbox"])
+	attempt, _ := strconv.Atoi(j.Fields["attempt"])
+	log := f.log.With("inbox", inbox, "activity", j.Fields["payload"], "attempt", attempt)
+	settle := func(err error) {
+		if err != nil && ctx.Err() == nil {
+			log.Error("settling delivery failed", "err", err)
+		}
+	}
+	since, err := f.store.HostFailingSince(ctx, host)
+	if err != nil {
+		log.Warn("host state unknown", "err", err)
+	}
+	if !since.IsZero() && time.Since(since) > f.opts.UnavailableAfter {
+		settle(q.DeadLetter(ctx, j, "host unavailable since "+since.UTC().Format(time.RFC3339)))
+		return
+	}
+	body, err := f.store.Payload(ctx, j.Fields["payload"])
+	if errors.Is(err, store.ErrNotFound) {
+		settle(q.DeadLetter(ctx, j, "activity payload expired"))
+		return
+	}
+	if err != nil {
+		return // Redis trouble: leave the job pending; it is claimed again later
+	}
+	key, keyID, err := f.signerKey(ctx, j.Fields["signer"])
+	if err != nil {
+		settle(q.DeadLetter(ctx, j, "no signing key: "+err.Error()))
+		return
+	}
+	release, err := f.acquireHost(ctx, host)
+	if err != nil {
+		return
+	}
+	status, retryAfter, err := f.fetcher.Post(ctx, inbox, body, func(r *http.Request, body []byte) error {
+		return SignRequest(r, body, keyID, key)
+	})
+	release()
+	if ctx.Err() != nil {
+		return // shutting down mid-request: the job stays pending and is claimed again
+	}
+	switch {
+	case err == nil && status >= 200 && status < 300:
+		settle(f.store.HostSucceeded(ctx, host))
+		settle(q.Ack(ctx, j))
+		return
+	case err == nil && !retryable(status):
+		settle(f.store.HostSucceeded(ctx, host)) // the host answered; it is up
+		log.Warn("delivery refused", "status", status)
+		settle(q.DeadLetter(ctx, j, "refused with HTTP "+strconv.Itoa(status)))
+		return
+	}
+	reason := fmt.Sprintf("HTTP %d", status)
+	if err != nil {
+		reason = err.Error()
+		if errors.Is(err, ErrForbiddenAddress) {
+			settle(q.DeadLetter(ctx, j, reason))
+			return
+		}
+	}
+	if _, ferr := f.store.HostFailed(ctx, host, time.Now()); ferr != nil {
+		log.Warn("recording host failure failed", "err", ferr)
+	}
+	if attempt >= len(f.opts.RetrySchedule) {
+		log.Warn("delivery failed for good", "reason", reason)
+		settle(q.DeadLetter(ctx, j, "retries exhausted: "+reason))
+		return
+	}
+	wait := jitter(f.opts.RetrySchedule[attempt])
+	if retryAfter > wait {
+		wait = retryAfter
+	}
+	log.Info("delivery failed; will retry", "reason", reason, "in", wait)
+	next := map[string]string{}
+	for k, v := range j.Fields {
+		next[k] = v
+	}
+	next["attempt"] = strconv.Itoa(attempt + 1)
+	next["last_error"] = reason
+	settle(q.RetryAt(ctx, j, next, time.Now().Add(wait)))
+}
+
+// retryable reports whether a status may succeed later: server errors, and the client errors
+// that mean "not now" (401 can be a key the peer has yet to refetch).
+func retryable(status int) bool {
+	return status >= 500 || status == http.StatusUnauthorized || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests
+}
+
+// jitter spreads retries ±20% so a host coming back is not hit by every queue at once.
+func jitter(d time.Duration) time.Duration {
+	spread := int64(d) / 5
+	if spread <= 0 {
+		return d
+	}
+	return d - time.Duration(spread) + time.Duration(rand.Int64N(2*spread+1))
+}
+
+// DeadDeliveries lists dead-lettered deliveries, for the admin command.
+func (f *Federator) DeadDeliveries(ctx context.Context, count int64) ([]store.Job, error) {
+	return f.delivery.DeadLetters(ctx, count)
+}

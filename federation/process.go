@@ -1,0 +1,469 @@
+package federation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"watercooler/store"
+)
+
+// noteTypes are the object types stored as statuses.
+var noteTypes = map[string]bool{"Note": true, "Article": true, "Question": true, "Page": true, "Video": true, "Event": true}
+
+// process applies one inbound activity. The activity was verified as signed by signer, its
+// actor; everything it says about objects on other hosts is checked against their origin.
+func (f *Federator) process(ctx context.Context, body []byte, signer string) error {
+	_, raw, err := Parse(ctx, body)
+	if err != nil {
+		return reject("unparseable activity: %v", err)
+	}
+	typ, _ := raw["type"].(string)
+	id, _ := raw["id"].(string)
+	if tomb, err := f.store.IsTombstoned(ctx, id); err != nil {
+		return err
+	} else if tomb {
+		return nil // undone before it arrived
+	}
+	actor, err := f.resolveAccount(ctx, signer, false)
+	if err != nil {
+		return err
+	}
+	if actor.Suspended {
+		return reject("actor %s is suspended", actor.URI)
+	}
+	a := &activity{id: id, typ: typ, raw: raw, actor: actor}
+	switch typ {
+	case "Create":
+		return f.onCreate(ctx, a)
+	case "Update":
+		return f.onUpdate(ctx, a)
+	case "Delete":
+		return f.onDelete(ctx, a)
+	case "Follow":
+		return f.onFollow(ctx, a)
+	case "Accept":
+		return f.onAccept(ctx, a)
+	case "Reject":
+		return f.onReject(ctx, a)
+	case "Undo":
+		return f.onUndo(ctx, a)
+	case "Announce":
+		return f.onAnnounce(ctx, a)
+	case "Like", "EmojiReact":
+		return f.onLike(ctx, a)
+	case "Block":
+		return f.onBlock(ctx, a)
+	case "Move":
+		return f.onMove(ctx, a)
+	}
+	f.log.Info("ignoring activity of unhandled type", "type", typ, "id", id)
+	return nil
+}
+
+// activity is an inbound activity being applied.
+type activity struct {
+	id, typ string
+	raw     map[string]any
+	actor   *store.Account
+}
+
+// object returns the activity's object as a map, or only its id when it is a bare IRI.
+func (a *activity) object() (obj map[string]any, id string) {
+	switch o := a.raw["object"].(type) {
+	case string:
+		return nil, o
+	case map[string]any:
+		id, _ := o["id"].(string)
+		return o, id
+	case []any:
+		if len(o) > 0 {
+			inner := &activity{raw: map[string]any{"object": o[0]}}
+			return inner.object()
+		}
+	}
+	return nil, ""
+}
+
+func stringOf(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case map[string]any:
+		s, _ := x["id"].(string)
+		return s
+	case []any:
+		if len(x) > 0 {
+			return stringOf(x[0])
+		}
+	}
+	return ""
+}
+
+func (f *Federator) onCreate(ctx context.Context, a *activity) error {
+	obj, id := a.object()
+	if id == "" {
+		return reject("Create without object")
+	}
+	if HostOf(id) != HostOf(a.actor.URI) {
+		return reject("Create of %s by %s: object not on the actor's host", id, a.actor.URI)
+	}
+	if obj == nil {
+		fetched, err := f.fetchObject(ctx, id)
+		if err != nil {
+			return err
+		}
+		obj = fetched
+	}
+	if !noteTypes[stringOf(obj["type"])] {
+		f.log.Info("ignoring Create of unhandled object type", "type", obj["type"])
+		return nil
+	}
+	if attributed := stringOf(obj["attributedTo"]); attributed != a.actor.URI {
+		return reject("Create by %s of a note attributed to %s", a.actor.URI, attributed)
+	}
+	_, err := f.storeNote(ctx, obj, 0)
+	return err
+}
+
+func (f *Federator) onUpdate(ctx context.Context, a *activity) error {
+	obj, id := a.object()
+	if obj == nil {
+		return reject("Update without an embedded object")
+	}
+	if HostOf(id) != HostOf(a.actor.URI) {
+		return reject("Update of %s by %s: object not on the actor's host", id, a.actor.URI)
+	}
+	typ := stringOf(obj["type"])
+	switch {
+	case id == a.actor.URI:
+		t, err := ParseMap(ctx, obj)
+		if err != nil {
+			return reject("unparseable actor: %v", err)
+		}
+		acct, err := PersonToAccount(f.site, t, obj)
+		if err != nil {
+			return reject("bad actor: %v", err)
+		}
+		_, err = f.store.PutRemoteAccount(ctx, acct)
+		return err
+	case noteTypes[typ]:
+		if stringOf(obj["attributedTo"]) != a.actor.URI {
+			return reject("Update by %s of a note attributed to someone else", a.actor.URI)
+		}
+		existing, err := f.store.StatusByURI(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			// An Update that overtook its Create: store the note as it is now.
+			_, err = f.storeNote(ctx, obj, 0)
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		t, err := ParseMap(ctx, obj)
+		if err != nil {
+			return reject("unparseable note: %v", err)
+		}
+		pn, err := NoteToStatus(f.site, t, obj)
+		if err != nil {
+			return reject("bad note: %v", err)
+		}
+		updated := *existing
+		updated.Content, updated.SpoilerText, updated.Sensitive = pn.Content, pn.Summary, pn.Sensitive
+		updated.Tags, updated.Language = pn.Hashtags, pn.Language
+		updated.EditedAt = pn.Updated
+		if updated.EditedAt.IsZero() {
+			updated.EditedAt = time.Now().UTC()
+		}
+		if !updated.EditedAt.After(existing.EditedAt) {
+			return nil // an older or repeated edit
+		}
+		return f.store.UpdateStatus(ctx, &updated, existing)
+	}
+	f.log.Info("ignoring Update of unhandled object type", "type", typ)
+	return nil
+}
+
+func (f *Federator) onDelete(ctx context.Context, a *activity) error {
+	_, id := a.object()
+	if id == "" || HostOf(id) != HostOf(a.actor.URI) {
+		return reject("Delete of %q by %s: object not on the actor's host", id, a.actor.URI)
+	}
+	if err := f.store.AddTombstone(ctx, id); err != nil {
+		return err
+	}
+	if id == a.actor.URI {
+		return f.deleteRemoteAccount(ctx, a.actor)
+	}
+	st, err := f.store.StatusByURI(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // never seen, or a Delete that overtook its Create: the tombstone stops it
+	}
+	if err != nil {
+		return err
+	}
+	if st.AccountID != a.actor.ID {
+		return reject("Delete of %s by someone else than its author", id)
+	}
+	return f.store.DeleteStatus(ctx, st)
+}
+
+// deleteRemoteAccount removes a deleted remote actor's statuses and marks the account gone.
+func (f *Federator) deleteRemoteAccount(ctx context.Context, acct *store.Account) error {
+	for {
+		entries, err := f.store.AccountStatuses(ctx, acct.ID, store.Page{Limit: 200})
+		if err != nil {
+			return err
+		}
+		if len(entries) == 0 {
+			break
+		}
+		sts, err := f.store.Statuses(ctx, store.Members(entries))
+		if err != nil {
+			return err
+		}
+		for _, st := range sts {
+			if err := f.store.DeleteStatus(ctx, st); err != nil {
+				return err
+			}
+		}
+		if len(sts) == 0 {
+			break
+		}
+	}
+	acct.Suspended = true
+	return f.store.UpdateAccount(ctx, acct)
+}
+
+func (f *Federator) onFollow(ctx context.Context, a *activity) error {
+	_, targetURI := a.object()
+	target, err := f.store.AccountByURI(ctx, targetURI)
+	if err != nil || !target.Local() {
+		return reject("Follow of %s, not a local account", targetURI)
+	}
+	rel, err := f.store.Relationships(ctx, target.ID, []string{a.actor.ID})
+	if err != nil {
+		return err
+	}
+	if rel[0].Blocking {
+		return f.sendReject(ctx, a.actor, target, a.id)
+	}
+	if err := f.store.SetFollowActivity(ctx, a.actor.ID, target.ID, a.id); err != nil {
+		return err
+	}
+	if target.Locked && !rel[0].Following {
+		return f.store.RequestFollow(ctx, a.actor, target, store.FollowOptions{ShowReblogs: true})
+	}
+	if err := f.store.Follow(ctx, a.actor, target, store.FollowOptions{ShowReblogs: true}); err != nil {
+		return err
+	}
+	return f.sendAccept(ctx, a.actor, target, a.id)
+}
+
+// followOf finds the local follower and remote target that an Accept or Reject refers to.
+func (f *Federator) followOf(ctx context.Context, a *activity) (follower, target *store.Account, err error) {
+	obj, id := a.object()
+	var followerID string
+	if fid, tid, err := f.store.FollowByActivity(ctx, id); err == nil && tid == a.actor.ID {
+		followerID = fid
+	} else if obj != nil && stringOf(obj["object"]) == a.actor.URI {
+		local, err := f.store.AccountByURI(ctx, stringOf(obj["actor"]))
+		if err == nil && local.Local() {
+			followerID = local.ID
+		}
+	}
+	if followerID == "" {
+		return nil, nil, reject("%s of an unknown follow", a.typ)
+	}
+	follower, err = f.store.Account(ctx, followerID)
+	return follower, a.actor, err
+}
+
+func (f *Federator) onAccept(ctx context.Context, a *activity) error {
+	follower, target, err := f.followOf(ctx, a)
+	if err != nil {
+		return err
+	}
+	err = f.store.AcceptFollowRequest(ctx, follower, target)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // already accepted, or withdrawn meanwhile
+	}
+	return err
+}
+
+func (f *Federator) onReject(ctx context.Context, a *activity) error {
+	follower, target, err := f.followOf(ctx, a)
+	if err != nil {
+		return err
+	}
+	return f.store.Unfollow(ctx, follower.ID, target.ID)
+}
+
+func (f *Federator) onUndo(ctx context.Context, a *activity) error {
+	inner, innerID := a.object()
+	if innerID != "" {
+		if err := f.store.AddTombstone(ctx, innerID); err != nil {
+			return err
+		}
+	}
+	innerType := ""
+	if inner != nil {
+		innerType = stringOf(inner["type"])
+		if actor := stringOf(inner["actor"]); actor != a.actor.URI {
+			return reject("Undo by %s of an activity by %s", a.actor.URI, actor)
+		}
+	}
+	switch innerType {
+	case "Follow":
+		target, err := f.store.AccountByURI(ctx, stringOf(inner["object"]))
+		if err != nil {
+			return nil
+		}
+		return f.store.Unfollow(ctx, a.actor.ID, target.ID)
+	case "Like", "EmojiReact":
+		st, err := f.store.StatusByURI(ctx, stringOf(inner["object"]))
+		if err != nil {
+			return nil
+		}
+		return f.store.Unfavourite(ctx, a.actor.ID, st.ID)
+	case "Block":
+		target, err := f.store.AccountByURI(ctx, stringOf(inner["object"]))
+		if err != nil {
+			return nil
+		}
+		return f.store.Unblock(ctx, a.actor.ID, target.ID)
+	}
+	// A bare id (or an Announce): find what it created.
+	if boost, err := f.store.StatusByURI(ctx, innerID); err == nil {
+		if boost.AccountID != a.actor.ID || boost.ReblogOfID == "" {
+			return reject("Undo of %s by someone else than its author", innerID)
+		}
+		return f.store.DeleteStatus(ctx, boost)
+	}
+	if followerID, targetID, err := f.store.FollowByActivity(ctx, innerID); err == nil && followerID == a.actor.ID {
+		return f.store.Unfollow(ctx, followerID, targetID)
+	}
+	return nil
+}
+
+func (f *Federator) onAnnounce(ctx context.Context, a *activity) error {
+	_, objectID := a.object()
+	if objectID == "" {
+		return reject("Announce without object")
+	}
+	// Never trust an embedded copy: the object comes from our store or its origin.
+	st, err := f.store.StatusByURI(ctx, objectID)
+	if errors.Is(err, store.ErrNotFound) {
+		obj, ferr := f.fetchObject(ctx, objectID)
+		if ferr != nil {
+			return ferr
+		}
+		if !noteTypes[stringOf(obj["type"])] {
+			return nil
+		}
+		if HostOf(stringOf(obj["attributedTo"])) != HostOf(objectID) {
+			return reject("announced %s attributed to another host", objectID)
+		}
+		st, err = f.storeNote(ctx, obj, 0)
+	}
+	if err != nil {
+		return err
+	}
+	if st.Visibility != store.VisibilityPublic && st.Visibility != store.VisibilityUnlisted {
+		return reject("Announce of a non-public status")
+	}
+	author, err := f.store.Account(ctx, st.AccountID)
+	if err != nil {
+		return err
+	}
+	published, _ := time.Parse(time.RFC3339, stringOf(a.raw["published"]))
+	if published.IsZero() || published.After(time.Now()) {
+		published = time.Now().UTC()
+	}
+	vis := VisibilityOf(stringsOf(a.raw["to"]), stringsOf(a.raw["cc"]), a.actor.FollowersURI)
+	if vis == store.VisibilityDirect || vis == store.VisibilityPrivate {
+		vis = store.VisibilityUnlisted
+	}
+	_, err = f.store.ReblogAs(ctx, a.actor, st, store.Status{URI: a.id, CreatedAt: published, Visibility: vis}, author.Local())
+	return err
+}
+
+func stringsOf(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			if s := stringOf(e); s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func (f *Federator) onLike(ctx context.Context, a *activity) error {
+	_, objectID := a.object()
+	st, err := f.store.StatusByURI(ctx, objectID)
+	if err != nil || !st.Local {
+		return nil // likes of statuses we don't host change nothing here
+	}
+	return f.store.Favourite(ctx, a.actor.ID, st, true)
+}
+
+func (f *Federator) onBlock(ctx context.Context, a *activity) error {
+	_, objectID := a.object()
+	target, err := f.store.AccountByURI(ctx, objectID)
+	if err != nil || !target.Local() {
+		return nil
+	}
+	return f.store.Block(ctx, a.actor.ID, target.ID)
+}
+
+// onMove accepts an account migration: the old account's local followers follow the new one,
+// as Mastodon does, once the new account confirms the move with alsoKnownAs.
+func (f *Federator) onMove(ctx context.Context, a *activity) error {
+	_, objectID := a.object()
+	if objectID != a.actor.URI {
+		return reject("Move of %s by %s", objectID, a.actor.URI)
+	}
+	targetURI := stringOf(a.raw["target"])
+	target, err := f.resolveAccount(ctx, targetURI, true)
+	if err != nil {
+		return err
+	}
+	raw, err := f.fetchObject(ctx, target.URI)
+	if err != nil {
+		return err
+	}
+	confirmed := false
+	for _, aka := range stringsOf(raw["alsoKnownAs"]) {
+		confirmed = confirmed || aka == a.actor.URI
+	}
+	if !confirmed {
+		return reject("Move to %s not confirmed by its alsoKnownAs", targetURI)
+	}
+	entries, err := f.store.Followers(ctx, a.actor.ID, store.Page{Limit: 1000})
+	if err != nil {
+		return err
+	}
+	followers, err := f.store.AccountsInOrder(ctx, store.Members(entries))
+	if err != nil {
+		return err
+	}
+	for _, follower := range followers {
+		if !follower.Local() {
+			continue
+		}
+		if err := f.store.RequestFollow(ctx, follower, target, store.FollowOptions{ShowReblogs: true}); err != nil {
+			return err
+		}
+		if err := f.FollowRequested(ctx, follower, target); err != nil {
+			return fmt.Errorf("follow %s after move: %w", target.URI, err)
+		}
+	}
+	return nil
+}

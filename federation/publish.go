@@ -1,0 +1,299 @@
+package federation
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/go-fed/activity/streams/vocab"
+
+	"watercooler/store"
+)
+
+// The methods below turn local actions into activities for remote servers. The server calls
+// them after the action is stored; each serializes its activity once and queues one delivery
+// per remote inbox.
+
+// publish serializes an activity and queues it for inboxes, signed by signer.
+func (f *Federator) publish(ctx context.Context, id string, act vocab.Type, signer *store.Account, inboxes []string) error {
+	if len(inboxes) == 0 {
+		return nil
+	}
+	body, err := Serialize(act)
+	if err != nil {
+		return fmt.Errorf("serialize %s: %w", id, err)
+	}
+	return f.Deliver(ctx, id, body, signer.ID, inboxes)
+}
+
+// note builds the Note of a local status with everything it refers to.
+func (f *Federator) note(ctx context.Context, st *store.Status) (vocab.ActivityStreamsNote, *store.Account, []*store.Account, error) {
+	author, err := f.store.Account(ctx, st.AccountID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	mentions, err := f.store.AccountsInOrder(ctx, st.Mentions)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	media, err := f.store.MediaByIDs(ctx, st.MediaIDs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	nc := NoteContext{Author: author, Mentions: mentions, Tags: st.Tags, InReplyTo: st.InReplyToURI}
+	for _, id := range st.MediaIDs {
+		if m, ok := media[id]; ok {
+			nc.Media = append(nc.Media, m)
+		}
+	}
+	if st.InReplyToID != "" && nc.InReplyTo == "" {
+		if parent, err := f.store.Status(ctx, st.InReplyToID); err == nil {
+			nc.InReplyTo = parent.URI
+		}
+	}
+	n, err := StatusToNote(f.site, st, nc)
+	return n, author, mentions, err
+}
+
+// audienceInboxes lists where a status goes: remote followers unless it is direct, plus every
+// mentioned remote account.
+func (f *Federator) audienceInboxes(ctx context.Context, st *store.Status, mentions []*store.Account) ([]string, error) {
+	var inboxes []string
+	if st.Visibility != store.VisibilityDirect {
+		followers, err := f.store.RemoteFollowerInboxes(ctx, st.AccountID)
+		if err != nil {
+			return nil, err
+		}
+		inboxes = followers
+	}
+	return append(inboxes, store.InboxesOf(mentions)...), nil
+}
+
+// StatusCreated sends Create{Note} for a new local status.
+func (f *Federator) StatusCreated(ctx context.Context, st *store.Status) error {
+	n, author, mentions, err := f.note(ctx, st)
+	if err != nil {
+		return err
+	}
+	inboxes, err := f.audienceInboxes(ctx, st, mentions)
+	if err != nil {
+		return err
+	}
+	id := st.URI + "/activity"
+	return f.publish(ctx, id, CreateActivity(id, author.URI, n), author, inboxes)
+}
+
+// StatusUpdated sends Update{Note} for an edited local status.
+func (f *Federator) StatusUpdated(ctx context.Context, st *store.Status) error {
+	n, author, mentions, err := f.note(ctx, st)
+	if err != nil {
+		return err
+	}
+	inboxes, err := f.audienceInboxes(ctx, st, mentions)
+	if err != nil {
+		return err
+	}
+	id := st.URI + "#updates/" + strconv.FormatInt(st.EditedAt.Unix(), 10)
+	to, cc := audienceOf(n)
+	return f.publish(ctx, id, UpdateActivity(id, author.URI, n, to, cc), author, inboxes)
+}
+
+func audienceOf(n vocab.ActivityStreamsNote) (to, cc []string) {
+	if p := n.GetActivityStreamsTo(); p != nil {
+		for it := p.Begin(); it != p.End(); it = it.Next() {
+			if it.IsIRI() {
+				to = append(to, it.GetIRI().String())
+			}
+		}
+	}
+	if p := n.GetActivityStreamsCc(); p != nil {
+		for it := p.Begin(); it != p.End(); it = it.Next() {
+			if it.IsIRI() {
+				cc = append(cc, it.GetIRI().String())
+			}
+		}
+	}
+	return to, cc
+}
+
+// StatusDeleted sends Delete{Tombstone} for a deleted local status, or Undo{Announce} when the
+// status was a boost.
+func (f *Federator) StatusDeleted(ctx context.Context, st *store.Status) error {
+	author, err := f.store.Account(ctx, st.AccountID)
+	if err != nil {
+		return err
+	}
+	mentions, err := f.store.AccountsInOrder(ctx, st.Mentions)
+	if err != nil {
+		return err
+	}
+	inboxes, err := f.audienceInboxes(ctx, st, mentions)
+	if err != nil {
+		return err
+	}
+	if st.ReblogOfID != "" {
+		original, err := f.store.Status(ctx, st.ReblogOfID)
+		if err == nil {
+			if origAuthor, err := f.store.Account(ctx, original.AccountID); err == nil {
+				inboxes = append(inboxes, store.InboxesOf([]*store.Account{origAuthor})...)
+			}
+			announce := AnnounceActivity(st.URI, author.URI, original.URI, st.CreatedAt, []string{PublicAudience}, []string{author.FollowersURI})
+			id := st.URI + "#undo"
+			return f.publish(ctx, id, UndoActivity(id, author.URI, announce), author, inboxes)
+		}
+	}
+	id := st.URI + "#delete"
+	return f.publish(ctx, id, DeleteActivity(id, author.URI, st.URI, []string{PublicAudience}, []string{author.FollowersURI}), author, inboxes)
+}
+
+// Reblogged sends Announce for a local boost, to the booster's followers and the original author.
+func (f *Federator) Reblogged(ctx context.Context, boost, original *store.Status) error {
+	booster, err := f.store.Account(ctx, boost.AccountID)
+	if err != nil {
+		return err
+	}
+	origAuthor, err := f.store.Account(ctx, original.AccountID)
+	if err != nil {
+		return err
+	}
+	inboxes, err := f.store.RemoteFollowerInboxes(ctx, booster.ID)
+	if err != nil {
+		return err
+	}
+	inboxes = append(inboxes, store.InboxesOf([]*store.Account{origAuthor})...)
+	announce := AnnounceActivity(boost.URI, booster.URI, original.URI, boost.CreatedAt,
+		[]string{PublicAudience}, []string{origAuthor.URI, booster.FollowersURI})
+	return f.publish(ctx, boost.URI, announce, booster, inboxes)
+}
+
+// Favourited sends Like to the author of a remote status.
+func (f *Federator) Favourited(ctx context.Context, liker *store.Account, st *store.Status) error {
+	return f.like(ctx, liker, st, false)
+}
+
+// Unfavourited sends Undo{Like} to the author of a remote status.
+func (f *Federator) Unfavourited(ctx context.Context, liker *store.Account, st *store.Status) error {
+	return f.like(ctx, liker, st, true)
+}
+
+func (f *Federator) like(ctx context.Context, liker *store.Account, st *store.Status, undo bool) error {
+	if st.Local {
+		return nil
+	}
+	author, err := f.store.Account(ctx, st.AccountID)
+	if err != nil {
+		return err
+	}
+	likeID := liker.URI + "#likes/" + st.ID
+	var act vocab.Type = LikeActivity(likeID, liker.URI, st.URI)
+	id := likeID
+	if undo {
+		id = likeID + "/undo/" + strconv.FormatInt(time.Now().UnixMilli(), 10)
+		act = UndoActivity(id, liker.URI, act)
+	}
+	return f.publish(ctx, id, act, liker, store.InboxesOf([]*store.Account{author}))
+}
+
+// FollowRequested sends Follow to a remote account; the follow completes when it accepts.
+func (f *Federator) FollowRequested(ctx context.Context, follower, target *store.Account) error {
+	if target.Local() {
+		return nil
+	}
+	id := follower.URI + "#follows/" + target.ID + "/" + store.RandomToken(6)
+	if err := f.store.SetFollowActivity(ctx, follower.ID, target.ID, id); err != nil {
+		return err
+	}
+	return f.publish(ctx, id, FollowActivity(id, follower.URI, target.URI), follower, []string{target.InboxURI})
+}
+
+// Unfollowed sends Undo{Follow} to a remote account.
+func (f *Federator) Unfollowed(ctx context.Context, follower, target *store.Account) error {
+	if target.Local() {
+		return nil
+	}
+	followID, err := f.store.FollowActivity(ctx, follower.ID, target.ID)
+	if err != nil {
+		return err
+	}
+	if followID == "" {
+		followID = follower.URI + "#follows/" + target.ID
+	}
+	id := followID + "/undo"
+	undo := UndoActivity(id, follower.URI, FollowActivity(followID, follower.URI, target.URI))
+	return f.publish(ctx, id, undo, follower, []string{target.InboxURI})
+}
+
+// FollowAccepted sends Accept{Follow} to a remote follower of a local account.
+func (f *Federator) FollowAccepted(ctx context.Context, follower, target *store.Account) error {
+	if follower.Local() {
+		return nil
+	}
+	followID, err := f.store.FollowActivity(ctx, follower.ID, target.ID)
+	if err != nil {
+		return err
+	}
+	return f.sendAccept(ctx, follower, target, followID)
+}
+
+// FollowRejected sends Reject{Follow} to a remote account whose request a local account declined.
+func (f *Federator) FollowRejected(ctx context.Context, follower, target *store.Account) error {
+	if follower.Local() {
+		return nil
+	}
+	followID, err := f.store.FollowActivity(ctx, follower.ID, target.ID)
+	if err != nil {
+		return err
+	}
+	return f.sendReject(ctx, follower, target, followID)
+}
+
+func (f *Federator) sendAccept(ctx context.Context, follower, target *store.Account, followID string) error {
+	id := target.URI + "#accepts/follows/" + follower.ID + "/" + store.RandomToken(4)
+	accept := AcceptActivity(id, target.URI, FollowActivity(followID, follower.URI, target.URI))
+	return f.publish(ctx, id, accept, target, []string{follower.InboxURI})
+}
+
+func (f *Federator) sendReject(ctx context.Context, follower, target *store.Account, followID string) error {
+	id := target.URI + "#rejects/follows/" + follower.ID + "/" + store.RandomToken(4)
+	rej := RejectActivity(id, target.URI, FollowActivity(followID, follower.URI, target.URI))
+	return f.publish(ctx, id, rej, target, []string{follower.InboxURI})
+}
+
+// Blocked sends Block to a remote account; Unblocked sends Undo{Block}.
+func (f *Federator) Blocked(ctx context.Context, blocker, target *store.Account) error {
+	return f.block(ctx, blocker, target, false)
+}
+
+// Unblocked sends Undo{Block} to a remote account.
+func (f *Federator) Unblocked(ctx context.Context, blocker, target *store.Account) error {
+	return f.block(ctx, blocker, target, true)
+}
+
+func (f *Federator) block(ctx context.Context, blocker, target *store.Account, undo bool) error {
+	if target.Local() {
+		return nil
+	}
+	blockID := blocker.URI + "#blocks/" + target.ID
+	var act vocab.Type = BlockActivity(blockID, blocker.URI, target.URI)
+	id := blockID
+	if undo {
+		id = blockID + "/undo/" + strconv.FormatInt(time.Now().UnixMilli(), 10)
+		act = UndoActivity(id, blocker.URI, act)
+	}
+	return f.publish(ctx, id, act, blocker, []string{target.InboxURI})
+}
+
+// ProfileUpdated sends Update{Person} to the servers of an account's followers.
+func (f *Federator) ProfileUpdated(ctx context.Context, acct *store.Account) error {
+	person, err := AccountToPerson(f.site, acct)
+	if err != nil {
+		return err
+	}
+	inboxes, err := f.store.RemoteFollowerInboxes(ctx, acct.ID)
+	if err != nil {
+		return err
+	}
+	id := acct.URI + "#updates/" + strconv.FormatInt(time.Now().UnixMilli(), 10)
+	return f.publish(ctx, id, UpdatePersonActivity(id, person), acct, inboxes)
+}

@@ -1,0 +1,271 @@
+package federation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"watercooler/store"
+)
+
+// accountRefresh is how old a remote account may get before it is fetched again.
+const accountRefresh = 24 * time.Hour
+
+// maxMentionFetches bounds how many unknown mentioned accounts one note may make us fetch.
+const maxMentionFetches = 5
+
+// fetchObject fetches a document from its origin, refusing hosts the federation policy bars.
+func (f *Federator) fetchObject(ctx context.Context, id string) (map[string]any, error) {
+	policy, err := f.store.FederationPolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !policy.Permits(HostOf(id)) {
+		return nil, reject("%s is not a host we federate with", HostOf(id))
+	}
+	obj, _, err := f.fetcher.GetActivity(ctx, id)
+	if err != nil {
+		if errors.Is(err, ErrForbiddenAddress) || errors.Is(err, ErrIDMismatch) || errors.Is(err, ErrNotActivityPub) || errors.Is(err, ErrTooLarge) {
+			return nil, reject("fetch %s: %v", id, err)
+		}
+		return nil, fmt.Errorf("fetch %s: %w", id, err)
+	}
+	return obj, nil
+}
+
+// resolveAccount returns the stored account of an actor URI, fetching it when unknown or stale.
+func (f *Federator) resolveAccount(ctx context.Context, uri string, refresh bool) (*store.Account, error) {
+	acct, err := f.store.AccountByURI(ctx, uri)
+	if err == nil && (acct.Local() || (!refresh && time.Since(acct.FetchedAt) < accountRefresh)) {
+		return acct, nil
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	obj, ferr := f.fetchObject(ctx, uri)
+	if ferr != nil {
+		if acct != nil {
+			return acct, nil // a stale copy beats none while its server is away
+		}
+		return nil, ferr
+	}
+	return f.storeActor(ctx, obj, uri)
+}
+
+// storeActor saves a fetched actor document, which must be the actor at uri.
+func (f *Federator) storeActor(ctx context.Context, obj map[string]any, uri string) (*store.Account, error) {
+	t, err := ParseMap(ctx, obj)
+	if err != nil {
+		return nil, reject("unparseable actor %s: %v", uri, err)
+	}
+	fetched, err := PersonToAccount(f.site, t, obj)
+	if err != nil {
+		return nil, reject("bad actor %s: %v", uri, err)
+	}
+	if fetched.URI != uri {
+		return nil, reject("actor document %s claims id %s", uri, fetched.URI)
+	}
+	if fetched.Domain == f.site.Domain {
+		return nil, reject("remote actor %s claims our domain", uri)
+	}
+	return f.store.PutRemoteAccount(ctx, fetched)
+}
+
+// storeNote saves a remote note (fetching missing ancestors up to the depth limit) and returns
+// its status; a note already stored is returned as it is, so redelivery changes nothing.
+func (f *Federator) storeNote(ctx context.Context, obj map[string]any, depth int) (*store.Status, error) {
+	uri := stringOf(obj["id"])
+	if existing, err := f.store.StatusByURI(ctx, uri); err == nil {
+		return existing, nil
+	}
+	if tomb, err := f.store.IsTombstoned(ctx, uri); err != nil {
+		return nil, err
+	} else if tomb {
+		return nil, reject("%s was deleted", uri)
+	}
+	t, err := ParseMap(ctx, obj)
+	if err != nil {
+		return nil, reject("unparseable note %s: %v", uri, err)
+	}
+	pn, err := NoteToStatus(f.site, t, obj)
+	if err != nil {
+		return nil, reject("bad note %s: %v", uri, err)
+	}
+	if HostOf(pn.AttributedTo) != HostOf(uri) {
+		return nil, reject("note %s attributed to another host", uri)
+	}
+	author, err := f.resolveAccount(ctx, pn.AttributedTo, false)
+	if err != nil {
+		return nil, err
+	}
+	st := store.Status{
+		ID: store.RemoteID(pn.Published, uri), URI: uri, URL: pn.URL, AccountID: author.ID,
+		Content: pn.Content, SpoilerText: pn.Summary, Sensitive: pn.Sensitive, Language: pn.Language,
+		Visibility: VisibilityOf(pn.To, pn.Cc, author.FollowersURI), Tags: pn.Hashtags, CreatedAt: pn.Published,
+		InReplyToURI: pn.InReplyTo,
+	}
+	if st.URL == "" {
+		st.URL = uri
+	}
+	if pn.InReplyTo != "" {
+		parent, err := f.store.StatusByURI(ctx, pn.InReplyTo)
+		if errors.Is(err, store.ErrNotFound) && depth < f.opts.MaxThreadDepth {
+			if parentObj, ferr := f.fetchObject(ctx, pn.InReplyTo); ferr == nil && noteTypes[stringOf(parentObj["type"])] {
+				parent, err = f.storeNote(ctx, parentObj, depth+1)
+			}
+		}
+		if err == nil && parent != nil {
+			st.InReplyToID, st.InReplyToAccountID = parent.ID, parent.AccountID
+		}
+	}
+	st.Mentions = f.mentionedAccounts(ctx, pn.Mentions)
+	for _, att := range pn.Attachments {
+		m := &store.Media{AccountID: author.ID, Type: mediaTypeOf(att.MediaType), URL: att.URL, RemoteURL: att.URL,
+			Description: att.Name, Blurhash: att.Blurhash, Width: att.Width, Height: att.Height,
+			FocusX: att.FocusX, FocusY: att.FocusY, ContentType: att.MediaType, CreatedAt: st.CreatedAt}
+		if err := f.store.CreateMedia(ctx, m); err != nil {
+			return nil, err
+		}
+		st.MediaIDs = append(st.MediaIDs, m.ID)
+	}
+	claimed, err := f.store.ClaimURI(ctx, uri)
+	if err != nil {
+		return nil, err
+	}
+	if !claimed {
+		return nil, fmt.Errorf("%s is being stored by another worker", uri) // retried later, then found
+	}
+	defer f.store.ReleaseURI(ctx, uri)
+	if existing, err := f.store.StatusByURI(ctx, uri); err == nil {
+		return existing, nil
+	}
+	return f.store.CreateStatus(ctx, store.NewStatus{Status: st})
+}
+
+// mentionedAccounts maps Mention hrefs to account ids, fetching a few unknown remote ones.
+func (f *Federator) mentionedAccounts(ctx context.Context, hrefs []string) []string {
+	var ids []string
+	fetches := 0
+	for _, href := range hrefs {
+		acct, err := f.store.AccountByURI(ctx, href)
+		if errors.Is(err, store.ErrNotFound) && fetches < maxMentionFetches && HostOf(href) != f.site.Domain {
+			fetches++
+			acct, err = f.resolveAccount(ctx, href, false)
+		}
+		if err == nil {
+			ids = append(ids, acct.ID)
+		}
+	}
+	return ids
+}
+
+func mediaTypeOf(mime string) string {
+	switch {
+	case strings.HasPrefix(mime, "image/gif"):
+		return "gifv"
+	case strings.HasPrefix(mime, "image/"):
+		return "image"
+	case strings.HasPrefix(mime, "video/"):
+		return "video"
+	case strings.HasPrefix(mime, "audio/"):
+		return "audio"
+	}
+	return "unknown"
+}
+
+// webfingerResponse is the part of a JRD we read.
+type webfingerResponse struct {
+	Subject string `json:"subject"`
+	Links   []struct {
+		Rel  string `json:"rel"`
+		Type string `json:"type"`
+		Href string `json:"href"`
+	} `json:"links"`
+}
+
+// ResolveAcct finds user@host through WebFinger and stores the actor it names.
+func (f *Federator) ResolveAcct(ctx context.Context, acct string) (*store.Account, error) {
+	acct = strings.TrimPrefix(strings.TrimPrefix(acct, "acct:"), "@")
+	user, host, ok := strings.Cut(acct, "@")
+	if !ok || user == "" || host == "" {
+		return nil, fmt.Errorf("%q is not user@host", acct)
+	}
+	if strings.EqualFold(host, f.site.Domain) {
+		return f.store.AccountByAcct(ctx, user)
+	}
+	if existing, err := f.store.AccountByAcct(ctx, acct); err == nil && time.Since(existing.FetchedAt) < accountRefresh {
+		return existing, nil
+	}
+	query := "/.well-known/webfinger?resource=" + url.QueryEscape("acct:"+acct)
+	var body []byte
+	var err error
+	for _, scheme := range f.schemesFor(host) {
+		body, err = f.fetcher.GetJSON(ctx, scheme+"://"+host+query, "application/jrd+json, application/json")
+		if err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("webfinger %s: %w", acct, err)
+	}
+	var jrd webfingerResponse
+	if err := json.Unmarshal(body, &jrd); err != nil {
+		return nil, fmt.Errorf("webfinger %s: %w", acct, err)
+	}
+	for _, l := range jrd.Links {
+		if l.Rel == "self" && IsActivityPubType(l.Type) {
+			return f.resolveAccount(ctx, l.Href, true)
+		}
+	}
+	return nil, fmt.Errorf("webfinger %s: no ActivityPub actor link", acct)
+}
+
+// schemesFor lists the schemes to try for host: https always; plain http only for hosts on the
+// operator's peer networks, where department instances may run without TLS.
+func (f *Federator) schemesFor(host string) []string {
+	name := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		name = h
+	}
+	ips, _ := net.LookupIP(name)
+	for _, ip := range ips {
+		for _, n := range f.cfg.PeerNetworks {
+			if n.Contains(ip) {
+				return []string{"https", "http"}
+			}
+		}
+	}
+	return []string{"https"}
+}
+
+// Resolve finds what a search query names on another server: user@host through WebFinger, or
+// the account or status at a URL. It returns at most one of the two.
+func (f *Federator) Resolve(ctx context.Context, q string) (*store.Account, *store.Status, error) {
+	q = strings.TrimSpace(q)
+	if strings.HasPrefix(q, "https://") || strings.HasPrefix(q, "http://") {
+		if st, err := f.store.StatusByURI(ctx, q); err == nil {
+			return nil, st, nil
+		}
+		if acct, err := f.store.AccountByURI(ctx, q); err == nil {
+			return acct, nil, nil
+		}
+		obj, err := f.fetchObject(ctx, q)
+		if err != nil {
+			return nil, nil, err
+		}
+		id := stringOf(obj["id"])
+		if noteTypes[stringOf(obj["type"])] {
+			st, err := f.storeNote(ctx, obj, 0)
+			return nil, st, err
+		}
+		acct, err := f.storeActor(ctx, obj, id)
+		return acct, nil, err
+	}
+	acct, err := f.ResolveAcct(ctx, q)
+	return acct, nil, err
+}

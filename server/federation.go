@@ -1,0 +1,64 @@
+package server
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+
+	"watercooler/store"
+)
+
+// Federation is what the client API needs from the ActivityPub side: its routes, resolving
+// remote names, and telling remote servers about local actions. Each notification runs after
+// the action is stored and only queues deliveries.
+type Federation interface {
+	Handler() http.Handler
+	Resolve(ctx context.Context, q string) (*store.Account, *store.Status, error)
+	StatusCreated(ctx context.Context, st *store.Status) error
+	StatusUpdated(ctx context.Context, st *store.Status) error
+	StatusDeleted(ctx context.Context, st *store.Status) error
+	Reblogged(ctx context.Context, boost, original *store.Status) error
+	Favourited(ctx context.Context, liker *store.Account, st *store.Status) error
+	Unfavourited(ctx context.Context, liker *store.Account, st *store.Status) error
+	FollowRequested(ctx context.Context, follower, target *store.Account) error
+	Unfollowed(ctx context.Context, follower, target *store.Account) error
+	FollowAccepted(ctx context.Context, follower, target *store.Account) error
+	FollowRejected(ctx context.Context, follower, target *store.Account) error
+	Blocked(ctx context.Context, blocker, target *store.Account) error
+	Unblocked(ctx context.Context, blocker, target *store.Account) error
+	ProfileUpdated(ctx context.Context, acct *store.Account) error
+}
+
+// Option adjusts a Server built by New.
+type Option func(*Server)
+
+// WithFederation connects the server to an instance's ActivityPub side.
+func WithFederation(f Federation) Option { return func(s *Server) { s.fed = f } }
+
+// federate tells the ActivityPub side about a stored local action. A failure is logged: the
+// local action already succeeded and stays, as Mastodon keeps a post whose delivery failed.
+func (s *Server) federate(what string, notify func(Federation) error) {
+	if s.fed == nil {
+		return
+	}
+	if err := notify(s.fed); err != nil {
+		s.log.Error("queueing federation failed", "action", what, "err", err)
+	}
+}
+
+// mountFederation routes ActivityPub and discovery paths to the federation handler.
+func (s *Server) mountFederation(app *fiber.App) {
+	if s.fed == nil {
+		return
+	}
+	h := adaptor.HTTPHandler(s.fed.Handler())
+	for _, path := range []string{"/.well-known/webfinger", "/.well-known/host-meta", "/.well-known/nodeinfo", "/nodeinfo/:version", "/actor"} {
+		app.Get(path, h)
+	}
+	app.Post("/actor/inbox", h)
+	app.Post("/inbox", h)
+	app.Get("/users/*", h)
+	app.Post("/users/:name/inbox", h)
+}

@@ -1,0 +1,524 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+
+	"watercooler/server/mastodon"
+	"watercooler/store"
+	"watercooler/text"
+)
+
+// Limits of a status, Mastodon's defaults.
+const (
+	maxStatusChars      = 500
+	maxMediaAttachments = 4
+)
+
+// Thread sizes of GET /api/v1/statuses/:id/context. Signed-in viewers get Mastodon's
+// "quasi-unlimited" 4096; anonymous ones Mastodon's smaller, cheaper limits.
+const (
+	contextLimit                = 4096
+	anonymousAncestorsLimit     = 40
+	anonymousDescendantsLimit   = 60
+	anonymousDescendantsDepth   = 20
+	signedInDescendantsMaxDepth = 4096
+)
+
+// optBool is a boolean parameter that remembers whether it was sent, read the lenient way Rails
+// reads booleans ("true", "1", "on"), from JSON or from a form.
+type optBool struct {
+	Set, Value bool
+}
+
+// UnmarshalText reads a form value.
+func (b *optBool) UnmarshalText(t []byte) error {
+	switch strings.ToLower(strings.TrimSpace(string(t))) {
+	case "true", "1", "on", "yes", "t":
+		*b = optBool{Set: true, Value: true}
+	case "false", "0", "off", "no", "f":
+		*b = optBool{Set: true, Value: false}
+	case "":
+		*b = optBool{}
+	default:
+		return fmt.Errorf("%q is not a boolean", t)
+	}
+	return nil
+}
+
+// UnmarshalJSON reads a JSON boolean, or a string some clients send instead.
+func (b *optBool) UnmarshalJSON(data []byte) error {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	switch x := v.(type) {
+	case nil:
+		*b = optBool{}
+	case bool:
+		*b = optBool{Set: true, Value: x}
+	case string:
+		return b.UnmarshalText([]byte(x))
+	case float64:
+		*b = optBool{Set: true, Value: x != 0}
+	default:
+		return fmt.Errorf("%s is not a boolean", data)
+	}
+	return nil
+}
+
+// statusParams are the parameters of POST /api/v1/statuses and PUT /api/v1/statuses/:id.
+type statusParams struct {
+	Status      string   `json:"status" form:"status"`
+	MediaIDs    []string `json:"media_ids" form:"media_ids"`
+	InReplyToID string   `json:"in_reply_to_id" form:"in_reply_to_id"`
+	Sensitive   optBool  `json:"sensitive" form:"sensitive"`
+	SpoilerText string   `json:"spoiler_text" form:"spoiler_text"`
+	Visibility  string   `json:"visibility" form:"visibility"`
+	Language    string   `json:"language" form:"language"`
+	ScheduledAt string   `json:"scheduled_at" form:"scheduled_at"`
+	Poll        any      `json:"poll" form:"-"`
+}
+
+// refuseUnsupported answers 422 for features a Mastodon client may ask for that we do not
+// have, rather than posting something other than what the user composed.
+func refuseUnsupported(c *fiber.Ctx, p *statusParams) error {
+	if p.ScheduledAt != "" {
+		return errorf(fiber.StatusUnprocessableEntity, "Validation failed: Scheduled posts are not supported by this server")
+	}
+	hasPoll := p.Poll != nil
+	for _, args := range [...]interface{ VisitAll(func(k, v []byte)) }{c.Request().PostArgs(), c.Context().QueryArgs()} {
+		args.VisitAll(func(k, _ []byte) {
+			if strings.HasPrefix(string(k), "poll[") {
+				hasPoll = true
+			}
+		})
+	}
+	if form, err := c.MultipartForm(); err == nil {
+		for k := range form.Value {
+			if strings.HasPrefix(k, "poll[") {
+				hasPoll = true
+			}
+		}
+	}
+	if hasPoll {
+		return errorf(fiber.StatusUnprocessableEntity, "Validation failed: Polls are not supported by this server")
+	}
+	return nil
+}
+
+// cleanIDs drops empty ids (what an empty form array leaves) and duplicates, keeping the order
+// and keeping nil apart from empty: nil means "not sent".
+func cleanIDs(ids []string) []string {
+	if ids == nil {
+		return nil
+	}
+	out := []string{}
+	for _, id := range ids {
+		id = strings.TrimSpace(id)
+		if id != "" && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// validateText applies Mastodon's text rules; withMedia allows an empty text.
+func validateText(status, spoiler string, withMedia bool) error {
+	if strings.TrimSpace(status) == "" && !withMedia {
+		return errorf(fiber.StatusUnprocessableEntity, "Validation failed: Text can't be blank")
+	}
+	if utf8.RuneCountInString(status)+utf8.RuneCountInString(spoiler) > maxStatusChars {
+		return errorf(fiber.StatusUnprocessableEntity, "Validation failed: Text character limit of %d exceeded", maxStatusChars)
+	}
+	return nil
+}
+
+// attachableMedia checks that ids name at most four uploads of ownerID that are not attached to
+// a status other than statusID.
+func (s *Server) attachableMedia(ctx context.Context, ownerID, statusID string, ids []string) error {
+	if len(ids) > maxMediaAttachments {
+		return errorf(fiber.StatusUnprocessableEntity, "Cannot attach more than %d files", maxMediaAttachments)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	media, err := s.store.MediaByIDs(ctx, ids)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for _, id := range ids {
+		m, ok := media[id]
+		if !ok || m.AccountID != ownerID || (m.StatusID != "" && m.StatusID != statusID) {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		return errorf(fiber.StatusUnprocessableEntity, "Media %s not found or already attached to another post", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// mentionResolver finds mentioned accounts among those this instance knows.
+func (s *Server) mentionResolver(ctx context.Context) text.MentionResolver {
+	return func(acct string) (text.Mention, bool) {
+		a, err := s.store.AccountByAcct(ctx, acct)
+		if err != nil || a.Suspended {
+			return text.Mention{}, false
+		}
+		url := a.URL
+		if url == "" {
+			url = a.URI
+		}
+		return text.Mention{AccountID: a.ID, Username: a.Username, Acct: a.Acct(), URL: url}, true
+	}
+}
+
+// renderText renders a status's source and fills Content, Mentions and Tags. The replied-to
+// author counts as mentioned, as in Mastodon, so a reply reaches them whatever its visibility.
+func (s *Server) renderText(ctx context.Context, st *store.Status) {
+	r := s.text.Render(st.Text, s.mentionResolver(ctx))
+	st.Content = r.HTML
+	st.Mentions = make([]string, 0, len(r.Mentions)+1)
+	for _, m := range r.Mentions {
+		st.Mentions = append(st.Mentions, m.AccountID)
+	}
+	if st.InReplyToAccountID != "" && st.InReplyToAccountID != st.AccountID && !slices.Contains(st.Mentions, st.InReplyToAccountID) {
+		st.Mentions = append(st.Mentions, st.InReplyToAccountID)
+	}
+	st.Tags = r.Tags
+}
+
+func validVisibility(v string) bool {
+	switch v {
+	case store.VisibilityPublic, store.VisibilityUnlisted, store.VisibilityPrivate, store.VisibilityDirect:
+		return true
+	}
+	return false
+}
+
+// errVisibility is Mastodon's answer to an unknown visibility.
+var errVisibility = &apiError{fiber.StatusUnprocessableEntity, "Validation failed: Visibility is not included in the list"}
+
+// statusCreate is POST /api/v1/statuses.
+func (s *Server) statusCreate(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	author := me(c)
+	var p statusParams
+	if err := bind(c, &p); err != nil {
+		return err
+	}
+	if err := refuseUnsupported(c, &p); err != nil {
+		return err
+	}
+	p.MediaIDs = cleanIDs(p.MediaIDs)
+	user, err := s.store.User(ctx, author.ID)
+	if err != nil {
+		return fmt.Errorf("poster's preferences: %w", err)
+	}
+	visibility := strings.TrimSpace(p.Visibility)
+	if visibility == "" {
+		visibility = user.Preferences.PostingVisibility
+	}
+	if visibility == "" {
+		visibility = store.VisibilityPublic
+	}
+	if !validVisibility(visibility) {
+		return errVisibility
+	}
+	st := store.Status{
+		AccountID: author.ID, Local: true, Text: p.Status, SpoilerText: strings.TrimSpace(p.SpoilerText),
+		Visibility: visibility, Language: p.Language, MediaIDs: p.MediaIDs,
+		Sensitive: user.Preferences.PostingSensitive,
+	}
+	if p.Sensitive.Set {
+		st.Sensitive = p.Sensitive.Value
+	}
+	st.Sensitive = st.Sensitive || st.SpoilerText != ""
+	if st.Language == "" {
+		st.Language = user.Preferences.PostingLanguage
+	}
+	if p.InReplyToID != "" {
+		parent, err := s.visibleStatus(ctx, author, p.InReplyToID)
+		if errors.Is(err, errNotFound) || (err == nil && parent.ReblogOfID != "") {
+			return errorf(fiber.StatusNotFound, "The post you are trying to reply to does not appear to exist.")
+		}
+		if err != nil {
+			return err
+		}
+		st.InReplyToID, st.InReplyToAccountID, st.InReplyToURI = parent.ID, parent.AccountID, parent.URI
+	}
+	if err := s.attachableMedia(ctx, author.ID, "", st.MediaIDs); err != nil {
+		return err
+	}
+	if err := validateText(st.Text, st.SpoilerText, len(st.MediaIDs) > 0); err != nil {
+		return err
+	}
+	if tok := token(c); tok != nil && tok.ClientID != "" {
+		if app, err := s.store.App(ctx, tok.ClientID); err == nil {
+			st.ApplicationName, st.ApplicationWebsite = app.Name, app.Website
+		}
+	}
+	s.renderText(ctx, &st)
+	created, err := s.store.CreateStatus(ctx, store.NewStatus{Status: st, IdempotencyKey: c.Get("Idempotency-Key"), BaseURL: s.cfg.URL})
+	if errors.Is(err, store.ErrConflict) {
+		return errorf(fiber.StatusUnprocessableEntity, "A request with this Idempotency-Key is still being processed")
+	}
+	if err != nil {
+		return err
+	}
+	out, err := s.renderStatus(ctx, author, created)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+// statusGet is GET /api/v1/statuses/:id.
+func (s *Server) statusGet(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	st, err := s.visibleStatus(ctx, viewer(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	out, err := s.renderStatus(ctx, viewer(c), st)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+// ownStatus loads one of the viewer's own statuses; others' are 404, as Mastodon answers for
+// delete, edit and source.
+func (s *Server) ownStatus(ctx context.Context, owner *store.Account, id string) (*store.Status, error) {
+	st, err := s.store.Status(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && st.AccountID != owner.ID) {
+		return nil, errNotFound
+	}
+	return st, err
+}
+
+// statusDelete is DELETE /api/v1/statuses/:id. It answers the deleted status with its source
+// text, and unless delete_media is set keeps its media, so a client can "delete & redraft".
+func (s *Server) statusDelete(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	owner := me(c)
+	st, err := s.ownStatus(ctx, owner, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	out, err := s.renderStatus(ctx, owner, st)
+	if err != nil {
+		return err
+	}
+	out.Text = &st.Text
+	if queryBool(c, "delete_media") {
+		err = s.store.DeleteStatus(ctx, st)
+	} else {
+		err = s.store.DeleteStatusForRedraft(ctx, st)
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+// statusEdit is PUT /api/v1/statuses/:id. As in Mastodon, visibility and the reply cannot
+// change; media stay unless media_ids is sent.
+func (s *Server) statusEdit(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	owner := me(c)
+	previous, err := s.ownStatus(ctx, owner, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	if previous.ReblogOfID != "" {
+		return errNotFound // a boost has nothing to edit
+	}
+	var p statusParams
+	if err := bind(c, &p); err != nil {
+		return err
+	}
+	if err := refuseUnsupported(c, &p); err != nil {
+		return err
+	}
+	updated := *previous
+	updated.Text, updated.SpoilerText = p.Status, strings.TrimSpace(p.SpoilerText)
+	if p.Sensitive.Set {
+		updated.Sensitive = p.Sensitive.Value
+	}
+	updated.Sensitive = updated.Sensitive || updated.SpoilerText != ""
+	if p.Language != "" {
+		updated.Language = p.Language
+	}
+	if ids := cleanIDs(p.MediaIDs); ids != nil {
+		updated.MediaIDs = ids
+		if err := s.attachableMedia(ctx, owner.ID, previous.ID, ids); err != nil {
+			return err
+		}
+	}
+	if err := validateText(updated.Text, updated.SpoilerText, len(updated.MediaIDs) > 0); err != nil {
+		return err
+	}
+	s.renderText(ctx, &updated)
+	updated.EditedAt = time.Now().UTC()
+	if err := s.store.EditStatus(ctx, &updated, previous); err != nil {
+		return err
+	}
+	out, err := s.renderStatus(ctx, owner, &updated)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+// statusHistory is GET /api/v1/statuses/:id/history: every version, oldest first.
+func (s *Server) statusHistory(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	st, err := s.visibleStatus(ctx, viewer(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	edits, err := s.store.StatusHistory(ctx, st)
+	if err != nil {
+		return err
+	}
+	author, err := s.store.Account(ctx, st.AccountID)
+	if err != nil {
+		return err
+	}
+	account, err := s.renderAccount(ctx, author)
+	if err != nil {
+		return err
+	}
+	var mediaIDs []string
+	for _, e := range edits {
+		mediaIDs = append(mediaIDs, e.MediaIDs...)
+	}
+	media, err := s.store.MediaByIDs(ctx, mediaIDs)
+	if err != nil {
+		return err
+	}
+	out := make([]mastodon.StatusEdit, len(edits))
+	for i, e := range edits {
+		out[i] = mastodon.StatusEdit{
+			Content: e.Content, SpoilerText: e.SpoilerText, Sensitive: e.Sensitive, CreatedAt: mastodon.Timestamp(e.CreatedAt),
+			Account: account, MediaAttachments: []mastodon.MediaAttachment{}, Emojis: []mastodon.CustomEmoji{},
+		}
+		for _, id := range e.MediaIDs {
+			if m, ok := media[id]; ok {
+				out[i].MediaAttachments = append(out[i].MediaAttachments, mastodon.MediaFrom(m))
+			}
+		}
+	}
+	return c.JSON(out)
+}
+
+// statusSource is GET /api/v1/statuses/:id/source, for the author's edit form.
+func (s *Server) statusSource(c *fiber.Ctx) error {
+	st, err := s.ownStatus(c.UserContext(), me(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(mastodon.StatusSource{ID: st.ID, Text: st.Text, SpoilerText: st.SpoilerText})
+}
+
+// statusContext is GET /api/v1/statuses/:id/context: the visible ancestors, root first, and the
+// visible descendants in thread order.
+func (s *Server) statusContext(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	v := viewer(c)
+	st, err := s.visibleStatus(ctx, v, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	ancestorsLimit, descendantsLimit, depth := contextLimit, contextLimit, signedInDescendantsMaxDepth
+	if v == nil {
+		ancestorsLimit, descendantsLimit, depth = anonymousAncestorsLimit, anonymousDescendantsLimit, anonymousDescendantsDepth
+	}
+	ancestors, err := s.store.Ancestors(ctx, st, ancestorsLimit)
+	if err != nil {
+		return err
+	}
+	ids, err := s.store.Descendants(ctx, st.ID, descendantsLimit, depth)
+	if err != nil {
+		return err
+	}
+	descendants, err := s.store.Statuses(ctx, ids)
+	if err != nil {
+		return err
+	}
+	out := mastodon.Context{}
+	for _, part := range []struct {
+		sts []*store.Status
+		dst *[]mastodon.Status
+	}{{ancestors, &out.Ancestors}, {descendants, &out.Descendants}} {
+		visible, err := s.visibleSubset(ctx, v, part.sts)
+		if err != nil {
+			return err
+		}
+		if *part.dst, err = s.renderStatuses(ctx, v, visible, contextThread); err != nil {
+			return err
+		}
+	}
+	return c.JSON(out)
+}
+
+// visibleSubset keeps the statuses viewer may see, in order, dropping those of accounts the
+// viewer blocks or mutes as Mastodon does in threads; it batches what visibleTo asks per status.
+func (s *Server) visibleSubset(ctx context.Context, v *store.Account, sts []*store.Status) ([]*store.Status, error) {
+	out := make([]*store.Status, 0, len(sts))
+	if v == nil {
+		for _, st := range sts {
+			if st.Visibility == store.VisibilityPublic || st.Visibility == store.VisibilityUnlisted {
+				out = append(out, st)
+			}
+		}
+		return out, nil
+	}
+	var authors []string
+	for _, st := range sts {
+		if st.AccountID != v.ID && !slices.Contains(authors, st.AccountID) {
+			authors = append(authors, st.AccountID)
+		}
+	}
+	rels, err := s.store.Relationships(ctx, v.ID, authors)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]store.Relationship, len(rels))
+	for _, r := range rels {
+		byID[r.ID] = r
+	}
+	for _, st := range sts {
+		if st.AccountID == v.ID {
+			out = append(out, st)
+			continue
+		}
+		r := byID[st.AccountID]
+		if r.BlockedBy || r.Blocking || r.Muting {
+			continue
+		}
+		switch st.Visibility {
+		case store.VisibilityPrivate:
+			if !r.Following && !slices.Contains(st.Mentions, v.ID) {
+				continue
+			}
+		case store.VisibilityDirect:
+			if !slices.Contains(st.Mentions, v.ID) {
+				continue
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}

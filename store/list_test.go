@@ -1,0 +1,134 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"watercooler/store"
+	"watercooler/testrig"
+)
+
+// lmfAccount creates a local account directly in the store.
+func lmfAccount(t *testing.T, st *store.Store, username string) *store.Account {
+	t.Helper()
+	a, err := st.CreateLocalAccount(context.Background(), store.NewLocalAccount{
+		Username: username, Email: username + "@example.com", BaseURL: "https://test.example",
+	})
+	if err != nil {
+		t.Fatalf("create %s: %v", username, err)
+	}
+	return a
+}
+
+func lmfFollow(t *testing.T, st *store.Store, follower, target *store.Account) {
+	t.Helper()
+	if err := st.Follow(context.Background(), follower, target, store.FollowOptions{ShowReblogs: true}); err != nil {
+		t.Fatalf("follow: %v", err)
+	}
+}
+
+func lmfPost(t *testing.T, st *store.Store, author *store.Account, visibility string, tags ...string) *store.Status {
+	t.Helper()
+	s, err := st.CreateStatus(context.Background(), store.NewStatus{
+		Status:  store.Status{AccountID: author.ID, Local: true, Content: "<p>hello</p>", Visibility: visibility, Tags: tags},
+		BaseURL: "https://test.example",
+	})
+	if err != nil {
+		t.Fatalf("post: %v", err)
+	}
+	return s
+}
+
+func TestListMembership(t *testing.T) {
+	ctx := context.Background()
+	st := testrig.NewStore(t, "test.example")
+	owner := lmfAccount(t, st, "owner")
+	var followed []*store.Account
+	for _, name := range []string{"ann", "ben", "cat"} {
+		a := lmfAccount(t, st, name)
+		lmfFollow(t, st, owner, a)
+		followed = append(followed, a)
+	}
+	stranger := lmfAccount(t, st, "stranger")
+	l := &store.List{AccountID: owner.ID, Title: "friends", RepliesPolicy: "list"}
+	if err := st.CreateList(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+
+	// All or nothing: one account not followed refuses the whole batch.
+	err := st.AddListAccounts(ctx, l, []string{followed[0].ID, stranger.ID})
+	if !errors.Is(err, store.ErrNotFollowed) {
+		t.Fatalf("adding an account not followed: %v, want ErrNotFollowed", err)
+	}
+	if ids, _ := st.ListAccountIDs(ctx, l.ID); len(ids) != 0 {
+		t.Fatalf("refused batch wrote members %v", ids)
+	}
+
+	// The owner may add themselves, as in Mastodon.
+	all := []string{followed[0].ID, followed[1].ID, followed[2].ID, owner.ID}
+	if err := st.AddListAccounts(ctx, l, all); err != nil {
+		t.Fatalf("add: %v", err)
+	}
+	has, err := st.ListHasAccounts(ctx, l.ID, []string{followed[1].ID, stranger.ID})
+	if err != nil || !has[followed[1].ID] || has[stranger.ID] {
+		t.Fatalf("ListHasAccounts = %v, %v", has, err)
+	}
+
+	newestFirst := slices.Clone(all)
+	slices.Sort(newestFirst) // equal-length decimal ids: string order is id order
+	slices.Reverse(newestFirst)
+	ids := func(es []store.Entry) []string { return store.Members(es) }
+	pages := []struct {
+		name string
+		page store.Page
+		want []string
+	}{
+		{"all", store.Page{}, newestFirst},
+		{"first page", store.Page{Limit: 2}, newestFirst[:2]},
+		{"below max_id", store.Page{MaxID: newestFirst[1], Limit: 2}, newestFirst[2:4]},
+		{"above since_id", store.Page{SinceID: newestFirst[2], Limit: 1}, newestFirst[:1]},
+		{"just above min_id", store.Page{MinID: newestFirst[3], Limit: 2}, newestFirst[1:3]},
+	}
+	for _, tc := range pages {
+		es, err := st.ListAccountsPage(ctx, l.ID, tc.page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ids(es); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+
+	// A member's new post reaches the list timeline; a stranger's does not.
+	post := lmfPost(t, st, followed[0], store.VisibilityPublic)
+	lmfPost(t, st, stranger, store.VisibilityPublic)
+	tl, err := st.ListTimeline(ctx, l.ID, store.Page{})
+	if err != nil || !slices.Equal(store.Members(tl), []string{post.ID}) {
+		t.Fatalf("list timeline = %v, %v; want [%s]", store.Members(tl), err, post.ID)
+	}
+
+	if err := st.RemoveListAccounts(ctx, l, []string{followed[0].ID, stranger.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.ListsContaining(ctx, owner.ID, followed[0].ID); len(got) != 0 {
+		t.Fatalf("removed member still listed in %v", got)
+	}
+	if _, err := st.List(ctx, stranger.ID, l.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another owner reading the list: %v, want ErrNotFound", err)
+	}
+
+	if err := st.DeleteList(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.List(ctx, owner.ID, l.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted list: %v", err)
+	}
+	if got, _ := st.ListsContaining(ctx, owner.ID, followed[1].ID); len(got) != 0 {
+		t.Fatalf("deleted list still contains members: %v", got)
+	}
+	if es, _ := st.ListAccountsPage(ctx, l.ID, store.Page{}); len(es) != 0 {
+		t.Fatalf("deleted list still has members %v", es)
+	}
+}
