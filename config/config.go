@@ -38,12 +38,26 @@ type Config struct {
 	OpenRegistrations bool
 	// PeerNetworks lists CIDRs that remote fetches may reach although they are private.
 	PeerNetworks []*net.IPNet
+	// DomainBlocks are hosts never federated with; added to the ones kept in Redis at start.
+	DomainBlocks []string
+	// AllowedPeers are hosts federated with in allowlist mode; added to Redis at start.
+	AllowedPeers []string
+	// FederationMode is "open", "allowlist", or "" to keep what Redis holds.
+	FederationMode string
+	// AuthorizedFetch requires signed GETs for ActivityPub documents.
+	AuthorizedFetch bool
 	// BodyLimit caps request bodies in bytes.
 	BodyLimit int
 	// ReadTimeout, WriteTimeout and IdleTimeout bound client connections.
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// BcryptCost is the password hashing cost; tests lower it only through this field.
 	BcryptCost int
+	// StreamingHeartbeat is how often an idle streaming connection gets a keep-alive (an SSE
+	// comment, a WebSocket ping).
+	StreamingHeartbeat time.Duration
+	// StreamingBuffer is how many events a streaming connection may fall behind before it is
+	// dropped as too slow.
+	StreamingBuffer int
 }
 
 // Domain is the host (with port when not default) of the public URL, as used in acct: URIs.
@@ -69,6 +83,9 @@ func Defaults() Config {
 		WriteTimeout: 30 * time.Second,
 		IdleTimeout:  120 * time.Second,
 		BcryptCost:   12,
+
+		StreamingHeartbeat: 15 * time.Second,
+		StreamingBuffer:    256,
 	}
 }
 
@@ -104,6 +121,29 @@ func settings() []setting {
 			c.PeerNetworks = nets
 			return err
 		}},
+		{"domain-blocks", "WATERCOOLER_DOMAIN_BLOCKS", "comma-separated hosts never to federate with", func(c *Config, v string) error {
+			c.DomainBlocks = hostList(v)
+			return nil
+		}},
+		{"allowed-peers", "WATERCOOLER_ALLOWED_PEERS", "comma-separated hosts to federate with in allowlist mode", func(c *Config, v string) error {
+			c.AllowedPeers = hostList(v)
+			return nil
+		}},
+		{"federation-mode", "WATERCOOLER_FEDERATION_MODE", `"open" (everyone not blocked) or "allowlist" (only allowed peers)`, func(c *Config, v string) error {
+			if v != "open" && v != "allowlist" {
+				return fmt.Errorf("must be open or allowlist, got %q", v)
+			}
+			c.FederationMode = v
+			return nil
+		}},
+		{"authorized-fetch", "WATERCOOLER_AUTHORIZED_FETCH", "require signed requests to read ActivityPub documents (true/false)", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("must be true or false, got %q", v)
+			}
+			c.AuthorizedFetch = b
+			return nil
+		}},
 		{"body-limit", "WATERCOOLER_BODY_LIMIT", "maximum request body in bytes", func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1024 {
@@ -113,6 +153,16 @@ func settings() []setting {
 			return nil
 		}},
 	}
+}
+
+func hostList(v string) []string {
+	var out []string
+	for _, h := range strings.Split(v, ",") {
+		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // ParseNetworks parses a comma-separated list of CIDRs.

@@ -60,7 +60,14 @@ func FuzzParse(f *testing.F) {
 // bodies are too deep, and only accepts what encoding/json accepts.
 func FuzzParseEnvelope(f *testing.F) {
 	addFixtureSeeds(f)
-	f.Add([]byte(`{"id":"x","type":"Like","actor":"a","x":"\\\"[[[[" }`))
+	for _, s := range []string{
+		`{"id":"x","type":"Like","actor":"a","x":"\\\"[[[[" }`,
+		`{"\u0069d":"x","type":["","Like"],"actor":{"id":"a","id":"b"},"ACTOR":"c","object":{"attributedTo":[1,{"id":"p"}],"type":"Note"}}`,
+		"{\"id\":\"x\xff\",\"type\":\"Like\",\"actor\":\"a\\u00e9\",\"object\":\"o\",\"object\":\"p\"}",
+		` { "id" : "x" , "type" : "Like" , "actor" : "a" , "object" : [ "o" ] } `,
+	} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		env, err := ParseEnvelope(body)
 		if json.Valid(body) {
@@ -77,7 +84,74 @@ func FuzzParseEnvelope(f *testing.F) {
 		if err == nil && (env.ID == "" || env.Type == "" || env.Actor == "") {
 			t.Fatalf("ParseEnvelope(%q) = %+v with an empty required field", body, env)
 		}
+		if want, werr := envelopeOracle(body); (err == nil) != (werr == nil) || env != want {
+			t.Fatalf("ParseEnvelope(%q) = %+v, %v; decoding into maps gives %+v, %v", body, env, err, want, werr)
+		}
 	})
+}
+
+// envelopeOracle is ParseEnvelope done the slow, obvious way, decoding into maps of raw
+// messages; the scanner must agree with it on every input.
+func envelopeOracle(body []byte) (Envelope, error) {
+	if len(body) > maxEnvelopeBytes {
+		return Envelope{}, errors.New("too large")
+	}
+	if err := checkDepth(body); err != nil {
+		return Envelope{}, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+		return Envelope{}, errors.New("not an object")
+	}
+	str := func(raw json.RawMessage) string {
+		var s string
+		if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+			return ""
+		}
+		return s
+	}
+	first := func(raw json.RawMessage, f func(json.RawMessage) string) string {
+		var list []json.RawMessage
+		if len(raw) > 0 && raw[0] == '[' && json.Unmarshal(raw, &list) == nil {
+			for _, e := range list {
+				if s := f(e); s != "" {
+					return s
+				}
+			}
+		}
+		return ""
+	}
+	typ := func(raw json.RawMessage) string {
+		if len(raw) > 0 && raw[0] == '"' {
+			return str(raw)
+		}
+		return first(raw, str)
+	}
+	id := func(raw json.RawMessage) string {
+		var o map[string]json.RawMessage
+		if len(raw) > 0 && raw[0] == '{' && json.Unmarshal(raw, &o) == nil {
+			return str(o["id"])
+		}
+		return str(raw)
+	}
+	e := Envelope{ID: str(m["id"]), Type: typ(m["type"]), Actor: id(m["actor"])}
+	if e.ID == "" || e.Type == "" || e.Actor == "" {
+		return Envelope{}, errors.New("missing id, type or actor")
+	}
+	obj := m["object"]
+	var om map[string]json.RawMessage
+	switch {
+	case len(obj) > 0 && obj[0] == '"':
+		e.ObjectID = str(obj)
+	case len(obj) > 0 && obj[0] == '{' && json.Unmarshal(obj, &om) == nil:
+		e.ObjectID, e.ObjectType, e.ObjectActor = str(om["id"]), typ(om["type"]), id(om["actor"])
+		if e.ObjectActor == "" {
+			if e.ObjectActor = id(om["attributedTo"]); e.ObjectActor == "" {
+				e.ObjectActor = first(om["attributedTo"], id)
+			}
+		}
+	}
+	return e, nil
 }
 
 // decoderDepth measures nesting with a json.Decoder token walk, the slow reference checkDepth

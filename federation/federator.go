@@ -18,10 +18,10 @@ import (
 	"watercooler/text"
 )
 
-// Queue names.
+// Queue names, for the admin command that lists dead letters.
 const (
-	inboxQueue    = "inbox"
-	deliveryQueue = "delivery"
+	InboxQueue    = "inbox"
+	DeliveryQueue = "delivery"
 )
 
 // Options tune the workers; zero values take the defaults, tests compress the schedules.
@@ -45,6 +45,8 @@ type Options struct {
 	MaxThreadDepth int
 	// AuthorizedFetch requires signed GETs for ActivityPub documents.
 	AuthorizedFetch bool
+	// NewKeyPair makes the instance actor's key on first start; nil means actorkey.NewKeyPair.
+	NewKeyPair func() (publicPEM, privatePEM string, err error)
 }
 
 // DefaultRetrySchedule is a short readable table: about 6.7 days of retries in all.
@@ -74,6 +76,9 @@ func (o *Options) fillDefaults() {
 	}
 	if o.Poll == 0 {
 		o.Poll = time.Second
+	}
+	if o.NewKeyPair == nil {
+		o.NewKeyPair = actorkey.NewKeyPair
 	}
 	if o.MaxThreadDepth == 0 {
 		o.MaxThreadDepth = 8
@@ -110,13 +115,13 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logg
 		cfg: cfg, store: st, log: log, opts: opts,
 		site:      Site{BaseURL: cfg.URL, Domain: cfg.Domain()},
 		sanitize:  text.NewRenderer(cfg.URL),
-		inbox:     st.Queue(inboxQueue),
-		delivery:  st.Queue(deliveryQueue),
+		inbox:     st.Queue(InboxQueue),
+		delivery:  st.Queue(DeliveryQueue),
 		consumer:  cfg.Domain() + "-" + store.RandomToken(6),
 		hostSlots: map[string]chan struct{}{},
 	}
 	pemText, err := st.InstanceKey(ctx, func() (string, error) {
-		_, priv, err := actorkey.NewKeyPair()
+		_, priv, err := opts.NewKeyPair()
 		return priv, err
 	})
 	if err != nil {
@@ -142,7 +147,30 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logg
 			return nil, err
 		}
 	}
+	if err := applyPolicy(ctx, cfg, st); err != nil {
+		return nil, err
+	}
+	f.opts.AuthorizedFetch = f.opts.AuthorizedFetch || cfg.AuthorizedFetch
 	return f, nil
+}
+
+// applyPolicy adds the configured domain blocks and allowed peers to those kept in Redis, where
+// admin commands also change them, and sets the mode when the configuration names one.
+func applyPolicy(ctx context.Context, cfg config.Config, st *store.Store) error {
+	for _, h := range cfg.DomainBlocks {
+		if err := st.BlockDomain(ctx, h); err != nil {
+			return fmt.Errorf("domain block %s: %w", h, err)
+		}
+	}
+	for _, h := range cfg.AllowedPeers {
+		if err := st.AllowDomain(ctx, h); err != nil {
+			return fmt.Errorf("allowed peer %s: %w", h, err)
+		}
+	}
+	if cfg.FederationMode != "" {
+		return st.SetAllowlistMode(ctx, cfg.FederationMode == "allowlist")
+	}
+	return nil
 }
 
 // InstanceActorURI is the id of the instance's own actor, which signs fetches.
@@ -189,31 +217,51 @@ func (f *Federator) Run(ctx context.Context) {
 		wg.Add(1)
 		go func() { defer wg.Done(); fn(ctx) }()
 	}
-	for i := 0; i < f.opts.InboxWorkers; i++ {
-		start(func(ctx context.Context) { f.work(ctx, f.inbox, f.processJob) })
-	}
-	for i := 0; i < f.opts.DeliveryWorkers; i++ {
-		start(func(ctx context.Context) { f.work(ctx, f.delivery, f.deliverJob) })
-	}
+	start(func(ctx context.Context) { f.work(ctx, f.inbox, f.opts.InboxWorkers, f.processJob) })
+	start(func(ctx context.Context) { f.work(ctx, f.delivery, f.opts.DeliveryWorkers, f.deliverJob) })
 	start(f.maintain)
 	wg.Wait()
 }
 
-// work runs one worker: read a job, handle it, repeat until ctx ends. Handlers settle their job
-// (ack, retry or dead-letter); a job left unsettled by a crash is claimed by maintain.
-func (f *Federator) work(ctx context.Context, q *store.Queue, handle func(context.Context, *store.Queue, store.Job)) {
-	consumer := f.consumer
+// work runs one queue: a single reader blocks on Redis for new jobs and runs each in its own
+// goroutine, at most n at a time, so idle workers hold one Redis connection per queue instead of
+// one each (and never starve the client API of connections). Handlers settle their job (ack,
+// retry or dead-letter); a job left unsettled by a crash is claimed by maintain.
+func (f *Federator) work(ctx context.Context, q *store.Queue, n int, handle func(context.Context, *store.Queue, store.Job)) {
+	slots := make(chan struct{}, n)
+	var running sync.WaitGroup
+	defer running.Wait()
 	for ctx.Err() == nil {
-		jobs, err := q.Read(ctx, consumer, 1, f.opts.Poll)
-		if err != nil {
-			if ctx.Err() == nil {
-				f.log.Warn("queue read failed", "err", err)
-				waitOrDone(ctx, f.opts.Poll)
-			}
-			continue
+		// Wait for one free slot, then take every other free one: read only as many jobs as
+		// can start at once, so none waits unclaimed in this process.
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return
 		}
-		for _, j := range jobs {
-			handle(ctx, q, j)
+		free := 1
+		for taking := true; taking && free < n; {
+			select {
+			case slots <- struct{}{}:
+				free++
+			default:
+				taking = false
+			}
+		}
+		batch, err := q.Read(ctx, f.consumer, free, f.opts.Poll)
+		if err != nil && ctx.Err() == nil {
+			f.log.Warn("queue read failed", "err", err)
+			waitOrDone(ctx, f.opts.Poll)
+		}
+		for range free - len(batch) {
+			<-slots
+		}
+		for _, j := range batch {
+			running.Add(1)
+			go func() {
+				defer func() { <-slots; running.Done() }()
+				handle(ctx, q, j)
+			}()
 		}
 	}
 }

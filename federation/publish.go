@@ -120,6 +120,9 @@ func audienceOf(n vocab.ActivityStreamsNote) (to, cc []string) {
 // StatusDeleted sends Delete{Tombstone} for a deleted local status, or Undo{Announce} when the
 // status was a boost.
 func (f *Federator) StatusDeleted(ctx context.Context, st *store.Status) error {
+	if err := f.store.AddTombstone(ctx, st.URI); err != nil {
+		return err
+	}
 	author, err := f.store.Account(ctx, st.AccountID)
 	if err != nil {
 		return err

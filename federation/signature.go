@@ -463,11 +463,11 @@ func ParseSignatureHeader(h string) (SignatureParams, error) {
 		if key == "" {
 			return p, fmt.Errorf("signature header: parameter name expected at %q", clip(s))
 		}
-		rest = skipSpace(rest)
+		rest = trimSigSpace(rest)
 		if !strings.HasPrefix(rest, "=") {
 			return p, fmt.Errorf("signature header: '=' expected after %q", key)
 		}
-		rest = skipSpace(rest[1:])
+		rest = trimSigSpace(rest[1:])
 		var val string
 		var err error
 		if strings.HasPrefix(rest, `"`) {
@@ -484,14 +484,14 @@ func ParseSignatureHeader(h string) (SignatureParams, error) {
 		if err := p.set(key, val, &seen); err != nil {
 			return p, err
 		}
-		rest = skipSpace(rest)
+		rest = trimSigSpace(rest)
 		if rest == "" {
 			break
 		}
 		if rest[0] != ',' {
 			return p, fmt.Errorf("signature header: ',' expected at %q", clip(rest))
 		}
-		s = skipSpace(rest[1:])
+		s = trimSigSpace(rest[1:])
 	}
 	if p.KeyID == "" {
 		return p, errors.New("signature header: keyId missing")
@@ -647,7 +647,7 @@ func isQuotedTextChar(c byte) bool {
 	return c == '\t' || c == ' ' || c == 0x21 || (0x23 <= c && c <= 0x7e && c != '\\') || c >= 0x80
 }
 
-func skipSpace(s string) string { return strings.TrimLeft(s, " \t") }
+func trimSigSpace(s string) string { return strings.TrimLeft(s, " \t") }
 
 func asciiLower(s string) string {
 	for i := 0; i < len(s); i++ {

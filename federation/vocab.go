@@ -220,14 +220,18 @@ func ParseMap(ctx context.Context, m map[string]any) (vocab.Type, error) {
 // and fed attacker-controlled JSON in the inbox worker, so a panic in it becomes an error
 // rather than a crashed worker.
 func resolveType(ctx context.Context, m map[string]any) (t vocab.Type, err error) {
+	name := rawType(m)
+	if len(name) > 64 {
+		name = name[:64] // it ends up in logs
+	}
 	defer func() {
 		if r := recover(); r != nil {
-			t, err = nil, fmt.Errorf("parse %v: go-fed panicked: %v", m["type"], r)
+			t, err = nil, fmt.Errorf("parse %q: go-fed panicked: %v", name, r)
 		}
 	}()
 	t, err = streams.ToType(ctx, m)
 	if err != nil {
-		return nil, fmt.Errorf("parse %v: %w", m["type"], err)
+		return nil, fmt.Errorf("parse %q: %w", name, err)
 	}
 	return t, nil
 }

@@ -280,9 +280,17 @@ func searchWindow[T any](list []T, offset, limit int) []T {
 	return list[offset:min(offset+limit, len(list))]
 }
 
-// resolveRemote is the seam where federation will look up a remote account (user@host or an
-// actor URL, via WebFinger) or a remote status URL that this instance does not know yet, and
-// store it. Until then nothing is resolved.
+// resolveRemote looks up, through federation, a remote account (user@host or an actor URL, via
+// WebFinger) or a remote status URL that this instance does not know yet, and stores it. A name
+// that cannot be resolved is not an error: the search just finds nothing.
 func (s *Server) resolveRemote(ctx context.Context, q string) (*store.Account, *store.Status, error) {
-	return nil, nil, nil
+	if s.fed == nil {
+		return nil, nil, nil
+	}
+	a, st, err := s.fed.Resolve(ctx, q)
+	if err != nil {
+		s.log.Info("search could not resolve", "q", q, "err", err)
+		return nil, nil, nil
+	}
+	return a, st, nil
 }

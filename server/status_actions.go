@@ -86,6 +86,7 @@ func (s *Server) statusReblog(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.federate("boost", func(f Federation) error { return f.Reblogged(ctx, boost, st) })
 	return s.respondStatus(c, boost)
 }
 
@@ -103,6 +104,7 @@ func (s *Server) statusUnreblog(c *fiber.Ctx) error {
 		if err := s.store.DeleteStatus(ctx, boost); err != nil {
 			return err
 		}
+		s.federate("unboost", func(f Federation) error { return f.StatusDeleted(ctx, boost) })
 	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}
@@ -131,6 +133,7 @@ func (s *Server) statusFavourite(c *fiber.Ctx) error {
 	if err := s.store.Favourite(ctx, fan.ID, st, author.Local()); err != nil {
 		return err
 	}
+	s.federate("favourite", func(f Federation) error { return f.Favourited(ctx, fan, st) })
 	return s.respondStatus(c, st)
 }
 
@@ -144,6 +147,7 @@ func (s *Server) statusUnfavourite(c *fiber.Ctx) error {
 	if err := s.store.Unfavourite(ctx, me(c).ID, st.ID); err != nil {
 		return err
 	}
+	s.federate("unfavourite", func(f Federation) error { return f.Unfavourited(ctx, me(c), st) })
 	return s.respondStatus(c, st)
 }
 

@@ -276,6 +276,7 @@ func (s *Server) statusCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.federate("post", func(f Federation) error { return f.StatusCreated(ctx, created) })
 	out, err := s.renderStatus(ctx, author, created)
 	if err != nil {
 		return err
@@ -329,6 +330,7 @@ func (s *Server) statusDelete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.federate("delete", func(f Federation) error { return f.StatusDeleted(ctx, st) })
 	return c.JSON(out)
 }
 
@@ -374,6 +376,7 @@ func (s *Server) statusEdit(c *fiber.Ctx) error {
 	if err := s.store.EditStatus(ctx, &updated, previous); err != nil {
 		return err
 	}
+	s.federate("edit", func(f Federation) error { return f.StatusUpdated(ctx, &updated) })
 	out, err := s.renderStatus(ctx, owner, &updated)
 	if err != nil {
 		return err

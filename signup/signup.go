@@ -23,6 +23,8 @@ type Hasher interface {
 type Params struct {
 	Username, Email, Password, DisplayName string
 	Locked, Bot, Admin                     bool
+	// KeyPair makes the actor's key pair; nil means actorkey.NewKeyPair.
+	KeyPair func() (publicPEM, privatePEM string, err error)
 }
 
 // Errors that name what is wrong with the input.
@@ -50,7 +52,11 @@ func Create(ctx context.Context, st *store.Store, hasher Hasher, baseURL string,
 	if err != nil {
 		return nil, fmt.Errorf("hash password: %w", err)
 	}
-	pub, priv, err := actorkey.NewKeyPair()
+	newKeyPair := p.KeyPair
+	if newKeyPair == nil {
+		newKeyPair = actorkey.NewKeyPair
+	}
+	pub, priv, err := newKeyPair()
 	if err != nil {
 		return nil, err
 	}

@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
 	"watercooler/config"
+	"watercooler/federation"
 	"watercooler/server"
 	"watercooler/signup"
 	"watercooler/store"
@@ -61,9 +63,16 @@ func NewStore(t testing.TB, domain string) *store.Store {
 
 // Instance is one running instance.
 type Instance struct {
-	URL    string
-	Config config.Config
-	Store  *store.Store
+	URL       string
+	Config    config.Config
+	Store     *store.Store
+	Federator *federation.Federator
+
+	app         *fiber.App
+	ln          net.Listener
+	served      chan error
+	stopWorkers context.CancelFunc
+	workersDone chan struct{}
 }
 
 // Logger discards output unless the test runs verbosely.
@@ -91,6 +100,7 @@ func StartInstance(t testing.TB, options ...func(*config.Config)) *Instance {
 	cfg.URL = "http://" + cfg.Listen
 	cfg.MediaDir = t.TempDir()
 	cfg.BcryptCost = 4 // the minimum; production keeps 12
+	cfg.PeerNetworks, _ = config.ParseNetworks("127.0.0.0/8")
 	for _, o := range options {
 		o(&cfg)
 	}
@@ -99,14 +109,69 @@ func StartInstance(t testing.TB, options ...func(*config.Config)) *Instance {
 	}
 	rdb := Redis(t)
 	st := store.New(rdb, Prefix(t, rdb), cfg.Domain())
-	app := server.New(cfg, st, Logger(t))
-	done := make(chan error, 1)
-	go func() { done <- app.Listener(ln) }()
-	t.Cleanup(func() {
-		_ = app.ShutdownWithTimeout(5 * time.Second)
-		<-done
-	})
-	return &Instance{URL: cfg.URL, Config: cfg, Store: st}
+	log := Logger(t).With("instance", cfg.Domain())
+	fed, err := federation.New(context.Background(), cfg, st, log, FastFederation())
+	if err != nil {
+		t.Fatalf("federation: %v", err)
+	}
+	app := server.New(cfg, st, log, server.WithFederation(fed))
+	inst := &Instance{URL: cfg.URL, Config: cfg, Store: st, Federator: fed, app: app, ln: ln}
+	inst.start()
+	t.Cleanup(inst.Stop)
+	return inst
+}
+
+// FastFederation compresses the federation schedules so tests see retries and reclaimed jobs
+// within seconds; production keeps the defaults.
+func FastFederation() federation.Options {
+	return federation.Options{
+		RetrySchedule:    []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond},
+		ClaimIdle:        time.Second,
+		Poll:             50 * time.Millisecond,
+		UnavailableAfter: time.Hour,
+		NewKeyPair:       TestKeyPair,
+	}
+}
+
+// start serves HTTP on the instance's listener and runs its federation workers.
+func (i *Instance) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	i.stopWorkers = cancel
+	i.served = make(chan error, 1)
+	i.workersDone = make(chan struct{})
+	go func() { i.served <- i.app.Listener(i.ln) }()
+	go func() { defer close(i.workersDone); i.Federator.Run(ctx) }()
+}
+
+// Stop shuts the listener and the workers down, like a process exiting; queued work stays in
+// Redis. Stopping twice is harmless.
+func (i *Instance) Stop() {
+	if i.stopWorkers == nil {
+		return
+	}
+	i.stopWorkers()
+	<-i.workersDone
+	_ = i.app.ShutdownWithTimeout(5 * time.Second)
+	<-i.served
+	i.stopWorkers = nil
+}
+
+// Restart brings a stopped instance back on the same address, with the same Redis key space,
+// as a restarted process would.
+func (i *Instance) Restart(t testing.TB) {
+	t.Helper()
+	ln, err := net.Listen("tcp", i.Config.Listen)
+	if err != nil {
+		t.Fatalf("listen again on %s: %v", i.Config.Listen, err)
+	}
+	log := Logger(t).With("instance", i.Config.Domain())
+	fed, err := federation.New(context.Background(), i.Config, i.Store, log, FastFederation())
+	if err != nil {
+		t.Fatalf("federation: %v", err)
+	}
+	i.Federator, i.ln = fed, ln
+	i.app = server.New(i.Config, i.Store, log, server.WithFederation(fed))
+	i.start()
 }
 
 // User is a local account created for a test, with a token for every scope.
@@ -119,7 +184,7 @@ type User struct {
 // CreateUser creates a local user and mints a "read write follow push" token for it.
 func (i *Instance) CreateUser(t testing.TB, username string, options ...func(*signup.Params)) *User {
 	t.Helper()
-	p := signup.Params{Username: username, Email: username + "@example.com", Password: "correct horse " + username}
+	p := signup.Params{Username: username, Email: username + "@example.com", Password: "correct horse " + username, KeyPair: TestKeyPair}
 	for _, o := range options {
 		o(&p)
 	}

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"watercooler/config"
+	"watercooler/federation"
 	"watercooler/server"
 	"watercooler/signup"
 	"watercooler/store"
@@ -23,6 +24,11 @@ const adminUsage = `Usage:
   watercooler admin user suspend --username NAME
   watercooler admin user unsuspend --username NAME
   watercooler admin token --username NAME --scopes "read write follow push"
+  watercooler admin domain list
+  watercooler admin domain block|unblock|allow|disallow --host HOST
+  watercooler admin federation mode --set open|allowlist
+  watercooler admin deliveries dead [--limit N]
+  watercooler admin deliveries stats
 
 Admin commands use the same configuration as serve (REDIS_URL, WATERCOOLER_URL, ...).
 `
@@ -146,6 +152,86 @@ func adminCommands() []adminCommand {
 	}
 }
 
+// domainCommand changes one host's place in the federation policy.
+func domainCommand(change func(*store.Store, context.Context, string) error, done string) func(fs *flag.FlagSet) func(context.Context, adminEnv) error {
+	return func(fs *flag.FlagSet) func(context.Context, adminEnv) error {
+		host := fs.String("host", "", "host (and port, if any) of the peer, e.g. sales.corp.example")
+		return func(ctx context.Context, env adminEnv) error {
+			if *host == "" {
+				return errors.New("--host is required")
+			}
+			if err := change(env.store, ctx, *host); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.stdout, "%s %s\n", *host, done)
+			return nil
+		}
+	}
+}
+
+func federationCommands() []adminCommand {
+	return []adminCommand{
+		{"domain list", func(fs *flag.FlagSet) func(context.Context, adminEnv) error {
+			return func(ctx context.Context, env adminEnv) error {
+				p, err := env.store.FederationPolicy(ctx)
+				if err != nil {
+					return err
+				}
+				mode := "open"
+				if p.Allowlist {
+					mode = "allowlist"
+				}
+				fmt.Fprintf(env.stdout, "mode: %s\nblocked: %s\nallowed: %s\n", mode, strings.Join(p.Blocked, " "), strings.Join(p.Allowed, " "))
+				return nil
+			}
+		}},
+		{"domain block", domainCommand((*store.Store).BlockDomain, "is blocked")},
+		{"domain unblock", domainCommand((*store.Store).UnblockDomain, "is no longer blocked")},
+		{"domain allow", domainCommand((*store.Store).AllowDomain, "is on the allowlist")},
+		{"domain disallow", domainCommand((*store.Store).DisallowDomain, "is off the allowlist")},
+		{"federation mode", func(fs *flag.FlagSet) func(context.Context, adminEnv) error {
+			mode := fs.String("set", "", "open or allowlist")
+			return func(ctx context.Context, env adminEnv) error {
+				if *mode != "open" && *mode != "allowlist" {
+					return errors.New(`--set must be "open" or "allowlist"`)
+				}
+				if err := env.store.SetAllowlistMode(ctx, *mode == "allowlist"); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.stdout, "federation mode: %s\n", *mode)
+				return nil
+			}
+		}},
+		{"deliveries dead", func(fs *flag.FlagSet) func(context.Context, adminEnv) error {
+			limit := fs.Int64("limit", 50, "how many dead letters to show, oldest first")
+			return func(ctx context.Context, env adminEnv) error {
+				jobs, err := env.store.Queue(federation.DeliveryQueue).DeadLetters(ctx, *limit)
+				if err != nil {
+					return err
+				}
+				w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "FAILED AT\tINBOX\tACTIVITY\tREASON")
+				for _, j := range jobs {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", j.Fields["failed_at"], j.Fields["inbox"], j.Fields["payload"], j.Fields["reason"])
+				}
+				return w.Flush()
+			}
+		}},
+		{"deliveries stats", func(fs *flag.FlagSet) func(context.Context, adminEnv) error {
+			return func(ctx context.Context, env adminEnv) error {
+				for _, name := range []string{federation.DeliveryQueue, federation.InboxQueue} {
+					st, err := env.store.Queue(name).Stats(ctx)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(env.stdout, "%s: queued %d, in progress %d, waiting to retry %d, dead %d\n", name, st.Queued, st.Pending, st.Retrying, st.Dead)
+				}
+				return nil
+			}
+		}},
+	}
+}
+
 func suspendCommand(suspend bool) func(fs *flag.FlagSet) func(context.Context, adminEnv) error {
 	return func(fs *flag.FlagSet) func(context.Context, adminEnv) error {
 		username := fs.String("username", "", "user name (required)")
@@ -187,7 +273,7 @@ func localUser(ctx context.Context, st *store.Store, username string) (*store.Us
 }
 
 func admin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	for _, cmd := range adminCommands() {
+	for _, cmd := range append(adminCommands(), federationCommands()...) {
 		words := strings.Fields(cmd.path)
 		if len(args) < len(words) || strings.Join(args[:len(words)], " ") != cmd.path {
 			continue

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"watercooler/config"
+	"watercooler/federation"
 	"watercooler/server"
 	"watercooler/signup"
 	"watercooler/store"
@@ -107,7 +108,12 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		}
 		defer closeRedis()
 		st := store.New(rdb, cfg.RedisPrefix, cfg.Domain())
-		app := server.New(cfg, st, log.With("department", dept.name))
+		fed, err := federation.New(ctx, cfg, st, log.With("department", dept.name, "part", "federation"), federation.Options{})
+		if err != nil {
+			return err
+		}
+		app := server.New(cfg, st, log.With("department", dept.name), server.WithFederation(fed))
+		g.Go(func() error { fed.Run(gctx); return nil })
 		ln, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {
 			return fmt.Errorf("department %s: %w", dept.name, err)

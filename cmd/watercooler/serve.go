@@ -6,11 +6,13 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"watercooler/config"
+	"watercooler/federation"
 	"watercooler/server"
 	"watercooler/store"
 )
@@ -29,13 +31,29 @@ func serve(ctx context.Context, args []string, getenv func(string) string, log *
 		return fmt.Errorf("WATERCOOLER_MEDIA_DIR: %w", err)
 	}
 	st := store.New(rdb, cfg.RedisPrefix, cfg.Domain())
-	app := server.New(cfg, st, log.With("instance", cfg.Domain()))
+	fed, err := federation.New(ctx, cfg, st, log.With("instance", cfg.Domain(), "part", "federation"), federation.Options{})
+	if err != nil {
+		return err
+	}
+	app := server.New(cfg, st, log.With("instance", cfg.Domain()), server.WithFederation(fed))
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("WATERCOOLER_LISTEN: %w", err)
 	}
 	log.Info("watercooler serving", "url", cfg.URL, "listen", cfg.Listen)
-	return listenUntilDone(ctx, app, ln)
+	workers := runWorkers(ctx, fed)
+	err = listenUntilDone(ctx, app, ln)
+	workers.Wait()
+	return err
+}
+
+// runWorkers runs the federation workers until ctx ends; Wait returns when they have stopped,
+// leaving unfinished jobs pending in Redis for the next start.
+func runWorkers(ctx context.Context, fed *federation.Federator) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); fed.Run(ctx) }()
+	return &wg
 }
 
 // listenUntilDone serves until ctx ends, then drains open requests for up to ten seconds.

@@ -1,0 +1,51 @@
+package testrig
+
+// A fixed actor key pair for test accounts and instances: generating a 2048-bit RSA key takes
+// seconds under the race detector, and hundreds of tests each create several actors. Tests of
+// key handling (rotation, forgery) generate their own keys.
+const (
+	testPublicKeyPEM = `-----BEGIN PUBLIC KEY-----
+MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAk9E6gDQXSsLEgPHwdUQB
+zetHevyMd7WoIJ01a95w36iruVowpu/YFnitJZvF0ksV4mWokVQ1GXkABmSYigug
+MJKlOkigs+MK6K0uws4qrJ6VKgqaVcflYwfa+sX9VOaACLVCJjibTD4QeSU5AAqe
+i8VFXaOqf/+qwHdNvoR694kTUyrmiTOIMGGb1EKjKTu/Wpeu4a3mLVe8imt8jtD8
+Gzo4oicrVCv5DV/IhMZPmkoBvDvzVInsiH00f1BoJWZ7mmv5U6ekupW0ZP8WMgBk
+KnMSFNEoLlT8L4TP9p9EWxVMaJBd5AQGgga7zuTAw7gpx3I3MfaxXDrs14ayBjHY
+BwIDAQAB
+-----END PUBLIC KEY-----
+`
+	testPrivateKeyPEM = `-----BEGIN PRIVATE KEY-----
+MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQCT0TqANBdKwsSA
+8fB1RAHN60d6/Ix3taggnTVr3nDfqKu5WjCm79gWeK0lm8XSSxXiZaiRVDUZeQAG
+ZJiKC6AwkqU6SKCz4wrorS7CziqsnpUqCppVx+VjB9r6xf1U5oAItUImOJtMPhB5
+JTkACp6LxUVdo6p//6rAd02+hHr3iRNTKuaJM4gwYZvUQqMpO79al67hreYtV7yK
+a3yO0PwbOjiiJytUK/kNX8iExk+aSgG8O/NUieyIfTR/UGglZnuaa/lTp6S6lbRk
+/xYyAGQqcxIU0SguVPwvhM/2n0RbFUxokF3kBAaCBrvO5MDDuCnHcjcx9rFcOuzX
+hrIGMdgHAgMBAAECggEAEGylJW2kUOhHUVSQtVbzJGBKNv4s1XhX0Bfnwa6buB5T
+xmqhEUuBJS4PfyhJ2M4DBn7pNgy3QbdSK2OuF1inWf5RYaKESLink6b6lSa3Uyrj
+xCIdd/6YHGLZEBhDx9U80LrjOL/9cYFL70oVhU2oxDsNNBRlc4eC/5PCDbNGvo5P
+Xo8LzhKKNeBEY2U1I1JMS3LQL/+zLWkyUdFLYENX5jona0IBr8idXa9Iga/89p2z
+LLHD7WnwZsNZVL+PUvru3841Hfc6oYRdlIjxi5Bc1WHDBNBPTMxW0uq7wzaSPEHx
+ZnyDOjHhCg1yq3ZKPigxIDD2AUeLAUz+G/RAJJixYQKBgQDCno+BSK7UP+haQlGe
++iGFooqJzecUI3OXNTFyze7NJrpW61tTaeGXOh5PAmkvkfUFCqsaSb6EYrGQsWxp
+e9p2t00SX9yxIUOlgpP+XuTNKE9ahKQOz6beb9t6T76/T9PRXdGRLAsFEDap77M1
+Dg29lx18xMQB1dWZh4JjriYEqQKBgQDCb+YxZNtQt4FnIK+J5UvgyQcKZq0vpymN
+N0m+43NwW9qYMKoPrb4kkwoiOE9ASKSD9PXcqCdhF4f/fEydMXKkZTomb7zeVsWc
+GzXvhNsH746BH2wF2txkyc09QYxOqjiiMJNJoqE3BgKG+hayk1bHTCu6+welTOHL
+po5kZEA1LwKBgF1bDAF7KQn9Yeqx908oMx5UWtpBn8AERXVZ+c9VQ2C7XBVHrrYz
+ixgss884m9ZK0FrLxEnG6BG++egrg5KR67iYsurGeymoiDeDjJQvVtemp3IHQF8u
+cqAuzfw89oX0t+mtdFKL6vlRzrbzmWYwyJySOX3ZMSCkP2L3Iq/IIMqJAoGAXHPM
+psvoJJc85oZ6MT1gOQAdYuqziqcXcNhLLoMETva+GAN7uXzJnqZz+RWBSXXBFCWU
+ClnCb746ola+Lzhl5JllbwVObwIfcDzYBo3LgBh+UBNaz+XjSeFSv7+9MWJrD2O9
+hRPZSEqJRRkBVeQNLTKg0IWwev71lloZ9s5cYW0CgYBdNOe9IGnMYur2z1kWmWMa
+6UFb1AxRCLIctQ34JLh0IJTD/+uvntVZrih8Lfo+d/ymPaa1oDMHYxm/OhCz/vqE
+UM/C0cQkvUw8i8NToRjVXu32F5LBq5LpBsvEow6ZaLgeBMj/kzOy1350V4Ox6AVC
+yNRJv/p8W275hzlyo/wuXw==
+-----END PRIVATE KEY-----
+`
+)
+
+// TestKeyPair returns the fixed test key pair in the shape of actorkey.NewKeyPair.
+func TestKeyPair() (publicPEM, privatePEM string, err error) {
+	return testPublicKeyPEM, testPrivateKeyPEM, nil
+}
