@@ -103,6 +103,7 @@ type Federator struct {
 
 	instanceKey *rsa.PrivateKey
 	signerKeys  sync.Map // account id → *rsa.PrivateKey; keys never change once created
+	schemes     sync.Map // host → the scheme WebFinger answered on, so peers are probed once
 
 	hostSlotsMu sync.Mutex
 	hostSlots   map[string]chan struct{}

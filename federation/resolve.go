@@ -207,6 +207,7 @@ func (f *Federator) ResolveAcct(ctx context.Context, acct string) (*store.Accoun
 	for _, scheme := range f.schemesFor(host) {
 		body, err = f.fetcher.GetJSON(ctx, scheme+"://"+host+query, "application/jrd+json, application/json")
 		if err == nil {
+			f.schemes.Store(host, scheme)
 			break
 		}
 	}
@@ -228,6 +229,9 @@ func (f *Federator) ResolveAcct(ctx context.Context, acct string) (*store.Accoun
 // schemesFor lists the schemes to try for host: https always; plain http only for hosts on the
 // operator's peer networks, where department instances may run without TLS.
 func (f *Federator) schemesFor(host string) []string {
+	if known, ok := f.schemes.Load(host); ok {
+		return []string{known.(string)}
+	}
 	name := host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		name = h

@@ -53,6 +53,9 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 				msg = "Not found"
 			}
 		}
+		if len(msg) > 200 {
+			msg = msg[:200] + "…" // parse errors quote whole requests; a TLS probe fills pages
+		}
 		if status >= 500 {
 			log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 		} else {

@@ -11,9 +11,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -121,10 +123,12 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		g.Go(func() error { return listenUntilDone(gctx, app, ln) })
 		instances = append(instances, running{dept, cfg, st})
 	}
-	for _, in := range instances {
-		if err := seedDepartment(ctx, in.cfg, in.store, in.dept); err != nil {
-			return fmt.Errorf("seed %s: %w", in.dept.name, err)
-		}
+	seeded := make([]demoInstance, len(instances))
+	for i, in := range instances {
+		seeded[i] = demoInstance{dept: in.dept, url: in.cfg.URL, domain: in.cfg.Domain(), store: in.store}
+	}
+	if err := seedOrganization(ctx, seeded); err != nil {
+		return fmt.Errorf("seed the demo: %w", err)
 	}
 	fmt.Fprintln(stdout, "Watercooler demo: three departments are running.")
 	for _, in := range instances {
@@ -137,79 +141,191 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	return g.Wait()
 }
 
-// seedDepartment creates the department's people and posts through the client API, so the demo
-// data takes exactly the path a real client's does.
-func seedDepartment(ctx context.Context, cfg config.Config, st *store.Store, dept department) error {
-	tokens := map[string]string{}
-	for _, p := range dept.people {
-		acct, err := signup.Create(ctx, st, server.Bcrypt{Cost: 10}, cfg.URL, signup.Params{
-			Username: p.username, Email: p.username + "@example.com", Password: demoPassword, DisplayName: p.displayName})
-		if errors.Is(err, store.ErrConflict) {
-			acct, err = st.AccountByAcct(ctx, p.username) // already seeded in a shared Redis
-			if err == nil {
-				tok, _, terr := st.CreateToken(ctx, "", acct.ID, []string{"read", "write", "follow"})
-				tokens[p.username], err = tok, terr
+// demoInstance is a running department as the seeding sees it.
+type demoInstance struct {
+	dept   department
+	url    string
+	domain string
+	store  *store.Store
+	tokens map[string]string
+}
+
+// demoFollows are the cross-department follows: who (department/user) follows whom.
+var demoFollows = [][2]string{
+	{"engineering/alice", "sales/bob"}, {"engineering/alice", "support/carol"},
+	{"sales/bob", "engineering/alice"}, {"sales/erin", "support/carol"},
+	{"support/carol", "engineering/dave"}, {"support/frank", "engineering/alice"},
+}
+
+// seedOrganization creates everyone, makes them follow each other within their department and
+// across departments (over ActivityPub), then posts, replies and boosts through the client API,
+// so the demo data takes exactly the path a real client's does and travels between instances.
+func seedOrganization(ctx context.Context, insts []demoInstance) error {
+	byName := map[string]*demoInstance{}
+	for i := range insts {
+		in := &insts[i]
+		byName[in.dept.name] = in
+		if err := seedPeople(ctx, in); err != nil {
+			return fmt.Errorf("%s: %w", in.dept.name, err)
+		}
+	}
+	client := &http.Client{Timeout: 15 * time.Second}
+	call := func(in *demoInstance, method, user, path string, body, out any) error {
+		return demoCall(ctx, client, method, in.url+path, in.tokens[user], body, out)
+	}
+	type follow struct {
+		in         *demoInstance
+		user, acct string
+	}
+	var follows []follow
+	for _, in := range insts {
+		for _, a := range in.dept.people {
+			for _, b := range in.dept.people {
+				if a.username != b.username {
+					follows = append(follows, follow{byName[in.dept.name], a.username, b.username})
+				}
 			}
-			if err != nil {
+		}
+	}
+	for _, f := range demoFollows {
+		fromDept, fromUser, _ := strings.Cut(f[0], "/")
+		toDept, toUser, _ := strings.Cut(f[1], "/")
+		follows = append(follows, follow{byName[fromDept], fromUser, toUser + "@" + byName[toDept].domain})
+	}
+	for _, f := range follows {
+		var found struct {
+			Accounts []struct {
+				ID string `json:"id"`
+			} `json:"accounts"`
+		}
+		if err := call(f.in, "GET", f.user, "/api/v2/search?resolve=true&type=accounts&q="+url.QueryEscape(f.acct), nil, &found); err != nil {
+			return err
+		}
+		if len(found.Accounts) == 0 {
+			return fmt.Errorf("%s cannot find %s", f.user, f.acct)
+		}
+		id := found.Accounts[0].ID
+		if err := call(f.in, "POST", f.user, "/api/v1/accounts/"+id+"/follow", nil, nil); err != nil {
+			return err
+		}
+		// Wait for the Accept, so the posts below reach the new follower.
+		if err := waitFor(ctx, 10*time.Second, func() bool {
+			var rels []struct {
+				Following bool `json:"following"`
+			}
+			return call(f.in, "GET", f.user, "/api/v1/accounts/relationships?id[]="+id, nil, &rels) == nil && len(rels) == 1 && rels[0].Following
+		}); err != nil {
+			return fmt.Errorf("%s following %s: %w", f.user, f.acct, err)
+		}
+	}
+	posted := map[string][]string{} // department → status URIs in post order
+	for _, in := range insts {
+		inst := byName[in.dept.name]
+		var ids []string
+		for _, p := range in.dept.posts {
+			body := map[string]any{"status": p.text, "visibility": "public"}
+			if p.replyTo > 0 {
+				body["in_reply_to_id"] = ids[p.replyTo-1]
+			}
+			var created struct {
+				ID  string `json:"id"`
+				URI string `json:"uri"`
+			}
+			if err := call(inst, "POST", p.author, "/api/v1/statuses", body, &created); err != nil {
+				return err
+			}
+			ids = append(ids, created.ID)
+			posted[in.dept.name] = append(posted[in.dept.name], created.URI)
+		}
+		// The second person favourites and boosts the first post, so notifications show something.
+		other := in.dept.people[1].username
+		if err := call(inst, "POST", other, "/api/v1/statuses/"+ids[0]+"/favourite", nil, nil); err != nil {
+			return err
+		}
+		if err := call(inst, "POST", other, "/api/v1/statuses/"+ids[0]+"/reblog", nil, nil); err != nil {
+			return err
+		}
+	}
+	// Across departments: bob (sales) replies to alice's welcome and boosts dave's tip; carol
+	// (support) favourites bob's question.
+	cross := []struct {
+		in            *demoInstance
+		user, uri     string
+		reply, action string
+	}{
+		{byName["sales"], "bob", posted["engineering"][0], "@alice@" + byName["engineering"].domain + " glad this exists. Sales will share customer questions here.", ""},
+		{byName["sales"], "bob", posted["engineering"][1], "", "reblog"},
+		{byName["support"], "carol", posted["sales"][0], "", "favourite"},
+	}
+	for _, c := range cross {
+		var found struct {
+			Statuses []struct {
+				ID string `json:"id"`
+			} `json:"statuses"`
+		}
+		if err := call(c.in, "GET", c.user, "/api/v2/search?resolve=true&type=statuses&q="+url.QueryEscape(c.uri), nil, &found); err != nil {
+			return err
+		}
+		if len(found.Statuses) == 0 {
+			return fmt.Errorf("%s cannot find %s", c.user, c.uri)
+		}
+		id := found.Statuses[0].ID
+		if c.reply != "" {
+			if err := call(c.in, "POST", c.user, "/api/v1/statuses", map[string]any{"status": c.reply, "in_reply_to_id": id, "visibility": "public"}, nil); err != nil {
 				return err
 			}
 			continue
 		}
-		if err != nil {
-			return err
-		}
-		tok, _, err := st.CreateToken(ctx, "", acct.ID, []string{"read", "write", "follow"})
-		if err != nil {
-			return err
-		}
-		tokens[p.username] = tok
-		acct.NoteSource, acct.Note = p.note, "<p>"+p.note+"</p>"
-		if err := st.UpdateAccount(ctx, acct); err != nil {
+		if err := call(c.in, "POST", c.user, "/api/v1/statuses/"+id+"/"+c.action, nil, nil); err != nil {
 			return err
 		}
 	}
-	if len(tokens) < len(dept.people) || len(dept.people) < 2 {
-		return nil
-	}
-	client := &http.Client{Timeout: 10 * time.Second}
-	call := func(method, user, path string, body any, out any) error {
-		return demoCall(ctx, client, method, cfg.URL+path, tokens[user], body, out)
-	}
-	// Everyone in a department follows everyone else there.
-	for _, a := range dept.people {
-		for _, b := range dept.people {
-			if a.username == b.username {
-				continue
-			}
-			target, err := st.AccountByAcct(ctx, b.username)
-			if err != nil {
+	return nil
+}
+
+// seedPeople creates a department's people (or finds them in a Redis seeded before) and mints
+// their tokens.
+func seedPeople(ctx context.Context, in *demoInstance) error {
+	in.tokens = map[string]string{}
+	for _, p := range in.dept.people {
+		acct, err := signup.Create(ctx, in.store, server.Bcrypt{Cost: 10}, in.url, signup.Params{
+			Username: p.username, Email: p.username + "@example.com", Password: demoPassword, DisplayName: p.displayName})
+		switch {
+		case errors.Is(err, store.ErrConflict):
+			if acct, err = in.store.AccountByAcct(ctx, p.username); err != nil {
 				return err
 			}
-			if err := call("POST", a.username, "/api/v1/accounts/"+target.ID+"/follow", nil, nil); err != nil {
+		case err != nil:
+			return err
+		default:
+			acct.NoteSource, acct.Note = p.note, "<p>"+p.note+"</p>"
+			if err := in.store.UpdateAccount(ctx, acct); err != nil {
 				return err
 			}
 		}
-	}
-	var postIDs []string
-	for _, p := range dept.posts {
-		body := map[string]any{"status": p.text, "visibility": "public"}
-		if p.replyTo > 0 {
-			body["in_reply_to_id"] = postIDs[p.replyTo-1]
-		}
-		var created struct {
-			ID string `json:"id"`
-		}
-		if err := call("POST", p.author, "/api/v1/statuses", body, &created); err != nil {
+		tok, _, err := in.store.CreateToken(ctx, "", acct.ID, []string{"read", "write", "follow"})
+		if err != nil {
 			return err
 		}
-		postIDs = append(postIDs, created.ID)
+		in.tokens[p.username] = tok
 	}
-	// The second person favourites and boosts the first post, so notifications show something.
-	other := dept.people[1].username
-	if err := call("POST", other, "/api/v1/statuses/"+postIDs[0]+"/favourite", nil, nil); err != nil {
-		return err
+	return nil
+}
+
+// waitFor polls cond until it holds or the time is up.
+func waitFor(ctx context.Context, within time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return errors.New("timed out")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	return call("POST", other, "/api/v1/statuses/"+postIDs[0]+"/reblog", nil, nil)
+	return nil
 }
 
 func demoCall(ctx context.Context, client *http.Client, method, url, token string, body, out any) error {

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"watercooler/testrig"
+)
+
+// freePortRun finds three consecutive free ports on 127.0.0.1.
+func freePortRun(t *testing.T) int {
+	t.Helper()
+	for attempt := 0; attempt < 50; attempt++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		ok := true
+		for i := 1; i < 3 && ok; i++ {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+i))
+			if err != nil {
+				ok = false
+				continue
+			}
+			l.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no three consecutive free ports")
+	return 0
+}
+
+// syncBuffer is a bytes.Buffer safe for the demo's goroutine and the test to share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestDemoFederates runs the demo as a newcomer would and checks that the departments
+// federate: a sales reply to an engineering post shows up on engineering's public timeline.
+func TestDemoFederates(t *testing.T) {
+	base := freePortRun(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "--base-port", strconv.Itoa(base)}, func(string) string { return "" }, &out, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("demo returned %v after Ctrl-C", err)
+		}
+	})
+	eng := "http://127.0.0.1:" + strconv.Itoa(base)
+	testrig.Eventually(t, 90*time.Second, "demo prints its URLs", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("demo stopped early: %v\n%s", err, out.String())
+		default:
+		}
+		return strings.Contains(out.String(), "Press Ctrl-C")
+	})
+	for _, want := range []string{eng, "alice@example.com / watercooler-demo", "sales", "support"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		}
+	}
+	salesDomain := "127.0.0.1:" + strconv.Itoa(base+1)
+	getJSON := func(url string, v any) bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode == 200 && json.NewDecoder(resp.Body).Decode(v) == nil
+	}
+	type status struct {
+		Content string `json:"content"`
+		Account struct {
+			Acct string `json:"acct"`
+		} `json:"account"`
+	}
+	has := func(sts []status, acct, text string) bool {
+		for _, s := range sts {
+			if s.Account.Acct == acct && strings.Contains(s.Content, text) {
+				return true
+			}
+		}
+		return false
+	}
+	bob := "bob@" + salesDomain
+	testrig.Eventually(t, 20*time.Second, "bob's post from sales on engineering's federated timeline", func() bool {
+		var sts []status
+		return getJSON(eng+"/api/v1/timelines/public?remote=true&limit=40", &sts) && has(sts, bob, "offline mode")
+	})
+	var found struct {
+		ID string `json:"id"`
+	}
+	if !getJSON(eng+"/api/v1/accounts/lookup?acct="+bob, &found) {
+		t.Fatalf("engineering does not know %s", bob)
+	}
+	testrig.Eventually(t, 20*time.Second, "bob's cross-department reply stored on engineering", func() bool {
+		var sts []status
+		return getJSON(eng+"/api/v1/accounts/"+found.ID+"/statuses", &sts) && has(sts, bob, "glad this exists")
+	})
+}
