@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -30,7 +31,11 @@ func (f *Federator) fetchObject(ctx context.Context, id string) (map[string]any,
 	}
 	obj, _, err := f.fetcher.GetActivity(ctx, id)
 	if err != nil {
-		if errors.Is(err, ErrForbiddenAddress) || errors.Is(err, ErrIDMismatch) || errors.Is(err, ErrNotActivityPub) || errors.Is(err, ErrTooLarge) {
+		// 404 and 410 say the object is not there to be had: retrying the activity that named
+		// it would only fetch it again, as Mastodon and GoToSocial also conclude.
+		var gone *StatusError
+		if errors.Is(err, ErrForbiddenAddress) || errors.Is(err, ErrIDMismatch) || errors.Is(err, ErrNotActivityPub) || errors.Is(err, ErrTooLarge) ||
+			(errors.As(err, &gone) && (gone.Code == http.StatusNotFound || gone.Code == http.StatusGone)) {
 			return nil, reject("fetch %s: %v", id, err)
 		}
 		return nil, fmt.Errorf("fetch %s: %w", id, err)

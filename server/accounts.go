@@ -1,15 +1,10 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"image"
-	_ "image/gif" // registers the decoders that recognize uploaded avatars and headers
-	_ "image/jpeg"
-	_ "image/png"
 	"io"
 	"net/mail"
 	"os"
@@ -685,7 +680,7 @@ func fieldHTML(h string) string {
 
 // profileImageParam reads an avatar or header sent as a multipart file or, as some clients send
 // it, a base64 data: URI; it is nil when not sent. Only PNG, JPEG, GIF and WebP of at most 8 MiB
-// pass, judged by content rather than by the declared type.
+// pass, judged by content rather than by the declared type, and are stored re-encoded.
 func profileImageParam(c *fiber.Ctx, ps flatForm, name, label string) (*profileImage, error) {
 	tooBig := errorf(fiber.StatusUnprocessableEntity, "Validation failed: %s file size must be less than 8 MB", label)
 	invalid := errorf(fiber.StatusUnprocessableEntity, "Validation failed: %s content type is invalid", label)
@@ -719,32 +714,7 @@ func profileImageParam(c *fiber.Ctx, ps flatForm, name, label string) (*profileI
 	if len(data) > profileImageMax {
 		return nil, tooBig
 	}
-	ext, ok := imageExtension(data)
-	if !ok {
-		return nil, invalid
-	}
-	return &profileImage{data: data, ext: ext}, nil
-}
-
-// imageExtension names the format of an image by its content. WebP is recognized by its RIFF
-// header because the standard library has no WebP decoder.
-func imageExtension(b []byte) (string, bool) {
-	if len(b) >= 16 && string(b[0:4]) == "RIFF" && string(b[8:12]) == "WEBP" {
-		return "webp", true
-	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
-	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
-		return "", false
-	}
-	switch format {
-	case "png":
-		return "png", true
-	case "jpeg":
-		return "jpg", true
-	case "gif":
-		return "gif", true
-	}
-	return "", false
+	return processProfileImage(data, name, label, tooBig)
 }
 
 // profileImageName is the shape of the files saveProfileImage writes, relative to MediaDir: the

@@ -437,7 +437,7 @@ func TestAccountUpdateCredentialsUnlockAcceptsRequests(t *testing.T) {
 	}
 }
 
-var accMediaURL = regexp.MustCompile(`^/media/[0-9]{4}/[0-9]+\.(png|webp)$`)
+var accMediaURL = regexp.MustCompile(`^/media/[0-9]{4}/[0-9]+\.(png|jpg)$`)
 
 func TestAccountAvatarAndHeaderUpload(t *testing.T) {
 	inst := testrig.StartInstance(t)
@@ -461,13 +461,16 @@ func TestAccountAvatarAndHeaderUpload(t *testing.T) {
 	}
 
 	// A header as a data: URI, the way go-mastodon sends it; the avatar stays.
-	webp := append([]byte("RIFF\x1a\x00\x00\x00WEBPVP8L"), make([]byte, 16)...)
+	webp, err := os.ReadFile("../media/testdata/lossy.webp") // stored as JPEG: Go cannot encode WebP
+	if err != nil {
+		t.Fatal(err)
+	}
 	dataURI := "data:image/webp;base64," + base64.StdEncoding.EncodeToString(webp)
 	updated, err := accClient(inst, alice).AccountUpdate(context.Background(), &gomastodon.Profile{Header: dataURI})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hp, _ := strings.CutPrefix(updated.Header, inst.URL); !accMediaURL.MatchString(hp) || !strings.HasSuffix(hp, ".webp") || updated.Avatar != acct.Avatar {
+	if hp, _ := strings.CutPrefix(updated.Header, inst.URL); !accMediaURL.MatchString(hp) || !strings.HasSuffix(hp, ".jpg") || updated.Avatar != acct.Avatar {
 		t.Errorf("header %q avatar %q", updated.Header, updated.Avatar)
 	}
 

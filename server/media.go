@@ -2,14 +2,9 @@ package server
 
 import (
 	"bytes"
-	"encoding/binary"
+	"context"
 	"errors"
 	"fmt"
-	"image"
-	_ "image/gif" // registers GIF for image.DecodeConfig
-	_ "image/jpeg"
-	_ "image/png"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -21,37 +16,48 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"watercooler/media"
 	"watercooler/server/mastodon"
 	"watercooler/store"
 )
 
-// imageFormat is an accepted upload format: its file extension and content type.
-type imageFormat struct{ ext, contentType string }
+// mediaContentTypes maps the extensions of stored files to the type they are served with.
+// WebP is no longer written (Go cannot encode it) but files stored before are still served.
+var mediaContentTypes = map[string]string{"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}
 
-// imageFormats are the accepted formats by image.DecodeConfig's name for them. Uploads are
-// identified by their content only: the client's file name and type are ignored.
-var imageFormats = map[string]imageFormat{
-	"png":  {"png", "image/png"},
-	"jpeg": {"jpg", "image/jpeg"},
-	"gif":  {"gif", "image/gif"},
-	"webp": {"webp", "image/webp"},
-}
+// mediaFileName is the only shape of path /media/* serves: <id[:4]>/<id>.<ext> and the preview
+// <id[:4]>/<id>-small.<ext>, as mediaCreate writes them. Anything else, traversal attempts
+// included, is not found.
+var mediaFileName = regexp.MustCompile(`^[0-9]{4}/[0-9]{4,20}(-small)?\.(png|jpg|gif|webp)$`)
 
-// mediaFileName is the only shape of path /media/* serves: <id[:4]>/<id>.<ext>, as written by
-// mediaCreate. Anything else, traversal attempts included, is not found.
-var mediaFileName = regexp.MustCompile(`^[0-9]{4}/[0-9]{4,20}\.(png|jpg|gif|webp)$`)
+// attachmentLimits are the limits of status attachments, as /api/v2/instance publishes them.
+var attachmentLimits = media.Limits{MaxBytes: mediaImageSizeLimit, MaxPixels: mediaImageMatrixLimit, PreviewSide: 640}
 
 // Validation errors of uploads, worded as Mastodon words them.
 var (
-	errMediaBlank    = &apiError{fiber.StatusUnprocessableEntity, "Validation failed: File can't be blank"}
-	errMediaTooBig   = &apiError{fiber.StatusUnprocessableEntity, "Validation failed: File file size must be less than 16 MB"}
-	errMediaType     = &apiError{fiber.StatusUnprocessableEntity, "Validation failed: File content type is invalid"}
-	errMediaCorrupt  = &apiError{fiber.StatusUnprocessableEntity, "Validation failed: File could not be processed"}
-	errMediaTooLarge = &apiError{fiber.StatusUnprocessableEntity, "Validation failed: File dimensions are too large"}
+	errMediaBlank  = &apiError{fiber.StatusUnprocessableEntity, "Validation failed: File can't be blank"}
+	errMediaTooBig = &apiError{fiber.StatusUnprocessableEntity, "Validation failed: File file size must be less than 16 MB"}
 )
 
-// mediaCreate stores an uploaded image. Processing is synchronous, so v2 answers 200 with the
-// final attachment as v1 does, rather than 202.
+// mediaRefusal turns a refusal of media.Process into its 422 answer; label is "File",
+// "Avatar" or "Header", and tooBig the answer for an oversized file. Other errors pass through.
+func mediaRefusal(err error, label string, tooBig error) error {
+	switch {
+	case errors.Is(err, media.ErrFileSize):
+		return tooBig
+	case errors.Is(err, media.ErrUnsupported):
+		return errorf(fiber.StatusUnprocessableEntity, "Validation failed: %s content type is invalid", label)
+	case errors.Is(err, media.ErrDimensions):
+		return errorf(fiber.StatusUnprocessableEntity, "Validation failed: %s dimensions are too large", label)
+	case errors.Is(err, media.ErrCorrupt):
+		return errorf(fiber.StatusUnprocessableEntity, "Validation failed: %s could not be processed", label)
+	}
+	return err
+}
+
+// mediaCreate stores an uploaded image: re-encoded without metadata, with a preview and a
+// blurhash. Processing is synchronous, so v2 answers 200 with the final attachment as v1 does,
+// rather than 202.
 func (s *Server) mediaCreate(c *fiber.Ctx) error {
 	fh, err := c.FormFile("file")
 	if err != nil {
@@ -72,101 +78,94 @@ func (s *Server) mediaCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("open upload: %w", err)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, mediaImageSizeLimit+1))
+	p, err := media.Process(f, attachmentLimits)
 	f.Close()
 	if err != nil {
-		return fmt.Errorf("read upload: %w", err)
-	}
-	if len(data) > mediaImageSizeLimit {
-		return errMediaTooBig
-	}
-	format, width, height, err := inspectImage(data)
-	if err != nil {
-		return err
+		return mediaRefusal(err, "File", errMediaTooBig)
 	}
 	now := time.Now().UTC()
 	id := s.store.NewID(now)
-	rel := id[:4] + "/" + id + "." + format.ext
-	path := filepath.Join(s.cfg.MediaDir, filepath.FromSlash(rel))
-	if err := writeFileAtomic(path, data); err != nil {
+	urls, err := s.writeMediaFiles(id, &p.Original, p.Small)
+	if err != nil {
 		return err
 	}
 	m := &store.Media{
-		ID: id, AccountID: me(c).ID, Type: "image", URL: s.cfg.URL + "/media/" + rel,
-		Width: width, Height: height, ContentType: format.contentType,
-		Description: description, FocusX: fx, FocusY: fy, CreatedAt: now,
+		ID: id, AccountID: me(c).ID, Type: "image", URL: urls[0], PreviewURL: urls[1], Blurhash: p.Blurhash,
+		Width: p.Original.Width, Height: p.Original.Height, SmallWidth: p.Small.Width, SmallHeight: p.Small.Height,
+		ContentType: p.Original.ContentType, Description: description, FocusX: fx, FocusY: fy, CreatedAt: now,
 	}
 	if err := s.store.CreateMedia(c.UserContext(), m); err != nil {
-		_ = os.Remove(path) // an orphan file would never be served or cleaned up
+		s.removeMediaFiles(urls...) // an orphan file would never be served or cleaned up
 		return err
 	}
 	return c.JSON(mastodon.MediaFrom(m))
 }
 
-// inspectImage identifies an image by its content and checks it decodes, refusing images whose
-// pixel count exceeds the matrix limit before decoding them (decompression bombs).
-func inspectImage(data []byte) (imageFormat, int, int, error) {
-	var name string
-	var width, height int
-	if len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "WEBP" {
-		w, h, err := webpSize(data)
-		if err != nil {
-			return imageFormat{}, 0, 0, errMediaCorrupt
-		}
-		name, width, height = "webp", w, h
-	} else {
-		cfg, n, err := image.DecodeConfig(bytes.NewReader(data))
-		if err != nil {
-			if errors.Is(err, image.ErrFormat) {
-				return imageFormat{}, 0, 0, errMediaType
-			}
-			return imageFormat{}, 0, 0, errMediaCorrupt
-		}
-		name, width, height = n, cfg.Width, cfg.Height
+// profileImageLimits box avatars and headers in the sizes Mastodon stores them at.
+func profileImageLimits(name string) media.Limits {
+	lim := media.Limits{MaxBytes: profileImageMax, MaxPixels: mediaImageMatrixLimit, MaxWidth: 400, MaxHeight: 400}
+	if name == "header" {
+		lim.MaxWidth, lim.MaxHeight = 1500, 500
 	}
-	format, ok := imageFormats[name]
-	if !ok {
-		return imageFormat{}, 0, 0, errMediaType
-	}
-	if width <= 0 || height <= 0 {
-		return imageFormat{}, 0, 0, errMediaCorrupt
-	}
-	if int64(width)*int64(height) > mediaImageMatrixLimit {
-		return imageFormat{}, 0, 0, errMediaTooLarge
-	}
-	// The standard library has no WebP decoder; WebP is checked by its header only.
-	if name != "webp" {
-		if _, _, err := image.Decode(bytes.NewReader(data)); err != nil {
-			return imageFormat{}, 0, 0, errMediaCorrupt
-		}
-	}
-	return format, width, height, nil
+	return lim
 }
 
-// webpSize reads a WebP file's canvas size from its first chunk (lossy VP8, lossless VP8L or
-// extended VP8X), after checking the RIFF length covers the data.
-func webpSize(b []byte) (int, int, error) {
-	if len(b) < 20 || int64(binary.LittleEndian.Uint32(b[4:8]))+8 > int64(len(b)) {
-		return 0, 0, errors.New("truncated WebP")
+// processProfileImage re-encodes an avatar or header without metadata, fitted in its box.
+func processProfileImage(data []byte, name, label string, tooBig error) (*profileImage, error) {
+	p, err := media.Process(bytes.NewReader(data), profileImageLimits(name))
+	if err != nil {
+		return nil, mediaRefusal(err, label, tooBig)
 	}
-	switch chunk := string(b[12:16]); {
-	case chunk == "VP8 " && len(b) >= 30:
-		if b[23] != 0x9d || b[24] != 0x01 || b[25] != 0x2a {
-			return 0, 0, errors.New("bad VP8 start code")
+	return &profileImage{data: p.Original.Data, ext: p.Original.Ext}, nil
+}
+
+// writeMediaFiles stores an attachment's file and its preview under id and returns their
+// URLs; when one write fails, nothing is left behind.
+func (s *Server) writeMediaFiles(id string, original, small *media.Image) ([]string, error) {
+	var urls []string
+	for _, f := range []struct {
+		suffix string
+		img    *media.Image
+	}{{"", original}, {"-small", small}} {
+		rel := id[:4] + "/" + id + f.suffix + "." + f.img.Ext
+		if err := writeFileAtomic(filepath.Join(s.cfg.MediaDir, filepath.FromSlash(rel)), f.img.Data); err != nil {
+			s.removeMediaFiles(urls...)
+			return nil, err
 		}
-		return int(binary.LittleEndian.Uint16(b[26:28]) & 0x3fff), int(binary.LittleEndian.Uint16(b[28:30]) & 0x3fff), nil
-	case chunk == "VP8L" && len(b) >= 25:
-		if b[20] != 0x2f {
-			return 0, 0, errors.New("bad VP8L signature")
-		}
-		bits := binary.LittleEndian.Uint32(b[21:25])
-		return int(bits&0x3fff) + 1, int(bits>>14&0x3fff) + 1, nil
-	case chunk == "VP8X" && len(b) >= 30:
-		w := int(b[24]) | int(b[25])<<8 | int(b[26])<<16
-		h := int(b[27]) | int(b[28])<<8 | int(b[29])<<16
-		return w + 1, h + 1, nil
+		urls = append(urls, s.cfg.URL+"/media/"+rel)
 	}
-	return 0, 0, errors.New("unknown or truncated WebP chunk")
+	return urls, nil
+}
+
+// removeMediaFiles deletes stored files by URL. URLs of other shapes (remote media, defaults)
+// are left alone, and a file already gone is no error.
+func (s *Server) removeMediaFiles(urls ...string) {
+	for _, u := range urls {
+		rel, ok := strings.CutPrefix(u, s.cfg.URL+"/media/")
+		if !ok || !mediaFileName.MatchString(rel) {
+			continue
+		}
+		path := filepath.Join(s.cfg.MediaDir, filepath.FromSlash(rel))
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.log.Warn("removing media file", "path", path, "err", err)
+		}
+	}
+}
+
+// deleteStatusWithMedia deletes a status with its attachments, records and files. The files go
+// only once the records are gone, so a failed delete never leaves records without files.
+func (s *Server) deleteStatusWithMedia(ctx context.Context, st *store.Status) error {
+	var urls []string
+	for _, id := range st.MediaIDs {
+		if m, err := s.store.Media(ctx, id); err == nil {
+			urls = append(urls, m.URL, m.PreviewURL)
+		}
+	}
+	if err := s.store.DeleteStatus(ctx, st); err != nil {
+		return err
+	}
+	s.removeMediaFiles(urls...)
+	return nil
 }
 
 // writeFileAtomic writes data through a temporary file and a rename, so a crash never leaves
@@ -302,16 +301,9 @@ func (s *Server) mediaFile(c *fiber.Ctx) error {
 	if err != nil {
 		return errorf(fiber.StatusNotFound, "Not found")
 	}
-	c.Set(fiber.HeaderContentType, imageFormats[formatOfExt(m[1])].contentType)
+	c.Set(fiber.HeaderContentType, mediaContentTypes[m[2]])
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; sandbox")
 	c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable") // ids are never reused
 	return c.SendStream(f, int(info.Size()))
-}
-
-func formatOfExt(ext string) string {
-	if ext == "jpg" {
-		return "jpeg"
-	}
-	return ext
 }

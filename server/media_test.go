@@ -10,6 +10,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -62,7 +63,7 @@ func oaGIF(t testing.TB, w, h int) []byte {
 	return buf.Bytes()
 }
 
-// oaWebP builds a lossless WebP header for a w×h image; the server checks WebP by header only.
+// oaWebP builds the header of a lossless w×h WebP, without pixel data: enough for a bomb.
 func oaWebP(w, h int) []byte {
 	chunk := []byte{0x2f}
 	chunk = binary.LittleEndian.AppendUint32(chunk, uint32(w-1)|uint32(h-1)<<14)
@@ -136,16 +137,23 @@ func oaMediaFiles(t testing.TB, dir string) []string {
 func TestMediaUploadAndServe(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
+	webp, err := os.ReadFile("../media/testdata/lossy.webp") // Go cannot encode WebP
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Uploads are stored re-encoded: JPEG stays JPEG, PNG stays PNG, a still GIF becomes PNG and
+	// lossy WebP becomes JPEG; previews of opaque images are JPEG.
 	cases := []struct {
 		name, path, filename, contentType string
 		data                              []byte
 		width, height                     int
+		stored                            string
 	}{
-		{"png", "/api/v2/media", "a.png", "image/png", oaPNG(t, 64, 48), 64, 48},
-		{"jpeg", "/api/v2/media", "a.jpg", "image/jpeg", oaJPEG(t, 30, 20), 30, 20},
-		{"gif", "/api/v1/media", "a.gif", "image/gif", oaGIF(t, 10, 12), 10, 12},
-		{"webp", "/api/v2/media", "a.webp", "image/webp", oaWebP(33, 17), 33, 17},
-		{"png named .txt", "/api/v2/media", "notes.txt", "text/plain", oaPNG(t, 5, 5), 5, 5},
+		{"png", "/api/v2/media", "a.png", "image/png", oaPNG(t, 64, 48), 64, 48, "image/png"},
+		{"jpeg", "/api/v2/media", "a.jpg", "image/jpeg", oaJPEG(t, 30, 20), 30, 20, "image/jpeg"},
+		{"gif", "/api/v1/media", "a.gif", "image/gif", oaGIF(t, 10, 12), 10, 12, "image/png"},
+		{"webp", "/api/v2/media", "a.webp", "image/webp", webp, 48, 32, "image/jpeg"},
+		{"png named .txt", "/api/v2/media", "notes.txt", "text/plain", oaPNG(t, 5, 5), 5, 5, "image/png"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -156,24 +164,33 @@ func TestMediaUploadAndServe(t *testing.T) {
 			var m map[string]any
 			r.decode(t, &m)
 			link, _ := m["url"].(string)
-			if m["type"] != "image" || !strings.HasPrefix(link, inst.URL+"/media/") || m["preview_url"] != link || m["description"] != "A chart" {
+			preview, _ := m["preview_url"].(string)
+			if m["type"] != "image" || !strings.HasPrefix(link, inst.URL+"/media/") || m["description"] != "A chart" || m["blurhash"] == nil {
 				t.Fatalf("attachment %s", r.Body)
 			}
-			if oaPath(m, "meta", "original", "width") != float64(tc.width) || oaPath(m, "meta", "original", "height") != float64(tc.height) {
-				t.Fatalf("meta %v, want %dx%d", m["meta"], tc.width, tc.height)
+			if !strings.HasPrefix(preview, strings.TrimSuffix(link, filepath.Ext(link))+"-small.") {
+				t.Fatalf("preview_url %q for url %q", preview, link)
+			}
+			for _, size := range []string{"original", "small"} {
+				if oaPath(m, "meta", size, "width") != float64(tc.width) || oaPath(m, "meta", size, "height") != float64(tc.height) {
+					t.Fatalf("meta %v, want %s %dx%d", m["meta"], size, tc.width, tc.height)
+				}
 			}
 			if oaPath(m, "meta", "focus", "x") != 0.5 || oaPath(m, "meta", "focus", "y") != -0.25 {
 				t.Fatalf("focus %v", oaPath(m, "meta", "focus"))
 			}
 
 			served := oaGet(t, link, "")
-			ext := map[string]string{"png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp", "png named .txt": "image/png"}[tc.name]
-			if served.Code != http.StatusOK || served.Header.Get("Content-Type") != ext || !bytes.Equal(served.Body, tc.data) {
-				t.Fatalf("serving %s: %d %q, %d bytes", link, served.Code, served.Header.Get("Content-Type"), len(served.Body))
+			if served.Code != http.StatusOK || served.Header.Get("Content-Type") != tc.stored {
+				t.Fatalf("serving %s: %d %q", link, served.Code, served.Header.Get("Content-Type"))
 			}
+			medDecodes(t, served.Body, tc.stored, tc.width, tc.height)
 			if served.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(served.Header.Get("Content-Security-Policy"), "default-src 'none'") ||
 				!strings.Contains(served.Header.Get("Cache-Control"), "max-age=") {
 				t.Fatalf("media headers %v", served.Header)
+			}
+			if small := oaGet(t, preview, ""); small.Code != http.StatusOK || small.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Fatalf("serving %s: %d %v", preview, small.Code, small.Header)
 			}
 
 			// Only the uploader sees the unattached attachment.
@@ -187,7 +204,7 @@ func TestMediaUploadAndServe(t *testing.T) {
 
 	// go-mastodon uploads through /api/v2/media.
 	att, err := gomastodon.NewClient(&gomastodon.Config{Server: inst.URL, AccessToken: alice.Token}).UploadMediaFromBytes(context.Background(), oaPNG(t, 3, 2))
-	if err != nil || att.Type != "image" || att.Meta.Original.Width != 3 || att.Meta.Original.Height != 2 {
+	if err != nil || att.Type != "image" || att.Meta.Original.Width != 3 || att.Meta.Original.Height != 2 || att.Meta.Small.Width != 3 || att.BlurHash == "" {
 		t.Fatalf("go-mastodon upload: %+v, %v", att, err)
 	}
 	if info, err := os.Stat(filepath.Join(inst.Config.MediaDir, string(att.ID)[:4], string(att.ID)+".png")); err != nil || info.Mode().Perm() != 0o644 {
@@ -298,6 +315,9 @@ func TestMediaRefusals(t *testing.T) {
 		{"PNG just over the matrix limit", alice.Token, "a.png", "image/png", oaPNGBomb(7681, 4320), nil, 422, tooLarge},
 		{"WebP bomb", alice.Token, "a.webp", "image/webp", oaWebP(16384, 16384), nil, 422, tooLarge},
 		{"truncated WebP", alice.Token, "a.webp", "image/webp", oaWebP(10, 10)[:24], nil, 422, corrupt},
+		{"JPEG cut in half", alice.Token, "a.jpg", "image/jpeg", medPhoto(t, 64, 64)[:1000], nil, 422, corrupt},
+		{"GIF cut short", alice.Token, "a.gif", "image/gif", oaGIF(t, 40, 40)[:30], nil, 422, corrupt},
+		{"EXIF JPEG cut in its pixels", alice.Token, "a.jpg", "image/jpeg", medWithEXIF(medPhoto(t, 64, 64), 6)[:1200], nil, 422, corrupt},
 		{"no file", alice.Token, "", "", nil, []string{"description", "x"}, 422, blank},
 		{"long description", alice.Token, "a.png", "image/png", good, []string{"description", strings.Repeat("d", 1501)}, 422, longDesc},
 		{"bad focus", alice.Token, "a.png", "image/png", good, []string{"focus", "0.5"}, 422, badFocus},
@@ -311,6 +331,14 @@ func TestMediaRefusals(t *testing.T) {
 	}
 	if files := oaMediaFiles(t, inst.Config.MediaDir); len(files) != 0 {
 		t.Fatalf("refused uploads left files: %v", files)
+	}
+	if keys := medMediaKeys(t, inst, alice); len(keys) != 0 {
+		t.Fatalf("refused uploads left records: %v", keys)
+	}
+	// The check above can see records: an accepted upload shows up.
+	oaUpload(t, inst.URL+"/api/v2/media", alice.Token, "a.png", "image/png", good)
+	if keys := medMediaKeys(t, inst, alice); len(keys) != 1 {
+		t.Fatalf("records after one upload: %v", keys)
 	}
 }
 
@@ -405,5 +433,278 @@ func TestMediaFilePaths(t *testing.T) {
 	r := oaGet(t, inst.URL+"/media/1234/1234567893.png", "")
 	if r.Code != http.StatusOK || r.Header.Get("Content-Type") != "image/png" || r.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Fatalf("well-named file: %d %v", r.Code, r.Header)
+	}
+}
+
+// medDecodes checks that data is a complete image of the given type and size.
+func medDecodes(t testing.TB, data []byte, contentType string, w, h int) {
+	t.Helper()
+	img, format, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("does not decode: %v", err)
+	}
+	if "image/"+format != contentType || img.Bounds().Dx() != w || img.Bounds().Dy() != h {
+		t.Fatalf("%s %v, want %s %dx%d", format, img.Bounds(), contentType, w, h)
+	}
+}
+
+// medPhoto is a w×h photo-like JPEG: gradients with grain, which previews cannot shrink to nothing.
+func medPhoto(t testing.TB, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			n := uint8((x*31 + y*17) % 23)
+			img.Set(x, y, color.RGBA{uint8(x*200/w) + n, uint8(y*180/h) + n, 90 + n, 0xff})
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// medLatitude is the GPS latitude written into test EXIF: 48° 51' 29.6".
+var medLatitude = []byte{0, 0, 0, 48, 0, 0, 0, 1, 0, 0, 0, 51, 0, 0, 0, 1, 0, 0, 1, 40, 0, 0, 0, 10}
+
+// medWithEXIF puts an EXIF APP1 segment right after a JPEG's SOI, as cameras do: IFD0 holds the
+// orientation and a GPS IFD pointer, the GPS IFD a latitude.
+func medWithEXIF(jpg []byte, orientation uint16) []byte {
+	be := binary.BigEndian
+	entry := func(b []byte, tag, typ uint16, count, value uint32) []byte {
+		b = be.AppendUint16(be.AppendUint16(b, tag), typ)
+		return be.AppendUint32(be.AppendUint32(b, count), value)
+	}
+	const gpsIFD, latitude = 8 + 2 + 2*12 + 4, 8 + 2 + 2*12 + 4 + 2 + 12 + 4
+	tiff := []byte("MM\x00\x2a\x00\x00\x00\x08\x00\x02")
+	tiff = entry(tiff, 0x0112, 3, 1, uint32(orientation)<<16)
+	tiff = entry(tiff, 0x8825, 4, 1, gpsIFD)
+	tiff = append(tiff, 0, 0, 0, 0, 0, 1)
+	tiff = entry(tiff, 0x0002, 5, 3, latitude)
+	tiff = append(append(tiff, 0, 0, 0, 0), medLatitude...)
+	payload := append([]byte("Exif\x00\x00"), tiff...)
+	seg := be.AppendUint16([]byte{0xff, 0xe1}, uint16(len(payload)+2))
+	return append(append(append([]byte{}, jpg[:2]...), append(seg, payload...)...), jpg[2:]...)
+}
+
+// medMediaKeys lists the instance's media records in Redis; its key prefix is read off the
+// key of one of its accounts.
+func medMediaKeys(t testing.TB, inst *testrig.Instance, user *testrig.User) []string {
+	t.Helper()
+	ctx := context.Background()
+	rdb := inst.Store.Redis()
+	keys, err := rdb.Keys(ctx, "{*}:account:"+user.Account.ID).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prefixes []string
+	for _, k := range keys {
+		if v, _ := rdb.Get(ctx, k).Result(); strings.Contains(v, `"username":"`+user.Account.Username+`"`) {
+			prefixes = append(prefixes, strings.TrimSuffix(k, "account:"+user.Account.ID))
+		}
+	}
+	if len(prefixes) != 1 {
+		t.Fatalf("cannot tell the instance's key prefix: %v", prefixes)
+	}
+	media, err := rdb.Keys(ctx, prefixes[0]+"media:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return media
+}
+
+func TestMediaStripsMetadataAndMakesPreview(t *testing.T) {
+	inst := testrig.StartInstance(t)
+	alice := inst.CreateUser(t, "alice")
+	upload := medWithEXIF(medPhoto(t, 1600, 1200), 6) // taken with the camera turned: shown 1200×1600
+	if !bytes.Contains(upload, []byte("Exif")) || !bytes.Contains(upload, medLatitude) {
+		t.Fatal("the test upload lacks its EXIF")
+	}
+	r := oaUpload(t, inst.URL+"/api/v2/media", alice.Token, "IMG_0001.JPG", "image/jpeg", upload, "focus", "0.1,0.2")
+	if r.Code != http.StatusOK {
+		t.Fatalf("upload: %d %s", r.Code, r.Body)
+	}
+	var m map[string]any
+	r.decode(t, &m)
+	id, _ := m["id"].(string)
+	want := map[string]map[string]any{
+		"original": {"width": 1200.0, "height": 1600.0, "size": "1200x1600", "aspect": 0.75},
+		"small":    {"width": 480.0, "height": 640.0, "size": "480x640", "aspect": 0.75},
+	}
+	for size, fields := range want {
+		for k, v := range fields {
+			if got := oaPath(m, "meta", size, k); got != v {
+				t.Errorf("meta.%s.%s = %v, want %v", size, k, got, v)
+			}
+		}
+	}
+	if hash, _ := m["blurhash"].(string); len(hash) != 28 {
+		t.Errorf("blurhash %q", hash)
+	}
+
+	stored, err := os.ReadFile(filepath.Join(inst.Config.MediaDir, id[:4], id+".jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(stored, []byte("Exif")) || bytes.Contains(stored, medLatitude) {
+		t.Fatal("the stored file keeps its EXIF")
+	}
+	medDecodes(t, stored, "image/jpeg", 1200, 1600)
+	if served := oaGet(t, m["url"].(string), ""); !bytes.Equal(served.Body, stored) {
+		t.Fatal("url does not serve the stored file")
+	}
+	small := oaGet(t, m["preview_url"].(string), "")
+	if small.Code != http.StatusOK || small.Header.Get("Content-Type") != "image/jpeg" || len(small.Body) >= len(stored) {
+		t.Fatalf("preview: %d %q, %d bytes for a %d-byte original", small.Code, small.Header.Get("Content-Type"), len(small.Body), len(stored))
+	}
+	medDecodes(t, small.Body, "image/jpeg", 480, 640)
+	if bytes.Contains(small.Body, []byte("Exif")) {
+		t.Fatal("the preview carries EXIF")
+	}
+
+	// The attachment keeps all of it once in a status.
+	r = oaJSON(t, http.MethodPost, inst.URL+"/api/v1/statuses", alice.Token, `{"status":"a photo","media_ids":["`+id+`"]}`)
+	var st map[string]any
+	r.decode(t, &st)
+	atts, _ := st["media_attachments"].([]any)
+	if r.Code != http.StatusOK || len(atts) != 1 || oaPath(atts[0], "preview_url") != m["preview_url"] ||
+		oaPath(atts[0], "blurhash") != m["blurhash"] || oaPath(atts[0], "meta", "small", "width") != 480.0 {
+		t.Fatalf("status: %d %s", r.Code, r.Body)
+	}
+}
+
+func TestMediaDeletedWithStatus(t *testing.T) {
+	inst := testrig.StartInstance(t)
+	alice := inst.CreateUser(t, "alice")
+	post := func() (statusID, mediaID string) {
+		r := oaUpload(t, inst.URL+"/api/v2/media", alice.Token, "a.jpg", "image/jpeg", medPhoto(t, 800, 600))
+		var m map[string]any
+		r.decode(t, &m)
+		mediaID, _ = m["id"].(string)
+		r = oaJSON(t, http.MethodPost, inst.URL+"/api/v1/statuses", alice.Token, `{"status":"pic","media_ids":["`+mediaID+`"]}`)
+		var st map[string]any
+		r.decode(t, &st)
+		if statusID, _ = st["id"].(string); statusID == "" || mediaID == "" {
+			t.Fatalf("posting: %d %s", r.Code, r.Body)
+		}
+		return statusID, mediaID
+	}
+	files := func(mediaID string) []string {
+		var out []string
+		for _, f := range oaMediaFiles(t, inst.Config.MediaDir) {
+			if strings.HasPrefix(filepath.Base(f), mediaID) {
+				out = append(out, filepath.Base(f))
+			}
+		}
+		return out
+	}
+
+	// Delete & redraft keeps the attachment, files included.
+	redraft, kept := post()
+	if got := files(kept); len(got) != 2 {
+		t.Fatalf("files of an attachment: %v", got)
+	}
+	if r := oaDo(t, http.MethodDelete, inst.URL+"/api/v1/statuses/"+redraft, alice.Token, "", nil); r.Code != http.StatusOK {
+		t.Fatalf("delete: %d %s", r.Code, r.Body)
+	}
+	if got := files(kept); len(got) != 2 {
+		t.Fatalf("a redraft delete removed files: %v", got)
+	}
+	if r := oaGet(t, inst.URL+"/api/v1/media/"+kept, alice.Token); r.Code != http.StatusOK {
+		t.Fatalf("the kept attachment: %d %s", r.Code, r.Body)
+	}
+
+	// delete_media=true removes records and files.
+	gone, removed := post()
+	if r := oaDo(t, http.MethodDelete, inst.URL+"/api/v1/statuses/"+gone+"?delete_media=true", alice.Token, "", nil); r.Code != http.StatusOK {
+		t.Fatalf("delete: %d %s", r.Code, r.Body)
+	}
+	if got := files(removed); len(got) != 0 {
+		t.Fatalf("files left after delete_media: %v", got)
+	}
+	oaGet(t, inst.URL+"/api/v1/media/"+removed, alice.Token).expectError(t, http.StatusNotFound, "Record not found")
+	if got := files(kept); len(got) != 2 {
+		t.Fatalf("another attachment's files went too: %v", got)
+	}
+}
+
+// TestMediaLimitsAsPublished checks the upload limits against what /api/v2/instance publishes.
+func TestMediaLimitsAsPublished(t *testing.T) {
+	inst := testrig.StartInstance(t)
+	alice := inst.CreateUser(t, "alice")
+	var doc map[string]any
+	oaGet(t, inst.URL+"/api/v2/instance", "").decode(t, &doc)
+	cfg, _ := oaPath(doc, "configuration", "media_attachments").(map[string]any)
+	matrix, _ := cfg["image_matrix_limit"].(float64)
+	size, _ := cfg["image_size_limit"].(float64)
+	descLimit, _ := cfg["description_limit"].(float64)
+	types, _ := cfg["supported_mime_types"].([]any)
+	if matrix != 7680*4320 || size != 16<<20 || descLimit != 1500 || len(types) != 4 {
+		t.Fatalf("media_attachments %v", cfg)
+	}
+	webp, err := os.ReadFile("../media/testdata/lossy.webp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := map[string][]byte{"image/jpeg": oaJPEG(t, 8, 8), "image/png": oaPNG(t, 8, 8), "image/gif": oaGIF(t, 8, 8), "image/webp": webp}
+	for _, typ := range types {
+		if r := oaUpload(t, inst.URL+"/api/v2/media", alice.Token, "f", typ.(string), samples[typ.(string)]); r.Code != http.StatusOK {
+			t.Errorf("published type %v refused: %d %s", typ, r.Code, r.Body)
+		}
+	}
+	side := uint32(math.Sqrt(matrix)) + 1
+	oaUpload(t, inst.URL+"/api/v2/media", alice.Token, "f.png", "image/png", oaPNGBomb(side, side)).
+		expectError(t, http.StatusUnprocessableEntity, "Validation failed: File dimensions are too large")
+	if r := oaUpload(t, inst.URL+"/api/v2/media", alice.Token, "f.png", "image/png", oaPNG(t, 4, 4), "description", strings.Repeat("é", int(descLimit))); r.Code != http.StatusOK {
+		t.Errorf("a description at the limit: %d %s", r.Code, r.Body)
+	}
+}
+
+func TestProfileImagesProcessed(t *testing.T) {
+	inst := testrig.StartInstance(t)
+	alice := inst.CreateUser(t, "alice")
+	cases := []struct {
+		field   string
+		upload  []byte
+		w, h    int
+		stored  string
+		errText string
+	}{
+		{"avatar", medWithEXIF(medPhoto(t, 1000, 800), 6), 320, 400, "image/jpeg", ""},
+		{"avatar", oaPNG(t, 100, 60), 100, 60, "image/png", ""},
+		{"header", medPhoto(t, 3000, 1000), 1500, 500, "image/jpeg", ""},
+		{"header", medPhoto(t, 1200, 800), 750, 500, "image/jpeg", ""},
+		{"avatar", oaPNGBomb(100000, 100000), 0, 0, "", "Validation failed: Avatar dimensions are too large"},
+		{"header", oaJPEG(t, 40, 40)[:300], 0, 0, "", "Validation failed: Header could not be processed"},
+		{"header", oaGIF(t, 40, 40)[:30], 0, 0, "", "Validation failed: Header could not be processed"},
+		{"avatar", []byte("#!/bin/sh"), 0, 0, "", "Validation failed: Avatar content type is invalid"},
+	}
+	for _, tc := range cases {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		part, _ := mw.CreateFormFile(tc.field, "picture")
+		part.Write(tc.upload)
+		mw.Close()
+		r := oaDo(t, http.MethodPatch, inst.URL+"/api/v1/accounts/update_credentials", alice.Token, mw.FormDataContentType(), buf.Bytes())
+		if tc.errText != "" {
+			r.expectError(t, http.StatusUnprocessableEntity, tc.errText)
+			continue
+		}
+		var acct map[string]any
+		r.decode(t, &acct)
+		link, _ := acct[tc.field].(string)
+		served := oaGet(t, link, "")
+		if r.Code != http.StatusOK || served.Code != http.StatusOK || served.Header.Get("Content-Type") != tc.stored {
+			t.Fatalf("%s: %d %s; GET %s: %d", tc.field, r.Code, r.Body, link, served.Code)
+		}
+		medDecodes(t, served.Body, tc.stored, tc.w, tc.h)
+		if bytes.Contains(served.Body, []byte("Exif")) || bytes.Contains(served.Body, medLatitude) {
+			t.Fatalf("the stored %s keeps its EXIF", tc.field)
+		}
+	}
+	// Each replaced picture was removed: one avatar and one header are left.
+	if files := oaMediaFiles(t, inst.Config.MediaDir); len(files) != 2 {
+		t.Fatalf("files left: %v", files)
 	}
 }

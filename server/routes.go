@@ -139,7 +139,24 @@ func (s *Server) routes(app *fiber.App) {
 	api.Put("/v1/media/:id", write("write:media"), s.mediaUpdate)
 	app.Get("/media/*", s.mediaFile)
 
+	// Streaming.
+	api.Get("/v1/streaming", s.streamingWebSocket)
+	api.Get("/v1/streaming/health", s.streamingHealth)
+	api.Get("/v1/streaming/user", s.streamingSSE("user"))
+	api.Get("/v1/streaming/user/notification", s.streamingSSE("user:notification"))
+	api.Get("/v1/streaming/public", s.streamingSSE("public"))
+	api.Get("/v1/streaming/public/local", s.streamingSSE("public:local"))
+	api.Get("/v1/streaming/public/remote", s.streamingSSE("public:remote"))
+	api.Get("/v1/streaming/hashtag", s.streamingSSE("hashtag"))
+	api.Get("/v1/streaming/hashtag/local", s.streamingSSE("hashtag:local"))
+	api.Get("/v1/streaming/list", s.streamingSSE("list"))
+	api.Get("/v1/streaming/direct", s.streamingSSE("direct"))
+
 	api.Use(func(c *fiber.Ctx) error { return errorf(fiber.StatusNotFound, "Record not found") })
+
+	// Web client.
+	s.mountWebClient(app, static.Files())
+
 	app.Use("/", filesystem.New(filesystem.Config{Root: http.FS(static.Files()), Index: "index.html"}))
 	app.Use(func(c *fiber.Ctx) error { return errorf(fiber.StatusNotFound, "Not found") })
 }

@@ -28,6 +28,8 @@ type Server struct {
 	text   *text.Renderer
 	hasher PasswordHasher
 	fed    Federation // nil when the instance does not federate (some tests)
+	// streams delivers the streaming API's events; see streaming.go.
+	streams *streamHub
 }
 
 // PasswordHasher hashes and checks passwords; production uses bcrypt at the configured cost.
@@ -67,6 +69,7 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger, options ...Option
 		AllowHeaders:  "Authorization,Content-Type,Idempotency-Key,Accept",
 		ExposeHeaders: "Link,X-RateLimit-Reset,X-RateLimit-Limit,X-RateLimit-Remaining,X-Request-Id,Idempotency-Key",
 	}))
+	s.startStreaming(app)
 	s.routes(app)
 	return app
 }

@@ -323,7 +323,7 @@ func (s *Server) statusDelete(c *fiber.Ctx) error {
 	}
 	out.Text = &st.Text
 	if queryBool(c, "delete_media") {
-		err = s.store.DeleteStatus(ctx, st)
+		err = s.deleteStatusWithMedia(ctx, st)
 	} else {
 		err = s.store.DeleteStatusForRedraft(ctx, st)
 	}

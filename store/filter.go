@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // SaveFilter creates or replaces one of accountID's filters, assigning ids to it and to new keywords.
@@ -16,7 +18,12 @@ func (s *Store) SaveFilter(ctx context.Context, accountID string, f *Filter) err
 			f.Keywords[i].ID = s.NewID(time.Now())
 		}
 	}
-	if err := s.rdb.HSet(ctx, s.k.filters(accountID), f.ID, mustJSON(f)).Err(); err != nil {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, s.k.filters(accountID), f.ID, mustJSON(f))
+		s.publishFiltersChanged(ctx, p, accountID)
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("save filter: %w", err)
 	}
 	return nil
@@ -28,6 +35,11 @@ func (s *Store) Filters(ctx context.Context, accountID string) ([]*Filter, error
 	if err != nil {
 		return nil, fmt.Errorf("filters: %w", err)
 	}
+	return decodeFilters(raw)
+}
+
+// decodeFilters decodes an account's filters hash, oldest first.
+func decodeFilters(raw map[string]string) ([]*Filter, error) {
 	ids := make([]string, 0, len(raw))
 	for id := range raw {
 		ids = append(ids, id)
@@ -56,11 +68,16 @@ func (s *Store) Filter(ctx context.Context, accountID, id string) (*Filter, erro
 
 // DeleteFilter deletes one of accountID's filters.
 func (s *Store) DeleteFilter(ctx context.Context, accountID, id string) error {
-	n, err := s.rdb.HDel(ctx, s.k.filters(accountID), id).Result()
+	var del *redis.IntCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		del = p.HDel(ctx, s.k.filters(accountID), id)
+		s.publishFiltersChanged(ctx, p, accountID)
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("delete filter: %w", err)
 	}
-	if n == 0 {
+	if del.Val() == 0 {
 		return fmt.Errorf("filter %s: %w", id, ErrNotFound)
 	}
 	return nil

@@ -44,6 +44,7 @@ func (s *Store) UpdateFilter(ctx context.Context, accountID, id string, change f
 			}
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				p.HSet(ctx, key, id, mustJSON(&f))
+				s.publishFiltersChanged(ctx, p, accountID)
 				return nil
 			})
 			return err

@@ -81,6 +81,17 @@ func (k keys) memberOfLists(accountID string) string {
 func (k keys) filters(accountID string) string { return k.p + "filters:" + accountID } // hash id → JSON
 func (k keys) markers(accountID string) string { return k.p + "markers:" + accountID } // hash timeline → JSON
 
+// Streaming: pub/sub channels carrying "event id" messages (see stream.go).
+func (k keys) streamHome(accountID string) string   { return k.p + "stream:home:" + accountID }
+func (k keys) streamList(listID string) string      { return k.p + "stream:list:" + listID }
+func (k keys) streamDirect(accountID string) string { return k.p + "stream:direct:" + accountID }
+func (k keys) streamLocal() string                  { return k.p + "stream:public:local" }
+func (k keys) streamRemote() string                 { return k.p + "stream:public:remote" }
+func (k keys) streamLocalMedia() string             { return k.p + "stream:public:local:media" }
+func (k keys) streamRemoteMedia() string            { return k.p + "stream:public:remote:media" }
+func (k keys) streamTag(tag string) string          { return k.p + "stream:tag:" + tag }
+func (k keys) streamToken(hash string) string       { return k.p + "stream:token:" + hash } // revocation of one token
+
 // OAuth.
 func (k keys) app(clientID string) string       { return k.p + "oauth:app:" + clientID }
 func (k keys) authCode(code string) string      { return k.p + "oauth:code:" + code }

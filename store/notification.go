@@ -20,6 +20,7 @@ func (s *Store) addNotification(ctx context.Context, p redis.Pipeliner, n *Notif
 	n.ID = s.NewID(time.Now())
 	p.Set(ctx, s.k.notification(n.ID), mustJSON(n), 0)
 	addTrimmed(ctx, p, s.k.notifications(n.AccountID), redis.Z{Score: idScore(n.ID), Member: n.ID}, notificationsKept)
+	s.publish(ctx, p, s.k.streamHome(n.AccountID), StreamEvent{Event: EventNotification, ID: n.ID})
 }
 
 // Notify stores one notification on its own.

@@ -248,6 +248,8 @@ type Media struct {
 	Blurhash    string    `json:"blurhash,omitempty"`
 	Width       int       `json:"width,omitempty"`
 	Height      int       `json:"height,omitempty"`
+	SmallWidth  int       `json:"small_width,omitempty"` // of the local preview at PreviewURL
+	SmallHeight int       `json:"small_height,omitempty"`
 	FocusX      float64   `json:"focus_x,omitempty"`
 	FocusY      float64   `json:"focus_y,omitempty"`
 	ContentType string    `json:"content_type,omitempty"`

@@ -209,6 +209,7 @@ func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, 
 	for _, id := range f.notifyStatus {
 		s.addNotification(ctx, p, &Notification{Type: NotifyStatus, AccountID: id, FromAccountID: st.AccountID, StatusID: st.ID, CreatedAt: st.CreatedAt})
 	}
+	s.publishStatus(ctx, p, EventUpdate, st, f)
 }
 
 func addTrimmed(ctx context.Context, p redis.Pipeliner, key string, z redis.Z, keep int64) {
@@ -275,7 +276,11 @@ func (s *Store) StatusCounts(ctx context.Context, ids []string) (map[string]Stat
 // UpdateStatus replaces a status's editable parts, keeping the previous version in its history.
 func (s *Store) UpdateStatus(ctx context.Context, updated *Status, previous *Status) error {
 	newTags := without(updated.Tags, previous.Tags)
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	targets, err := s.fanOutTargets(ctx, updated)
+	if err != nil {
+		return fmt.Errorf("update status %s: %w", updated.ID, err)
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		if n, _ := s.rdb.LLen(ctx, s.k.statusHistory(updated.ID)).Result(); n == 0 {
 			p.RPush(ctx, s.k.statusHistory(updated.ID), mustJSON(editOf(previous)))
 		}
@@ -287,6 +292,7 @@ func (s *Store) UpdateStatus(ctx context.Context, updated *Status, previous *Sta
 				addTrimmed(ctx, p, s.k.tagTimeline(tag), z, publicTimelineLength)
 			}
 		}
+		s.publishStatus(ctx, p, EventStatusUpdate, updated, targets)
 		return nil
 	})
 	if err != nil {
@@ -387,6 +393,7 @@ func (s *Store) DeleteStatus(ctx context.Context, st *Status) error {
 			for _, fan := range favouriters[x.ID] {
 				p.ZRem(ctx, s.k.favourites(fan), x.ID)
 			}
+			s.publishStatus(ctx, p, EventDelete, x, deleteFanOut(x, homes[x.ID], lists[x.ID]))
 		}
 		return nil
 	})

@@ -172,11 +172,18 @@ func MediaFrom(m *store.Media) MediaAttachment {
 	}
 	meta := map[string]any{}
 	if m.Width > 0 && m.Height > 0 {
-		size := map[string]any{"width": m.Width, "height": m.Height, "size": strconv.Itoa(m.Width) + "x" + strconv.Itoa(m.Height), "aspect": float64(m.Width) / float64(m.Height)}
-		meta["original"] = size
-		meta["small"] = size
+		meta["original"] = mediaSize(m.Width, m.Height)
+		meta["small"] = meta["original"] // remote media have no preview of their own
+		if m.SmallWidth > 0 && m.SmallHeight > 0 {
+			meta["small"] = mediaSize(m.SmallWidth, m.SmallHeight)
+		}
 	}
 	meta["focus"] = map[string]float64{"x": m.FocusX, "y": m.FocusY}
 	out.Meta = meta
 	return out
+}
+
+// mediaSize is one size entry of a MediaAttachment's meta.
+func mediaSize(w, h int) map[string]any {
+	return map[string]any{"width": w, "height": h, "size": strconv.Itoa(w) + "x" + strconv.Itoa(h), "aspect": float64(w) / float64(h)}
 }

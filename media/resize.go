@@ -1,0 +1,76 @@
+package media
+
+import (
+	"fmt"
+	"image"
+	"math"
+
+	"github.com/buckket/go-blurhash"
+	"golang.org/x/image/draw"
+)
+
+// Blurhash shape: Mastodon's 4×3 components, computed on a copy at most this many pixels wide
+// and high, which keeps it cheap and changes the hash imperceptibly.
+const (
+	blurhashX    = 4
+	blurhashY    = 3
+	blurhashSide = 64
+)
+
+// fitSize scales w×h down, keeping the aspect, to fit in maxW×maxH; smaller sizes are kept.
+func fitSize(w, h, maxW, maxH int) (int, int) {
+	if w <= maxW && h <= maxH {
+		return w, h
+	}
+	f := math.Min(float64(maxW)/float64(w), float64(maxH)/float64(h))
+	return max(1, int(math.Round(float64(w)*f))), max(1, int(math.Round(float64(h)*f)))
+}
+
+// scale resamples img to w×h. Large reductions first halve the image with a 2×2 box filter,
+// cheaply, until less than a halving is left; Catmull-Rom, whose kernel widens with the
+// reduction so nothing aliases, does the rest. An image already w×h is returned as it is.
+func scale(img image.Image, w, h int) image.Image {
+	b := img.Bounds()
+	if b.Dx() == w && b.Dy() == h {
+		return img
+	}
+	if b.Dx()/2 >= w && b.Dy()/2 >= h {
+		half := toRGBA(img)
+		for half.Rect.Dx()/2 >= w && half.Rect.Dy()/2 >= h {
+			half = halve(half)
+		}
+		img, b = half, half.Rect
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.CatmullRom.Scale(dst, dst.Rect, img, b, draw.Src, nil)
+	return dst
+}
+
+// halve averages each 2×2 block of src, whose bounds start at the origin; an odd last row or
+// column is dropped. Averaging premultiplied RGBA is right for translucent pixels too.
+func halve(src *image.RGBA) *image.RGBA {
+	w, h := src.Rect.Dx()/2, src.Rect.Dy()/2
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		top, bottom := src.Pix[2*y*src.Stride:], src.Pix[(2*y+1)*src.Stride:]
+		out := dst.Pix[y*dst.Stride:]
+		for i := 0; i < 4*w; i++ {
+			j := i + i&^3 // the same channel of source pixel 2x
+			out[i] = uint8((uint32(top[j]) + uint32(top[j+4]) + uint32(bottom[j]) + uint32(bottom[j+4]) + 2) >> 2)
+		}
+	}
+	return dst
+}
+
+// blurhashOf computes the placeholder hash clients paint before the image loads.
+func blurhashOf(img image.Image) (string, error) {
+	b := img.Bounds()
+	w, h := fitSize(b.Dx(), b.Dy(), blurhashSide, blurhashSide)
+	tiny := image.NewRGBA(image.Rect(0, 0, w, h)) // the encoder expects bounds at the origin
+	draw.BiLinear.Scale(tiny, tiny.Rect, img, b, draw.Src, nil)
+	hash, err := blurhash.Encode(blurhashX, blurhashY, tiny)
+	if err != nil {
+		return "", fmt.Errorf("media: blurhash: %w", err)
+	}
+	return hash, nil
+}
