@@ -76,8 +76,15 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 		settle(q.DeadLetter(ctx, j, "no signing key: "+err.Error()))
 		return
 	}
-	release, err := f.acquireHost(ctx, host)
+	// Waiting for a busy host is bounded well below ClaimIdle, so a job is never held long
+	// enough for the maintain loop to hand it to a second worker; it waits in Redis instead.
+	slotCtx, cancel := context.WithTimeout(ctx, f.opts.ClaimIdle/4)
+	release, err := f.acquireHost(slotCtx, host)
+	cancel()
 	if err != nil {
+		if ctx.Err() == nil {
+			settle(q.RetryAt(ctx, j, j.Fields, time.Now().Add(f.opts.Poll)))
+		}
 		return
 	}
 	status, retryAfter, err := f.fetcher.Post(ctx, inbox, body, func(r *http.Request, body []byte) error {

@@ -43,7 +43,11 @@ func (f *Federator) authorizeFetch(w http.ResponseWriter, r *http.Request) bool 
 		if errors.As(err, &se) {
 			status = se.Status
 		}
-		http.Error(w, "signed request required: "+err.Error(), status)
+		reason := "signature verification failed"
+		if errors.As(err, &se) {
+			reason = se.Reason // the cause may name our own fetches; the peer gets the summary
+		}
+		http.Error(w, "signed request required: "+reason, status)
 		return false
 	}
 	policy, err := f.store.FederationPolicy(r.Context())

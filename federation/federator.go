@@ -95,7 +95,6 @@ type Federator struct {
 	opts     Options
 	fetcher  *Fetcher
 	keys     *KeyCache
-	sanitize *text.Renderer
 	inbox    *store.Queue
 	delivery *store.Queue
 	// consumer names this process in the consumer groups.
@@ -114,8 +113,7 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logg
 	opts.fillDefaults()
 	f := &Federator{
 		cfg: cfg, store: st, log: log, opts: opts,
-		site:      Site{BaseURL: cfg.URL, Domain: cfg.Domain()},
-		sanitize:  text.NewRenderer(cfg.URL),
+		site:      Site{BaseURL: cfg.URL, Domain: cfg.Domain(), Renderer: text.NewRenderer(cfg.URL)},
 		inbox:     st.Queue(InboxQueue),
 		delivery:  st.Queue(DeliveryQueue),
 		consumer:  cfg.Domain() + "-" + store.RandomToken(6),

@@ -86,21 +86,6 @@ func (a *activity) object() (obj map[string]any, id string) {
 	return nil, ""
 }
 
-func stringOf(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case map[string]any:
-		s, _ := x["id"].(string)
-		return s
-	case []any:
-		if len(x) > 0 {
-			return stringOf(x[0])
-		}
-	}
-	return ""
-}
-
 func (f *Federator) onCreate(ctx context.Context, a *activity) error {
 	obj, id := a.object()
 	if id == "" {
@@ -116,11 +101,11 @@ func (f *Federator) onCreate(ctx context.Context, a *activity) error {
 		}
 		obj = fetched
 	}
-	if !noteTypes[stringOf(obj["type"])] {
+	if !noteTypes[rawID(obj["type"])] {
 		f.log.Info("ignoring Create of unhandled object type", "type", obj["type"])
 		return nil
 	}
-	if attributed := stringOf(obj["attributedTo"]); attributed != a.actor.URI {
+	if attributed := rawID(obj["attributedTo"]); attributed != a.actor.URI {
 		return reject("Create by %s of a note attributed to %s", a.actor.URI, attributed)
 	}
 	_, err := f.storeNote(ctx, obj, 0)
@@ -135,7 +120,7 @@ func (f *Federator) onUpdate(ctx context.Context, a *activity) error {
 	if HostOf(id) != HostOf(a.actor.URI) {
 		return reject("Update of %s by %s: object not on the actor's host", id, a.actor.URI)
 	}
-	typ := stringOf(obj["type"])
+	typ := rawID(obj["type"])
 	switch {
 	case id == a.actor.URI:
 		t, err := ParseMap(ctx, obj)
@@ -149,7 +134,7 @@ func (f *Federator) onUpdate(ctx context.Context, a *activity) error {
 		_, err = f.store.PutRemoteAccount(ctx, acct)
 		return err
 	case noteTypes[typ]:
-		if stringOf(obj["attributedTo"]) != a.actor.URI {
+		if rawID(obj["attributedTo"]) != a.actor.URI {
 			return reject("Update by %s of a note attributed to someone else", a.actor.URI)
 		}
 		existing, err := f.store.StatusByURI(ctx, id)
@@ -267,8 +252,8 @@ func (f *Federator) followOf(ctx context.Context, a *activity) (follower, target
 	var followerID string
 	if fid, tid, err := f.store.FollowByActivity(ctx, id); err == nil && tid == a.actor.ID {
 		followerID = fid
-	} else if obj != nil && stringOf(obj["object"]) == a.actor.URI {
-		local, err := f.store.AccountByURI(ctx, stringOf(obj["actor"]))
+	} else if obj != nil && rawID(obj["object"]) == a.actor.URI {
+		local, err := f.store.AccountByURI(ctx, rawID(obj["actor"]))
 		if err == nil && local.Local() {
 			followerID = local.ID
 		}
@@ -309,26 +294,26 @@ func (f *Federator) onUndo(ctx context.Context, a *activity) error {
 	}
 	innerType := ""
 	if inner != nil {
-		innerType = stringOf(inner["type"])
-		if actor := stringOf(inner["actor"]); actor != a.actor.URI {
+		innerType = rawID(inner["type"])
+		if actor := rawID(inner["actor"]); actor != a.actor.URI {
 			return reject("Undo by %s of an activity by %s", a.actor.URI, actor)
 		}
 	}
 	switch innerType {
 	case "Follow":
-		target, err := f.store.AccountByURI(ctx, stringOf(inner["object"]))
+		target, err := f.store.AccountByURI(ctx, rawID(inner["object"]))
 		if err != nil {
 			return nil
 		}
 		return f.store.Unfollow(ctx, a.actor.ID, target.ID)
 	case "Like", "EmojiReact":
-		st, err := f.store.StatusByURI(ctx, stringOf(inner["object"]))
+		st, err := f.store.StatusByURI(ctx, rawID(inner["object"]))
 		if err != nil {
 			return nil
 		}
 		return f.store.Unfavourite(ctx, a.actor.ID, st.ID)
 	case "Block":
-		target, err := f.store.AccountByURI(ctx, stringOf(inner["object"]))
+		target, err := f.store.AccountByURI(ctx, rawID(inner["object"]))
 		if err != nil {
 			return nil
 		}
@@ -359,10 +344,10 @@ func (f *Federator) onAnnounce(ctx context.Context, a *activity) error {
 		if ferr != nil {
 			return ferr
 		}
-		if !noteTypes[stringOf(obj["type"])] {
+		if !noteTypes[rawID(obj["type"])] {
 			return nil
 		}
-		if HostOf(stringOf(obj["attributedTo"])) != HostOf(objectID) {
+		if HostOf(rawID(obj["attributedTo"])) != HostOf(objectID) {
 			return reject("announced %s attributed to another host", objectID)
 		}
 		st, err = f.storeNote(ctx, obj, 0)
@@ -377,32 +362,16 @@ func (f *Federator) onAnnounce(ctx context.Context, a *activity) error {
 	if err != nil {
 		return err
 	}
-	published, _ := time.Parse(time.RFC3339, stringOf(a.raw["published"]))
+	published, _ := time.Parse(time.RFC3339, rawID(a.raw["published"]))
 	if published.IsZero() || published.After(time.Now()) {
 		published = time.Now().UTC()
 	}
-	vis := VisibilityOf(stringsOf(a.raw["to"]), stringsOf(a.raw["cc"]), a.actor.FollowersURI)
+	vis := VisibilityOf(rawIDs(a.raw["to"]), rawIDs(a.raw["cc"]), a.actor.FollowersURI)
 	if vis == store.VisibilityDirect || vis == store.VisibilityPrivate {
 		vis = store.VisibilityUnlisted
 	}
 	_, err = f.store.ReblogAs(ctx, a.actor, st, store.Status{URI: a.id, CreatedAt: published, Visibility: vis}, author.Local())
 	return err
-}
-
-func stringsOf(v any) []string {
-	switch x := v.(type) {
-	case string:
-		return []string{x}
-	case []any:
-		out := make([]string, 0, len(x))
-		for _, e := range x {
-			if s := stringOf(e); s != "" {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
 }
 
 func (f *Federator) onLike(ctx context.Context, a *activity) error {
@@ -430,7 +399,7 @@ func (f *Federator) onMove(ctx context.Context, a *activity) error {
 	if objectID != a.actor.URI {
 		return reject("Move of %s by %s", objectID, a.actor.URI)
 	}
-	targetURI := stringOf(a.raw["target"])
+	targetURI := rawID(a.raw["target"])
 	target, err := f.resolveAccount(ctx, targetURI, true)
 	if err != nil {
 		return err
@@ -440,7 +409,7 @@ func (f *Federator) onMove(ctx context.Context, a *activity) error {
 		return err
 	}
 	confirmed := false
-	for _, aka := range stringsOf(raw["alsoKnownAs"]) {
+	for _, aka := range rawIDs(raw["alsoKnownAs"]) {
 		confirmed = confirmed || aka == a.actor.URI
 	}
 	if !confirmed {

@@ -95,26 +95,8 @@ func (f *Federator) StatusUpdated(ctx context.Context, st *store.Status) error {
 		return err
 	}
 	id := st.URI + "#updates/" + strconv.FormatInt(st.EditedAt.Unix(), 10)
-	to, cc := audienceOf(n)
+	to, cc := noteAudience(n)
 	return f.publish(ctx, id, UpdateActivity(id, author.URI, n, to, cc), author, inboxes)
-}
-
-func audienceOf(n vocab.ActivityStreamsNote) (to, cc []string) {
-	if p := n.GetActivityStreamsTo(); p != nil {
-		for it := p.Begin(); it != p.End(); it = it.Next() {
-			if it.IsIRI() {
-				to = append(to, it.GetIRI().String())
-			}
-		}
-	}
-	if p := n.GetActivityStreamsCc(); p != nil {
-		for it := p.Begin(); it != p.End(); it = it.Next() {
-			if it.IsIRI() {
-				cc = append(cc, it.GetIRI().String())
-			}
-		}
-	}
-	return to, cc
 }
 
 // StatusDeleted sends Delete{Tombstone} for a deleted local status, or Undo{Announce} when the

@@ -84,7 +84,7 @@ func (f *Federator) storeActor(ctx context.Context, obj map[string]any, uri stri
 // storeNote saves a remote note (fetching missing ancestors up to the depth limit) and returns
 // its status; a note already stored is returned as it is, so redelivery changes nothing.
 func (f *Federator) storeNote(ctx context.Context, obj map[string]any, depth int) (*store.Status, error) {
-	uri := stringOf(obj["id"])
+	uri := rawID(obj["id"])
 	if existing, err := f.store.StatusByURI(ctx, uri); err == nil {
 		return existing, nil
 	}
@@ -120,7 +120,7 @@ func (f *Federator) storeNote(ctx context.Context, obj map[string]any, depth int
 	if pn.InReplyTo != "" {
 		parent, err := f.store.StatusByURI(ctx, pn.InReplyTo)
 		if errors.Is(err, store.ErrNotFound) && depth < f.opts.MaxThreadDepth {
-			if parentObj, ferr := f.fetchObject(ctx, pn.InReplyTo); ferr == nil && noteTypes[stringOf(parentObj["type"])] {
+			if parentObj, ferr := f.fetchObject(ctx, pn.InReplyTo); ferr == nil && noteTypes[rawID(parentObj["type"])] {
 				parent, err = f.storeNote(ctx, parentObj, depth+1)
 			}
 		}
@@ -267,8 +267,8 @@ func (f *Federator) Resolve(ctx context.Context, q string) (*store.Account, *sto
 		if err != nil {
 			return nil, nil, err
 		}
-		id := stringOf(obj["id"])
-		if noteTypes[stringOf(obj["type"])] {
+		id := rawID(obj["id"])
+		if noteTypes[rawID(obj["type"])] {
 			st, err := f.storeNote(ctx, obj, 0)
 			return nil, st, err
 		}
