@@ -3,7 +3,6 @@ package federation_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -18,26 +17,10 @@ import (
 // noRedirects is a client that reports redirects instead of following them.
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-// get fetches rawURL with an Accept header and returns the status, headers and body.
+// get fetches rawURL, with an Accept header unless accept is "", without following redirects.
 func get(t *testing.T, rawURL, accept string) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	resp, err := noRedirects.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", rawURL, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, body
+	return fetch(t, noRedirects, rawURL, "Accept", accept)
 }
 
 // getDoc fetches a JSON document that must come with status 200 and media type wantType.
@@ -147,7 +130,7 @@ func TestDiscoveryNodeInfo(t *testing.T) {
 }
 
 func TestDiscoveryActorDocument(t *testing.T) {
-	d := newDeptWith(t, "alice", locked)
+	d := newDept(t, "alice", locked)
 	alice := d.user.Account
 	for _, accept := range []string{activityJSON, ldJSON} {
 		t.Run(accept, func(t *testing.T) {

@@ -44,7 +44,7 @@ func TestFederationLockedAccountApproval(t *testing.T) {
 	ctx := context.Background()
 	eng := newDept(t, "alice")
 	dave := eng.addUser(t, "dave")
-	sales := newDeptWith(t, "carol", locked)
+	sales := newDept(t, "carol", locked)
 
 	cases := []struct {
 		name      string

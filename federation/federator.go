@@ -95,6 +95,7 @@ type Federator struct {
 	opts     Options
 	fetcher  *Fetcher
 	keys     *KeyCache
+	policy   *policyCache // for the inbox; see policyTTL
 	inbox    *store.Queue
 	delivery *store.Queue
 	// consumer names this process in the consumer groups.
@@ -141,6 +142,7 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logg
 	}
 	f.fetcher = NewFetcher(fetchOpts)
 	f.keys = NewKeyCache(f.fetcher, f.localKey, time.Hour)
+	f.policy = newPolicyCache(st.FederationPolicy, policyTTL)
 	for _, q := range []*store.Queue{f.inbox, f.delivery} {
 		if err := q.Ensure(ctx); err != nil {
 			return nil, err

@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -31,10 +32,96 @@ import (
 // publicAudience is ActivityStreams' public collection.
 const publicAudience = "https://www.w3.org/ns/activitystreams#Public"
 
-// newDeptWith is newDept with signup options for its user (a locked account, say).
-func newDeptWith(t *testing.T, username string, options ...func(*signup.Params)) *dept {
+// deadline bounds every cross-instance wait; deliveries on loopback take milliseconds.
+const deadline = 10 * time.Second
+
+// dept is one instance with one signed-in user and a Mastodon client for them.
+type dept struct {
+	inst   *testrig.Instance
+	user   *testrig.User
+	client *gomastodon.Client
+}
+
+// newDept starts an instance with one user, created with the given sign-up options (a locked
+// account, say).
+func newDept(t *testing.T, username string, options ...func(*signup.Params)) *dept {
 	inst := testrig.StartInstance(t)
 	return deptOn(inst, inst.CreateUser(t, username, options...))
+}
+
+// acct is how people on other instances address d's user.
+func (d *dept) acct() string { return d.user.Account.Username + "@" + d.inst.Config.Domain() }
+
+// resolve finds another department's user through search with resolve=true (WebFinger).
+func (d *dept) resolve(t *testing.T, acct string) *gomastodon.Account {
+	t.Helper()
+	res, err := d.client.Search(context.Background(), acct, true)
+	if err != nil {
+		t.Fatalf("search %s: %v", acct, err)
+	}
+	if len(res.Accounts) != 1 {
+		t.Fatalf("search %s found %d accounts, want 1", acct, len(res.Accounts))
+	}
+	return res.Accounts[0]
+}
+
+// follow makes d's user follow other's user across instances and waits for the Accept.
+func (d *dept) follow(t *testing.T, other *dept) *gomastodon.Account {
+	t.Helper()
+	ctx := context.Background()
+	remote := d.resolve(t, other.acct())
+	if _, err := d.client.AccountFollow(ctx, remote.ID); err != nil {
+		t.Fatalf("follow %s: %v", other.acct(), err)
+	}
+	testrig.Eventually(t, deadline, d.acct()+" follows "+other.acct(), func() bool {
+		rels, err := d.client.GetAccountRelationships(ctx, []string{string(remote.ID)})
+		return err == nil && len(rels) == 1 && rels[0].Following
+	})
+	return remote
+}
+
+// waitHome polls d's home timeline for a status that match accepts.
+func (d *dept) waitHome(t *testing.T, what string, match func(*gomastodon.Status) bool) *gomastodon.Status {
+	t.Helper()
+	var found *gomastodon.Status
+	testrig.Eventually(t, deadline, what, func() bool {
+		sts, err := d.client.GetTimelineHome(context.Background(), nil)
+		if err != nil {
+			return false
+		}
+		for _, s := range sts {
+			if match(s) {
+				found = s
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+func contains(text string) func(*gomastodon.Status) bool {
+	return func(s *gomastodon.Status) bool { return strings.Contains(s.Content, text) }
+}
+
+// waitNotification polls d's notifications for one of the given type from acct.
+func (d *dept) waitNotification(t *testing.T, typ, fromAcct string) *gomastodon.Notification {
+	t.Helper()
+	var found *gomastodon.Notification
+	testrig.Eventually(t, deadline, d.acct()+" notified of "+typ+" by "+fromAcct, func() bool {
+		ns, err := d.client.GetNotifications(context.Background(), nil)
+		if err != nil {
+			return false
+		}
+		for _, n := range ns {
+			if n.Type == typ && n.Account.Acct == fromAcct {
+				found = n
+				return true
+			}
+		}
+		return false
+	})
+	return found
 }
 
 // addUser creates another user on d's instance.
@@ -91,27 +178,29 @@ func (d *dept) id() gomastodon.ID { return gomastodon.ID(d.user.Account.ID) }
 // what d's instance has stored and d may see.
 func (d *dept) findStatus(t *testing.T, uri string) *gomastodon.Status {
 	t.Helper()
-	res, err := d.client.Search(context.Background(), uri, false)
-	if err != nil {
-		t.Fatalf("search %s: %v", uri, err)
+	if res := d.searchStored(t, uri); len(res.Statuses) != 0 {
+		return res.Statuses[0]
 	}
-	if len(res.Statuses) == 0 {
-		return nil
-	}
-	return res.Statuses[0]
+	return nil
 }
 
 // findAccount looks an account up by actor URI without resolving.
 func (d *dept) findAccount(t *testing.T, uri string) *gomastodon.Account {
 	t.Helper()
+	if res := d.searchStored(t, uri); len(res.Accounts) != 0 {
+		return res.Accounts[0]
+	}
+	return nil
+}
+
+// searchStored searches d's instance for uri without resolving it remotely.
+func (d *dept) searchStored(t *testing.T, uri string) *gomastodon.Results {
+	t.Helper()
 	res, err := d.client.Search(context.Background(), uri, false)
 	if err != nil {
 		t.Fatalf("search %s: %v", uri, err)
 	}
-	if len(res.Accounts) == 0 {
-		return nil
-	}
-	return res.Accounts[0]
+	return res
 }
 
 // relationship reads d's relationship to an account with raw HTTP: go-mastodon's Relationship
@@ -137,20 +226,38 @@ func (d *dept) relationship(t *testing.T, id gomastodon.ID) relationship {
 // getJSON GETs a client API path as d's user and decodes a 200 answer.
 func (d *dept) getJSON(t *testing.T, path string, out any) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, d.inst.URL+path, nil)
-	req.Header.Set("Authorization", "Bearer "+d.user.Token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s = %d %s, want 200", path, resp.StatusCode, body)
+	status, _, body := fetch(t, http.DefaultClient, d.inst.URL+path, "Authorization", "Bearer "+d.user.Token)
+	if status != http.StatusOK {
+		t.Fatalf("GET %s = %d %s, want 200", path, status, body)
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		t.Fatalf("GET %s: %v in %s", path, err, body)
 	}
+}
+
+// fetch GETs rawURL with client and returns the status, headers and body; header holds name,
+// value pairs, and a pair with an empty value is left out.
+func fetch(t testing.TB, client *http.Client, rawURL string, header ...string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i+1] != "" {
+			req.Header.Set(header[i], header[i+1])
+		}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", rawURL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, body
 }
 
 // mentionsOf lists the URIs of the statuses d's user was mentioned in.
@@ -210,9 +317,17 @@ type fakeRemote struct {
 	posted []map[string]any           // activities POSTed to any inbox
 }
 
-func newFakeRemote(t testing.TB) *fakeRemote {
+func newFakeRemote(t testing.TB) *fakeRemote { return serveFakeRemote(t, nil) }
+
+// serveFakeRemote starts a fakeRemote on ln, or on a fresh 127.0.0.1 port when ln is nil.
+func serveFakeRemote(t testing.TB, ln net.Listener) *fakeRemote {
 	r := &fakeRemote{keys: map[string]*rsa.PrivateKey{}, docs: map[string]any{}, hits: map[string]int{}}
-	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
+	if ln != nil {
+		r.srv.Listener.Close()
+		r.srv.Listener = ln
+	}
+	r.srv.Start()
 	t.Cleanup(r.srv.Close)
 	return r
 }

@@ -21,7 +21,8 @@ const maxInboxAttempts = 6
 
 // ServeInbox accepts an activity POSTed to the shared inbox or a user's inbox: it caps the body,
 // verifies the HTTP signature and Digest, checks the activity's actor is the signer, and queues
-// it in Redis before answering 202. Processing happens in the inbox workers.
+// it in Redis before answering 202. Processing happens in the inbox workers. With the policy and
+// the signer's key in memory, a request costs one Redis round trip: AcceptInbound.
 func (f *Federator) ServeInbox(w http.ResponseWriter, r *http.Request, recipient string) {
 	ctx := r.Context()
 	refuse := func(status int, reason string, args ...any) {
@@ -47,7 +48,7 @@ func (f *Federator) ServeInbox(w http.ResponseWriter, r *http.Request, recipient
 		refuse(http.StatusBadRequest, "malformed activity: "+err.Error())
 		return
 	}
-	policy, err := f.store.FederationPolicy(ctx)
+	policy, err := f.policy.get(ctx)
 	if err != nil {
 		refuse(http.StatusServiceUnavailable, "try again later")
 		return
@@ -75,10 +76,8 @@ func (f *Federator) ServeInbox(w http.ResponseWriter, r *http.Request, recipient
 		refuse(http.StatusUnauthorized, "activity actor does not match the signing key's owner", "actor", env.Actor, "signer", signer)
 		return
 	}
-	if err := f.store.HostSucceeded(ctx, HostOf(signer)); err != nil {
-		f.log.Warn("reviving host failed", "err", err)
-	}
-	if _, err := f.store.AcceptInbound(ctx, f.inbox, env.ID, map[string]string{
+	// Accepting also revives the signer's host, should deliveries to it have been failing.
+	if _, err := f.store.AcceptInbound(ctx, f.inbox, env.ID, HostOf(signer), map[string]string{
 		"body": string(body), "signer": signer, "recipient": recipient, "attempt": "0",
 	}); err != nil {
 		refuse(http.StatusServiceUnavailable, "could not queue the activity")

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -205,7 +206,7 @@ func TestInboxSecurity(t *testing.T) {
 			switch c.outcome {
 			case stored:
 				testrig.Eventually(t, deadline, "the note is stored", func() bool { return eng.findStatus(t, noteURI) != nil })
-				testrig.Eventually(t, deadline, "alice is notified", func() bool { return hasString(eng.mentionsOf(t), noteURI) })
+				testrig.Eventually(t, deadline, "alice is notified", func() bool { return slices.Contains(eng.mentionsOf(t), noteURI) })
 				return
 			case refused:
 				if after := queueStats(t, eng.inst, "inbox"); after != before {
@@ -224,7 +225,7 @@ func TestInboxSecurity(t *testing.T) {
 			if st := eng.findStatus(t, noteURI); st != nil {
 				t.Fatalf("%s was stored: %q", noteURI, st.Content)
 			}
-			if hasString(eng.mentionsOf(t), noteURI) {
+			if slices.Contains(eng.mentionsOf(t), noteURI) {
 				t.Fatalf("alice was notified of %s", noteURI)
 			}
 			if c.after != nil {
@@ -232,15 +233,6 @@ func TestInboxSecurity(t *testing.T) {
 			}
 		})
 	}
-}
-
-func hasString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestInboxKeyRotation: a peer the instance already knows changes its key; the first request
@@ -376,13 +368,7 @@ func newFakeRemote6(t *testing.T) *fakeRemote {
 	if err != nil {
 		return nil
 	}
-	r := &fakeRemote{keys: map[string]*rsa.PrivateKey{}, docs: map[string]any{}, hits: map[string]int{}}
-	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
-	r.srv.Listener.Close()
-	r.srv.Listener = ln
-	r.srv.Start()
-	t.Cleanup(r.srv.Close)
-	return r
+	return serveFakeRemote(t, ln)
 }
 
 // TestResolveRedirectLoop: a server that redirects to itself costs a bounded number of

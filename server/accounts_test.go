@@ -7,11 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -25,186 +20,16 @@ import (
 
 	"watercooler/config"
 	"watercooler/server/mastodon"
-	"watercooler/signup"
 	"watercooler/store"
 	"watercooler/testrig"
 )
 
-// accResponse is one raw API answer; the acc prefix keeps these helpers apart from other areas'
-// helpers in the same test package.
-type accResponse struct {
-	Code   int
-	Header http.Header
-	Body   []byte
-}
-
-func (r accResponse) decode(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.Body, v); err != nil {
-		t.Fatalf("decoding %s: %v", r.Body, err)
-	}
-}
-
-// ok fails the test unless the answer is 200, then decodes it into v (when not nil).
-func (r accResponse) ok(t testing.TB, v any) {
-	t.Helper()
-	if r.Code != http.StatusOK {
-		t.Fatalf("status %d, want 200; body %s", r.Code, r.Body)
-	}
-	if v != nil {
-		r.decode(t, v)
-	}
-}
-
-// expectError checks the status and Mastodon's {"error": msg} body; msg "" skips the message.
-func (r accResponse) expectError(t testing.TB, code int, msg string) {
-	t.Helper()
-	if r.Code != code {
-		t.Fatalf("status %d, want %d; body %s", r.Code, code, r.Body)
-	}
-	var e mastodon.Error
-	r.decode(t, &e)
-	if e.Error == "" || (msg != "" && e.Error != msg) {
-		t.Fatalf("error %q, want %q", e.Error, msg)
-	}
-}
-
-// accDo sends one request.
-func accDo(t testing.TB, method, u, token, contentType string, body io.Reader) accResponse {
-	t.Helper()
-	req, err := http.NewRequest(method, u, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, u, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return accResponse{Code: resp.StatusCode, Header: resp.Header, Body: b}
-}
-
-func accGet(t testing.TB, u, token string) accResponse {
-	t.Helper()
-	return accDo(t, http.MethodGet, u, token, "", nil)
-}
-
-func accForm(t testing.TB, method, u, token string, form url.Values) accResponse {
-	t.Helper()
-	return accDo(t, method, u, token, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
-}
-
-func accJSON(t testing.TB, method, u, token, body string) accResponse {
-	t.Helper()
-	return accDo(t, method, u, token, "application/json", strings.NewReader(body))
-}
-
-func accClient(inst *testrig.Instance, u *testrig.User) *gomastodon.Client {
-	return gomastodon.NewClient(&gomastodon.Config{Server: inst.URL, AccessToken: u.Token})
-}
-
-// accReadOnlyToken mints a "read" token for u.
-func accReadOnlyToken(t testing.TB, inst *testrig.Instance, u *testrig.User) string {
-	t.Helper()
-	tok, _, err := inst.Store.CreateToken(context.Background(), "", u.Account.ID, []string{"read"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-// accAppToken registers an app and mints a client_credentials token for it.
-func accAppToken(t testing.TB, inst *testrig.Instance, scopes ...string) string {
-	t.Helper()
-	ctx := context.Background()
-	app := &store.App{Name: "Sign-up tester", RedirectURIs: []string{"urn:ietf:wg:oauth:2.0:oob"}, Scopes: scopes}
-	if err := inst.Store.CreateApp(ctx, app); err != nil {
-		t.Fatal(err)
-	}
-	tok, _, err := inst.Store.CreateToken(ctx, app.ClientID, "", scopes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-// accPost stores a status directly, for tests about reading statuses.
-func accPost(t testing.TB, inst *testrig.Instance, author *store.Account, st store.Status) *store.Status {
-	t.Helper()
-	st.AccountID, st.Local = author.ID, true
-	if st.Visibility == "" {
-		st.Visibility = store.VisibilityPublic
-	}
-	if st.Content == "" {
-		st.Content = "<p>hello</p>"
-	}
-	out, err := inst.Store.CreateStatus(context.Background(), store.NewStatus{Status: st, BaseURL: inst.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// accPNG draws a small PNG.
-func accPNG(t testing.TB) []byte {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 4, 3))
-	img.Set(1, 1, color.RGBA{200, 10, 10, 255})
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// accMultipart builds a multipart body with text fields and one file.
-func accMultipart(t testing.TB, fields map[string]string, fileField, fileName string, file []byte) (string, *bytes.Buffer) {
-	t.Helper()
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	for k, v := range fields {
-		if err := w.WriteField(k, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if fileField != "" {
-		fw, err := w.CreateFormFile(fileField, fileName)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fw.Write(file)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return w.FormDataContentType(), &buf
-}
-
-func accAccount(t testing.TB, inst *testrig.Instance, id string) *store.Account {
-	t.Helper()
-	a, err := inst.Store.Account(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
 func TestAccountRegistrationClosedByDefault(t *testing.T) {
 	inst := testrig.StartInstance(t)
-	app := accAppToken(t, inst, "read", "write")
-	r := accForm(t, http.MethodPost, inst.API("/api/v1/accounts"), app, url.Values{
+	app := clientAppToken(t, inst, "read", "write")
+	r := apiForm(t, http.MethodPost, inst.API("/api/v1/accounts"), app, url.Values{
 		"username": {"newbie"}, "email": {"newbie@example.com"}, "password": {"a long password"}, "agreement": {"true"},
-	})
+	}.Encode())
 	r.expectError(t, http.StatusForbidden, "This action is not allowed")
 	if _, err := inst.Store.AccountByAcct(context.Background(), "newbie"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("closed registration created an account: %v", err)
@@ -215,11 +40,11 @@ func TestAccountRegistration(t *testing.T) {
 	inst := testrig.StartInstance(t, func(c *config.Config) { c.OpenRegistrations = true })
 	ctx := context.Background()
 	existing := inst.CreateUser(t, "taken")
-	app := accAppToken(t, inst, "read", "write", "follow")
+	app := clientAppToken(t, inst, "read", "write", "follow")
 
-	r := accForm(t, http.MethodPost, inst.API("/api/v1/accounts"), app, url.Values{
+	r := apiForm(t, http.MethodPost, inst.API("/api/v1/accounts"), app, url.Values{
 		"username": {"newbie"}, "email": {"newbie@example.com"}, "password": {"a long password"}, "agreement": {"true"}, "locale": {"en"},
-	})
+	}.Encode())
 	var tok mastodon.Token
 	r.ok(t, &tok)
 	if tok.AccessToken == "" || tok.TokenType != "Bearer" || tok.Scope != "read write follow" {
@@ -237,17 +62,17 @@ func TestAccountRegistration(t *testing.T) {
 		name, body, contentType string
 		wantAttr, wantCode      string
 	}{
-		{"73-byte password", url.Values{"username": {"longpw"}, "email": {"longpw@example.com"}, "password": {strings.Repeat("p", 73)}, "agreement": {"true"}}.Encode(), "application/x-www-form-urlencoded", "password", "ERR_TOO_LONG"},
-		{"short password", `{"username":"shortpw","email":"shortpw@example.com","password":"short","agreement":true}`, "application/json", "password", "ERR_TOO_SHORT"},
-		{"duplicate username", url.Values{"username": {"Taken"}, "email": {"other@example.com"}, "password": {"a long password"}, "agreement": {"1"}}.Encode(), "application/x-www-form-urlencoded", "username", "ERR_TAKEN"},
-		{"duplicate email", `{"username":"fresh","email":"` + "taken@example.com" + `","password":"a long password","agreement":"true"}`, "application/json", "email", "ERR_TAKEN"},
-		{"invalid username", `{"username":"no spaces","email":"nospace@example.com","password":"a long password","agreement":true}`, "application/json", "username", "ERR_INVALID"},
-		{"invalid email", `{"username":"bademail","email":"not-an-address","password":"a long password","agreement":true}`, "application/json", "email", "ERR_INVALID"},
-		{"no agreement", `{"username":"nodeal","email":"nodeal@example.com","password":"a long password"}`, "application/json", "agreement", "ERR_ACCEPTED"},
+		{"73-byte password", url.Values{"username": {"longpw"}, "email": {"longpw@example.com"}, "password": {strings.Repeat("p", 73)}, "agreement": {"true"}}.Encode(), formType, "password", "ERR_TOO_LONG"},
+		{"short password", `{"username":"shortpw","email":"shortpw@example.com","password":"short","agreement":true}`, jsonType, "password", "ERR_TOO_SHORT"},
+		{"duplicate username", url.Values{"username": {"Taken"}, "email": {"other@example.com"}, "password": {"a long password"}, "agreement": {"1"}}.Encode(), formType, "username", "ERR_TAKEN"},
+		{"duplicate email", `{"username":"fresh","email":"` + "taken@example.com" + `","password":"a long password","agreement":"true"}`, jsonType, "email", "ERR_TAKEN"},
+		{"invalid username", `{"username":"no spaces","email":"nospace@example.com","password":"a long password","agreement":true}`, jsonType, "username", "ERR_INVALID"},
+		{"invalid email", `{"username":"bademail","email":"not-an-address","password":"a long password","agreement":true}`, jsonType, "email", "ERR_INVALID"},
+		{"no agreement", `{"username":"nodeal","email":"nodeal@example.com","password":"a long password"}`, jsonType, "agreement", "ERR_ACCEPTED"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := accDo(t, http.MethodPost, inst.API("/api/v1/accounts"), app, tc.contentType, strings.NewReader(tc.body))
+			r := apiDo(t, http.MethodPost, inst.API("/api/v1/accounts"), app, tc.contentType, tc.body)
 			if r.Code != http.StatusUnprocessableEntity {
 				t.Fatalf("status %d, want 422; body %s", r.Code, r.Body)
 			}
@@ -279,14 +104,14 @@ func TestAccountRegistration(t *testing.T) {
 		code                           int
 		msg                            string
 	}{
-		{"no token", "", "application/json", `{}`, http.StatusUnauthorized, "The access token is invalid"},
-		{"user token", existing.Token, "application/json", `{}`, http.StatusForbidden, "This method requires an client credentials authentication"},
-		{"read-only app", accAppToken(t, inst, "read"), "application/json", `{}`, http.StatusForbidden, "This action is outside the authorized scopes"},
-		{"malformed JSON", app, "application/json", `{"username":`, http.StatusBadRequest, ""},
+		{"no token", "", jsonType, `{}`, http.StatusUnauthorized, "The access token is invalid"},
+		{"user token", existing.Token, jsonType, `{}`, http.StatusForbidden, "This method requires an client credentials authentication"},
+		{"read-only app", clientAppToken(t, inst, "read"), jsonType, `{}`, http.StatusForbidden, "This action is outside the authorized scopes"},
+		{"malformed JSON", app, jsonType, `{"username":`, http.StatusBadRequest, ""},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			accDo(t, http.MethodPost, inst.API("/api/v1/accounts"), tc.token, tc.contentType, strings.NewReader(tc.body)).expectError(t, tc.code, tc.msg)
+			apiDo(t, http.MethodPost, inst.API("/api/v1/accounts"), tc.token, tc.contentType, tc.body).expectError(t, tc.code, tc.msg)
 		})
 	}
 }
@@ -296,7 +121,7 @@ func TestAccountVerifyCredentialsAndGet(t *testing.T) {
 	ctx := context.Background()
 	alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
 
-	me, err := accClient(inst, alice).GetAccountCurrentUser(ctx)
+	me, err := userClient(inst, alice).GetAccountCurrentUser(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +129,7 @@ func TestAccountVerifyCredentialsAndGet(t *testing.T) {
 		t.Errorf("verify_credentials %+v (source %+v)", me, me.Source)
 	}
 	var raw map[string]json.RawMessage
-	accGet(t, inst.API("/api/v1/accounts/verify_credentials"), alice.Token).ok(t, &raw)
+	apiGet(t, inst.API("/api/v1/accounts/verify_credentials"), alice.Token).ok(t, &raw)
 	for _, key := range []string{"source", "role"} {
 		if _, ok := raw[key]; !ok {
 			t.Errorf("verify_credentials lacks %q: %s", key, raw)
@@ -312,31 +137,31 @@ func TestAccountVerifyCredentialsAndGet(t *testing.T) {
 	}
 
 	raw = nil
-	accGet(t, inst.API("/api/v1/accounts/%s", bob.Account.ID), alice.Token).ok(t, &raw)
+	apiGet(t, inst.API("/api/v1/accounts/%s", bob.Account.ID), alice.Token).ok(t, &raw)
 	if _, ok := raw["source"]; ok {
 		t.Errorf("someone else's account shows its source")
 	}
 	var anon mastodon.Account
-	accGet(t, inst.API("/api/v1/accounts/%s", bob.Account.ID), "").ok(t, &anon)
+	apiGet(t, inst.API("/api/v1/accounts/%s", bob.Account.ID), "").ok(t, &anon)
 	if anon.Username != "bob" || anon.Avatar != inst.URL+"/avatars/original/missing.png" {
 		t.Errorf("anonymous GET account: %+v", anon)
 	}
 
 	// A suspended account keeps its name but shows nothing else.
-	suspended := accAccount(t, inst, bob.Account.ID)
+	suspended := storeAccount(t, inst, bob.Account.ID)
 	suspended.Suspended, suspended.DisplayName, suspended.Note = true, "Bob B.", "<p>bio</p>"
 	if err := inst.Store.UpdateAccount(ctx, suspended); err != nil {
 		t.Fatal(err)
 	}
 	var gone mastodon.Account
-	accGet(t, inst.API("/api/v1/accounts/%s", bob.Account.ID), alice.Token).ok(t, &gone)
+	apiGet(t, inst.API("/api/v1/accounts/%s", bob.Account.ID), alice.Token).ok(t, &gone)
 	if !gone.Suspended || gone.DisplayName != "" || gone.Note != "" || gone.Username != "bob" {
 		t.Errorf("suspended account: %+v", gone)
 	}
 
-	accGet(t, inst.API("/api/v1/accounts/verify_credentials"), "").expectError(t, http.StatusUnauthorized, "The access token is invalid")
-	accGet(t, inst.API("/api/v1/accounts/verify_credentials"), "not-a-token").expectError(t, http.StatusUnauthorized, "The access token is invalid")
-	accGet(t, inst.API("/api/v1/accounts/123456789"), "").expectError(t, http.StatusNotFound, "Record not found")
+	apiGet(t, inst.API("/api/v1/accounts/verify_credentials"), "").expectError(t, http.StatusUnauthorized, "The access token is invalid")
+	apiGet(t, inst.API("/api/v1/accounts/verify_credentials"), "not-a-token").expectError(t, http.StatusUnauthorized, "The access token is invalid")
+	apiGet(t, inst.API("/api/v1/accounts/123456789"), "").expectError(t, http.StatusNotFound, "Record not found")
 }
 
 func TestAccountUpdateCredentials(t *testing.T) {
@@ -346,7 +171,7 @@ func TestAccountUpdateCredentials(t *testing.T) {
 	inst.CreateUser(t, "bob")
 
 	name, note, privacy, sensitive, locked := "Alice A.", "Hi, I am @bob's friend. https://example.com/alice", "private", true, true
-	updated, err := accClient(inst, alice).AccountUpdate(ctx, &gomastodon.Profile{
+	updated, err := userClient(inst, alice).AccountUpdate(ctx, &gomastodon.Profile{
 		DisplayName: &name, Note: &note, Locked: &locked,
 		Fields: &[]gomastodon.Field{{Name: "Team", Value: "Plumbing"}, {Name: "Site", Value: "https://example.com"}},
 		Source: &gomastodon.AccountSource{Privacy: &privacy, Sensitive: &sensitive},
@@ -370,31 +195,31 @@ func TestAccountUpdateCredentials(t *testing.T) {
 		t.Errorf("fields %+v", updated.Fields)
 	}
 	var prefs map[string]any
-	accGet(t, inst.API("/api/v1/preferences"), alice.Token).ok(t, &prefs)
+	apiGet(t, inst.API("/api/v1/preferences"), alice.Token).ok(t, &prefs)
 	if prefs["posting:default:visibility"] != "private" || prefs["posting:default:sensitive"] != true || prefs["posting:default:language"] != nil || prefs["reading:expand:media"] != "default" {
 		t.Errorf("preferences %v", prefs)
 	}
 
 	// The JSON shape of fields, as an object keyed by index; empty rows are dropped.
 	var viaJSON mastodon.Account
-	accJSON(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), alice.Token,
+	apiJSON(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), alice.Token,
 		`{"display_name":"A","fields_attributes":{"1":{"name":"B","value":"2"},"0":{"name":"A","value":"1"},"2":{"name":"","value":""}},"source":{"language":"de"},"locked":false}`).ok(t, &viaJSON)
 	if got := []string{viaJSON.Fields[0].Name, viaJSON.Fields[1].Name}; len(viaJSON.Fields) != 2 || !slices.Equal(got, []string{"A", "B"}) || viaJSON.Locked || viaJSON.Source.Language != "de" {
 		t.Errorf("after JSON update: fields %+v locked %v source %+v", viaJSON.Fields, viaJSON.Locked, viaJSON.Source)
 	}
-	accJSON(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), alice.Token,
+	apiJSON(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), alice.Token,
 		`{"fields_attributes":[{"name":"Only","value":"one"}]}`).ok(t, &viaJSON)
 	if len(viaJSON.Fields) != 1 || viaJSON.Fields[0].Name != "Only" || viaJSON.DisplayName != "A" {
 		t.Errorf("after JSON array update: %+v", viaJSON)
 	}
-	accJSON(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), alice.Token, `{"fields_attributes":[]}`).ok(t, &viaJSON)
+	apiJSON(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), alice.Token, `{"fields_attributes":[]}`).ok(t, &viaJSON)
 	if len(viaJSON.Fields) != 0 {
 		t.Errorf("an empty fields_attributes kept %+v", viaJSON.Fields)
 	}
-	accJSON(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), alice.Token, `{"fields_attributes":[{"name":"Back","value":"again"}]}`).ok(t, &viaJSON)
+	apiJSON(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), alice.Token, `{"fields_attributes":[{"name":"Back","value":"again"}]}`).ok(t, &viaJSON)
 
-	before := accAccount(t, inst, alice.Account.ID)
-	readOnly := accReadOnlyToken(t, inst, alice)
+	before := storeAccount(t, inst, alice.Account.ID)
+	readOnly := userToken(t, inst, alice, "read")
 	fiveFields := url.Values{"display_name": {"Changed"}}
 	for i := 0; i < 5; i++ {
 		fiveFields.Set(fmt.Sprintf("fields_attributes[%d][name]", i), fmt.Sprintf("n%d", i))
@@ -405,20 +230,20 @@ func TestAccountUpdateCredentials(t *testing.T) {
 		code                           int
 		msg                            string
 	}{
-		{"display name too long", alice.Token, "application/json", `{"display_name":"` + strings.Repeat("é", 31) + `","note":"changed"}`, 422, "Validation failed: Display name is too long (maximum is 30 characters)"},
-		{"note too long", alice.Token, "application/json", `{"display_name":"Changed","note":"` + strings.Repeat("n", 501) + `"}`, 422, "Validation failed: Note is too long (maximum is 500 characters)"},
-		{"five fields", alice.Token, "application/x-www-form-urlencoded", fiveFields.Encode(), 422, ""},
-		{"unknown privacy", alice.Token, "application/json", `{"display_name":"Changed","source":{"privacy":"secret"}}`, 422, "Validation failed: Setting default privacy is not included in the list"},
-		{"malformed JSON", alice.Token, "application/json", `{"display_name":`, 400, ""},
-		{"no token", "", "application/json", `{"display_name":"Changed"}`, 401, "The access token is invalid"},
-		{"read-only token", readOnly, "application/json", `{"display_name":"Changed"}`, 403, "This action is outside the authorized scopes"},
+		{"display name too long", alice.Token, jsonType, `{"display_name":"` + strings.Repeat("é", 31) + `","note":"changed"}`, 422, "Validation failed: Display name is too long (maximum is 30 characters)"},
+		{"note too long", alice.Token, jsonType, `{"display_name":"Changed","note":"` + strings.Repeat("n", 501) + `"}`, 422, "Validation failed: Note is too long (maximum is 500 characters)"},
+		{"five fields", alice.Token, formType, fiveFields.Encode(), 422, ""},
+		{"unknown privacy", alice.Token, jsonType, `{"display_name":"Changed","source":{"privacy":"secret"}}`, 422, "Validation failed: Setting default privacy is not included in the list"},
+		{"malformed JSON", alice.Token, jsonType, `{"display_name":`, 400, ""},
+		{"no token", "", jsonType, `{"display_name":"Changed"}`, 401, "The access token is invalid"},
+		{"read-only token", readOnly, jsonType, `{"display_name":"Changed"}`, 403, "This action is outside the authorized scopes"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			accDo(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), tc.token, tc.contentType, strings.NewReader(tc.body)).expectError(t, tc.code, tc.msg)
+			apiDo(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), tc.token, tc.contentType, tc.body).expectError(t, tc.code, tc.msg)
 		})
 	}
-	after := accAccount(t, inst, alice.Account.ID)
+	after := storeAccount(t, inst, alice.Account.ID)
 	if after.DisplayName != before.DisplayName || after.NoteSource != before.NoteSource || len(after.Fields) != len(before.Fields) {
 		t.Errorf("refused updates changed the profile: %+v", after)
 	}
@@ -426,12 +251,12 @@ func TestAccountUpdateCredentials(t *testing.T) {
 
 func TestAccountUpdateCredentialsUnlockAcceptsRequests(t *testing.T) {
 	inst := testrig.StartInstance(t)
-	bob := inst.CreateUser(t, "bob", func(p *signup.Params) { p.Locked = true })
+	bob := inst.CreateUser(t, "bob", locked)
 	alice := inst.CreateUser(t, "alice")
-	accForm(t, http.MethodPost, inst.API("/api/v1/accounts/%s/follow", bob.Account.ID), alice.Token, nil).ok(t, nil)
-	accJSON(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), bob.Token, `{"locked":false}`).ok(t, nil)
+	apiForm(t, http.MethodPost, inst.API("/api/v1/accounts/%s/follow", bob.Account.ID), alice.Token, "").ok(t, nil)
+	apiJSON(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), bob.Token, `{"locked":false}`).ok(t, nil)
 	var rels []mastodon.Relationship
-	accGet(t, inst.API("/api/v1/accounts/relationships?id[]=%s", bob.Account.ID), alice.Token).ok(t, &rels)
+	apiGet(t, inst.API("/api/v1/accounts/relationships?id[]=%s", bob.Account.ID), alice.Token).ok(t, &rels)
 	if len(rels) != 1 || !rels[0].Following || rels[0].Requested {
 		t.Errorf("after bob unlocked: %+v", rels)
 	}
@@ -442,11 +267,11 @@ var accMediaURL = regexp.MustCompile(`^/media/[0-9]{4}/[0-9]+\.(png|jpg)$`)
 func TestAccountAvatarAndHeaderUpload(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice := inst.CreateUser(t, "alice")
-	pic := accPNG(t)
+	pic := pngBytes(t, 4, 3)
 
-	ct, body := accMultipart(t, map[string]string{"display_name": "Pictured"}, "avatar", "me.png", pic)
+	ct, body := multipartBody(t, multipartFile{Field: "avatar", Name: "me.png", Data: pic}, "display_name", "Pictured")
 	var acct mastodon.Account
-	accDo(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), alice.Token, ct, body).ok(t, &acct)
+	apiDo(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), alice.Token, ct, body).ok(t, &acct)
 	path, ok := strings.CutPrefix(acct.Avatar, inst.URL)
 	if !ok || !accMediaURL.MatchString(path) || acct.AvatarStatic != acct.Avatar || acct.DisplayName != "Pictured" {
 		t.Fatalf("avatar %q static %q display name %q", acct.Avatar, acct.AvatarStatic, acct.DisplayName)
@@ -455,7 +280,7 @@ func TestAccountAvatarAndHeaderUpload(t *testing.T) {
 	if err != nil || !bytes.Equal(onDisk, pic) {
 		t.Fatalf("stored avatar: %v (equal %v)", err, bytes.Equal(onDisk, pic))
 	}
-	served := accGet(t, acct.Avatar, "")
+	served := apiGet(t, acct.Avatar, "")
 	if served.Code != http.StatusOK || !bytes.Equal(served.Body, pic) || served.Header.Get("Content-Type") != "image/png" {
 		t.Errorf("GET avatar: %d %s", served.Code, served.Header.Get("Content-Type"))
 	}
@@ -466,7 +291,7 @@ func TestAccountAvatarAndHeaderUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	dataURI := "data:image/webp;base64," + base64.StdEncoding.EncodeToString(webp)
-	updated, err := accClient(inst, alice).AccountUpdate(context.Background(), &gomastodon.Profile{Header: dataURI})
+	updated, err := userClient(inst, alice).AccountUpdate(context.Background(), &gomastodon.Profile{Header: dataURI})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,9 +300,9 @@ func TestAccountAvatarAndHeaderUpload(t *testing.T) {
 	}
 
 	// A replaced avatar's file goes away.
-	ct, body = accMultipart(t, nil, "avatar", "again.png", pic)
+	ct, body = multipartBody(t, multipartFile{Field: "avatar", Name: "again.png", Data: pic})
 	var again mastodon.Account
-	accDo(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), alice.Token, ct, body).ok(t, &again)
+	apiDo(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), alice.Token, ct, body).ok(t, &again)
 	if again.Avatar == acct.Avatar {
 		t.Error("a new avatar kept the old URL")
 	}
@@ -494,9 +319,9 @@ func TestAccountAvatarAndHeaderUpload(t *testing.T) {
 		{"over 8 MiB", append(append([]byte(nil), pic...), make([]byte, 8<<20)...), "Validation failed: Avatar file size must be less than 8 MB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ct, body := accMultipart(t, map[string]string{"display_name": "Broken"}, "avatar", "evil.png", tc.file)
-			accDo(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), alice.Token, ct, body).expectError(t, 422, tc.msg)
-			if a := accAccount(t, inst, alice.Account.ID); a.AvatarURL != again.Avatar || a.DisplayName == "Broken" {
+			ct, body := multipartBody(t, multipartFile{Field: "avatar", Name: "evil.png", Data: tc.file}, "display_name", "Broken")
+			apiDo(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), alice.Token, ct, body).expectError(t, 422, tc.msg)
+			if a := storeAccount(t, inst, alice.Account.ID); a.AvatarURL != again.Avatar || a.DisplayName == "Broken" {
 				t.Errorf("a refused upload changed the account: avatar %q name %q", a.AvatarURL, a.DisplayName)
 			}
 		})
@@ -510,15 +335,15 @@ func TestAccountLookupAndSearch(t *testing.T) {
 
 	for _, acct := range []string{"alice", "@alice", "alice@" + inst.Config.Domain()} {
 		var a mastodon.Account
-		accGet(t, inst.API("/api/v1/accounts/lookup?acct=%s", url.QueryEscape(acct)), "").ok(t, &a)
+		apiGet(t, inst.API("/api/v1/accounts/lookup?acct=%s", url.QueryEscape(acct)), "").ok(t, &a)
 		if a.ID != alice.Account.ID {
 			t.Errorf("lookup %q found %s", acct, a.ID)
 		}
 	}
-	accGet(t, inst.API("/api/v1/accounts/lookup?acct=nobody"), "").expectError(t, http.StatusNotFound, "Record not found")
-	accGet(t, inst.API("/api/v1/accounts/lookup?acct=alice@elsewhere.example"), "").expectError(t, http.StatusNotFound, "Record not found")
+	apiGet(t, inst.API("/api/v1/accounts/lookup?acct=nobody"), "").expectError(t, http.StatusNotFound, "Record not found")
+	apiGet(t, inst.API("/api/v1/accounts/lookup?acct=alice@elsewhere.example"), "").expectError(t, http.StatusNotFound, "Record not found")
 
-	found, err := accClient(inst, bob).AccountsSearch(ctx, "ali", 10)
+	found, err := userClient(inst, bob).AccountsSearch(ctx, "ali", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -529,16 +354,14 @@ func TestAccountLookupAndSearch(t *testing.T) {
 	if !slices.Equal(names, []string{"alice", "alicia"}) {
 		t.Errorf("search ali: %v", names)
 	}
-	if err := inst.Store.Follow(ctx, bob.Account, alicia.Account, store.FollowOptions{ShowReblogs: true}); err != nil {
-		t.Fatal(err)
-	}
+	followUser(t, inst, bob, alicia)
 	var following []mastodon.Account
-	accGet(t, inst.API("/api/v1/accounts/search?q=ali&following=true"), bob.Token).ok(t, &following)
+	apiGet(t, inst.API("/api/v1/accounts/search?q=ali&following=true"), bob.Token).ok(t, &following)
 	if len(following) != 1 || following[0].ID != alicia.Account.ID {
 		t.Errorf("search following=true: %+v", following)
 	}
 	var limited []mastodon.Account
-	accGet(t, inst.API("/api/v1/accounts/search?q=ALI&limit=1&offset=1"), bob.Token).ok(t, &limited)
+	apiGet(t, inst.API("/api/v1/accounts/search?q=ALI&limit=1&offset=1"), bob.Token).ok(t, &limited)
 	if len(limited) != 1 || limited[0].ID != alicia.Account.ID {
 		t.Errorf("search limit=1 offset=1: %+v", limited)
 	}
@@ -546,11 +369,11 @@ func TestAccountLookupAndSearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	var afterBlock []mastodon.Account
-	accGet(t, inst.API("/api/v1/accounts/search?q=ali"), bob.Token).ok(t, &afterBlock)
+	apiGet(t, inst.API("/api/v1/accounts/search?q=ali"), bob.Token).ok(t, &afterBlock)
 	if len(afterBlock) != 1 || afterBlock[0].ID != alicia.Account.ID {
 		t.Errorf("search by someone alice blocks: %+v", afterBlock)
 	}
-	accGet(t, inst.API("/api/v1/accounts/search?q=ali"), "").expectError(t, http.StatusUnauthorized, "The access token is invalid")
+	apiGet(t, inst.API("/api/v1/accounts/search?q=ali"), "").expectError(t, http.StatusUnauthorized, "The access token is invalid")
 }
 
 func TestAccountStatuses(t *testing.T) {
@@ -558,20 +381,18 @@ func TestAccountStatuses(t *testing.T) {
 	ctx := context.Background()
 	alice, bob, carol := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol")
 	a := alice.Account
-	if err := inst.Store.Follow(ctx, bob.Account, a, store.FollowOptions{ShowReblogs: true}); err != nil {
-		t.Fatal(err)
-	}
+	followUser(t, inst, bob, alice)
 	media := &store.Media{AccountID: a.ID, Type: "image", URL: inst.URL + "/media/x.png"}
 	if err := inst.Store.CreateMedia(ctx, media); err != nil {
 		t.Fatal(err)
 	}
-	carolPost := accPost(t, inst, carol.Account, store.Status{Tags: []string{"news"}})
-	public := accPost(t, inst, a, store.Status{Tags: []string{"go"}})
-	private := accPost(t, inst, a, store.Status{Visibility: store.VisibilityPrivate})
-	direct := accPost(t, inst, a, store.Status{Visibility: store.VisibilityDirect, Mentions: []string{carol.Account.ID}})
-	reply := accPost(t, inst, a, store.Status{InReplyToID: carolPost.ID, InReplyToAccountID: carol.Account.ID, Mentions: []string{carol.Account.ID}})
-	selfReply := accPost(t, inst, a, store.Status{InReplyToID: public.ID, InReplyToAccountID: a.ID})
-	withMedia := accPost(t, inst, a, store.Status{MediaIDs: []string{media.ID}, Visibility: store.VisibilityUnlisted})
+	carolPost := storeStatus(t, inst, carol.Account, store.Status{Tags: []string{"news"}})
+	public := storeStatus(t, inst, a, store.Status{Tags: []string{"go"}})
+	private := storeStatus(t, inst, a, store.Status{Visibility: store.VisibilityPrivate})
+	direct := storeStatus(t, inst, a, store.Status{Visibility: store.VisibilityDirect, Mentions: []string{carol.Account.ID}})
+	reply := storeStatus(t, inst, a, store.Status{InReplyToID: carolPost.ID, InReplyToAccountID: carol.Account.ID, Mentions: []string{carol.Account.ID}})
+	selfReply := storeStatus(t, inst, a, store.Status{InReplyToID: public.ID, InReplyToAccountID: a.ID})
+	withMedia := storeStatus(t, inst, a, store.Status{MediaIDs: []string{media.ID}, Visibility: store.VisibilityUnlisted})
 	boost, err := inst.Store.Reblog(ctx, a, carolPost, store.VisibilityPublic, inst.URL, true)
 	if err != nil {
 		t.Fatal(err)
@@ -579,15 +400,11 @@ func TestAccountStatuses(t *testing.T) {
 	if err := inst.Store.Pin(ctx, a.ID, public.ID); err != nil {
 		t.Fatal(err)
 	}
-	ids := func(r accResponse) []string {
+	ids := func(r apiResponse) []string {
 		t.Helper()
 		var sts []mastodon.Status
 		r.ok(t, &sts)
-		out := make([]string, len(sts))
-		for i, s := range sts {
-			out[i] = s.ID
-		}
-		return out
+		return statusIDs(sts)
 	}
 	base := inst.API("/api/v1/accounts/%s/statuses", a.ID)
 	for _, tc := range []struct {
@@ -607,11 +424,11 @@ func TestAccountStatuses(t *testing.T) {
 		{"below max_id", "?limit=2&max_id=" + withMedia.ID, bob.Token, []string{selfReply.ID, reply.ID}},
 		{"nearest min_id", "?limit=2&min_id=" + public.ID, bob.Token, []string{reply.ID, private.ID}},
 	} {
-		if got := ids(accGet(t, base+tc.query, tc.token)); !slices.Equal(got, tc.want) {
+		if got := ids(apiGet(t, base+tc.query, tc.token)); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
 		}
 	}
-	r := accGet(t, base+"?limit=2", bob.Token)
+	r := apiGet(t, base+"?limit=2", bob.Token)
 	if link := r.Header.Get("Link"); !strings.Contains(link, "max_id="+withMedia.ID) || !strings.Contains(link, "min_id="+boost.ID) {
 		t.Errorf("Link %q", link)
 	}
@@ -620,25 +437,23 @@ func TestAccountStatuses(t *testing.T) {
 	if err := inst.Store.Mute(ctx, bob.Account.ID, carol.Account.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(accGet(t, base+"?limit=1", bob.Token)); !slices.Equal(got, []string{withMedia.ID}) {
+	if got := ids(apiGet(t, base+"?limit=1", bob.Token)); !slices.Equal(got, []string{withMedia.ID}) {
 		t.Errorf("boost of a muted account: %v", got)
 	}
 	if err := inst.Store.Block(ctx, a.ID, bob.Account.ID); err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(accGet(t, base, bob.Token)); len(got) != 0 {
+	if got := ids(apiGet(t, base, bob.Token)); len(got) != 0 {
 		t.Errorf("blocked viewer sees %v", got)
 	}
-	accGet(t, inst.API("/api/v1/accounts/999/statuses"), "").expectError(t, http.StatusNotFound, "Record not found")
+	apiGet(t, inst.API("/api/v1/accounts/999/statuses"), "").expectError(t, http.StatusNotFound, "Record not found")
 }
 
 func TestAccountListsAndPreferences(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	ctx := context.Background()
 	alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
-	if err := inst.Store.Follow(ctx, alice.Account, bob.Account, store.FollowOptions{ShowReblogs: true}); err != nil {
-		t.Fatal(err)
-	}
+	followUser(t, inst, alice, bob)
 	with, without := &store.List{AccountID: alice.Account.ID, Title: "Friends", RepliesPolicy: "list"}, &store.List{AccountID: alice.Account.ID, Title: "Empty", RepliesPolicy: "list"}
 	for _, l := range []*store.List{with, without} {
 		if err := inst.Store.CreateList(ctx, l); err != nil {
@@ -649,19 +464,19 @@ func TestAccountListsAndPreferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	var lists []mastodon.List
-	accGet(t, inst.API("/api/v1/accounts/%s/lists", bob.Account.ID), alice.Token).ok(t, &lists)
+	apiGet(t, inst.API("/api/v1/accounts/%s/lists", bob.Account.ID), alice.Token).ok(t, &lists)
 	if len(lists) != 1 || lists[0].ID != with.ID || lists[0].Title != "Friends" {
 		t.Errorf("lists containing bob: %+v", lists)
 	}
 	lists = nil
-	accGet(t, inst.API("/api/v1/accounts/%s/lists", bob.Account.ID), bob.Token).ok(t, &lists)
+	apiGet(t, inst.API("/api/v1/accounts/%s/lists", bob.Account.ID), bob.Token).ok(t, &lists)
 	if len(lists) != 0 {
 		t.Errorf("bob sees alice's lists: %+v", lists)
 	}
-	accGet(t, inst.API("/api/v1/accounts/%s/lists", bob.Account.ID), "").expectError(t, http.StatusUnauthorized, "The access token is invalid")
+	apiGet(t, inst.API("/api/v1/accounts/%s/lists", bob.Account.ID), "").expectError(t, http.StatusUnauthorized, "The access token is invalid")
 
 	var prefs map[string]any
-	accGet(t, inst.API("/api/v1/preferences"), alice.Token).ok(t, &prefs)
+	apiGet(t, inst.API("/api/v1/preferences"), alice.Token).ok(t, &prefs)
 	want := map[string]any{"posting:default:visibility": "public", "posting:default:sensitive": false, "posting:default:language": nil, "reading:expand:media": "default", "reading:expand:spoilers": false}
 	for k, v := range want {
 		if got, ok := prefs[k]; !ok || got != v {

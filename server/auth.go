@@ -24,19 +24,17 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	if value == "" {
 		return c.Next()
 	}
-	ctx := c.UserContext()
-	tok, err := s.store.TokenByValue(ctx, value)
-	if errors.Is(err, store.ErrNotFound) {
-		return errUnauthorized
-	}
-	if err != nil {
+	tok, acct, err := s.store.TokenAccount(c.UserContext(), value)
+	if tok == nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return errUnauthorized
+		}
 		return err
 	}
 	c.Locals(localToken, tok)
 	if tok.AccountID != "" {
-		acct, err := s.store.Account(ctx, tok.AccountID)
 		if err != nil {
-			return errUnauthorized
+			return errUnauthorized // the token's account is gone or unreadable
 		}
 		if acct.Suspended {
 			return errorf(fiber.StatusForbidden, "Your login is currently disabled")

@@ -15,55 +15,18 @@ import (
 	"watercooler/testrig"
 )
 
-// oaRemoteAccount stores a remote account as federation would.
-func oaRemoteAccount(t testing.TB, inst *testrig.Instance, username, domain string) *store.Account {
-	t.Helper()
-	a, err := inst.Store.PutRemoteAccount(context.Background(), &store.Account{
-		Username: username, Domain: domain, URI: "https://" + domain + "/users/" + username, URL: "https://" + domain + "/@" + username,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
-// oaStatus stores a status directly, so these tests do not depend on the statuses API.
-func oaStatus(t testing.TB, inst *testrig.Instance, author *store.Account, visibility string, tags ...string) *store.Status {
-	t.Helper()
-	st, err := inst.Store.CreateStatus(context.Background(), store.NewStatus{
-		Status:  store.Status{AccountID: author.ID, Local: author.Local(), Content: "<p>hello</p>", Visibility: visibility, Tags: tags},
-		BaseURL: inst.URL,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
-
-// oaPath walks a decoded JSON document along keys.
-func oaPath(doc any, keys ...string) any {
-	for _, k := range keys {
-		m, ok := doc.(map[string]any)
-		if !ok {
-			return nil
-		}
-		doc = m[k]
-	}
-	return doc
-}
-
 func TestInstanceV1(t *testing.T) {
 	inst := testrig.StartInstance(t, func(c *config.Config) { c.ContactEmail = "admin@corp.example"; c.Title = "Engineering" })
 	boss := inst.CreateUser(t, "boss", func(p *signup.Params) { p.Admin = true })
 	alice := inst.CreateUser(t, "alice")
-	oaStatus(t, inst, alice.Account, store.VisibilityPublic)
-	oaStatus(t, inst, alice.Account, store.VisibilityPrivate)
-	oaStatus(t, inst, boss.Account, store.VisibilityPublic)
-	oaRemoteAccount(t, inst, "carol", "sales.example")
-	oaRemoteAccount(t, inst, "dave", "sales.example")
-	oaRemoteAccount(t, inst, "erin", "hr.example")
+	storeStatus(t, inst, alice.Account, store.Status{Visibility: store.VisibilityPublic})
+	storeStatus(t, inst, alice.Account, store.Status{Visibility: store.VisibilityPrivate})
+	storeStatus(t, inst, boss.Account, store.Status{Visibility: store.VisibilityPublic})
+	remoteAccount(t, inst, "carol", "sales.example")
+	remoteAccount(t, inst, "dave", "sales.example")
+	remoteAccount(t, inst, "erin", "hr.example")
 
-	r := oaGet(t, inst.URL+"/api/v1/instance", "")
+	r := apiGet(t, inst.URL+"/api/v1/instance", "")
 	if r.Code != http.StatusOK {
 		t.Fatalf("instance: %d %s", r.Code, r.Body)
 	}
@@ -97,11 +60,11 @@ func TestInstanceV1(t *testing.T) {
 		{[]string{"contact_account", "username"}, "boss"},
 	}
 	for _, c := range checks {
-		if got := oaPath(doc, c.path...); got != c.want {
+		if got := jsonPath(doc, c.path...); got != c.want {
 			t.Errorf("%s = %#v, want %#v", strings.Join(c.path, "."), got, c.want)
 		}
 	}
-	types, _ := oaPath(doc, "configuration", "media_attachments", "supported_mime_types").([]any)
+	types, _ := jsonPath(doc, "configuration", "media_attachments", "supported_mime_types").([]any)
 	for _, mt := range []string{"image/jpeg", "image/png", "image/gif", "image/webp"} {
 		if !slices.Contains(types, any(mt)) {
 			t.Errorf("supported_mime_types %v lacks %s", types, mt)
@@ -140,11 +103,11 @@ func TestInstanceV2(t *testing.T) {
 	})
 	alice := inst.CreateUser(t, "alice")
 	inst.CreateUser(t, "bob")
-	oaStatus(t, inst, alice.Account, store.VisibilityPublic)
+	storeStatus(t, inst, alice.Account, store.Status{Visibility: store.VisibilityPublic})
 
 	// The instance listens on plain HTTP; its configured URL is https.
 	base := "http://" + inst.Config.Listen
-	r := oaGet(t, base+"/api/v2/instance", "")
+	r := apiGet(t, base+"/api/v2/instance", "")
 	if r.Code != http.StatusOK {
 		t.Fatalf("instance v2: %d %s", r.Code, r.Body)
 	}
@@ -172,12 +135,12 @@ func TestInstanceV2(t *testing.T) {
 		{[]string{"api_versions", "mastodon"}, float64(2)},
 	}
 	for _, c := range checks {
-		if got := oaPath(doc, c.path...); got != c.want {
+		if got := jsonPath(doc, c.path...); got != c.want {
 			t.Errorf("%s = %#v, want %#v", strings.Join(c.path, "."), got, c.want)
 		}
 	}
-	if u, _ := oaPath(doc, "thumbnail", "url").(string); !strings.HasPrefix(u, "https://") {
-		t.Errorf("thumbnail.url %#v", oaPath(doc, "thumbnail", "url"))
+	if u, _ := jsonPath(doc, "thumbnail", "url").(string); !strings.HasPrefix(u, "https://") {
+		t.Errorf("thumbnail.url %#v", jsonPath(doc, "thumbnail", "url"))
 	}
 	for _, key := range []string{"source_url", "description"} {
 		if _, ok := doc[key].(string); !ok {
@@ -189,10 +152,10 @@ func TestInstanceV2(t *testing.T) {
 	}
 
 	for _, path := range []string{"/api/v1/instance/rules", "/api/v1/custom_emojis", "/api/v1/instance/peers"} {
-		if r := oaGet(t, base+path, ""); r.Code != http.StatusOK || strings.TrimSpace(string(r.Body)) != "[]" {
+		if r := apiGet(t, base+path, ""); r.Code != http.StatusOK || strings.TrimSpace(string(r.Body)) != "[]" {
 			t.Errorf("%s: %d %s, want []", path, r.Code, r.Body)
 		}
 	}
 	// A presented but invalid token is refused even here, as Mastodon does.
-	oaGet(t, base+"/api/v2/instance", "bogus").expectError(t, http.StatusUnauthorized, "The access token is invalid")
+	apiGet(t, base+"/api/v2/instance", "bogus").expectError(t, http.StatusUnauthorized, "The access token is invalid")
 }

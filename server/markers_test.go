@@ -16,7 +16,7 @@ func TestMarkersSaveAndRead(t *testing.T) {
 	read := func(query string) map[string]mastodon.Marker {
 		t.Helper()
 		var got map[string]mastodon.Marker
-		lmfGet(t, markersURL+query, alice.Token).ok(t, &got)
+		apiGet(t, markersURL+query, alice.Token).ok(t, &got)
 		return got
 	}
 
@@ -25,7 +25,7 @@ func TestMarkersSaveAndRead(t *testing.T) {
 	}
 
 	var saved map[string]mastodon.Marker
-	lmfForm(t, http.MethodPost, markersURL, alice.Token, "home[last_read_id]=100").ok(t, &saved)
+	apiForm(t, http.MethodPost, markersURL, alice.Token, "home[last_read_id]=100").ok(t, &saved)
 	home := saved["home"]
 	if len(saved) != 1 || home.LastReadID != "100" || home.Version != 0 {
 		t.Fatalf("form save = %+v", saved)
@@ -34,14 +34,14 @@ func TestMarkersSaveAndRead(t *testing.T) {
 		t.Fatalf("updated_at %q: %v", home.UpdatedAt, err)
 	}
 
-	lmfJSON(t, http.MethodPost, markersURL, alice.Token,
+	apiJSON(t, http.MethodPost, markersURL, alice.Token,
 		`{"home":{"last_read_id":"120"},"notifications":{"last_read_id":5},"public":{"last_read_id":"1"}}`).ok(t, &saved)
 	if len(saved) != 2 || saved["home"].LastReadID != "120" || saved["home"].Version != 1 ||
 		saved["notifications"].LastReadID != "5" || saved["notifications"].Version != 0 {
 		t.Fatalf("JSON save = %+v; want home 120 v1, notifications 5 v0, public ignored", saved)
 	}
 	// An unchanged position keeps its version.
-	lmfForm(t, http.MethodPost, markersURL, alice.Token, "notifications[last_read_id]=5").ok(t, &saved)
+	apiForm(t, http.MethodPost, markersURL, alice.Token, "notifications[last_read_id]=5").ok(t, &saved)
 	if saved["notifications"].Version != 0 {
 		t.Fatalf("unchanged position bumped the version: %+v", saved)
 	}
@@ -76,8 +76,8 @@ func TestMarkersBadInput(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice := inst.CreateUser(t, "alice")
 	markersURL := inst.API("/api/v1/markers")
-	lmfForm(t, http.MethodPost, markersURL, alice.Token, "home[last_read_id]=42").ok(t, nil)
-	readOnly := lmfReadOnlyToken(t, inst, alice)
+	apiForm(t, http.MethodPost, markersURL, alice.Token, "home[last_read_id]=42").ok(t, nil)
+	readOnly := userToken(t, inst, alice, "read")
 
 	cases := []struct {
 		name              string
@@ -87,20 +87,20 @@ func TestMarkersBadInput(t *testing.T) {
 		msg               string
 	}{
 		{"no token on read", http.MethodGet, "", "", "", http.StatusUnauthorized, "The access token is invalid"},
-		{"no token on save", http.MethodPost, "", "application/x-www-form-urlencoded", "home[last_read_id]=1", http.StatusUnauthorized, "The access token is invalid"},
-		{"read-only token", http.MethodPost, readOnly, "application/x-www-form-urlencoded", "home[last_read_id]=1", http.StatusForbidden, "This action is outside the authorized scopes"},
-		{"malformed JSON", http.MethodPost, alice.Token, "application/json", `{"home":{"last_read_id":`, http.StatusBadRequest, "Malformed request body*"},
-		{"timeline not an object", http.MethodPost, alice.Token, "application/json", `{"home":"1"}`, http.StatusBadRequest, "Malformed request body*"},
-		{"blank position", http.MethodPost, alice.Token, "application/x-www-form-urlencoded", "home[last_read_id]=", http.StatusUnprocessableEntity, "Validation failed: Last read can't be blank"},
-		{"null position", http.MethodPost, alice.Token, "application/json", `{"home":{"last_read_id":null}}`, http.StatusUnprocessableEntity, "Validation failed: Last read can't be blank"},
+		{"no token on save", http.MethodPost, "", formType, "home[last_read_id]=1", http.StatusUnauthorized, "The access token is invalid"},
+		{"read-only token", http.MethodPost, readOnly, formType, "home[last_read_id]=1", http.StatusForbidden, "This action is outside the authorized scopes"},
+		{"malformed JSON", http.MethodPost, alice.Token, jsonType, `{"home":{"last_read_id":`, http.StatusBadRequest, "Malformed request body*"},
+		{"timeline not an object", http.MethodPost, alice.Token, jsonType, `{"home":"1"}`, http.StatusBadRequest, "Malformed request body*"},
+		{"blank position", http.MethodPost, alice.Token, formType, "home[last_read_id]=", http.StatusUnprocessableEntity, "Validation failed: Last read can't be blank"},
+		{"null position", http.MethodPost, alice.Token, jsonType, `{"home":{"last_read_id":null}}`, http.StatusUnprocessableEntity, "Validation failed: Last read can't be blank"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			lmfDo(t, tc.method, markersURL, tc.token, tc.contentType, tc.body).wantError(t, tc.code, tc.msg)
+			apiDo(t, tc.method, markersURL, tc.token, tc.contentType, tc.body).expectError(t, tc.code, tc.msg)
 		})
 	}
 	var got map[string]mastodon.Marker
-	lmfGet(t, markersURL+"?timeline[]=home", alice.Token).ok(t, &got)
+	apiGet(t, markersURL+"?timeline[]=home", alice.Token).ok(t, &got)
 	if got["home"].LastReadID != "42" || got["home"].Version != 0 {
 		t.Fatalf("refused saves changed the marker: %+v", got["home"])
 	}

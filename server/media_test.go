@@ -9,51 +9,27 @@ import (
 	"image/color"
 	"image/gif"
 	"image/jpeg"
-	"image/png"
 	"math"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	gomastodon "github.com/mattn/go-mastodon"
 
 	"watercooler/config"
 	"watercooler/store"
 	"watercooler/testrig"
 )
 
-// oaImage draws a w×h image with varied pixels, so encoders cannot compress it to nothing.
-func oaImage(w, h int) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			img.Set(x, y, color.RGBA{uint8(x * 7), uint8(y * 13), uint8((x * y) % 251), 0xff})
-		}
-	}
-	return img
-}
-
-func oaPNG(t testing.TB, w, h int) []byte {
+func medJPEG(t testing.TB, w, h int) []byte {
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, oaImage(w, h)); err != nil {
+	if err := jpeg.Encode(&buf, testImage(w, h), nil); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
 }
 
-func oaJPEG(t testing.TB, w, h int) []byte {
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, oaImage(w, h), nil); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func oaGIF(t testing.TB, w, h int) []byte {
+func medGIF(t testing.TB, w, h int) []byte {
 	img := image.NewPaletted(image.Rect(0, 0, w, h), color.Palette{color.Black, color.White})
 	img.SetColorIndex(1, 1, 1)
 	var buf bytes.Buffer
@@ -63,8 +39,8 @@ func oaGIF(t testing.TB, w, h int) []byte {
 	return buf.Bytes()
 }
 
-// oaWebP builds the header of a lossless w×h WebP, without pixel data: enough for a bomb.
-func oaWebP(w, h int) []byte {
+// medWebP builds the header of a lossless w×h WebP, without pixel data: enough for a bomb.
+func medWebP(w, h int) []byte {
 	chunk := []byte{0x2f}
 	chunk = binary.LittleEndian.AppendUint32(chunk, uint32(w-1)|uint32(h-1)<<14)
 	chunk = append(chunk, 0, 0, 0) // padding to an even length, as RIFF wants
@@ -73,8 +49,8 @@ func oaWebP(w, h int) []byte {
 	return append(append([]byte("RIFF"), binary.LittleEndian.AppendUint32(nil, uint32(len(body)))...), body...)
 }
 
-// oaPNGBomb is a valid PNG header claiming w×h pixels, with a correct IHDR CRC.
-func oaPNGBomb(w, h uint32) []byte {
+// medPNGBomb is a valid PNG header claiming w×h pixels, with a correct IHDR CRC.
+func medPNGBomb(w, h uint32) []byte {
 	chunk := func(typ string, data []byte) []byte {
 		out := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
 		out = append(out, typ...)
@@ -90,36 +66,20 @@ func oaPNGBomb(w, h uint32) []byte {
 	return append(out, chunk("IEND", nil)...)
 }
 
-// oaUpload posts a multipart upload; fields are name, value pairs.
-func oaUpload(t testing.TB, u, token, filename, contentType string, data []byte, fields ...string) oaResponse {
+// medUpload posts a media upload: the file part (left out when filename is "") and text fields
+// given as name, value pairs.
+func medUpload(t testing.TB, u, token, filename, contentType string, data []byte, fields ...string) apiResponse {
 	t.Helper()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	for i := 0; i+1 < len(fields); i += 2 {
-		if err := mw.WriteField(fields[i], fields[i+1]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	file := multipartFile{Name: filename, ContentType: contentType, Data: data}
 	if filename != "" {
-		h := textproto.MIMEHeader{}
-		h.Set("Content-Disposition", `form-data; name="file"; filename="`+filename+`"`)
-		h.Set("Content-Type", contentType)
-		part, err := mw.CreatePart(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := part.Write(data); err != nil {
-			t.Fatal(err)
-		}
+		file.Field = "file"
 	}
-	if err := mw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return oaDo(t, http.MethodPost, u, token, mw.FormDataContentType(), buf.Bytes())
+	ct, body := multipartBody(t, file, fields...)
+	return apiDo(t, http.MethodPost, u, token, ct, body)
 }
 
-// oaMediaFiles lists the files under the media directory, ignoring nothing.
-func oaMediaFiles(t testing.TB, dir string) []string {
+// medMediaFiles lists the files under the media directory, ignoring nothing.
+func medMediaFiles(t testing.TB, dir string) []string {
 	t.Helper()
 	var out []string
 	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
@@ -149,15 +109,15 @@ func TestMediaUploadAndServe(t *testing.T) {
 		width, height                     int
 		stored                            string
 	}{
-		{"png", "/api/v2/media", "a.png", "image/png", oaPNG(t, 64, 48), 64, 48, "image/png"},
-		{"jpeg", "/api/v2/media", "a.jpg", "image/jpeg", oaJPEG(t, 30, 20), 30, 20, "image/jpeg"},
-		{"gif", "/api/v1/media", "a.gif", "image/gif", oaGIF(t, 10, 12), 10, 12, "image/png"},
+		{"png", "/api/v2/media", "a.png", "image/png", pngBytes(t, 64, 48), 64, 48, "image/png"},
+		{"jpeg", "/api/v2/media", "a.jpg", "image/jpeg", medJPEG(t, 30, 20), 30, 20, "image/jpeg"},
+		{"gif", "/api/v1/media", "a.gif", "image/gif", medGIF(t, 10, 12), 10, 12, "image/png"},
 		{"webp", "/api/v2/media", "a.webp", "image/webp", webp, 48, 32, "image/jpeg"},
-		{"png named .txt", "/api/v2/media", "notes.txt", "text/plain", oaPNG(t, 5, 5), 5, 5, "image/png"},
+		{"png named .txt", "/api/v2/media", "notes.txt", "text/plain", pngBytes(t, 5, 5), 5, 5, "image/png"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := oaUpload(t, inst.URL+tc.path, alice.Token, tc.filename, tc.contentType, tc.data, "description", "A chart", "focus", "0.5,-0.25")
+			r := medUpload(t, inst.URL+tc.path, alice.Token, tc.filename, tc.contentType, tc.data, "description", "A chart", "focus", "0.5,-0.25")
 			if r.Code != http.StatusOK {
 				t.Fatalf("upload: %d %s", r.Code, r.Body)
 			}
@@ -172,15 +132,15 @@ func TestMediaUploadAndServe(t *testing.T) {
 				t.Fatalf("preview_url %q for url %q", preview, link)
 			}
 			for _, size := range []string{"original", "small"} {
-				if oaPath(m, "meta", size, "width") != float64(tc.width) || oaPath(m, "meta", size, "height") != float64(tc.height) {
+				if jsonPath(m, "meta", size, "width") != float64(tc.width) || jsonPath(m, "meta", size, "height") != float64(tc.height) {
 					t.Fatalf("meta %v, want %s %dx%d", m["meta"], size, tc.width, tc.height)
 				}
 			}
-			if oaPath(m, "meta", "focus", "x") != 0.5 || oaPath(m, "meta", "focus", "y") != -0.25 {
-				t.Fatalf("focus %v", oaPath(m, "meta", "focus"))
+			if jsonPath(m, "meta", "focus", "x") != 0.5 || jsonPath(m, "meta", "focus", "y") != -0.25 {
+				t.Fatalf("focus %v", jsonPath(m, "meta", "focus"))
 			}
 
-			served := oaGet(t, link, "")
+			served := apiGet(t, link, "")
 			if served.Code != http.StatusOK || served.Header.Get("Content-Type") != tc.stored {
 				t.Fatalf("serving %s: %d %q", link, served.Code, served.Header.Get("Content-Type"))
 			}
@@ -189,21 +149,21 @@ func TestMediaUploadAndServe(t *testing.T) {
 				!strings.Contains(served.Header.Get("Cache-Control"), "max-age=") {
 				t.Fatalf("media headers %v", served.Header)
 			}
-			if small := oaGet(t, preview, ""); small.Code != http.StatusOK || small.Header.Get("X-Content-Type-Options") != "nosniff" {
+			if small := apiGet(t, preview, ""); small.Code != http.StatusOK || small.Header.Get("X-Content-Type-Options") != "nosniff" {
 				t.Fatalf("serving %s: %d %v", preview, small.Code, small.Header)
 			}
 
 			// Only the uploader sees the unattached attachment.
 			id := m["id"].(string)
-			if r := oaGet(t, inst.URL+"/api/v1/media/"+id, alice.Token); r.Code != http.StatusOK {
+			if r := apiGet(t, inst.URL+"/api/v1/media/"+id, alice.Token); r.Code != http.StatusOK {
 				t.Fatalf("GET own media: %d %s", r.Code, r.Body)
 			}
-			oaGet(t, inst.URL+"/api/v1/media/"+id, bob.Token).expectError(t, http.StatusNotFound, "Record not found")
+			apiGet(t, inst.URL+"/api/v1/media/"+id, bob.Token).expectError(t, http.StatusNotFound, "Record not found")
 		})
 	}
 
 	// go-mastodon uploads through /api/v2/media.
-	att, err := gomastodon.NewClient(&gomastodon.Config{Server: inst.URL, AccessToken: alice.Token}).UploadMediaFromBytes(context.Background(), oaPNG(t, 3, 2))
+	att, err := userClient(inst, alice).UploadMediaFromBytes(context.Background(), pngBytes(t, 3, 2))
 	if err != nil || att.Type != "image" || att.Meta.Original.Width != 3 || att.Meta.Original.Height != 2 || att.Meta.Small.Width != 3 || att.BlurHash == "" {
 		t.Fatalf("go-mastodon upload: %+v, %v", att, err)
 	}
@@ -215,7 +175,7 @@ func TestMediaUploadAndServe(t *testing.T) {
 func TestMediaUpdate(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
-	r := oaUpload(t, inst.URL+"/api/v1/media", alice.Token, "a.png", "image/png", oaPNG(t, 4, 4))
+	r := medUpload(t, inst.URL+"/api/v1/media", alice.Token, "a.png", "image/png", pngBytes(t, 4, 4))
 	var m map[string]any
 	r.decode(t, &m)
 	id, _ := m["id"].(string)
@@ -224,27 +184,24 @@ func TestMediaUpdate(t *testing.T) {
 	}
 	u := inst.URL + "/api/v1/media/" + id
 
-	r = oaJSON(t, http.MethodPut, u, alice.Token, `{"description":"Described later","focus":"-1,1"}`)
+	r = apiJSON(t, http.MethodPut, u, alice.Token, `{"description":"Described later","focus":"-1,1"}`)
 	if r.Code != http.StatusOK {
 		t.Fatalf("update: %d %s", r.Code, r.Body)
 	}
-	oaGet(t, u, alice.Token).decode(t, &m)
-	if m["description"] != "Described later" || oaPath(m, "meta", "focus", "x") != -1.0 || oaPath(m, "meta", "focus", "y") != 1.0 {
+	apiGet(t, u, alice.Token).decode(t, &m)
+	if m["description"] != "Described later" || jsonPath(m, "meta", "focus", "x") != -1.0 || jsonPath(m, "meta", "focus", "y") != 1.0 {
 		t.Fatalf("after update: %v", m)
 	}
 	// Absent fields stay as they were.
-	if r := oaJSON(t, http.MethodPut, u, alice.Token, `{"focus":"0,0"}`); r.Code != http.StatusOK {
+	if r := apiJSON(t, http.MethodPut, u, alice.Token, `{"focus":"0,0"}`); r.Code != http.StatusOK {
 		t.Fatalf("focus-only update: %d %s", r.Code, r.Body)
 	}
-	oaGet(t, u, alice.Token).decode(t, &m)
+	apiGet(t, u, alice.Token).decode(t, &m)
 	if m["description"] != "Described later" {
 		t.Fatalf("description lost: %v", m["description"])
 	}
 
-	readOnly, _, err := inst.Store.CreateToken(context.Background(), "", alice.Account.ID, []string{"read"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	readOnly := userToken(t, inst, alice, "read")
 	cases := []struct {
 		name, url, token, body string
 		status                 int
@@ -260,13 +217,13 @@ func TestMediaUpdate(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			oaJSON(t, http.MethodPut, tc.url, tc.token, tc.body).expectError(t, tc.status, tc.msg)
+			apiJSON(t, http.MethodPut, tc.url, tc.token, tc.body).expectError(t, tc.status, tc.msg)
 		})
 	}
-	if r := oaJSON(t, http.MethodPut, u, alice.Token, `{"description":`); r.Code != http.StatusBadRequest {
+	if r := apiJSON(t, http.MethodPut, u, alice.Token, `{"description":`); r.Code != http.StatusBadRequest {
 		t.Fatalf("malformed JSON: %d %s", r.Code, r.Body)
 	}
-	oaGet(t, u, alice.Token).decode(t, &m)
+	apiGet(t, u, alice.Token).decode(t, &m)
 	if m["description"] != "Described later" {
 		t.Fatalf("a refused update changed the description: %v", m["description"])
 	}
@@ -278,18 +235,15 @@ func TestMediaUpdate(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	oaGet(t, u, alice.Token).expectError(t, http.StatusNotFound, "Record not found")
+	apiGet(t, u, alice.Token).expectError(t, http.StatusNotFound, "Record not found")
 }
 
 func TestMediaRefusals(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice := inst.CreateUser(t, "alice")
-	readOnly, _, err := inst.Store.CreateToken(context.Background(), "", alice.Account.ID, []string{"read"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	good := oaPNG(t, 8, 8)
-	big := oaPNG(t, 300, 300)
+	readOnly := userToken(t, inst, alice, "read")
+	good := pngBytes(t, 8, 8)
+	big := pngBytes(t, 300, 300)
 	const (
 		badType    = "Validation failed: File content type is invalid"
 		corrupt    = "Validation failed: File could not be processed"
@@ -311,12 +265,12 @@ func TestMediaRefusals(t *testing.T) {
 		{"empty file", alice.Token, "a.png", "image/png", nil, nil, 422, badType},
 		{"PNG cut in its pixel data", alice.Token, "a.png", "image/png", big[:len(big)/2], nil, 422, corrupt},
 		{"PNG cut in its header", alice.Token, "a.png", "image/png", good[:20], nil, 422, corrupt},
-		{"PNG bomb 100000x100000", alice.Token, "a.png", "image/png", oaPNGBomb(100000, 100000), nil, 422, tooLarge},
-		{"PNG just over the matrix limit", alice.Token, "a.png", "image/png", oaPNGBomb(7681, 4320), nil, 422, tooLarge},
-		{"WebP bomb", alice.Token, "a.webp", "image/webp", oaWebP(16384, 16384), nil, 422, tooLarge},
-		{"truncated WebP", alice.Token, "a.webp", "image/webp", oaWebP(10, 10)[:24], nil, 422, corrupt},
+		{"PNG bomb 100000x100000", alice.Token, "a.png", "image/png", medPNGBomb(100000, 100000), nil, 422, tooLarge},
+		{"PNG just over the matrix limit", alice.Token, "a.png", "image/png", medPNGBomb(7681, 4320), nil, 422, tooLarge},
+		{"WebP bomb", alice.Token, "a.webp", "image/webp", medWebP(16384, 16384), nil, 422, tooLarge},
+		{"truncated WebP", alice.Token, "a.webp", "image/webp", medWebP(10, 10)[:24], nil, 422, corrupt},
 		{"JPEG cut in half", alice.Token, "a.jpg", "image/jpeg", medPhoto(t, 64, 64)[:1000], nil, 422, corrupt},
-		{"GIF cut short", alice.Token, "a.gif", "image/gif", oaGIF(t, 40, 40)[:30], nil, 422, corrupt},
+		{"GIF cut short", alice.Token, "a.gif", "image/gif", medGIF(t, 40, 40)[:30], nil, 422, corrupt},
 		{"EXIF JPEG cut in its pixels", alice.Token, "a.jpg", "image/jpeg", medWithEXIF(medPhoto(t, 64, 64), 6)[:1200], nil, 422, corrupt},
 		{"no file", alice.Token, "", "", nil, []string{"description", "x"}, 422, blank},
 		{"long description", alice.Token, "a.png", "image/png", good, []string{"description", strings.Repeat("d", 1501)}, 422, longDesc},
@@ -326,31 +280,31 @@ func TestMediaRefusals(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			oaUpload(t, inst.URL+"/api/v2/media", tc.token, tc.filename, tc.contentType, tc.data, tc.fields...).expectError(t, tc.status, tc.msg)
+			medUpload(t, inst.URL+"/api/v2/media", tc.token, tc.filename, tc.contentType, tc.data, tc.fields...).expectError(t, tc.status, tc.msg)
 		})
 	}
-	if files := oaMediaFiles(t, inst.Config.MediaDir); len(files) != 0 {
+	if files := medMediaFiles(t, inst.Config.MediaDir); len(files) != 0 {
 		t.Fatalf("refused uploads left files: %v", files)
 	}
 	if keys := medMediaKeys(t, inst, alice); len(keys) != 0 {
 		t.Fatalf("refused uploads left records: %v", keys)
 	}
 	// The check above can see records: an accepted upload shows up.
-	oaUpload(t, inst.URL+"/api/v2/media", alice.Token, "a.png", "image/png", good)
+	medUpload(t, inst.URL+"/api/v2/media", alice.Token, "a.png", "image/png", good)
 	if keys := medMediaKeys(t, inst, alice); len(keys) != 1 {
 		t.Fatalf("records after one upload: %v", keys)
 	}
 }
 
 func TestMediaSizeLimit(t *testing.T) {
-	tooBig := append(oaPNG(t, 8, 8), make([]byte, 16<<20)...) // a valid PNG with trailing bytes
+	tooBig := append(pngBytes(t, 8, 8), make([]byte, 16<<20)...) // a valid PNG with trailing bytes
 
 	// With a body limit above the image limit, the upload reaches the handler and gets 422.
 	roomy := testrig.StartInstance(t, func(c *config.Config) { c.BodyLimit = 40 << 20 })
 	alice := roomy.CreateUser(t, "alice")
-	oaUpload(t, roomy.URL+"/api/v2/media", alice.Token, "a.png", "image/png", tooBig).
+	medUpload(t, roomy.URL+"/api/v2/media", alice.Token, "a.png", "image/png", tooBig).
 		expectError(t, http.StatusUnprocessableEntity, "Validation failed: File file size must be less than 16 MB")
-	if files := oaMediaFiles(t, roomy.Config.MediaDir); len(files) != 0 {
+	if files := medMediaFiles(t, roomy.Config.MediaDir); len(files) != 0 {
 		t.Fatalf("a refused upload left files: %v", files)
 	}
 
@@ -358,21 +312,14 @@ func TestMediaSizeLimit(t *testing.T) {
 	// 413 or a closed connection, but never a stored file.
 	inst := testrig.StartInstance(t)
 	bob := inst.CreateUser(t, "bob")
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	part, _ := mw.CreateFormFile("file", "a.png")
-	part.Write(tooBig)
-	mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, inst.URL+"/api/v2/media", &buf)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+bob.Token)
-	if resp, err := http.DefaultClient.Do(req); err == nil {
+	ct, body := multipartBody(t, multipartFile{Field: "file", Name: "a.png", Data: tooBig})
+	if resp, err := http.DefaultClient.Do(newAPIRequest(t, http.MethodPost, inst.URL+"/api/v2/media", bob.Token, ct, body)); err == nil {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusRequestEntityTooLarge {
 			t.Fatalf("oversized body: %d, want 413", resp.StatusCode)
 		}
 	}
-	if files := oaMediaFiles(t, inst.Config.MediaDir); len(files) != 0 {
+	if files := medMediaFiles(t, inst.Config.MediaDir); len(files) != 0 {
 		t.Fatalf("an oversized upload left files: %v", files)
 	}
 }
@@ -416,12 +363,9 @@ func TestMediaFilePaths(t *testing.T) {
 		"/media/1234",
 	} {
 		t.Run(path, func(t *testing.T) {
-			req, err := http.NewRequest(http.MethodGet, inst.URL+"/", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			req := newAPIRequest(t, http.MethodGet, inst.URL+"/", "", "", "")
 			req.URL.Opaque = path // sent exactly as written, dots and escapes included
-			r := oaSend(t, nil, req)
+			r := apiSend(t, nil, req)
 			if r.Code != http.StatusNotFound {
 				t.Fatalf("%s: %d %q", path, r.Code, r.Body)
 			}
@@ -430,7 +374,7 @@ func TestMediaFilePaths(t *testing.T) {
 			}
 		})
 	}
-	r := oaGet(t, inst.URL+"/media/1234/1234567893.png", "")
+	r := apiGet(t, inst.URL+"/media/1234/1234567893.png", "")
 	if r.Code != http.StatusOK || r.Header.Get("Content-Type") != "image/png" || r.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Fatalf("well-named file: %d %v", r.Code, r.Header)
 	}
@@ -521,7 +465,7 @@ func TestMediaStripsMetadataAndMakesPreview(t *testing.T) {
 	if !bytes.Contains(upload, []byte("Exif")) || !bytes.Contains(upload, medLatitude) {
 		t.Fatal("the test upload lacks its EXIF")
 	}
-	r := oaUpload(t, inst.URL+"/api/v2/media", alice.Token, "IMG_0001.JPG", "image/jpeg", upload, "focus", "0.1,0.2")
+	r := medUpload(t, inst.URL+"/api/v2/media", alice.Token, "IMG_0001.JPG", "image/jpeg", upload, "focus", "0.1,0.2")
 	if r.Code != http.StatusOK {
 		t.Fatalf("upload: %d %s", r.Code, r.Body)
 	}
@@ -534,7 +478,7 @@ func TestMediaStripsMetadataAndMakesPreview(t *testing.T) {
 	}
 	for size, fields := range want {
 		for k, v := range fields {
-			if got := oaPath(m, "meta", size, k); got != v {
+			if got := jsonPath(m, "meta", size, k); got != v {
 				t.Errorf("meta.%s.%s = %v, want %v", size, k, got, v)
 			}
 		}
@@ -551,10 +495,10 @@ func TestMediaStripsMetadataAndMakesPreview(t *testing.T) {
 		t.Fatal("the stored file keeps its EXIF")
 	}
 	medDecodes(t, stored, "image/jpeg", 1200, 1600)
-	if served := oaGet(t, m["url"].(string), ""); !bytes.Equal(served.Body, stored) {
+	if served := apiGet(t, m["url"].(string), ""); !bytes.Equal(served.Body, stored) {
 		t.Fatal("url does not serve the stored file")
 	}
-	small := oaGet(t, m["preview_url"].(string), "")
+	small := apiGet(t, m["preview_url"].(string), "")
 	if small.Code != http.StatusOK || small.Header.Get("Content-Type") != "image/jpeg" || len(small.Body) >= len(stored) {
 		t.Fatalf("preview: %d %q, %d bytes for a %d-byte original", small.Code, small.Header.Get("Content-Type"), len(small.Body), len(stored))
 	}
@@ -564,12 +508,12 @@ func TestMediaStripsMetadataAndMakesPreview(t *testing.T) {
 	}
 
 	// The attachment keeps all of it once in a status.
-	r = oaJSON(t, http.MethodPost, inst.URL+"/api/v1/statuses", alice.Token, `{"status":"a photo","media_ids":["`+id+`"]}`)
+	r = apiJSON(t, http.MethodPost, inst.URL+"/api/v1/statuses", alice.Token, `{"status":"a photo","media_ids":["`+id+`"]}`)
 	var st map[string]any
 	r.decode(t, &st)
 	atts, _ := st["media_attachments"].([]any)
-	if r.Code != http.StatusOK || len(atts) != 1 || oaPath(atts[0], "preview_url") != m["preview_url"] ||
-		oaPath(atts[0], "blurhash") != m["blurhash"] || oaPath(atts[0], "meta", "small", "width") != 480.0 {
+	if r.Code != http.StatusOK || len(atts) != 1 || jsonPath(atts[0], "preview_url") != m["preview_url"] ||
+		jsonPath(atts[0], "blurhash") != m["blurhash"] || jsonPath(atts[0], "meta", "small", "width") != 480.0 {
 		t.Fatalf("status: %d %s", r.Code, r.Body)
 	}
 }
@@ -578,11 +522,11 @@ func TestMediaDeletedWithStatus(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice := inst.CreateUser(t, "alice")
 	post := func() (statusID, mediaID string) {
-		r := oaUpload(t, inst.URL+"/api/v2/media", alice.Token, "a.jpg", "image/jpeg", medPhoto(t, 800, 600))
+		r := medUpload(t, inst.URL+"/api/v2/media", alice.Token, "a.jpg", "image/jpeg", medPhoto(t, 800, 600))
 		var m map[string]any
 		r.decode(t, &m)
 		mediaID, _ = m["id"].(string)
-		r = oaJSON(t, http.MethodPost, inst.URL+"/api/v1/statuses", alice.Token, `{"status":"pic","media_ids":["`+mediaID+`"]}`)
+		r = apiJSON(t, http.MethodPost, inst.URL+"/api/v1/statuses", alice.Token, `{"status":"pic","media_ids":["`+mediaID+`"]}`)
 		var st map[string]any
 		r.decode(t, &st)
 		if statusID, _ = st["id"].(string); statusID == "" || mediaID == "" {
@@ -592,7 +536,7 @@ func TestMediaDeletedWithStatus(t *testing.T) {
 	}
 	files := func(mediaID string) []string {
 		var out []string
-		for _, f := range oaMediaFiles(t, inst.Config.MediaDir) {
+		for _, f := range medMediaFiles(t, inst.Config.MediaDir) {
 			if strings.HasPrefix(filepath.Base(f), mediaID) {
 				out = append(out, filepath.Base(f))
 			}
@@ -605,25 +549,25 @@ func TestMediaDeletedWithStatus(t *testing.T) {
 	if got := files(kept); len(got) != 2 {
 		t.Fatalf("files of an attachment: %v", got)
 	}
-	if r := oaDo(t, http.MethodDelete, inst.URL+"/api/v1/statuses/"+redraft, alice.Token, "", nil); r.Code != http.StatusOK {
+	if r := apiDo(t, http.MethodDelete, inst.URL+"/api/v1/statuses/"+redraft, alice.Token, "", ""); r.Code != http.StatusOK {
 		t.Fatalf("delete: %d %s", r.Code, r.Body)
 	}
 	if got := files(kept); len(got) != 2 {
 		t.Fatalf("a redraft delete removed files: %v", got)
 	}
-	if r := oaGet(t, inst.URL+"/api/v1/media/"+kept, alice.Token); r.Code != http.StatusOK {
+	if r := apiGet(t, inst.URL+"/api/v1/media/"+kept, alice.Token); r.Code != http.StatusOK {
 		t.Fatalf("the kept attachment: %d %s", r.Code, r.Body)
 	}
 
 	// delete_media=true removes records and files.
 	gone, removed := post()
-	if r := oaDo(t, http.MethodDelete, inst.URL+"/api/v1/statuses/"+gone+"?delete_media=true", alice.Token, "", nil); r.Code != http.StatusOK {
+	if r := apiDo(t, http.MethodDelete, inst.URL+"/api/v1/statuses/"+gone+"?delete_media=true", alice.Token, "", ""); r.Code != http.StatusOK {
 		t.Fatalf("delete: %d %s", r.Code, r.Body)
 	}
 	if got := files(removed); len(got) != 0 {
 		t.Fatalf("files left after delete_media: %v", got)
 	}
-	oaGet(t, inst.URL+"/api/v1/media/"+removed, alice.Token).expectError(t, http.StatusNotFound, "Record not found")
+	apiGet(t, inst.URL+"/api/v1/media/"+removed, alice.Token).expectError(t, http.StatusNotFound, "Record not found")
 	if got := files(kept); len(got) != 2 {
 		t.Fatalf("another attachment's files went too: %v", got)
 	}
@@ -634,8 +578,8 @@ func TestMediaLimitsAsPublished(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice := inst.CreateUser(t, "alice")
 	var doc map[string]any
-	oaGet(t, inst.URL+"/api/v2/instance", "").decode(t, &doc)
-	cfg, _ := oaPath(doc, "configuration", "media_attachments").(map[string]any)
+	apiGet(t, inst.URL+"/api/v2/instance", "").decode(t, &doc)
+	cfg, _ := jsonPath(doc, "configuration", "media_attachments").(map[string]any)
 	matrix, _ := cfg["image_matrix_limit"].(float64)
 	size, _ := cfg["image_size_limit"].(float64)
 	descLimit, _ := cfg["description_limit"].(float64)
@@ -647,16 +591,16 @@ func TestMediaLimitsAsPublished(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	samples := map[string][]byte{"image/jpeg": oaJPEG(t, 8, 8), "image/png": oaPNG(t, 8, 8), "image/gif": oaGIF(t, 8, 8), "image/webp": webp}
+	samples := map[string][]byte{"image/jpeg": medJPEG(t, 8, 8), "image/png": pngBytes(t, 8, 8), "image/gif": medGIF(t, 8, 8), "image/webp": webp}
 	for _, typ := range types {
-		if r := oaUpload(t, inst.URL+"/api/v2/media", alice.Token, "f", typ.(string), samples[typ.(string)]); r.Code != http.StatusOK {
+		if r := medUpload(t, inst.URL+"/api/v2/media", alice.Token, "f", typ.(string), samples[typ.(string)]); r.Code != http.StatusOK {
 			t.Errorf("published type %v refused: %d %s", typ, r.Code, r.Body)
 		}
 	}
 	side := uint32(math.Sqrt(matrix)) + 1
-	oaUpload(t, inst.URL+"/api/v2/media", alice.Token, "f.png", "image/png", oaPNGBomb(side, side)).
+	medUpload(t, inst.URL+"/api/v2/media", alice.Token, "f.png", "image/png", medPNGBomb(side, side)).
 		expectError(t, http.StatusUnprocessableEntity, "Validation failed: File dimensions are too large")
-	if r := oaUpload(t, inst.URL+"/api/v2/media", alice.Token, "f.png", "image/png", oaPNG(t, 4, 4), "description", strings.Repeat("é", int(descLimit))); r.Code != http.StatusOK {
+	if r := medUpload(t, inst.URL+"/api/v2/media", alice.Token, "f.png", "image/png", pngBytes(t, 4, 4), "description", strings.Repeat("é", int(descLimit))); r.Code != http.StatusOK {
 		t.Errorf("a description at the limit: %d %s", r.Code, r.Body)
 	}
 }
@@ -672,21 +616,17 @@ func TestProfileImagesProcessed(t *testing.T) {
 		errText string
 	}{
 		{"avatar", medWithEXIF(medPhoto(t, 1000, 800), 6), 320, 400, "image/jpeg", ""},
-		{"avatar", oaPNG(t, 100, 60), 100, 60, "image/png", ""},
+		{"avatar", pngBytes(t, 100, 60), 100, 60, "image/png", ""},
 		{"header", medPhoto(t, 3000, 1000), 1500, 500, "image/jpeg", ""},
 		{"header", medPhoto(t, 1200, 800), 750, 500, "image/jpeg", ""},
-		{"avatar", oaPNGBomb(100000, 100000), 0, 0, "", "Validation failed: Avatar dimensions are too large"},
-		{"header", oaJPEG(t, 40, 40)[:300], 0, 0, "", "Validation failed: Header could not be processed"},
-		{"header", oaGIF(t, 40, 40)[:30], 0, 0, "", "Validation failed: Header could not be processed"},
+		{"avatar", medPNGBomb(100000, 100000), 0, 0, "", "Validation failed: Avatar dimensions are too large"},
+		{"header", medJPEG(t, 40, 40)[:300], 0, 0, "", "Validation failed: Header could not be processed"},
+		{"header", medGIF(t, 40, 40)[:30], 0, 0, "", "Validation failed: Header could not be processed"},
 		{"avatar", []byte("#!/bin/sh"), 0, 0, "", "Validation failed: Avatar content type is invalid"},
 	}
 	for _, tc := range cases {
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		part, _ := mw.CreateFormFile(tc.field, "picture")
-		part.Write(tc.upload)
-		mw.Close()
-		r := oaDo(t, http.MethodPatch, inst.URL+"/api/v1/accounts/update_credentials", alice.Token, mw.FormDataContentType(), buf.Bytes())
+		ct, body := multipartBody(t, multipartFile{Field: tc.field, Name: "picture", Data: tc.upload})
+		r := apiDo(t, http.MethodPatch, inst.URL+"/api/v1/accounts/update_credentials", alice.Token, ct, body)
 		if tc.errText != "" {
 			r.expectError(t, http.StatusUnprocessableEntity, tc.errText)
 			continue
@@ -694,7 +634,7 @@ func TestProfileImagesProcessed(t *testing.T) {
 		var acct map[string]any
 		r.decode(t, &acct)
 		link, _ := acct[tc.field].(string)
-		served := oaGet(t, link, "")
+		served := apiGet(t, link, "")
 		if r.Code != http.StatusOK || served.Code != http.StatusOK || served.Header.Get("Content-Type") != tc.stored {
 			t.Fatalf("%s: %d %s; GET %s: %d", tc.field, r.Code, r.Body, link, served.Code)
 		}
@@ -704,7 +644,7 @@ func TestProfileImagesProcessed(t *testing.T) {
 		}
 	}
 	// Each replaced picture was removed: one avatar and one header are left.
-	if files := oaMediaFiles(t, inst.Config.MediaDir); len(files) != 2 {
+	if files := medMediaFiles(t, inst.Config.MediaDir); len(files) != 2 {
 		t.Fatalf("files left: %v", files)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"strings"
 	"testing"
 
 	gomastodon "github.com/mattn/go-mastodon"
@@ -17,7 +16,7 @@ import (
 // ntfList reads a page of notifications and returns "type:from" for each, and the Link header.
 func ntfList(t testing.TB, inst *testrig.Instance, query, token string) ([]string, []mastodon.Notification, string) {
 	t.Helper()
-	r := accGet(t, inst.API("/api/v1/notifications%s", query), token)
+	r := apiGet(t, inst.API("/api/v1/notifications%s", query), token)
 	var ns []mastodon.Notification
 	r.ok(t, &ns)
 	out := make([]string, len(ns))
@@ -35,20 +34,20 @@ func TestNotificationsListFilterAndPage(t *testing.T) {
 
 	// Oldest first: follow:bob, mention:carol, mention:dave (muted below), mention:erin (status
 	// deleted below), favourite:bob.
-	if _, err := accClient(inst, bob).AccountFollow(ctx, gomastodon.ID(a.ID)); err != nil {
+	if _, err := userClient(inst, bob).AccountFollow(ctx, gomastodon.ID(a.ID)); err != nil {
 		t.Fatal(err)
 	}
-	mention := accPost(t, inst, carol.Account, store.Status{Content: "<p>@alice hi</p>", Mentions: []string{a.ID}})
-	accPost(t, inst, dave.Account, store.Status{Mentions: []string{a.ID}})
-	doomed := accPost(t, inst, erin.Account, store.Status{Mentions: []string{a.ID}})
-	own := accPost(t, inst, a, store.Status{Content: "<p>mine</p>"})
+	mention := storeStatus(t, inst, carol.Account, store.Status{Content: "<p>@alice hi</p>", Mentions: []string{a.ID}})
+	storeStatus(t, inst, dave.Account, store.Status{Mentions: []string{a.ID}})
+	doomed := storeStatus(t, inst, erin.Account, store.Status{Mentions: []string{a.ID}})
+	own := storeStatus(t, inst, a, store.Status{Content: "<p>mine</p>"})
 	if err := inst.Store.Favourite(ctx, bob.Account.ID, own, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := inst.Store.DeleteStatus(ctx, doomed); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := accClient(inst, alice).AccountMute(ctx, gomastodon.ID(dave.Account.ID)); err != nil {
+	if _, err := userClient(inst, alice).AccountMute(ctx, gomastodon.ID(dave.Account.ID)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -83,7 +82,7 @@ func TestNotificationsListFilterAndPage(t *testing.T) {
 	var walked []string
 	next := inst.API("/api/v1/notifications?limit=1")
 	for i := 0; next != "" && i < 10; i++ {
-		r := accGet(t, next, alice.Token)
+		r := apiGet(t, next, alice.Token)
 		var page []mastodon.Notification
 		r.ok(t, &page)
 		if len(page) == 0 {
@@ -92,25 +91,20 @@ func TestNotificationsListFilterAndPage(t *testing.T) {
 		for _, n := range page {
 			walked = append(walked, n.Type+":"+n.Account.Username)
 		}
-		next = ""
-		for _, part := range strings.Split(r.Header.Get("Link"), ",") {
-			if strings.Contains(part, `rel="next"`) {
-				next = strings.Trim(strings.TrimSpace(strings.Split(part, ";")[0]), "<>")
-			}
-		}
+		next = linkRel(r.Header.Get("Link"), "next")
 	}
 	// dave's and erin's notifications sit between carol's and bob's follow and are skipped.
 	if !slices.Equal(walked, all) {
 		t.Errorf("walking pages of one: %v, want %v", walked, all)
 	}
 
-	gomn, err := accClient(inst, alice).GetNotificationsExclude(ctx, &[]string{"favourite"}, nil)
+	gomn, err := userClient(inst, alice).GetNotificationsExclude(ctx, &[]string{"favourite"}, nil)
 	if err != nil || len(gomn) != 2 || gomn[0].Type != "mention" {
 		t.Errorf("go-mastodon exclude favourite: %v %+v", err, gomn)
 	}
 
 	// Blocking bob hides his notifications.
-	if _, err := accClient(inst, alice).AccountBlock(ctx, gomastodon.ID(bob.Account.ID)); err != nil {
+	if _, err := userClient(inst, alice).AccountBlock(ctx, gomastodon.ID(bob.Account.ID)); err != nil {
 		t.Fatal(err)
 	}
 	if got, _, _ := ntfList(t, inst, "", alice.Token); !slices.Equal(got, []string{"mention:carol"}) {
@@ -123,7 +117,7 @@ func TestNotificationGetDismissClear(t *testing.T) {
 	ctx := context.Background()
 	alice, bob, carol := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol")
 	for _, u := range []*testrig.User{bob, carol} {
-		if _, err := accClient(inst, u).AccountFollow(ctx, gomastodon.ID(alice.Account.ID)); err != nil {
+		if _, err := userClient(inst, u).AccountFollow(ctx, gomastodon.ID(alice.Account.ID)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -131,33 +125,33 @@ func TestNotificationGetDismissClear(t *testing.T) {
 	if len(ns) != 2 {
 		t.Fatalf("%d notifications, want 2", len(ns))
 	}
-	one, err := accClient(inst, alice).GetNotification(ctx, gomastodon.ID(ns[0].ID))
+	one, err := userClient(inst, alice).GetNotification(ctx, gomastodon.ID(ns[0].ID))
 	if err != nil || one.Type != "follow" || string(one.Account.ID) != carol.Account.ID {
 		t.Errorf("GET notification: %v %+v", err, one)
 	}
-	accGet(t, inst.API("/api/v1/notifications/%s", ns[0].ID), bob.Token).expectError(t, http.StatusNotFound, "Record not found")
-	accForm(t, http.MethodPost, inst.API("/api/v1/notifications/%s/dismiss", ns[0].ID), bob.Token, nil).expectError(t, http.StatusNotFound, "Record not found")
-	accForm(t, http.MethodPost, inst.API("/api/v1/notifications/%s/dismiss", ns[0].ID), accReadOnlyToken(t, inst, alice), nil).expectError(t, http.StatusForbidden, "This action is outside the authorized scopes")
-	accForm(t, http.MethodPost, inst.API("/api/v1/notifications/clear"), accReadOnlyToken(t, inst, alice), nil).expectError(t, http.StatusForbidden, "This action is outside the authorized scopes")
-	accGet(t, inst.API("/api/v1/notifications"), "").expectError(t, http.StatusUnauthorized, "The access token is invalid")
+	apiGet(t, inst.API("/api/v1/notifications/%s", ns[0].ID), bob.Token).expectError(t, http.StatusNotFound, "Record not found")
+	apiForm(t, http.MethodPost, inst.API("/api/v1/notifications/%s/dismiss", ns[0].ID), bob.Token, "").expectError(t, http.StatusNotFound, "Record not found")
+	apiForm(t, http.MethodPost, inst.API("/api/v1/notifications/%s/dismiss", ns[0].ID), userToken(t, inst, alice, "read"), "").expectError(t, http.StatusForbidden, "This action is outside the authorized scopes")
+	apiForm(t, http.MethodPost, inst.API("/api/v1/notifications/clear"), userToken(t, inst, alice, "read"), "").expectError(t, http.StatusForbidden, "This action is outside the authorized scopes")
+	apiGet(t, inst.API("/api/v1/notifications"), "").expectError(t, http.StatusUnauthorized, "The access token is invalid")
 	if got, _, _ := ntfList(t, inst, "", alice.Token); len(got) != 2 {
 		t.Fatalf("refused requests removed notifications: %v", got)
 	}
 
 	var empty map[string]any
-	accForm(t, http.MethodPost, inst.API("/api/v1/notifications/%s/dismiss", ns[0].ID), alice.Token, nil).ok(t, &empty)
+	apiForm(t, http.MethodPost, inst.API("/api/v1/notifications/%s/dismiss", ns[0].ID), alice.Token, "").ok(t, &empty)
 	if len(empty) != 0 {
 		t.Errorf("dismiss answered %v, want {}", empty)
 	}
-	accGet(t, inst.API("/api/v1/notifications/%s", ns[0].ID), alice.Token).expectError(t, http.StatusNotFound, "Record not found")
+	apiGet(t, inst.API("/api/v1/notifications/%s", ns[0].ID), alice.Token).expectError(t, http.StatusNotFound, "Record not found")
 	if got, _, _ := ntfList(t, inst, "", alice.Token); !slices.Equal(got, []string{"follow:bob"}) {
 		t.Errorf("after dismiss: %v", got)
 	}
-	if err := accClient(inst, alice).ClearNotifications(ctx); err != nil {
+	if err := userClient(inst, alice).ClearNotifications(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got, _, _ := ntfList(t, inst, "", alice.Token); len(got) != 0 {
 		t.Errorf("after clear: %v", got)
 	}
-	accForm(t, http.MethodPost, inst.API("/api/v1/notifications/%s/dismiss", ns[1].ID), alice.Token, nil).expectError(t, http.StatusNotFound, "Record not found")
+	apiForm(t, http.MethodPost, inst.API("/api/v1/notifications/%s/dismiss", ns[1].ID), alice.Token, "").expectError(t, http.StatusNotFound, "Record not found")
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -21,102 +20,6 @@ import (
 	"watercooler/store"
 	"watercooler/testrig"
 )
-
-// oaResponse is one raw HTTP answer; the oa prefix keeps the helpers of the OAuth, instance,
-// search and media tests apart from other areas' helpers in this package.
-type oaResponse struct {
-	Code   int
-	Header http.Header
-	Body   []byte
-}
-
-func (r oaResponse) decode(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.Body, v); err != nil {
-		t.Fatalf("decoding %s: %v", r.Body, err)
-	}
-}
-
-// expectError checks the status and Mastodon's {"error": msg} body.
-func (r oaResponse) expectError(t testing.TB, code int, msg string) {
-	t.Helper()
-	if r.Code != code {
-		t.Fatalf("status %d, want %d; body %s", r.Code, code, r.Body)
-	}
-	var e mastodon.Error
-	r.decode(t, &e)
-	if e.Error != msg {
-		t.Fatalf("error %q, want %q", e.Error, msg)
-	}
-}
-
-// expectOAuthError checks an RFC 6749 error answer: status, error code and a description.
-func (r oaResponse) expectOAuthError(t testing.TB, code int, oauthCode string) {
-	t.Helper()
-	if r.Code != code {
-		t.Fatalf("status %d, want %d; body %s", r.Code, code, r.Body)
-	}
-	var e mastodon.Error
-	r.decode(t, &e)
-	if e.Error != oauthCode || e.ErrorDescription == "" {
-		t.Fatalf("error %q (%q), want %q with a description", e.Error, e.ErrorDescription, oauthCode)
-	}
-	if strings.Contains(string(r.Body), "access_token") {
-		t.Fatalf("an error answer carries a token: %s", r.Body)
-	}
-}
-
-// oaSend sends req with client and reads the whole answer; client may be nil.
-func oaSend(t testing.TB, client *http.Client, req *http.Request) oaResponse {
-	t.Helper()
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return oaResponse{Code: resp.StatusCode, Header: resp.Header, Body: b}
-}
-
-// oaDo sends one request with an optional bearer token; header is name, value pairs.
-func oaDo(t testing.TB, method, u, token, contentType string, body []byte, header ...string) oaResponse {
-	t.Helper()
-	req, err := http.NewRequest(method, u, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	return oaSend(t, nil, req)
-}
-
-func oaGet(t testing.TB, u, token string) oaResponse {
-	t.Helper()
-	return oaDo(t, http.MethodGet, u, token, "", nil)
-}
-
-func oaForm(t testing.TB, u, token string, form url.Values, header ...string) oaResponse {
-	t.Helper()
-	return oaDo(t, http.MethodPost, u, token, "application/x-www-form-urlencoded", []byte(form.Encode()), header...)
-}
-
-func oaJSON(t testing.TB, method, u, token, body string, header ...string) oaResponse {
-	t.Helper()
-	return oaDo(t, method, u, token, "application/json", []byte(body), header...)
-}
 
 // oaBrowser is a client that keeps cookies and stops at redirects, like a browser whose
 // redirects the test inspects.
@@ -209,8 +112,7 @@ func oaAuthorizeQuery(app *gomastodon.Application, redirect, scope, state, chall
 // oaOpenForm loads the authorize page in browser and returns its form fields.
 func oaOpenForm(t testing.TB, inst *testrig.Instance, browser *http.Client, q url.Values) url.Values {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, inst.URL+"/oauth/authorize?"+q.Encode(), nil)
-	r := oaSend(t, browser, req)
+	r := apiSend(t, browser, newAPIRequest(t, http.MethodGet, inst.URL+"/oauth/authorize?"+q.Encode(), "", "", ""))
 	if r.Code != http.StatusOK {
 		t.Fatalf("authorize page: %d %s", r.Code, r.Body)
 	}
@@ -226,11 +128,9 @@ func oaOpenForm(t testing.TB, inst *testrig.Instance, browser *http.Client, q ur
 }
 
 // oaSubmit posts the authorize form like the browser does.
-func oaSubmit(t testing.TB, inst *testrig.Instance, browser *http.Client, form url.Values) oaResponse {
+func oaSubmit(t testing.TB, inst *testrig.Instance, browser *http.Client, form url.Values) apiResponse {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, inst.URL+"/oauth/authorize", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return oaSend(t, browser, req)
+	return apiSend(t, browser, newAPIRequest(t, http.MethodPost, inst.URL+"/oauth/authorize", "", formType, form.Encode()))
 }
 
 // oaSignIn runs the browser part of the flow and returns the authorization code, read from
@@ -266,7 +166,7 @@ func oaSignIn(t testing.TB, inst *testrig.Instance, q url.Values, login, passwor
 	return loc.Query().Get("code")
 }
 
-func oaTokenResponse(t testing.TB, r oaResponse) mastodon.Token {
+func oaTokenResponse(t testing.TB, r apiResponse) mastodon.Token {
 	t.Helper()
 	if r.Code != http.StatusOK {
 		t.Fatalf("token: %d %s", r.Code, r.Body)
@@ -296,8 +196,7 @@ func TestOAuthAuthorizationCodeFlow(t *testing.T) {
 	verifier, challenge := oaPKCE()
 	q := oaAuthorizeQuery(app, oob, "read write", "xyz", challenge)
 	browser := oaBrowser(t)
-	req, _ := http.NewRequest(http.MethodGet, inst.URL+"/oauth/authorize?"+q.Encode(), nil)
-	r := oaSend(t, browser, req)
+	r := apiSend(t, browser, newAPIRequest(t, http.MethodGet, inst.URL+"/oauth/authorize?"+q.Encode(), "", "", ""))
 	if r.Code != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("authorize page: %d %s", r.Code, r.Header.Get("Content-Type"))
 	}
@@ -321,10 +220,10 @@ func TestOAuthAuthorizationCodeFlow(t *testing.T) {
 
 	// Out-of-band: the code is shown; exchanged as a form with PKCE.
 	code := oaSignIn(t, inst, q, "alice", alice.Password)
-	tok := oaTokenResponse(t, oaForm(t, inst.URL+"/oauth/token", "", url.Values{
+	tok := oaTokenResponse(t, apiForm(t, http.MethodPost, inst.URL+"/oauth/token", "", url.Values{
 		"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {oob},
 		"client_id": {app.ClientID}, "client_secret": {app.ClientSecret}, "code_verifier": {verifier},
-	}))
+	}.Encode()))
 	if tok.Scope != "read write" {
 		t.Errorf("scope %q, want the requested %q", tok.Scope, "read write")
 	}
@@ -343,16 +242,16 @@ func TestOAuthAuthorizationCodeFlow(t *testing.T) {
 	code = oaSignIn(t, inst, oaAuthorizeQuery(app, oob, "follow", "", challenge), "ALICE@example.com", alice.Password)
 	basic := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(app.ClientID) + ":" + url.QueryEscape(app.ClientSecret)))
 	body, _ := json.Marshal(map[string]string{"grant_type": "authorization_code", "code": code, "redirect_uri": oob, "code_verifier": verifier})
-	tok = oaTokenResponse(t, oaJSON(t, http.MethodPost, inst.URL+"/oauth/token", "", string(body), "Authorization", "Basic "+basic))
+	tok = oaTokenResponse(t, apiJSON(t, http.MethodPost, inst.URL+"/oauth/token", "", string(body), "Authorization", "Basic "+basic))
 	if tok.Scope != "follow" {
 		t.Errorf("scope %q, want follow", tok.Scope)
 	}
-	if r := oaGet(t, inst.URL+"/api/v1/accounts/verify_credentials", tok.AccessToken); r.Code != http.StatusForbidden {
+	if r := apiGet(t, inst.URL+"/api/v1/accounts/verify_credentials", tok.AccessToken); r.Code != http.StatusForbidden {
 		t.Errorf("a follow-only token read the account: %d", r.Code)
 	}
 
 	// A web app: the code comes back in the redirect, with the state; go-mastodon exchanges it.
-	r = oaJSON(t, http.MethodPost, inst.URL+"/api/v1/apps", "", `{"client_name":"Web App","redirect_uris":["https://app.example/cb?x=1","myapp://oauth"],"scopes":"read write"}`)
+	r = apiJSON(t, http.MethodPost, inst.URL+"/api/v1/apps", "", `{"client_name":"Web App","redirect_uris":["https://app.example/cb?x=1","myapp://oauth"],"scopes":"read write"}`)
 	var reg map[string]any
 	r.decode(t, &reg)
 	if uris, _ := reg["redirect_uris"].([]any); r.Code != http.StatusOK || len(uris) != 2 {
@@ -370,7 +269,7 @@ func TestOAuthAuthorizationCodeFlow(t *testing.T) {
 
 	// The metadata advertises what the flow above used.
 	var meta map[string]any
-	oaGet(t, inst.URL+"/.well-known/oauth-authorization-server", "").decode(t, &meta)
+	apiGet(t, inst.URL+"/.well-known/oauth-authorization-server", "").decode(t, &meta)
 	if meta["authorization_endpoint"] != inst.URL+"/oauth/authorize" || meta["token_endpoint"] != inst.URL+"/oauth/token" ||
 		meta["revocation_endpoint"] != inst.URL+"/oauth/revoke" || meta["app_registration_endpoint"] != inst.URL+"/api/v1/apps" {
 		t.Errorf("metadata endpoints %v", meta)
@@ -408,8 +307,7 @@ func TestOAuthAuthorizeRefusals(t *testing.T) {
 	}
 	for _, tc := range pages {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, inst.URL+"/oauth/authorize?"+tc.q.Encode(), nil)
-			r := oaSend(t, oaBrowser(t), req)
+			r := apiSend(t, oaBrowser(t), newAPIRequest(t, http.MethodGet, inst.URL+"/oauth/authorize?"+tc.q.Encode(), "", "", ""))
 			if r.Code != http.StatusBadRequest || r.Header.Get("Location") != "" {
 				t.Fatalf("status %d, Location %q; want a 400 page", r.Code, r.Header.Get("Location"))
 			}
@@ -433,8 +331,7 @@ func TestOAuthAuthorizeRefusals(t *testing.T) {
 	}
 	for _, tc := range redirects {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, inst.URL+"/oauth/authorize?"+tc.q.Encode(), nil)
-			r := oaSend(t, oaBrowser(t), req)
+			r := apiSend(t, oaBrowser(t), newAPIRequest(t, http.MethodGet, inst.URL+"/oauth/authorize?"+tc.q.Encode(), "", "", ""))
 			loc, _ := url.Parse(r.Header.Get("Location"))
 			if r.Code != http.StatusFound || loc == nil || !strings.HasPrefix(loc.String(), cb+"?") {
 				t.Fatalf("status %d, Location %q; want a redirect to %s", r.Code, r.Header.Get("Location"), cb)
@@ -534,8 +431,8 @@ func TestOAuthTokenRefusals(t *testing.T) {
 
 	// The real flow's code works once only.
 	code := oaSignIn(t, inst, oaAuthorizeQuery(app, cb, "read", "s", challenge), "alice", alice.Password)
-	oaTokenResponse(t, oaForm(t, inst.URL+"/oauth/token", "", exchange(code, url.Values{"code_verifier": {verifier}})))
-	oaForm(t, inst.URL+"/oauth/token", "", exchange(code, url.Values{"code_verifier": {verifier}})).expectOAuthError(t, http.StatusBadRequest, "invalid_grant")
+	oaTokenResponse(t, apiForm(t, http.MethodPost, inst.URL+"/oauth/token", "", exchange(code, url.Values{"code_verifier": {verifier}}).Encode()))
+	apiForm(t, http.MethodPost, inst.URL+"/oauth/token", "", exchange(code, url.Values{"code_verifier": {verifier}}).Encode()).expectOAuthError(t, http.StatusBadRequest, "invalid_grant")
 
 	kept := oaCode(t, inst, withPKCE)
 	wrongVerifier, _ := oaPKCE()
@@ -561,17 +458,17 @@ func TestOAuthTokenRefusals(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			oaForm(t, inst.URL+"/oauth/token", "", tc.params).expectOAuthError(t, tc.status, tc.oauthCode)
+			apiForm(t, http.MethodPost, inst.URL+"/oauth/token", "", tc.params.Encode()).expectOAuthError(t, tc.status, tc.oauthCode)
 		})
 	}
 	// A refused exchange spends the code: it cannot be retried with the right verifier.
 	refused := oaCode(t, inst, withPKCE)
-	oaForm(t, inst.URL+"/oauth/token", "", exchange(refused, url.Values{"code_verifier": {wrongVerifier}})).expectOAuthError(t, 400, "invalid_grant")
-	oaForm(t, inst.URL+"/oauth/token", "", exchange(refused, url.Values{"code_verifier": {verifier}})).expectOAuthError(t, 400, "invalid_grant")
+	apiForm(t, http.MethodPost, inst.URL+"/oauth/token", "", exchange(refused, url.Values{"code_verifier": {wrongVerifier}}).Encode()).expectOAuthError(t, 400, "invalid_grant")
+	apiForm(t, http.MethodPost, inst.URL+"/oauth/token", "", exchange(refused, url.Values{"code_verifier": {verifier}}).Encode()).expectOAuthError(t, 400, "invalid_grant")
 	// The wrong-secret attempt above did not spend the code of a client it could not authenticate.
-	oaTokenResponse(t, oaForm(t, inst.URL+"/oauth/token", "", exchange(kept, url.Values{"code_verifier": {verifier}})))
+	oaTokenResponse(t, apiForm(t, http.MethodPost, inst.URL+"/oauth/token", "", exchange(kept, url.Values{"code_verifier": {verifier}}).Encode()))
 
-	oaJSON(t, http.MethodPost, inst.URL+"/oauth/token", "", `{"grant_type":`).expectOAuthError(t, http.StatusBadRequest, "invalid_request")
+	apiJSON(t, http.MethodPost, inst.URL+"/oauth/token", "", `{"grant_type":`).expectOAuthError(t, http.StatusBadRequest, "invalid_request")
 }
 
 func TestOAuthClientCredentialsAndScopes(t *testing.T) {
@@ -589,19 +486,19 @@ func TestOAuthClientCredentialsAndScopes(t *testing.T) {
 		t.Fatalf("app token verify_credentials: %+v, %v", v, err)
 	}
 	// An app token has no user: user endpoints refuse it.
-	oaForm(t, inst.URL+"/api/v1/statuses", appToken, url.Values{"status": {"hi"}}).expectError(t, http.StatusUnauthorized, "The access token is invalid")
-	oaGet(t, inst.URL+"/api/v1/accounts/verify_credentials", appToken).expectError(t, http.StatusUnauthorized, "The access token is invalid")
+	apiForm(t, http.MethodPost, inst.URL+"/api/v1/statuses", appToken, url.Values{"status": {"hi"}}.Encode()).expectError(t, http.StatusUnauthorized, "The access token is invalid")
+	apiGet(t, inst.URL+"/api/v1/accounts/verify_credentials", appToken).expectError(t, http.StatusUnauthorized, "The access token is invalid")
 
-	r := oaForm(t, inst.URL+"/oauth/token", "", url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}, "client_id": {app.ClientID}, "client_secret": {app.ClientSecret}})
+	r := apiForm(t, http.MethodPost, inst.URL+"/oauth/token", "", url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}, "client_id": {app.ClientID}, "client_secret": {app.ClientSecret}}.Encode())
 	if tok := oaTokenResponse(t, r); tok.Scope != "read" {
 		t.Fatalf("client_credentials scope %q", tok.Scope)
 	}
 
 	// A read-only user token cannot write.
 	code := oaSignIn(t, inst, oaAuthorizeQuery(app, "urn:ietf:wg:oauth:2.0:oob", "read", "", ""), "alice", alice.Password)
-	tok := oaTokenResponse(t, oaForm(t, inst.URL+"/oauth/token", "", url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {"urn:ietf:wg:oauth:2.0:oob"}, "client_id": {app.ClientID}, "client_secret": {app.ClientSecret}}))
-	oaForm(t, inst.URL+"/api/v1/statuses", tok.AccessToken, url.Values{"status": {"hi"}}).expectError(t, http.StatusForbidden, "This action is outside the authorized scopes")
-	if r := oaGet(t, inst.URL+"/api/v1/accounts/verify_credentials", tok.AccessToken); r.Code != http.StatusOK {
+	tok := oaTokenResponse(t, apiForm(t, http.MethodPost, inst.URL+"/oauth/token", "", url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {"urn:ietf:wg:oauth:2.0:oob"}, "client_id": {app.ClientID}, "client_secret": {app.ClientSecret}}.Encode()))
+	apiForm(t, http.MethodPost, inst.URL+"/api/v1/statuses", tok.AccessToken, url.Values{"status": {"hi"}}.Encode()).expectError(t, http.StatusForbidden, "This action is outside the authorized scopes")
+	if r := apiGet(t, inst.URL+"/api/v1/accounts/verify_credentials", tok.AccessToken); r.Code != http.StatusOK {
 		t.Fatalf("read token cannot read: %d %s", r.Code, r.Body)
 	}
 }
@@ -612,35 +509,35 @@ func TestOAuthRevoke(t *testing.T) {
 	app := oaRegister(t, inst, "read write", "urn:ietf:wg:oauth:2.0:oob")
 	other := oaRegister(t, inst, "read", "urn:ietf:wg:oauth:2.0:oob")
 	code := oaSignIn(t, inst, oaAuthorizeQuery(app, "urn:ietf:wg:oauth:2.0:oob", "read", "", ""), "alice", alice.Password)
-	tok := oaTokenResponse(t, oaForm(t, inst.URL+"/oauth/token", "", url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {"urn:ietf:wg:oauth:2.0:oob"}, "client_id": {app.ClientID}, "client_secret": {app.ClientSecret}}))
+	tok := oaTokenResponse(t, apiForm(t, http.MethodPost, inst.URL+"/oauth/token", "", url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {"urn:ietf:wg:oauth:2.0:oob"}, "client_id": {app.ClientID}, "client_secret": {app.ClientSecret}}.Encode()))
 	verify := inst.URL + "/api/v1/accounts/verify_credentials"
-	if r := oaGet(t, verify, tok.AccessToken); r.Code != http.StatusOK {
+	if r := apiGet(t, verify, tok.AccessToken); r.Code != http.StatusOK {
 		t.Fatalf("fresh token: %d", r.Code)
 	}
 
-	oaForm(t, inst.URL+"/oauth/revoke", "", url.Values{"token": {tok.AccessToken}}).expectOAuthError(t, http.StatusUnauthorized, "invalid_client")
-	oaForm(t, inst.URL+"/oauth/revoke", "", url.Values{"token": {tok.AccessToken}, "client_id": {app.ClientID}, "client_secret": {"guess"}}).expectOAuthError(t, http.StatusUnauthorized, "invalid_client")
-	oaForm(t, inst.URL+"/oauth/revoke", "", url.Values{"token": {tok.AccessToken}, "client_id": {other.ClientID}, "client_secret": {other.ClientSecret}}).expectOAuthError(t, http.StatusForbidden, "unauthorized_client")
-	oaForm(t, inst.URL+"/oauth/revoke", "", url.Values{"client_id": {app.ClientID}, "client_secret": {app.ClientSecret}}).expectOAuthError(t, http.StatusBadRequest, "invalid_request")
-	if r := oaGet(t, verify, tok.AccessToken); r.Code != http.StatusOK {
+	apiForm(t, http.MethodPost, inst.URL+"/oauth/revoke", "", url.Values{"token": {tok.AccessToken}}.Encode()).expectOAuthError(t, http.StatusUnauthorized, "invalid_client")
+	apiForm(t, http.MethodPost, inst.URL+"/oauth/revoke", "", url.Values{"token": {tok.AccessToken}, "client_id": {app.ClientID}, "client_secret": {"guess"}}.Encode()).expectOAuthError(t, http.StatusUnauthorized, "invalid_client")
+	apiForm(t, http.MethodPost, inst.URL+"/oauth/revoke", "", url.Values{"token": {tok.AccessToken}, "client_id": {other.ClientID}, "client_secret": {other.ClientSecret}}.Encode()).expectOAuthError(t, http.StatusForbidden, "unauthorized_client")
+	apiForm(t, http.MethodPost, inst.URL+"/oauth/revoke", "", url.Values{"client_id": {app.ClientID}, "client_secret": {app.ClientSecret}}.Encode()).expectOAuthError(t, http.StatusBadRequest, "invalid_request")
+	if r := apiGet(t, verify, tok.AccessToken); r.Code != http.StatusOK {
 		t.Fatalf("refused revocations revoked the token: %d", r.Code)
 	}
 
 	for i := 0; i < 2; i++ { // revoking again, or an unknown token, is still 200
-		r := oaForm(t, inst.URL+"/oauth/revoke", "", url.Values{"token": {tok.AccessToken}, "client_id": {app.ClientID}, "client_secret": {app.ClientSecret}})
+		r := apiForm(t, http.MethodPost, inst.URL+"/oauth/revoke", "", url.Values{"token": {tok.AccessToken}, "client_id": {app.ClientID}, "client_secret": {app.ClientSecret}}.Encode())
 		if r.Code != http.StatusOK || strings.TrimSpace(string(r.Body)) != "{}" {
 			t.Fatalf("revoke: %d %s", r.Code, r.Body)
 		}
 	}
-	oaGet(t, verify, tok.AccessToken).expectError(t, http.StatusUnauthorized, "The access token is invalid")
-	oaGet(t, inst.URL+"/api/v1/timelines/public", tok.AccessToken).expectError(t, http.StatusUnauthorized, "The access token is invalid")
+	apiGet(t, verify, tok.AccessToken).expectError(t, http.StatusUnauthorized, "The access token is invalid")
+	apiGet(t, inst.URL+"/api/v1/timelines/public", tok.AccessToken).expectError(t, http.StatusUnauthorized, "The access token is invalid")
 }
 
 func TestOAuthAppsCreate(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	apps := inst.URL + "/api/v1/apps"
 
-	r := oaForm(t, apps, "", url.Values{"client_name": {"Lines"}, "redirect_uris": {"https://a.example/cb\nurn:ietf:wg:oauth:2.0:oob"}})
+	r := apiForm(t, http.MethodPost, apps, "", url.Values{"client_name": {"Lines"}, "redirect_uris": {"https://a.example/cb\nurn:ietf:wg:oauth:2.0:oob"}}.Encode())
 	var app map[string]any
 	r.decode(t, &app)
 	if r.Code != http.StatusOK {
@@ -653,7 +550,7 @@ func TestOAuthAppsCreate(t *testing.T) {
 		t.Fatalf("application entity %s", r.Body)
 	}
 
-	r = oaForm(t, apps, "", url.Values{"client_name": {"Array"}, "redirect_uris[]": {"https://a.example/1", "https://a.example/2"}, "scopes": {"read:statuses write:media"}})
+	r = apiForm(t, http.MethodPost, apps, "", url.Values{"client_name": {"Array"}, "redirect_uris[]": {"https://a.example/1", "https://a.example/2"}, "scopes": {"read:statuses write:media"}}.Encode())
 	r.decode(t, &app)
 	if uris, _ := app["redirect_uris"].([]any); r.Code != http.StatusOK || len(uris) != 2 {
 		t.Fatalf("redirect_uris[]: %d %s", r.Code, r.Body)
@@ -675,12 +572,12 @@ func TestOAuthAppsCreate(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			oaJSON(t, http.MethodPost, apps, "", tc.body).expectError(t, tc.status, tc.msg)
+			apiJSON(t, http.MethodPost, apps, "", tc.body).expectError(t, tc.status, tc.msg)
 		})
 	}
-	if r := oaJSON(t, http.MethodPost, apps, "", `{"client_name":`); r.Code != http.StatusBadRequest {
+	if r := apiJSON(t, http.MethodPost, apps, "", `{"client_name":`); r.Code != http.StatusBadRequest {
 		t.Fatalf("malformed JSON: %d %s", r.Code, r.Body)
 	}
-	oaGet(t, apps+"/verify_credentials", "").expectError(t, http.StatusUnauthorized, "The access token is invalid")
-	oaGet(t, apps+"/verify_credentials", "not-a-token").expectError(t, http.StatusUnauthorized, "The access token is invalid")
+	apiGet(t, apps+"/verify_credentials", "").expectError(t, http.StatusUnauthorized, "The access token is invalid")
+	apiGet(t, apps+"/verify_credentials", "not-a-token").expectError(t, http.StatusUnauthorized, "The access token is invalid")
 }

@@ -33,7 +33,7 @@ func (s *Server) renderStatuses(ctx context.Context, viewer *store.Account, sts 
 	}
 	reblogs := map[string]*store.Status{}
 	if len(reblogIDs) > 0 {
-		list, err := s.store.Statuses(ctx, reblogIDs)
+		list, _, err := s.store.StatusesFor(ctx, "", reblogIDs)
 		if err != nil {
 			return nil, err
 		}
@@ -41,52 +41,55 @@ func (s *Server) renderStatuses(ctx context.Context, viewer *store.Account, sts 
 			reblogs[r.ID] = r
 		}
 	}
-	all := make([]*store.Status, 0, len(sts)+len(reblogs))
-	all = append(all, sts...)
-	for _, r := range reblogs {
-		all = append(all, r)
+	data, err := s.store.LoadRenderData(ctx, renderQuery(viewer, sts, reblogs, filterContext))
+	if err != nil {
+		return nil, err
 	}
+	return s.buildStatuses(viewer, sts, reblogs, data, filterContext), nil
+}
+
+// renderQuery names what rendering sts, and the statuses they boost, needs.
+func renderQuery(viewer *store.Account, sts []*store.Status, reblogs map[string]*store.Status, filterContext string) store.RenderQuery {
 	var accountIDs, statusIDs, mediaIDs []string
-	for _, st := range all {
+	add := func(st *store.Status) {
 		accountIDs = append(accountIDs, st.AccountID)
 		accountIDs = append(accountIDs, st.Mentions...)
 		statusIDs = append(statusIDs, st.ID)
 		mediaIDs = append(mediaIDs, st.MediaIDs...)
 	}
+	for _, st := range sts {
+		add(st)
+	}
+	for _, r := range reblogs {
+		add(r)
+	}
 	slices.Sort(accountIDs)
 	accountIDs = slices.Compact(accountIDs)
-	accounts, err := s.store.Accounts(ctx, accountIDs)
-	if err != nil {
-		return nil, err
-	}
-	accountCounts, err := s.store.AccountCounts(ctx, accountIDs)
-	if err != nil {
-		return nil, err
-	}
-	counts, err := s.store.StatusCounts(ctx, statusIDs)
-	if err != nil {
-		return nil, err
-	}
-	media, err := s.store.MediaByIDs(ctx, mediaIDs)
-	if err != nil {
-		return nil, err
-	}
-	var flags map[string]store.ViewerFlags
-	var filters []*store.Filter
+	q := store.RenderQuery{AccountIDs: accountIDs, StatusIDs: statusIDs, MediaIDs: mediaIDs}
 	if viewer != nil {
-		if flags, err = s.store.ViewerFlags(ctx, viewer.ID, statusIDs); err != nil {
-			return nil, err
-		}
-		if filters, err = s.store.Filters(ctx, viewer.ID); err != nil {
-			return nil, err
-		}
+		// Filters only apply in a context; without one they would be read for nothing.
+		q.ViewerID, q.Filters = viewer.ID, filterContext != ""
 	}
+	return q
+}
+
+// buildStatuses builds the entities of sts from what renderQuery asked for.
+func (s *Server) buildStatuses(viewer *store.Account, sts []*store.Status, reblogs map[string]*store.Status, data *store.RenderData, filterContext string) []mastodon.Status {
+	accounts, accountCounts, counts, media, flags := data.Accounts, data.AccountCounts, data.StatusCounts, data.Media, data.ViewerFlags
+	filters := compileFilters(data.Filters, filterContext, time.Now())
+	authors := map[string]*mastodon.Account{} // each author's entity, built once per page
 	build := func(st *store.Status) *mastodon.StatusData {
 		author, ok := accounts[st.AccountID]
 		if !ok {
 			return nil
 		}
-		d := &mastodon.StatusData{Status: st, Account: author, AccountCounts: accountCounts[st.AccountID], Counts: counts[st.ID]}
+		entity, ok := authors[st.AccountID]
+		if !ok {
+			a := mastodon.AccountFrom(s.site, author, accountCounts[st.AccountID])
+			entity = &a
+			authors[st.AccountID] = entity
+		}
+		d := &mastodon.StatusData{Status: st, Account: author, AccountCounts: accountCounts[st.AccountID], AccountEntity: entity, Counts: counts[st.ID]}
 		for _, id := range st.Mentions {
 			if a, ok := accounts[id]; ok {
 				d.Mentions = append(d.Mentions, a)
@@ -120,7 +123,7 @@ func (s *Server) renderStatuses(ctx context.Context, viewer *store.Account, sts 
 			}
 			content = r
 		}
-		results, hide := matchFilters(filters, filterContext, content)
+		results, hide := filters.match(content)
 		if hide {
 			continue
 		}
@@ -131,7 +134,7 @@ func (s *Server) renderStatuses(ctx context.Context, viewer *store.Account, sts 
 		}
 		out = append(out, mastodon.StatusFrom(s.site, d))
 	}
-	return out, nil
+	return out
 }
 
 // renderStatus builds one Status entity.
@@ -149,42 +152,79 @@ func (s *Server) renderStatus(ctx context.Context, viewer *store.Account, st *st
 // matchFilters applies the viewer's keyword filters for one context; hide reports a match of a
 // filter whose action is "hide".
 func matchFilters(filters []*store.Filter, filterContext string, st *store.Status) (results []mastodon.FilterResult, hide bool) {
+	return compileFilters(filters, filterContext, time.Now()).match(st)
+}
+
+// filterSet is a viewer's keyword filters that apply in one context at one time, with their
+// whole-word keywords compiled: compiling a regexp per keyword per status made filtered pages
+// several times dearer to render than unfiltered ones, so a page compiles each keyword once.
+type filterSet []activeFilter
+
+type activeFilter struct {
+	filter   *store.Filter
+	keywords []compiledKeyword
+}
+
+type compiledKeyword struct {
+	keyword   string         // as the user typed it, for the filter result
+	lower     string         // what a keyword looks for in the lower-cased text
+	wholeWord bool           // match lower only between non-word characters, with re
+	re        *regexp.Regexp // nil for a whole-word keyword that did not compile: never matches
+}
+
+// compileFilters keeps the filters of filterContext that have not expired at now.
+func compileFilters(filters []*store.Filter, filterContext string, now time.Time) filterSet {
 	if len(filters) == 0 || filterContext == "" {
-		return nil, false
+		return nil
 	}
-	var plain string
-	now := time.Now()
+	var out filterSet
 	for _, f := range filters {
 		if !slices.Contains(f.Context, filterContext) || (f.ExpiresAt != nil && f.ExpiresAt.Before(now)) {
 			continue
 		}
-		if plain == "" {
-			plain = strings.ToLower(st.SpoilerText + "\n" + text.PlainText(st.Content))
+		af := activeFilter{filter: f, keywords: make([]compiledKeyword, len(f.Keywords))}
+		for i, k := range f.Keywords {
+			ck := compiledKeyword{keyword: k.Keyword, lower: strings.ToLower(k.Keyword), wholeWord: k.WholeWord}
+			if k.WholeWord {
+				ck.re, _ = regexp.Compile(`(?i)(^|[^\pL\pN_])` + regexp.QuoteMeta(ck.lower) + `($|[^\pL\pN_])`)
+			}
+			af.keywords[i] = ck
 		}
+		out = append(out, af)
+	}
+	return out
+}
+
+// match applies the filters to one status; hide reports a match of a filter whose action is
+// "hide".
+func (fs filterSet) match(st *store.Status) (results []mastodon.FilterResult, hide bool) {
+	if len(fs) == 0 {
+		return nil, false
+	}
+	plain := strings.ToLower(st.SpoilerText + "\n" + text.PlainText(st.Content))
+	for _, af := range fs {
 		var matched []string
-		for _, k := range f.Keywords {
-			if keywordMatches(plain, k) {
-				matched = append(matched, k.Keyword)
+		for _, k := range af.keywords {
+			if k.matches(plain) {
+				matched = append(matched, k.keyword)
 			}
 		}
 		if len(matched) == 0 {
 			continue
 		}
-		if f.FilterAction == "hide" {
+		if af.filter.FilterAction == "hide" {
 			return nil, true
 		}
-		results = append(results, mastodon.FilterResult{Filter: FilterEntity(f), KeywordMatches: matched, StatusMatches: []string{}})
+		results = append(results, mastodon.FilterResult{Filter: FilterEntity(af.filter), KeywordMatches: matched, StatusMatches: []string{}})
 	}
 	return results, false
 }
 
-func keywordMatches(plain string, k store.FilterKeyword) bool {
-	kw := strings.ToLower(k.Keyword)
-	if !k.WholeWord {
-		return strings.Contains(plain, kw)
+func (k compiledKeyword) matches(plain string) bool {
+	if !k.wholeWord {
+		return strings.Contains(plain, k.lower)
 	}
-	re, err := regexp.Compile(`(?i)(^|[^\pL\pN_])` + regexp.QuoteMeta(kw) + `($|[^\pL\pN_])`)
-	return err == nil && re.MatchString(plain)
+	return k.re != nil && k.re.MatchString(plain)
 }
 
 // FilterEntity builds the Filter entity of a stored filter.
@@ -232,20 +272,87 @@ func (s *Server) renderAccount(ctx context.Context, a *store.Account) (mastodon.
 // renderEntries loads and renders the statuses of a timeline page, dropping those of accounts
 // the viewer blocks, mutes, or is blocked by.
 func (s *Server) renderEntries(ctx context.Context, viewer *store.Account, entries []store.Entry, filterContext string) ([]mastodon.Status, error) {
-	sts, err := s.store.Statuses(ctx, store.Members(entries))
+	ids := store.Members(entries)
+	if out, ok, err := s.renderRemembered(ctx, viewer, ids, filterContext); ok || err != nil {
+		return out, err
+	}
+	var viewerID string
+	if viewer != nil {
+		viewerID = viewer.ID
+	}
+	sts, hidden, err := s.store.StatusesFor(ctx, viewerID, ids)
 	if err != nil {
 		return nil, err
 	}
-	if viewer != nil {
-		hidden, err := s.store.Hidden(ctx, viewer.ID)
-		if err != nil {
-			return nil, err
-		}
-		if len(hidden) > 0 {
-			sts = slices.DeleteFunc(sts, func(st *store.Status) bool { return hidden[st.AccountID] })
-		}
+	if len(hidden) > 0 {
+		sts = slices.DeleteFunc(sts, func(st *store.Status) bool { return hidden[st.AccountID] })
 	}
 	return s.renderStatuses(ctx, viewer, sts, filterContext)
+}
+
+// renderRemembered renders a timeline page as renderEntries does, in one round trip instead of
+// two or three, when every status on it, and every status they boost, was read before: what
+// rendering needs is then known from those statuses and read together with them. Statuses
+// rarely change, and one that did (or a status never read) makes it report !ok, leaving the page
+// to renderEntries.
+func (s *Server) renderRemembered(ctx context.Context, viewer *store.Account, ids []string, filterContext string) (out []mastodon.Status, ok bool, err error) {
+	remembered := func(ids []string) (map[string]*store.Status, bool) {
+		m := make(map[string]*store.Status, len(ids))
+		for _, id := range ids {
+			st := s.store.RememberedStatus(id)
+			if st == nil {
+				return nil, false
+			}
+			m[id] = st
+		}
+		return m, true
+	}
+	guess, ok := remembered(ids)
+	if !ok {
+		return nil, false, nil
+	}
+	guessed := make([]*store.Status, 0, len(ids))
+	var reblogIDs []string
+	for _, id := range ids {
+		st := guess[id]
+		guessed = append(guessed, st)
+		if st.ReblogOfID != "" {
+			reblogIDs = append(reblogIDs, st.ReblogOfID)
+		}
+	}
+	guessedReblogs, ok := remembered(reblogIDs)
+	if !ok {
+		return nil, false, nil
+	}
+	q := renderQuery(viewer, guessed, guessedReblogs, filterContext)
+	read := store.PageRead{StatusIDs: ids, ReblogIDs: reblogIDs, Render: &q}
+	if viewer != nil {
+		read.ViewerID = viewer.ID
+	}
+	page, err := s.store.ReadPage(ctx, read)
+	if err != nil {
+		return nil, false, err
+	}
+	// A status whose JSON is unchanged decodes to the very record remembered (see store's memo),
+	// so comparing pointers tells whether the guess held; a status deleted meanwhile is only
+	// left out.
+	for _, st := range page.Statuses {
+		if guess[st.ID] != st {
+			return nil, false, nil
+		}
+	}
+	reblogs := make(map[string]*store.Status, len(page.Reblogs))
+	for _, r := range page.Reblogs {
+		if guessedReblogs[r.ID] != r {
+			return nil, false, nil
+		}
+		reblogs[r.ID] = r
+	}
+	sts := page.Statuses
+	if len(page.Hidden) > 0 {
+		sts = slices.DeleteFunc(sts, func(st *store.Status) bool { return page.Hidden[st.AccountID] })
+	}
+	return s.buildStatuses(viewer, sts, reblogs, page.Render, filterContext), true, nil
 }
 
 // visibleTo reports whether viewer (nil when anonymous) may see st.

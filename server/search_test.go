@@ -7,17 +7,15 @@ import (
 	"slices"
 	"testing"
 
-	gomastodon "github.com/mattn/go-mastodon"
-
 	"watercooler/server/mastodon"
 	"watercooler/store"
 	"watercooler/testrig"
 )
 
-// oaSearch runs GET /api/v2/search and decodes the results.
-func oaSearch(t testing.TB, inst *testrig.Instance, token string, q url.Values) mastodon.SearchResults {
+// searchV2 runs GET /api/v2/search and decodes the results.
+func searchV2(t testing.TB, inst *testrig.Instance, token string, q url.Values) mastodon.SearchResults {
 	t.Helper()
-	r := oaGet(t, inst.URL+"/api/v2/search?"+q.Encode(), token)
+	r := apiGet(t, inst.URL+"/api/v2/search?"+q.Encode(), token)
 	if r.Code != http.StatusOK {
 		t.Fatalf("search %v: %d %s", q, r.Code, r.Body)
 	}
@@ -29,7 +27,7 @@ func oaSearch(t testing.TB, inst *testrig.Instance, token string, q url.Values) 
 	return res
 }
 
-func oaAccts(res mastodon.SearchResults) []string {
+func acctsOf(res mastodon.SearchResults) []string {
 	var out []string
 	for _, a := range res.Accounts {
 		out = append(out, a.Acct)
@@ -42,7 +40,7 @@ func TestSearchAccounts(t *testing.T) {
 	alice := inst.CreateUser(t, "alice")
 	bob := inst.CreateUser(t, "bob")
 	inst.CreateUser(t, "bobby")
-	oaRemoteAccount(t, inst, "bob", "sales.example")
+	remoteAccount(t, inst, "bob", "sales.example")
 	gone := inst.CreateUser(t, "bobsuspended")
 	gone.Account.Suspended = true
 	if err := inst.Store.UpdateAccount(context.Background(), gone.Account); err != nil {
@@ -73,34 +71,32 @@ func TestSearchAccounts(t *testing.T) {
 			for k, v := range tc.extra {
 				q[k] = v
 			}
-			if got := oaAccts(oaSearch(t, inst, tc.token, q)); !slices.Equal(got, tc.want) {
+			if got := acctsOf(searchV2(t, inst, tc.token, q)); !slices.Equal(got, tc.want) {
 				t.Fatalf("accounts %v, want %v", got, tc.want)
 			}
 		})
 	}
 
 	// following=true keeps only accounts the viewer follows.
-	if err := inst.Store.Follow(context.Background(), alice.Account, bob.Account, store.FollowOptions{ShowReblogs: true}); err != nil {
-		t.Fatal(err)
-	}
-	if got := oaAccts(oaSearch(t, inst, alice.Token, url.Values{"q": {"bob"}, "following": {"true"}})); !slices.Equal(got, []string{"bob"}) {
+	followUser(t, inst, alice, bob)
+	if got := acctsOf(searchV2(t, inst, alice.Token, url.Values{"q": {"bob"}, "following": {"true"}})); !slices.Equal(got, []string{"bob"}) {
 		t.Fatalf("following=true: %v", got)
 	}
 	// Blocked accounts are left out.
 	if err := inst.Store.Block(context.Background(), alice.Account.ID, bob.Account.ID); err != nil {
 		t.Fatal(err)
 	}
-	if got := oaAccts(oaSearch(t, inst, alice.Token, url.Values{"q": {"bob"}, "type": {"accounts"}})); slices.Contains(got, "bob") {
+	if got := acctsOf(searchV2(t, inst, alice.Token, url.Values{"q": {"bob"}, "type": {"accounts"}})); slices.Contains(got, "bob") {
 		t.Fatalf("a blocked account is found: %v", got)
 	}
 
 	// Resolving an unknown remote account finds nothing yet, but is allowed when signed in.
-	if got := oaAccts(oaSearch(t, inst, alice.Token, url.Values{"q": {"zoe@elsewhere.example"}, "resolve": {"true"}})); len(got) != 0 {
+	if got := acctsOf(searchV2(t, inst, alice.Token, url.Values{"q": {"zoe@elsewhere.example"}, "resolve": {"true"}})); len(got) != 0 {
 		t.Fatalf("resolve: %v", got)
 	}
 
 	// go-mastodon's search.
-	res, err := gomastodon.NewClient(&gomastodon.Config{Server: inst.URL, AccessToken: alice.Token}).Search(context.Background(), "bobb", false)
+	res, err := userClient(inst, alice).Search(context.Background(), "bobb", false)
 	if err != nil || len(res.Accounts) != 1 || res.Accounts[0].Username != "bobby" {
 		t.Fatalf("go-mastodon search: %+v, %v", res, err)
 	}
@@ -109,10 +105,10 @@ func TestSearchAccounts(t *testing.T) {
 func TestSearchHashtags(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice := inst.CreateUser(t, "alice")
-	oaStatus(t, inst, alice.Account, store.VisibilityPublic, "golang", "gopher")
-	oaStatus(t, inst, alice.Account, store.VisibilityPublic, "rust")
+	storeStatus(t, inst, alice.Account, store.Status{Visibility: store.VisibilityPublic, Tags: []string{"golang", "gopher"}})
+	storeStatus(t, inst, alice.Account, store.Status{Visibility: store.VisibilityPublic, Tags: []string{"rust"}})
 
-	r := oaGet(t, inst.URL+"/api/v2/search?type=hashtags&q=%23go", "")
+	r := apiGet(t, inst.URL+"/api/v2/search?type=hashtags&q=%23go", "")
 	if r.Code != http.StatusOK {
 		t.Fatalf("search: %d %s", r.Code, r.Body)
 	}
@@ -141,11 +137,11 @@ func TestSearchHashtags(t *testing.T) {
 	if err := inst.Store.FollowTag(context.Background(), alice.Account.ID, "rust"); err != nil {
 		t.Fatal(err)
 	}
-	res := oaSearch(t, inst, alice.Token, url.Values{"q": {"rust"}})
+	res := searchV2(t, inst, alice.Token, url.Values{"q": {"rust"}})
 	if len(res.Hashtags) != 1 || res.Hashtags[0].Following == nil || !*res.Hashtags[0].Following {
 		t.Fatalf("followed tag: %+v", res.Hashtags)
 	}
-	if res := oaSearch(t, inst, "", url.Values{"q": {"#not a tag!"}}); len(res.Hashtags) != 0 {
+	if res := searchV2(t, inst, "", url.Values{"q": {"#not a tag!"}}); len(res.Hashtags) != 0 {
 		t.Fatalf("invalid tag offered: %+v", res.Hashtags)
 	}
 }
@@ -153,8 +149,8 @@ func TestSearchHashtags(t *testing.T) {
 func TestSearchStatuses(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
-	public := oaStatus(t, inst, alice.Account, store.VisibilityPublic)
-	private := oaStatus(t, inst, alice.Account, store.VisibilityPrivate)
+	public := storeStatus(t, inst, alice.Account, store.Status{Visibility: store.VisibilityPublic})
+	private := storeStatus(t, inst, alice.Account, store.Status{Visibility: store.VisibilityPrivate})
 
 	ids := func(res mastodon.SearchResults) []string {
 		var out []string
@@ -183,7 +179,7 @@ func TestSearchStatuses(t *testing.T) {
 			if tc.name == "by URL, statuses only" {
 				q.Set("type", "statuses")
 			}
-			res := oaSearch(t, inst, tc.token, q)
+			res := searchV2(t, inst, tc.token, q)
 			if got := ids(res); !slices.Equal(got, tc.want) {
 				t.Fatalf("statuses %v, want %v", got, tc.want)
 			}
@@ -197,10 +193,7 @@ func TestSearchStatuses(t *testing.T) {
 func TestSearchRefusals(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice := inst.CreateUser(t, "alice")
-	writeOnly, _, err := inst.Store.CreateToken(context.Background(), "", alice.Account.ID, []string{"write"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	writeOnly := userToken(t, inst, alice, "write")
 	cases := []struct {
 		name, query, token string
 		status             int
@@ -214,7 +207,7 @@ func TestSearchRefusals(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			oaGet(t, inst.URL+"/api/v2/search?"+tc.query, tc.token).expectError(t, tc.status, tc.msg)
+			apiGet(t, inst.URL+"/api/v2/search?"+tc.query, tc.token).expectError(t, tc.status, tc.msg)
 		})
 	}
 }

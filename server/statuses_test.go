@@ -2,8 +2,6 @@ package server_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -17,153 +15,12 @@ import (
 	"watercooler/testrig"
 )
 
-// stlResponse is one raw API answer; the stl prefix keeps these helpers apart from other
-// areas' helpers in the same test package.
-type stlResponse struct {
-	Code   int
-	Header http.Header
-	Body   []byte
-}
-
-func (r stlResponse) decode(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.Body, v); err != nil {
-		t.Fatalf("decoding %s: %v", r.Body, err)
-	}
-}
-
-// expectError checks the status and Mastodon's {"error": msg} body.
-func (r stlResponse) expectError(t testing.TB, code int, msg string) {
-	t.Helper()
-	var e mastodon.Error
-	if r.Code != code {
-		t.Fatalf("status %d, want %d; body %s", r.Code, code, r.Body)
-	}
-	r.decode(t, &e)
-	if e.Error != msg {
-		t.Fatalf("error %q, want %q", e.Error, msg)
-	}
-}
-
-// stlDo sends one request; header is a list of name, value pairs.
-func stlDo(t testing.TB, method, u, token, contentType, body string, header ...string) stlResponse {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, u, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, u, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return stlResponse{Code: resp.StatusCode, Header: resp.Header, Body: b}
-}
-
-func stlGet(t testing.TB, u, token string) stlResponse {
-	t.Helper()
-	return stlDo(t, http.MethodGet, u, token, "", "")
-}
-
-func stlForm(t testing.TB, method, u, token string, form url.Values, header ...string) stlResponse {
-	t.Helper()
-	return stlDo(t, method, u, token, "application/x-www-form-urlencoded", form.Encode(), header...)
-}
-
-func stlJSON(t testing.TB, method, u, token, body string) stlResponse {
-	t.Helper()
-	return stlDo(t, method, u, token, "application/json", body)
-}
-
-// stlStatus fetches and decodes one status, failing unless it answers 200.
-func stlStatus(t testing.TB, inst *testrig.Instance, id, token string) mastodon.Status {
-	t.Helper()
-	r := stlGet(t, inst.API("/api/v1/statuses/%s", id), token)
-	if r.Code != http.StatusOK {
-		t.Fatalf("GET status %s: %d %s", id, r.Code, r.Body)
-	}
-	var st mastodon.Status
-	r.decode(t, &st)
-	return st
-}
-
-// stlTimeline reads a timeline page and returns the statuses' ids.
-func stlTimeline(t testing.TB, u, token string) []string {
-	t.Helper()
-	r := stlGet(t, u, token)
-	if r.Code != http.StatusOK {
-		t.Fatalf("GET %s: %d %s", u, r.Code, r.Body)
-	}
-	var sts []mastodon.Status
-	r.decode(t, &sts)
-	ids := make([]string, len(sts))
-	for i, st := range sts {
-		ids[i] = st.ID
-	}
-	return ids
-}
-
-func stlClient(inst *testrig.Instance, u *testrig.User) *gomastodon.Client {
-	return gomastodon.NewClient(&gomastodon.Config{Server: inst.URL, AccessToken: u.Token})
-}
-
-func stlFollow(t testing.TB, inst *testrig.Instance, follower, target *testrig.User) {
-	t.Helper()
-	if err := inst.Store.Follow(context.Background(), follower.Account, target.Account, store.FollowOptions{ShowReblogs: true}); err != nil {
-		t.Fatalf("follow: %v", err)
-	}
-}
-
-func stlPost(t testing.TB, inst *testrig.Instance, u *testrig.User, toot gomastodon.Toot) *gomastodon.Status {
-	t.Helper()
-	st, err := stlClient(inst, u).PostStatus(context.Background(), &toot)
-	if err != nil {
-		t.Fatalf("post %q: %v", toot.Status, err)
-	}
-	return st
-}
-
-func stlStatusesCount(t testing.TB, inst *testrig.Instance, accountID string) int64 {
-	t.Helper()
-	counts, err := inst.Store.AccountCounts(context.Background(), []string{accountID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return counts[accountID].Statuses
-}
-
-func stlNotifications(t testing.TB, inst *testrig.Instance, accountID, typ string) []*store.Notification {
-	t.Helper()
-	ns, err := inst.Store.Notifications(context.Background(), accountID, store.NotificationQuery{Page: store.Page{Limit: 40}, Types: []string{typ}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ns
-}
-
 func TestStatusesPostReachesTimelines(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob, carol := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol")
-	stlFollow(t, inst, carol, alice)
+	followUser(t, inst, carol, alice)
 
-	st := stlPost(t, inst, alice, gomastodon.Toot{Status: "Hello @bob, see #WaterCooler and https://example.com/x"})
+	st := postStatus(t, inst, alice, gomastodon.Toot{Status: "Hello @bob, see #WaterCooler and https://example.com/x"})
 
 	for _, want := range []string{`class="u-url mention"`, `@<span>bob</span>`, `class="mention hashtag"`, `/tags/watercooler`, `href="https://example.com/x"`} {
 		if !strings.Contains(st.Content, want) {
@@ -197,17 +54,17 @@ func TestStatusesPostReachesTimelines(t *testing.T) {
 		{"other tag", "/api/v1/timelines/tag/other", "", false},
 	}
 	for _, tl := range timelines {
-		ids := stlTimeline(t, inst.API("%s", tl.path), tl.token)
+		ids := timelineIDs(t, inst.API("%s", tl.path), tl.token)
 		if got := slices.Contains(ids, id); got != tl.want {
 			t.Errorf("%s: contains post = %v, want %v (ids %v)", tl.name, got, tl.want, ids)
 		}
 	}
 
-	mentions := stlNotifications(t, inst, bob.Account.ID, store.NotifyMention)
+	mentions := notificationsOf(t, inst, bob.Account.ID, store.NotifyMention)
 	if len(mentions) != 1 || mentions[0].StatusID != id {
 		t.Errorf("bob's mention notifications = %+v", mentions)
 	}
-	if n := stlStatusesCount(t, inst, alice.Account.ID); n != 1 {
+	if n := statusesCount(t, inst, alice.Account.ID); n != 1 {
 		t.Errorf("statuses_count = %d, want 1", n)
 	}
 }
@@ -234,7 +91,7 @@ func TestStatusesApplicationAndPreferences(t *testing.T) {
 	}
 
 	// A JSON body, with the booleans some clients send as strings.
-	r := stlJSON(t, http.MethodPost, inst.API("/api/v1/statuses"), token, `{"status":"spoilers ahead","spoiler_text":"cw","sensitive":"false","language":"de"}`)
+	r := apiJSON(t, http.MethodPost, inst.API("/api/v1/statuses"), token, `{"status":"spoilers ahead","spoiler_text":"cw","sensitive":"false","language":"de"}`)
 	if r.Code != http.StatusOK {
 		t.Fatalf("post: %d %s", r.Code, r.Body)
 	}
@@ -252,12 +109,12 @@ func TestStatusesApplicationAndPreferences(t *testing.T) {
 	if st.Language == nil || *st.Language != "de" {
 		t.Errorf("language = %v", st.Language)
 	}
-	if ids := stlTimeline(t, inst.API("/api/v1/timelines/public"), ""); slices.Contains(ids, st.ID) {
+	if ids := timelineIDs(t, inst.API("/api/v1/timelines/public"), ""); slices.Contains(ids, st.ID) {
 		t.Error("an unlisted status is in the public timeline")
 	}
 
 	// A form body with Rails' lenient boolean.
-	r = stlForm(t, http.MethodPost, inst.API("/api/v1/statuses"), token, url.Values{"status": {"plain"}, "sensitive": {"1"}, "visibility": {"public"}})
+	r = apiForm(t, http.MethodPost, inst.API("/api/v1/statuses"), token, url.Values{"status": {"plain"}, "sensitive": {"1"}, "visibility": {"public"}}.Encode())
 	r.decode(t, &st)
 	if r.Code != http.StatusOK || !st.Sensitive || st.Visibility != "public" {
 		t.Errorf("form post: %d sensitive=%v visibility=%q", r.Code, st.Sensitive, st.Visibility)
@@ -278,19 +135,19 @@ func TestStatusesMedia(t *testing.T) {
 	m1, m2 := upload(alice), upload(alice)
 
 	// go-mastodon sends media_ids[] in a form body; the text may be empty with media.
-	st := stlPost(t, inst, alice, gomastodon.Toot{MediaIDs: []gomastodon.ID{gomastodon.ID(m1), gomastodon.ID(m2)}, Status: "#pics"})
+	st := postStatus(t, inst, alice, gomastodon.Toot{MediaIDs: []gomastodon.ID{gomastodon.ID(m1), gomastodon.ID(m2)}, Status: "#pics"})
 	if len(st.MediaAttachments) != 2 || string(st.MediaAttachments[0].ID) != m1 {
 		t.Fatalf("media = %+v", st.MediaAttachments)
 	}
-	if ids := stlTimeline(t, inst.API("/api/v1/timelines/public?only_media=true"), ""); !slices.Contains(ids, string(st.ID)) {
+	if ids := timelineIDs(t, inst.API("/api/v1/timelines/public?only_media=true"), ""); !slices.Contains(ids, string(st.ID)) {
 		t.Error("a status with media is missing from only_media")
 	}
-	if ids := stlTimeline(t, inst.API("/api/v1/timelines/tag/pics?only_media=true&local=true"), ""); !slices.Contains(ids, string(st.ID)) {
+	if ids := timelineIDs(t, inst.API("/api/v1/timelines/tag/pics?only_media=true&local=true"), ""); !slices.Contains(ids, string(st.ID)) {
 		t.Error("a status with media is missing from the tag timeline with only_media")
 	}
 
 	m3 := upload(alice)
-	r := stlJSON(t, http.MethodPost, inst.API("/api/v1/statuses"), alice.Token, `{"media_ids":["`+m3+`"]}`)
+	r := apiJSON(t, http.MethodPost, inst.API("/api/v1/statuses"), alice.Token, `{"media_ids":["`+m3+`"]}`)
 	if r.Code != http.StatusOK {
 		t.Fatalf("JSON media post: %d %s", r.Code, r.Body)
 	}
@@ -307,21 +164,21 @@ func TestStatusesMedia(t *testing.T) {
 		{"unknown", []string{"123"}, "Media 123 not found or already attached to another post"},
 		{"too many", []string{upload(alice), upload(alice), upload(alice), upload(alice), upload(alice)}, "Cannot attach more than 4 files"},
 	}
-	before := stlStatusesCount(t, inst, alice.Account.ID)
+	before := statusesCount(t, inst, alice.Account.ID)
 	for _, tc := range cases {
-		r := stlForm(t, http.MethodPost, inst.API("/api/v1/statuses"), alice.Token, url.Values{"status": {"x"}, "media_ids[]": tc.ids})
+		r := apiForm(t, http.MethodPost, inst.API("/api/v1/statuses"), alice.Token, url.Values{"status": {"x"}, "media_ids[]": tc.ids}.Encode())
 		r.expectError(t, http.StatusUnprocessableEntity, tc.msg)
 	}
-	if after := stlStatusesCount(t, inst, alice.Account.ID); after != before {
+	if after := statusesCount(t, inst, alice.Account.ID); after != before {
 		t.Errorf("refused posts were written: statuses_count %d → %d", before, after)
 	}
 
 	// Delete & redraft keeps the media for the new status.
-	r = stlDo(t, http.MethodDelete, inst.API("/api/v1/statuses/%s", st.ID), alice.Token, "", "")
+	r = apiDo(t, http.MethodDelete, inst.API("/api/v1/statuses/%s", st.ID), alice.Token, "", "")
 	if r.Code != http.StatusOK {
 		t.Fatalf("delete: %d %s", r.Code, r.Body)
 	}
-	redraft := stlPost(t, inst, alice, gomastodon.Toot{MediaIDs: []gomastodon.ID{gomastodon.ID(m1)}})
+	redraft := postStatus(t, inst, alice, gomastodon.Toot{MediaIDs: []gomastodon.ID{gomastodon.ID(m1)}})
 	if len(redraft.MediaAttachments) != 1 {
 		t.Errorf("redraft media = %+v", redraft.MediaAttachments)
 	}
@@ -330,10 +187,7 @@ func TestStatusesMedia(t *testing.T) {
 func TestStatusesBadInput(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice := inst.CreateUser(t, "alice")
-	readOnly, _, err := inst.Store.CreateToken(context.Background(), "", alice.Account.ID, []string{"read"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	readOnly := userToken(t, inst, alice, "read")
 	post := inst.API("/api/v1/statuses")
 	form := func(kv ...string) string {
 		v := url.Values{}
@@ -342,12 +196,7 @@ func TestStatusesBadInput(t *testing.T) {
 		}
 		return v.Encode()
 	}
-	const formType, jsonType = "application/x-www-form-urlencoded", "application/json"
-	cases := []struct {
-		name, method, url, token, ctype, body string
-		code                                  int
-		msg                                   string
-	}{
+	expectRefusals(t, []refusal{
 		{"malformed JSON", "POST", post, alice.Token, jsonType, `{"status": "hi"`, 400, ""},
 		{"no token", "POST", post, "", formType, form("status", "hi"), 401, "The access token is invalid"},
 		{"unknown token", "POST", post, "nope", formType, form("status", "hi"), 401, "The access token is invalid"},
@@ -368,22 +217,8 @@ func TestStatusesBadInput(t *testing.T) {
 		{"home without token", "GET", inst.API("/api/v1/timelines/home"), "", "", "", 401, "The access token is invalid"},
 		{"unknown list", "GET", inst.API("/api/v1/timelines/list/12345"), alice.Token, "", "", 404, "Record not found"},
 		{"favourites without token", "GET", inst.API("/api/v1/favourites"), "", "", "", 401, "The access token is invalid"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := stlDo(t, tc.method, tc.url, tc.token, tc.ctype, tc.body)
-			if tc.msg == "" {
-				var e mastodon.Error
-				r.decode(t, &e)
-				if r.Code != tc.code || e.Error == "" {
-					t.Fatalf("status %d body %s, want %d with an error", r.Code, r.Body, tc.code)
-				}
-				return
-			}
-			r.expectError(t, tc.code, tc.msg)
-		})
-	}
-	if n := stlStatusesCount(t, inst, alice.Account.ID); n != 0 {
+	})
+	if n := statusesCount(t, inst, alice.Account.ID); n != 0 {
 		t.Errorf("statuses_count = %d after refused posts, want 0", n)
 	}
 	entries, err := inst.Store.AccountStatuses(context.Background(), alice.Account.ID, store.Page{Limit: 10})
@@ -397,7 +232,7 @@ func TestStatusesIdempotencyKey(t *testing.T) {
 	alice := inst.CreateUser(t, "alice")
 	var ids []string
 	for i := 0; i < 3; i++ {
-		r := stlForm(t, http.MethodPost, inst.API("/api/v1/statuses"), alice.Token, url.Values{"status": {"only once"}}, "Idempotency-Key", "key-1")
+		r := apiForm(t, http.MethodPost, inst.API("/api/v1/statuses"), alice.Token, url.Values{"status": {"only once"}}.Encode(), "Idempotency-Key", "key-1")
 		if r.Code != http.StatusOK {
 			t.Fatalf("attempt %d: %d %s", i, r.Code, r.Body)
 		}
@@ -408,13 +243,13 @@ func TestStatusesIdempotencyKey(t *testing.T) {
 	if ids[0] != ids[1] || ids[1] != ids[2] {
 		t.Errorf("retries got different statuses: %v", ids)
 	}
-	r := stlForm(t, http.MethodPost, inst.API("/api/v1/statuses"), alice.Token, url.Values{"status": {"only once"}}, "Idempotency-Key", "key-2")
+	r := apiForm(t, http.MethodPost, inst.API("/api/v1/statuses"), alice.Token, url.Values{"status": {"only once"}}.Encode(), "Idempotency-Key", "key-2")
 	var other mastodon.Status
 	r.decode(t, &other)
 	if other.ID == ids[0] {
 		t.Error("a different key returned the same status")
 	}
-	if n := stlStatusesCount(t, inst, alice.Account.ID); n != 2 {
+	if n := statusesCount(t, inst, alice.Account.ID); n != 2 {
 		t.Errorf("statuses_count = %d, want 2", n)
 	}
 }
@@ -422,15 +257,15 @@ func TestStatusesIdempotencyKey(t *testing.T) {
 func TestStatusesReplyThreadAndContext(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob, carol, dave := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol"), inst.CreateUser(t, "dave")
-	stlFollow(t, inst, dave, bob)
+	followUser(t, inst, dave, bob)
 	ctx := context.Background()
 
-	root := stlPost(t, inst, alice, gomastodon.Toot{Status: "root"})
-	r1 := stlPost(t, inst, bob, gomastodon.Toot{Status: "first reply", InReplyToID: root.ID})
-	r1a := stlPost(t, inst, alice, gomastodon.Toot{Status: "@bob answer", InReplyToID: r1.ID})
-	r2 := stlPost(t, inst, carol, gomastodon.Toot{Status: "second reply", InReplyToID: root.ID})
-	hidden := stlPost(t, inst, carol, gomastodon.Toot{Status: "for followers", InReplyToID: root.ID, Visibility: "private"})
-	r1b := stlPost(t, inst, bob, gomastodon.Toot{Status: "self thread", InReplyToID: r1a.ID})
+	root := postStatus(t, inst, alice, gomastodon.Toot{Status: "root"})
+	r1 := postStatus(t, inst, bob, gomastodon.Toot{Status: "first reply", InReplyToID: root.ID})
+	r1a := postStatus(t, inst, alice, gomastodon.Toot{Status: "@bob answer", InReplyToID: r1.ID})
+	r2 := postStatus(t, inst, carol, gomastodon.Toot{Status: "second reply", InReplyToID: root.ID})
+	hidden := postStatus(t, inst, carol, gomastodon.Toot{Status: "for followers", InReplyToID: root.ID, Visibility: "private"})
+	r1b := postStatus(t, inst, bob, gomastodon.Toot{Status: "self thread", InReplyToID: r1a.ID})
 
 	if r1.InReplyToID != string(root.ID) || r1.InReplyToAccountID != alice.Account.ID {
 		t.Errorf("reply points at %v/%v", r1.InReplyToID, r1.InReplyToAccountID)
@@ -439,19 +274,19 @@ func TestStatusesReplyThreadAndContext(t *testing.T) {
 	if len(r1.Mentions) != 1 || string(r1.Mentions[0].ID) != alice.Account.ID {
 		t.Errorf("reply mentions = %+v, want alice", r1.Mentions)
 	}
-	if n := stlNotifications(t, inst, alice.Account.ID, store.NotifyMention); len(n) != 4 {
+	if n := notificationsOf(t, inst, alice.Account.ID, store.NotifyMention); len(n) != 4 {
 		t.Errorf("alice has %d mention notifications, want 4 (one per reply to her statuses)", len(n))
 	}
 	// A reply reaches only followers who also follow the replied-to account.
-	if ids := stlTimeline(t, inst.API("/api/v1/timelines/home"), dave.Token); slices.Contains(ids, string(r1.ID)) {
+	if ids := timelineIDs(t, inst.API("/api/v1/timelines/home"), dave.Token); slices.Contains(ids, string(r1.ID)) {
 		t.Error("bob's reply to alice reached dave, who does not follow alice")
 	}
 	// Replies to others stay off the public timeline, as in Mastodon.
-	if ids := stlTimeline(t, inst.API("/api/v1/timelines/public"), ""); slices.Contains(ids, string(r1.ID)) || !slices.Contains(ids, string(root.ID)) {
+	if ids := timelineIDs(t, inst.API("/api/v1/timelines/public"), ""); slices.Contains(ids, string(r1.ID)) || !slices.Contains(ids, string(root.ID)) {
 		t.Errorf("public timeline %v: want root without replies", ids)
 	}
 
-	got, err := stlClient(inst, alice).GetStatus(ctx, root.ID)
+	got, err := userClient(inst, alice).GetStatus(ctx, root.ID)
 	if err != nil || got.RepliesCount != 3 {
 		t.Errorf("root replies_count = %v (%v), want 3", got, err)
 	}
@@ -463,14 +298,14 @@ func TestStatusesReplyThreadAndContext(t *testing.T) {
 		}
 		return out
 	}
-	c, err := stlClient(inst, bob).GetStatusContext(ctx, root.ID)
+	c, err := userClient(inst, bob).GetStatusContext(ctx, root.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []gomastodon.ID{r1.ID, r1a.ID, r1b.ID, r2.ID}; !slices.Equal(idsOf(c.Descendants), want) || len(c.Ancestors) != 0 {
 		t.Errorf("root context: ancestors %v descendants %v, want none and %v (depth first, private reply hidden)", idsOf(c.Ancestors), idsOf(c.Descendants), want)
 	}
-	c, err = stlClient(inst, bob).GetStatusContext(ctx, r1b.ID)
+	c, err = userClient(inst, bob).GetStatusContext(ctx, r1b.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,12 +315,12 @@ func TestStatusesReplyThreadAndContext(t *testing.T) {
 	// The private reply's author and the replied-to author see it in the thread; anonymous
 	// readers do not.
 	for _, u := range []*testrig.User{carol, alice} {
-		c, err = stlClient(inst, u).GetStatusContext(ctx, root.ID)
+		c, err = userClient(inst, u).GetStatusContext(ctx, root.ID)
 		if err != nil || !slices.Contains(idsOf(c.Descendants), hidden.ID) {
 			t.Errorf("%s's context lacks the private reply: %v %v", u.Account.Username, err, c)
 		}
 	}
-	r := stlGet(t, inst.API("/api/v1/statuses/%s/context", root.ID), "")
+	r := apiGet(t, inst.API("/api/v1/statuses/%s/context", root.ID), "")
 	var anon mastodon.Context
 	r.decode(t, &anon)
 	if r.Code != http.StatusOK || len(anon.Descendants) != 4 {
@@ -496,10 +331,10 @@ func TestStatusesReplyThreadAndContext(t *testing.T) {
 func TestStatusesPrivateAndDirect(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob, carol, dave := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol"), inst.CreateUser(t, "dave")
-	stlFollow(t, inst, carol, alice)
+	followUser(t, inst, carol, alice)
 
-	private := stlPost(t, inst, alice, gomastodon.Toot{Status: "followers only #secret", Visibility: "private"})
-	direct := stlPost(t, inst, alice, gomastodon.Toot{Status: "@bob just you", Visibility: "direct"})
+	private := postStatus(t, inst, alice, gomastodon.Toot{Status: "followers only #secret", Visibility: "private"})
+	direct := postStatus(t, inst, alice, gomastodon.Toot{Status: "@bob just you", Visibility: "direct"})
 
 	access := []struct {
 		name, id, token string
@@ -514,11 +349,11 @@ func TestStatusesPrivateAndDirect(t *testing.T) {
 		{"anonymous reads direct", string(direct.ID), "", 404},
 	}
 	for _, a := range access {
-		if r := stlGet(t, inst.API("/api/v1/statuses/%s", a.id), a.token); r.Code != a.code {
+		if r := apiGet(t, inst.API("/api/v1/statuses/%s", a.id), a.token); r.Code != a.code {
 			t.Errorf("%s: %d, want %d", a.name, r.Code, a.code)
 		}
 	}
-	home := func(u *testrig.User) []string { return stlTimeline(t, inst.API("/api/v1/timelines/home"), u.Token) }
+	home := func(u *testrig.User) []string { return timelineIDs(t, inst.API("/api/v1/timelines/home"), u.Token) }
 	if ids := home(carol); !slices.Contains(ids, string(private.ID)) || slices.Contains(ids, string(direct.ID)) {
 		t.Errorf("carol's home %v: want the private post and not the direct one", ids)
 	}
@@ -526,23 +361,23 @@ func TestStatusesPrivateAndDirect(t *testing.T) {
 		t.Errorf("bob's home %v: want the direct post only", ids)
 	}
 	for _, path := range []string{"/api/v1/timelines/public", "/api/v1/timelines/tag/secret"} {
-		if ids := stlTimeline(t, inst.API("%s", path), alice.Token); slices.Contains(ids, string(private.ID)) || slices.Contains(ids, string(direct.ID)) {
+		if ids := timelineIDs(t, inst.API("%s", path), alice.Token); slices.Contains(ids, string(private.ID)) || slices.Contains(ids, string(direct.ID)) {
 			t.Errorf("%s shows non-public posts: %v", path, ids)
 		}
 	}
 	// Replying to what one cannot see is replying to nothing.
-	r := stlForm(t, http.MethodPost, inst.API("/api/v1/statuses"), dave.Token, url.Values{"status": {"hi"}, "in_reply_to_id": {string(private.ID)}})
+	r := apiForm(t, http.MethodPost, inst.API("/api/v1/statuses"), dave.Token, url.Values{"status": {"hi"}, "in_reply_to_id": {string(private.ID)}}.Encode())
 	r.expectError(t, http.StatusNotFound, "The post you are trying to reply to does not appear to exist.")
 	// Nor can one favourite or boost it.
-	stlForm(t, http.MethodPost, inst.API("/api/v1/statuses/%s/favourite", private.ID), dave.Token, nil).expectError(t, 404, "Record not found")
+	apiForm(t, http.MethodPost, inst.API("/api/v1/statuses/%s/favourite", private.ID), dave.Token, "").expectError(t, 404, "Record not found")
 }
 
 func TestStatusesEditHistorySource(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
 	ctx := context.Background()
-	client := stlClient(inst, alice)
-	st := stlPost(t, inst, alice, gomastodon.Toot{Status: "first draft"})
+	client := userClient(inst, alice)
+	st := postStatus(t, inst, alice, gomastodon.Toot{Status: "first draft"})
 	if !st.EditedAt.IsZero() {
 		t.Errorf("a new status has edited_at %v", st.EditedAt)
 	}
@@ -551,7 +386,7 @@ func TestStatusesEditHistorySource(t *testing.T) {
 		t.Fatalf("history of an unedited status: %v %v", history, err)
 	}
 
-	if _, err := stlClient(inst, bob).Reblog(ctx, st.ID); err != nil {
+	if _, err := userClient(inst, bob).Reblog(ctx, st.ID); err != nil {
 		t.Fatal(err)
 	}
 	edited, err := client.UpdateStatus(ctx, &gomastodon.Toot{Status: "second draft #edited @bob", SpoilerText: "cw"}, st.ID)
@@ -559,7 +394,7 @@ func TestStatusesEditHistorySource(t *testing.T) {
 		t.Fatal(err)
 	}
 	// As in Mastodon, those who boosted the status hear of the edit.
-	if n := stlNotifications(t, inst, bob.Account.ID, store.NotifyUpdate); len(n) != 1 || n[0].StatusID != string(st.ID) {
+	if n := notificationsOf(t, inst, bob.Account.ID, store.NotifyUpdate); len(n) != 1 || n[0].StatusID != string(st.ID) {
 		t.Errorf("bob's update notifications = %+v, want one for the edited status", n)
 	}
 	if edited.ID != st.ID || !strings.Contains(edited.Content, "second draft") || edited.EditedAt.IsZero() || !edited.Sensitive {
@@ -568,7 +403,7 @@ func TestStatusesEditHistorySource(t *testing.T) {
 	if len(edited.Mentions) != 1 || len(edited.Tags) != 1 {
 		t.Errorf("edit did not re-render mentions %v / tags %v", edited.Mentions, edited.Tags)
 	}
-	if ids := stlTimeline(t, inst.API("/api/v1/timelines/tag/edited"), ""); !slices.Contains(ids, string(st.ID)) {
+	if ids := timelineIDs(t, inst.API("/api/v1/timelines/tag/edited"), ""); !slices.Contains(ids, string(st.ID)) {
 		t.Error("a tag added by an edit does not list the status")
 	}
 
@@ -589,12 +424,12 @@ func TestStatusesEditHistorySource(t *testing.T) {
 	}
 
 	// Others can neither edit nor read the source: 404, as Mastodon answers.
-	r := stlForm(t, http.MethodPut, inst.API("/api/v1/statuses/%s", st.ID), bob.Token, url.Values{"status": {"hijacked"}})
+	r := apiForm(t, http.MethodPut, inst.API("/api/v1/statuses/%s", st.ID), bob.Token, url.Values{"status": {"hijacked"}}.Encode())
 	r.expectError(t, http.StatusNotFound, "Record not found")
-	stlGet(t, inst.API("/api/v1/statuses/%s/source", st.ID), bob.Token).expectError(t, http.StatusNotFound, "Record not found")
-	r = stlForm(t, http.MethodPut, inst.API("/api/v1/statuses/%s", st.ID), alice.Token, url.Values{"status": {strings.Repeat("x", 501)}})
+	apiGet(t, inst.API("/api/v1/statuses/%s/source", st.ID), bob.Token).expectError(t, http.StatusNotFound, "Record not found")
+	r = apiForm(t, http.MethodPut, inst.API("/api/v1/statuses/%s", st.ID), alice.Token, url.Values{"status": {strings.Repeat("x", 501)}}.Encode())
 	r.expectError(t, http.StatusUnprocessableEntity, "Validation failed: Text character limit of 500 exceeded")
-	if after := stlStatus(t, inst, string(st.ID), alice.Token); !strings.Contains(after.Content, "second draft") {
+	if after := getStatus(t, inst, string(st.ID), alice.Token); !strings.Contains(after.Content, "second draft") {
 		t.Errorf("a refused edit changed the status: %q", after.Content)
 	}
 }
@@ -602,15 +437,15 @@ func TestStatusesEditHistorySource(t *testing.T) {
 func TestStatusesDelete(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob, carol := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol")
-	stlFollow(t, inst, carol, alice)
-	st := stlPost(t, inst, alice, gomastodon.Toot{Status: "regrettable #oops"})
+	followUser(t, inst, carol, alice)
+	st := postStatus(t, inst, alice, gomastodon.Toot{Status: "regrettable #oops"})
 	id := string(st.ID)
 
 	// Someone else's status is not found, and stays.
-	stlDo(t, http.MethodDelete, inst.API("/api/v1/statuses/%s", id), bob.Token, "", "").expectError(t, http.StatusNotFound, "Record not found")
-	stlStatus(t, inst, id, bob.Token)
+	apiDo(t, http.MethodDelete, inst.API("/api/v1/statuses/%s", id), bob.Token, "", "").expectError(t, http.StatusNotFound, "Record not found")
+	getStatus(t, inst, id, bob.Token)
 
-	r := stlDo(t, http.MethodDelete, inst.API("/api/v1/statuses/%s", id), alice.Token, "", "")
+	r := apiDo(t, http.MethodDelete, inst.API("/api/v1/statuses/%s", id), alice.Token, "", "")
 	if r.Code != http.StatusOK {
 		t.Fatalf("delete: %d %s", r.Code, r.Body)
 	}
@@ -619,35 +454,19 @@ func TestStatusesDelete(t *testing.T) {
 	if deleted.ID != id || deleted.Text == nil || *deleted.Text != "regrettable #oops" {
 		t.Errorf("delete answered %+v, want the status with its source text", deleted)
 	}
-	stlGet(t, inst.API("/api/v1/statuses/%s", id), alice.Token).expectError(t, http.StatusNotFound, "Record not found")
+	apiGet(t, inst.API("/api/v1/statuses/%s", id), alice.Token).expectError(t, http.StatusNotFound, "Record not found")
 	for _, tl := range []struct{ path, token string }{
 		{"/api/v1/timelines/home", alice.Token}, {"/api/v1/timelines/home", carol.Token},
 		{"/api/v1/timelines/public", ""}, {"/api/v1/timelines/tag/oops", ""},
 	} {
-		if ids := stlTimeline(t, inst.API("%s", tl.path), tl.token); slices.Contains(ids, id) {
+		if ids := timelineIDs(t, inst.API("%s", tl.path), tl.token); slices.Contains(ids, id) {
 			t.Errorf("%s still lists the deleted status", tl.path)
 		}
 	}
-	if n := stlStatusesCount(t, inst, alice.Account.ID); n != 0 {
+	if n := statusesCount(t, inst, alice.Account.ID); n != 0 {
 		t.Errorf("statuses_count = %d, want 0", n)
 	}
-	if err := stlClient(inst, alice).DeleteStatus(context.Background(), st.ID); err == nil {
+	if err := userClient(inst, alice).DeleteStatus(context.Background(), st.ID); err == nil {
 		t.Error("deleting twice succeeded")
 	}
-}
-
-// stlNextLink extracts the rel="next" URL of a Link header.
-func stlNextLink(t testing.TB, header string) string {
-	return stlLink(t, header, "next")
-}
-
-func stlLink(t testing.TB, header, rel string) string {
-	t.Helper()
-	for _, part := range strings.Split(header, ",") {
-		u, params, ok := strings.Cut(strings.TrimSpace(part), ";")
-		if ok && strings.Contains(params, `rel="`+rel+`"`) {
-			return strings.Trim(strings.TrimSpace(u), "<>")
-		}
-	}
-	return ""
 }

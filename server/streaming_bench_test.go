@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -51,7 +50,7 @@ func BenchmarkStreamingFanOut1000(b *testing.B) {
 	inst := testrig.StartInstance(b)
 	ctx := context.Background()
 	author := inst.CreateUser(b, "author")
-	accounts := benchAccounts(b, inst, "reader", followers)
+	accounts := storeAccounts(b, inst, "reader", followers)
 	tokens := make([]string, followers)
 	for i, a := range accounts {
 		if err := inst.Store.Follow(ctx, a, author.Account, store.FollowOptions{ShowReblogs: true}); err != nil {
@@ -118,14 +117,9 @@ func BenchmarkStreamingFanOut1000(b *testing.B) {
 	var postTook, firstTook time.Duration
 	post := func(i int) {
 		form := url.Values{"status": {fmt.Sprintf("announcement %d", i)}, "visibility": {"public"}}
-		req, err := http.NewRequest(http.MethodPost, inst.API("/api/v1/statuses"), strings.NewReader(form.Encode()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+author.Token)
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req := newAPIRequest(b, http.MethodPost, inst.API("/api/v1/statuses"), author.Token, formType, form.Encode())
 		t0 := time.Now()
-		benchDo(b, client, req)
+		apiSend(b, client, req).ok(b, nil)
 		postTook += time.Since(t0)
 		deadline := time.After(30 * time.Second)
 		for n := 0; n < followers; n++ {

@@ -110,22 +110,46 @@ func strmDial(t testing.TB, inst *testrig.Instance, token, query string, subprot
 	return w
 }
 
-// await returns the first message match accepts, skipping others.
-func (w *strmWS) await(what string, match func(strmMsg) bool) strmMsg {
-	w.t.Helper()
+// strmAwait returns the first of a stream's queued items (WebSocket messages, server-sent
+// events) that match accepts, skipping others; it fails when the stream ends first or nothing
+// matches within strmWait.
+func strmAwait[T any](t testing.TB, what string, items <-chan T, ended <-chan error, match func(T) bool) T {
+	t.Helper()
 	deadline := time.After(strmWait)
 	for {
 		select {
-		case m := <-w.msgs:
-			if match(m) {
-				return m
+		case it := <-items:
+			if match(it) {
+				return it
 			}
-		case err := <-w.closed:
-			w.t.Fatalf("%s: stream ended: %v", what, err)
+		case err := <-ended:
+			t.Fatalf("%s: stream ended: %v", what, err)
 		case <-deadline:
-			w.t.Fatalf("%s: nothing within %s", what, strmWait)
+			t.Fatalf("%s: nothing within %s", what, strmWait)
 		}
 	}
+}
+
+// strmAwaitEnd skips a stream's queued items until the server ends it, and returns why it
+// ended; it fails when the stream is still open after strmWait.
+func strmAwaitEnd[T any](t testing.TB, what string, items <-chan T, ended <-chan error) error {
+	t.Helper()
+	deadline := time.After(strmWait)
+	for {
+		select {
+		case <-items:
+		case err := <-ended:
+			return err
+		case <-deadline:
+			t.Fatalf("%s: still open after %s", what, strmWait)
+		}
+	}
+}
+
+// await returns the first message match accepts, skipping others.
+func (w *strmWS) await(what string, match func(strmMsg) bool) strmMsg {
+	w.t.Helper()
+	return strmAwait(w.t, what, w.msgs, w.closed, match)
 }
 
 // next returns the next message.
@@ -165,20 +189,12 @@ func (w *strmWS) sync() {
 // awaitClose waits for the server to close the stream and returns its close code.
 func (w *strmWS) awaitClose(what string) int {
 	w.t.Helper()
-	deadline := time.After(strmWait)
-	for {
-		select {
-		case <-w.msgs:
-		case err := <-w.closed:
-			var ce *websocket.CloseError
-			if !errors.As(err, &ce) {
-				w.t.Fatalf("%s: stream ended without a close frame: %v", what, err)
-			}
-			return ce.Code
-		case <-deadline:
-			w.t.Fatalf("%s: still open after %s", what, strmWait)
-		}
+	err := strmAwaitEnd(w.t, what, w.msgs, w.closed)
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) {
+		w.t.Fatalf("%s: stream ended without a close frame: %v", what, err)
 	}
+	return ce.Code
 }
 
 // strmEvent is one server-sent event; comments have Event ":" and the comment as Data.
@@ -191,16 +207,10 @@ type strmSSE struct {
 	ended  chan error
 }
 
+// strmRequest GETs u and leaves the body to the caller, as an event stream does not end.
 func strmRequest(t testing.TB, u, token string) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(newAPIRequest(t, http.MethodGet, u, token, "", ""))
 	if err != nil {
 		t.Fatalf("GET %s: %v", u, err)
 	}
@@ -246,65 +256,16 @@ func strmOpenSSE(t testing.TB, u, token string) *strmSSE {
 	return s
 }
 
+// await returns the first event match accepts, skipping others.
 func (s *strmSSE) await(what string, match func(strmEvent) bool) strmEvent {
 	s.t.Helper()
-	deadline := time.After(strmWait)
-	for {
-		select {
-		case ev := <-s.events:
-			if match(ev) {
-				return ev
-			}
-		case err := <-s.ended:
-			s.t.Fatalf("%s: stream ended: %v", what, err)
-		case <-deadline:
-			s.t.Fatalf("%s: nothing within %s", what, strmWait)
-		}
-	}
+	return strmAwait(s.t, what, s.events, s.ended, match)
 }
 
 // awaitEnd waits for the server to end the stream.
 func (s *strmSSE) awaitEnd(what string) {
 	s.t.Helper()
-	deadline := time.After(strmWait)
-	for {
-		select {
-		case <-s.events:
-		case <-s.ended:
-			return
-		case <-deadline:
-			s.t.Fatalf("%s: stream still open after %s", what, strmWait)
-		}
-	}
-}
-
-func strmClient(inst *testrig.Instance, token string) *gomastodon.Client {
-	return gomastodon.NewClient(&gomastodon.Config{Server: inst.URL, AccessToken: token})
-}
-
-func strmPost(t testing.TB, inst *testrig.Instance, u *testrig.User, text, visibility string) *gomastodon.Status {
-	t.Helper()
-	st, err := strmClient(inst, u.Token).PostStatus(context.Background(), &gomastodon.Toot{Status: text, Visibility: visibility})
-	if err != nil {
-		t.Fatalf("post %q: %v", text, err)
-	}
-	return st
-}
-
-func strmFollow(t testing.TB, inst *testrig.Instance, follower, target *testrig.User) {
-	t.Helper()
-	if err := inst.Store.Follow(context.Background(), follower.Account, target.Account, store.FollowOptions{ShowReblogs: true}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func strmToken(t testing.TB, inst *testrig.Instance, u *testrig.User, scopes ...string) string {
-	t.Helper()
-	tok, _, err := inst.Store.CreateToken(context.Background(), "", u.Account.ID, scopes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	strmAwaitEnd(s.t, what, s.events, s.ended)
 }
 
 func isUpdate(id gomastodon.ID) func(strmMsg) bool {
@@ -330,11 +291,11 @@ func TestStreamingHealth(t *testing.T) {
 func TestStreamingUserStreamOverWebSocketAndSSE(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
-	strmFollow(t, inst, bob, alice)
+	followUser(t, inst, bob, alice)
 	ws := strmDial(t, inst, bob.Token, "?stream=user")
 	sse := strmOpenSSE(t, inst.API("/api/v1/streaming/user"), bob.Token)
 
-	post := strmPost(t, inst, alice, "Standup moved to 10:30", "private")
+	post := postStatus(t, inst, alice, gomastodon.Toot{Status: "Standup moved to 10:30", Visibility: "private"})
 
 	m := ws.await("alice's post on bob's user stream", isUpdate(post.ID))
 	if len(m.Stream) != 1 || m.Stream[0] != "user" {
@@ -365,7 +326,7 @@ func TestStreamingTokenAsSubprotocolOrQuery(t *testing.T) {
 	}
 	viaQuery := strmDial(t, inst, "", "?stream=user&access_token="+url.QueryEscape(alice.Token))
 
-	post := strmPost(t, inst, alice, "own posts reach one's own home", "public")
+	post := postStatus(t, inst, alice, gomastodon.Toot{Status: "own posts reach one's own home", Visibility: "public"})
 	ws.await("own post, token as subprotocol", isUpdate(post.ID))
 	viaQuery.await("own post, token as query parameter", isUpdate(post.ID))
 }
@@ -380,8 +341,8 @@ func TestStreamingPublicAndHashtagStreams(t *testing.T) {
 	ws.sync()
 	sse := strmOpenSSE(t, inst.API("/api/v1/streaming/hashtag/local?tag=launch"), bob.Token)
 
-	unlisted := strmPost(t, inst, alice, "quiet #launch note", "unlisted")
-	public := strmPost(t, inst, alice, "We ship today #launch", "public")
+	unlisted := postStatus(t, inst, alice, gomastodon.Toot{Status: "quiet #launch note", Visibility: "unlisted"})
+	public := postStatus(t, inst, alice, gomastodon.Toot{Status: "We ship today #launch", Visibility: "public"})
 
 	got := map[string]bool{}
 	for len(got) < 3 {
@@ -411,14 +372,14 @@ func TestStreamingPublicAndHashtagStreams(t *testing.T) {
 func TestStreamingNotificationDeleteAndEdit(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
-	strmFollow(t, inst, bob, alice)
+	followUser(t, inst, bob, alice)
 	notes := strmDial(t, inst, alice.Token, "?stream=user:notification")
 	notesSSE := strmOpenSSE(t, inst.API("/api/v1/streaming/user/notification"), alice.Token)
 	home := strmDial(t, inst, bob.Token, "?stream=user")
 
-	post := strmPost(t, inst, alice, "Lunch order closes at noon", "public")
+	post := postStatus(t, inst, alice, gomastodon.Toot{Status: "Lunch order closes at noon", Visibility: "public"})
 	home.await("the post", isUpdate(post.ID))
-	if _, err := strmClient(inst, bob.Token).Favourite(context.Background(), post.ID); err != nil {
+	if _, err := userClient(inst, bob).Favourite(context.Background(), post.ID); err != nil {
 		t.Fatal(err)
 	}
 	m := notes.await("favourite notification", func(m strmMsg) bool { return m.Event == "notification" })
@@ -434,7 +395,7 @@ func TestStreamingNotificationDeleteAndEdit(t *testing.T) {
 		t.Fatalf("SSE notification = %s", ev.Data)
 	}
 
-	r := accForm(t, http.MethodPut, inst.API("/api/v1/statuses/%s", post.ID), alice.Token, url.Values{"status": {"Lunch order closes at 12:30"}})
+	r := apiForm(t, http.MethodPut, inst.API("/api/v1/statuses/%s", post.ID), alice.Token, url.Values{"status": {"Lunch order closes at 12:30"}}.Encode())
 	if r.Code != http.StatusOK {
 		t.Fatalf("edit: %d %s", r.Code, r.Body)
 	}
@@ -443,7 +404,7 @@ func TestStreamingNotificationDeleteAndEdit(t *testing.T) {
 		t.Fatalf("status.update payload = %+v", st)
 	}
 
-	if err := strmClient(inst, alice.Token).DeleteStatus(context.Background(), post.ID); err != nil {
+	if err := userClient(inst, alice).DeleteStatus(context.Background(), post.ID); err != nil {
 		t.Fatal(err)
 	}
 	m = home.await("the deletion", func(m strmMsg) bool { return m.Event == "delete" })
@@ -455,17 +416,17 @@ func TestStreamingNotificationDeleteAndEdit(t *testing.T) {
 func TestStreamingRespectsFiltersAndMutes(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob, carol := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol")
-	strmFollow(t, inst, bob, alice)
-	strmFollow(t, inst, bob, carol)
+	followUser(t, inst, bob, alice)
+	followUser(t, inst, bob, carol)
 	ws := strmDial(t, inst, bob.Token, "?stream=user")
-	if r := accForm(t, http.MethodPost, inst.API("/api/v1/accounts/%s/mute", carol.Account.ID), bob.Token, nil); r.Code != http.StatusOK {
+	if r := apiForm(t, http.MethodPost, inst.API("/api/v1/accounts/%s/mute", carol.Account.ID), bob.Token, ""); r.Code != http.StatusOK {
 		t.Fatalf("mute: %d %s", r.Code, r.Body)
 	}
 	for _, f := range []string{
 		`{"title":"no spoilers","context":["home"],"filter_action":"hide","keywords_attributes":[{"keyword":"finale"}]}`,
 		`{"title":"meh","context":["home"],"filter_action":"warn","keywords_attributes":[{"keyword":"standup"}]}`,
 	} {
-		if r := accJSON(t, http.MethodPost, inst.API("/api/v2/filters"), bob.Token, f); r.Code != http.StatusOK {
+		if r := apiJSON(t, http.MethodPost, inst.API("/api/v2/filters"), bob.Token, f); r.Code != http.StatusOK {
 			t.Fatalf("filter: %d %s", r.Code, r.Body)
 		}
 		m := ws.next("filters_changed")
@@ -474,9 +435,9 @@ func TestStreamingRespectsFiltersAndMutes(t *testing.T) {
 		}
 	}
 
-	hidden := strmPost(t, inst, alice, "The finale was wild", "public")
-	muted := strmPost(t, inst, carol, "hello from carol", "public")
-	warned := strmPost(t, inst, alice, "standup notes", "public")
+	hidden := postStatus(t, inst, alice, gomastodon.Toot{Status: "The finale was wild", Visibility: "public"})
+	muted := postStatus(t, inst, carol, gomastodon.Toot{Status: "hello from carol", Visibility: "public"})
+	warned := postStatus(t, inst, alice, gomastodon.Toot{Status: "standup notes", Visibility: "public"})
 	m := ws.await("the warned post", func(m strmMsg) bool { return m.Event == "update" })
 	st := m.status(t)
 	if st.ID == string(hidden.ID) || st.ID == string(muted.ID) {
@@ -490,7 +451,7 @@ func TestStreamingRespectsFiltersAndMutes(t *testing.T) {
 func TestStreamingListAndDirect(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob, carol := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol")
-	strmFollow(t, inst, bob, alice)
+	followUser(t, inst, bob, alice)
 	list := &store.List{AccountID: bob.Account.ID, Title: "team"}
 	if err := inst.Store.CreateList(context.Background(), list); err != nil {
 		t.Fatal(err)
@@ -503,14 +464,14 @@ func TestStreamingListAndDirect(t *testing.T) {
 	ws.sync()
 	sse := strmOpenSSE(t, inst.API("/api/v1/streaming/list?list=%s", list.ID), bob.Token)
 
-	post := strmPost(t, inst, alice, "team update", "public")
+	post := postStatus(t, inst, alice, gomastodon.Toot{Status: "team update", Visibility: "public"})
 	m := ws.await("list update", isUpdate(post.ID))
 	if len(m.Stream) != 2 || m.Stream[0] != "list" || m.Stream[1] != list.ID {
 		t.Fatalf("list event stream = %q", m.Stream)
 	}
 	sse.await("list update over SSE", func(e strmEvent) bool { return e.Event == "update" && strings.Contains(e.Data, string(post.ID)) })
 
-	dm := strmPost(t, inst, carol, "@bob psst", "direct")
+	dm := postStatus(t, inst, carol, gomastodon.Toot{Status: "@bob psst", Visibility: "direct"})
 	m = ws.await("conversation", func(m strmMsg) bool { return m.Event == "conversation" })
 	var conv struct {
 		ID         string             `json:"id"`
@@ -554,7 +515,7 @@ func TestStreamingSubscribeAndUnsubscribeMessages(t *testing.T) {
 	ws.send(map[string]string{"type": "subscribe", "stream": "user"})
 	ws.send(map[string]string{"type": "subscribe", "stream": "hashtag", "tag": "cats"})
 	ws.sync()
-	first := strmPost(t, inst, alice, "#cats are great", "public")
+	first := postStatus(t, inst, alice, gomastodon.Toot{Status: "#cats are great", Visibility: "public"})
 	streams := map[string]bool{}
 	for len(streams) < 2 {
 		m := ws.await("the post on user and hashtag", isUpdate(first.ID))
@@ -566,8 +527,8 @@ func TestStreamingSubscribeAndUnsubscribeMessages(t *testing.T) {
 
 	ws.send(map[string]string{"type": "unsubscribe", "stream": "hashtag", "tag": "#Cats"})
 	ws.sync()
-	second := strmPost(t, inst, alice, "#cats again", "public")
-	marker := strmPost(t, inst, alice, "marker", "public")
+	second := postStatus(t, inst, alice, gomastodon.Toot{Status: "#cats again", Visibility: "public"})
+	marker := postStatus(t, inst, alice, gomastodon.Toot{Status: "marker", Visibility: "public"})
 	for {
 		m := ws.next("posts after unsubscribing")
 		if m.Stream[0] != "user" {
@@ -585,8 +546,8 @@ func TestStreamingSubscribeAndUnsubscribeMessages(t *testing.T) {
 func TestStreamingRefusals(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
-	notificationsOnly := strmToken(t, inst, alice, "read:notifications")
-	appOnly := accAppToken(t, inst, "read")
+	notificationsOnly := userToken(t, inst, alice, "read:notifications")
+	appOnly := clientAppToken(t, inst, "read")
 	bobsList := &store.List{AccountID: bob.Account.ID, Title: "bob's"}
 	if err := inst.Store.CreateList(context.Background(), bobsList); err != nil {
 		t.Fatal(err)
@@ -632,7 +593,7 @@ func TestStreamingRefusals(t *testing.T) {
 
 	// A notifications-only token may stream notifications.
 	ws := strmDial(t, inst, notificationsOnly, "?stream=user:notification")
-	strmFollow(t, inst, bob, alice)
+	followUser(t, inst, bob, alice)
 	ws.await("follow notification", func(m strmMsg) bool { return m.Event == "notification" })
 }
 
@@ -652,7 +613,7 @@ func TestStreamingHeartbeats(t *testing.T) {
 func TestStreamingRevokedTokenEndsStreams(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice := inst.CreateUser(t, "alice")
-	token := strmToken(t, inst, alice, "read")
+	token := userToken(t, inst, alice, "read")
 	other := strmDial(t, inst, alice.Token, "?stream=user")
 	ws := strmDial(t, inst, token, "?stream=user")
 	sse := strmOpenSSE(t, inst.API("/api/v1/streaming/user"), token)
@@ -664,7 +625,7 @@ func TestStreamingRevokedTokenEndsStreams(t *testing.T) {
 		t.Fatalf("close code %d, want %d", code, websocket.ClosePolicyViolation)
 	}
 	sse.awaitEnd("SSE stream of a revoked token")
-	post := strmPost(t, inst, alice, "still here", "public")
+	post := postStatus(t, inst, alice, gomastodon.Toot{Status: "still here", Visibility: "public"})
 	other.await("the stream of another token of the same account", isUpdate(post.ID))
 }
 
@@ -687,7 +648,7 @@ func TestStreamingShutdownEndsStreams(t *testing.T) {
 func TestStreamingDropsSlowConsumerOnly(t *testing.T) {
 	inst := testrig.StartInstance(t, func(c *config.Config) { c.StreamingBuffer = 4 })
 	alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
-	post := strmPost(t, inst, alice, "burst", "public")
+	post := postStatus(t, inst, alice, gomastodon.Toot{Status: "burst", Visibility: "public"})
 	// Alice's connection is never read; Bob's is.
 	slow, _, err := strmDialRaw(inst, alice.Token, "?stream=user")
 	if err != nil {
@@ -706,7 +667,7 @@ func TestStreamingDropsSlowConsumerOnly(t *testing.T) {
 	if _, err := pipe.Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	own := strmPost(t, inst, bob, "unaffected", "public")
+	own := postStatus(t, inst, bob, gomastodon.Toot{Status: "unaffected", Visibility: "public"})
 	fast.await("bob's post while alice's connection is dropped", isUpdate(own.ID))
 
 	if err := slow.SetReadDeadline(time.Now().Add(strmWait)); err != nil {
@@ -729,7 +690,7 @@ func TestStreamingFederatedPost(t *testing.T) {
 	eng, sales := testrig.StartInstance(t), testrig.StartInstance(t)
 	alice, bob := eng.CreateUser(t, "alice"), sales.CreateUser(t, "bob")
 	ctx := context.Background()
-	aliceClient := strmClient(eng, alice.Token)
+	aliceClient := userClient(eng, alice)
 	bobAcct := "bob@" + sales.Config.Domain()
 	res, err := aliceClient.Search(ctx, bobAcct, true)
 	if err != nil || len(res.Accounts) != 1 {
@@ -749,7 +710,7 @@ func TestStreamingFederatedPost(t *testing.T) {
 	ws.send(map[string]string{"type": "subscribe", "stream": "hashtag:local", "tag": "sales"})
 	ws.sync()
 
-	post := strmPost(t, sales, bob, "Quarter closed early #sales", "public")
+	post := postStatus(t, sales, bob, gomastodon.Toot{Status: "Quarter closed early #sales", Visibility: "public"})
 	streams := map[string]bool{}
 	for len(streams) < 3 {
 		m := ws.await("bob's federated post on alice's streams", func(m strmMsg) bool {
@@ -765,7 +726,7 @@ func TestStreamingFederatedPost(t *testing.T) {
 		t.Fatalf("federated post reached %v", streams)
 	}
 	// hashtag:local leaves the remote post out: the first thing it streams is a local one.
-	local := strmPost(t, eng, alice, "Local #sales note", "public")
+	local := postStatus(t, eng, alice, gomastodon.Toot{Status: "Local #sales note", Visibility: "public"})
 	m := ws.await("the local post on hashtag:local", func(m strmMsg) bool { return m.Stream[0] == "hashtag:local" })
 	if st := m.status(t); st.ID != string(local.ID) {
 		t.Fatalf("hashtag:local streamed %q (%s) first, want the local post", st.Content, st.Account.Acct)
@@ -775,12 +736,12 @@ func TestStreamingFederatedPost(t *testing.T) {
 func TestStreamingBoost(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob, carol := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol")
-	strmFollow(t, inst, bob, carol)
+	followUser(t, inst, bob, carol)
 	home := strmDial(t, inst, bob.Token, "?stream=user")
 	notes := strmDial(t, inst, alice.Token, "?stream=user:notification")
-	post := strmPost(t, inst, alice, "Worth sharing", "public")
+	post := postStatus(t, inst, alice, gomastodon.Toot{Status: "Worth sharing", Visibility: "public"})
 
-	boost, err := strmClient(inst, carol.Token).Reblog(context.Background(), post.ID)
+	boost, err := userClient(inst, carol).Reblog(context.Background(), post.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

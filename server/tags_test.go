@@ -8,12 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	gomastodon "github.com/mattn/go-mastodon"
+
 	"watercooler/store"
 	"watercooler/testrig"
 )
 
-// lmfTag is the Tag entity as a client sees it, with following absent when not sent.
-type lmfTag struct {
+// tagEntity is the Tag entity as a client sees it, with following absent when not sent.
+type tagEntity struct {
 	ID        string `json:"id"`
 	Name      string `json:"name"`
 	URL       string `json:"url"`
@@ -29,7 +31,7 @@ func TestTagsInfoFollowUnfollow(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
 	ctx := context.Background()
-	client := lmfClient(inst, alice)
+	client := userClient(inst, alice)
 
 	info, err := client.TagInfo(ctx, "GoLang")
 	if err != nil {
@@ -40,8 +42,8 @@ func TestTagsInfoFollowUnfollow(t *testing.T) {
 	}
 
 	// Anonymous readers get no following field, and history is an array even when unused.
-	var anon lmfTag
-	r := lmfGet(t, inst.API("/api/v1/tags/golang"), "")
+	var anon tagEntity
+	r := apiGet(t, inst.API("/api/v1/tags/golang"), "")
 	r.ok(t, &anon)
 	var fields map[string]json.RawMessage
 	r.decode(t, &fields)
@@ -56,13 +58,13 @@ func TestTagsInfoFollowUnfollow(t *testing.T) {
 	if _, err := client.TagFollow(ctx, "golang"); err != nil {
 		t.Fatalf("following twice: %v", err)
 	}
-	var mine lmfTag
-	lmfGet(t, inst.API("/api/v1/tags/golang"), alice.Token).ok(t, &mine)
+	var mine tagEntity
+	apiGet(t, inst.API("/api/v1/tags/golang"), alice.Token).ok(t, &mine)
 	if mine.Following == nil || !*mine.Following {
 		t.Fatalf("tag after follow = %+v", mine)
 	}
-	var bobs lmfTag
-	lmfGet(t, inst.API("/api/v1/tags/golang"), bob.Token).ok(t, &bobs)
+	var bobs tagEntity
+	apiGet(t, inst.API("/api/v1/tags/golang"), bob.Token).ok(t, &bobs)
 	if bobs.Following == nil || *bobs.Following {
 		t.Fatalf("bob's view = %+v, want following false", bobs)
 	}
@@ -90,15 +92,15 @@ func TestTagsFollowedPagination(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice := inst.CreateUser(t, "alice")
 	for _, tag := range []string{"one", "two", "three"} {
-		lmfForm(t, http.MethodPost, inst.API("/api/v1/tags/%s/follow", tag), alice.Token, "").ok(t, nil)
+		apiForm(t, http.MethodPost, inst.API("/api/v1/tags/%s/follow", tag), alice.Token, "").ok(t, nil)
 	}
-	var page []lmfTag
-	r := lmfGet(t, inst.API("/api/v1/followed_tags?limit=2"), alice.Token)
+	var page []tagEntity
+	r := apiGet(t, inst.API("/api/v1/followed_tags?limit=2"), alice.Token)
 	r.ok(t, &page)
 	if len(page) != 2 || page[0].Name != "three" || page[1].Name != "two" {
 		t.Fatalf("first page = %+v", page)
 	}
-	lmfGet(t, lmfLink(t, r.Header.Get("Link"), "next"), alice.Token).ok(t, &page)
+	apiGet(t, mustLinkRel(t, r.Header.Get("Link"), "next"), alice.Token).ok(t, &page)
 	if len(page) != 1 || page[0].Name != "one" || page[0].Following == nil || !*page[0].Following {
 		t.Fatalf("second page = %+v", page)
 	}
@@ -110,22 +112,22 @@ func TestTagsFollowedTagFeedsHome(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
 	ctx := context.Background()
-	if _, err := lmfClient(inst, alice).TagFollow(ctx, "golang"); err != nil {
+	if _, err := userClient(inst, alice).TagFollow(ctx, "golang"); err != nil {
 		t.Fatal(err)
 	}
-	tagged := lmfPost(t, inst, bob, "#GoLang rocks")
-	other := lmfPost(t, inst, bob, "#rust rocks too")
+	tagged := string(postStatus(t, inst, bob, gomastodon.Toot{Status: "#GoLang rocks"}).ID)
+	other := string(postStatus(t, inst, bob, gomastodon.Toot{Status: "#rust rocks too"}).ID)
 
 	entries, err := inst.Store.HomeTimeline(ctx, alice.Account.ID, store.Page{})
 	if err != nil || !slices.Equal(store.Members(entries), []string{tagged}) {
 		t.Fatalf("alice's home in the store = %v, %v; want [%s] (not %s)", store.Members(entries), err, tagged, other)
 	}
-	if got := lmfStatusIDs(lmfTimeline(t, inst.API("/api/v1/timelines/home"), alice.Token)); !slices.Equal(got, []string{tagged}) {
+	if got := statusIDs(timeline(t, inst.API("/api/v1/timelines/home"), alice.Token)); !slices.Equal(got, []string{tagged}) {
 		t.Fatalf("GET home = %v, want [%s]", got, tagged)
 	}
 
-	var tag lmfTag
-	lmfGet(t, inst.API("/api/v1/tags/golang"), "").ok(t, &tag)
+	var tag tagEntity
+	apiGet(t, inst.API("/api/v1/tags/golang"), "").ok(t, &tag)
 	if tag.History[0].Uses != "1" || tag.History[0].Accounts != "1" || tag.History[1].Uses != "0" {
 		t.Fatalf("history = %+v, want one use by one account today", tag.History)
 	}
@@ -134,7 +136,7 @@ func TestTagsFollowedTagFeedsHome(t *testing.T) {
 func TestTagsBadInput(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice := inst.CreateUser(t, "alice")
-	readOnly := lmfReadOnlyToken(t, inst, alice)
+	readOnly := userToken(t, inst, alice, "read")
 	cases := []struct {
 		name, method, path, token string
 		code                      int
@@ -151,14 +153,14 @@ func TestTagsBadInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			lmfDo(t, tc.method, inst.URL+tc.path, tc.token, "", "").wantError(t, tc.code, tc.msg)
+			apiDo(t, tc.method, inst.URL+tc.path, tc.token, "", "").expectError(t, tc.code, tc.msg)
 		})
 	}
 	entries, err := inst.Store.FollowedTags(context.Background(), alice.Account.ID, store.Page{})
 	if err != nil || len(entries) != 0 {
 		t.Fatalf("refused requests followed tags: %v, %v", store.Members(entries), err)
 	}
-	if strings.Contains(string(lmfGet(t, inst.API("/api/v1/followed_tags"), alice.Token).Body), "foo") {
+	if strings.Contains(string(apiGet(t, inst.API("/api/v1/followed_tags"), alice.Token).Body), "foo") {
 		t.Fatal("an invalid tag was followed")
 	}
 }

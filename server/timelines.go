@@ -24,7 +24,7 @@ func (s *Server) respondTimeline(c *fiber.Ctx, entries []store.Entry, filterCont
 		return err
 	}
 	s.setLinkHeader(c, entries)
-	return c.JSON(out)
+	return s.sendJSON(c, out)
 }
 
 // timelineHome is GET /api/v1/timelines/home.

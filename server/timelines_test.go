@@ -17,7 +17,7 @@ import (
 func TestTimelinesHomePagination(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
-	stlFollow(t, inst, bob, alice)
+	followUser(t, inst, bob, alice)
 	// newest first, as timelines list them
 	var posted []string
 	for i := 0; i < 7; i++ {
@@ -25,7 +25,7 @@ func TestTimelinesHomePagination(t *testing.T) {
 		if i%2 == 1 {
 			author = bob
 		}
-		st := stlPost(t, inst, author, gomastodon.Toot{Status: fmt.Sprintf("post %d", i)})
+		st := postStatus(t, inst, author, gomastodon.Toot{Status: fmt.Sprintf("post %d", i)})
 		posted = append([]string{string(st.ID)}, posted...)
 	}
 
@@ -35,7 +35,7 @@ func TestTimelinesHomePagination(t *testing.T) {
 		if pages > 10 {
 			t.Fatal("pagination does not end")
 		}
-		r := stlGet(t, next, bob.Token)
+		r := apiGet(t, next, bob.Token)
 		if r.Code != http.StatusOK {
 			t.Fatalf("GET %s: %d %s", next, r.Code, r.Body)
 		}
@@ -53,10 +53,10 @@ func TestTimelinesHomePagination(t *testing.T) {
 		for _, st := range page {
 			seen = append(seen, st.ID)
 		}
-		if prev := stlLink(t, r.Header.Get("Link"), "prev"); prev == "" {
+		if prev := linkRel(r.Header.Get("Link"), "prev"); prev == "" {
 			t.Errorf("page %d has no rel=prev link", pages)
 		}
-		next = stlNextLink(t, r.Header.Get("Link"))
+		next = linkRel(r.Header.Get("Link"), "next")
 	}
 	if !slices.Equal(seen, posted) {
 		t.Errorf("following rel=next visited %v, want every post once, newest first: %v", seen, posted)
@@ -74,19 +74,19 @@ func TestTimelinesHomePagination(t *testing.T) {
 		{"bad limit falls back to 20", "limit=abc", posted},
 	}
 	for _, w := range window {
-		if got := stlTimeline(t, inst.API("/api/v1/timelines/home?%s", w.query), bob.Token); !slices.Equal(got, w.want) {
+		if got := timelineIDs(t, inst.API("/api/v1/timelines/home?%s", w.query), bob.Token); !slices.Equal(got, w.want) {
 			t.Errorf("%s: %v, want %v", w.name, got, w.want)
 		}
 	}
 	// The rel=prev link of a page leads to the page just newer than it.
-	r := stlGet(t, inst.API("/api/v1/timelines/home?max_id=%s&limit=2", posted[3]), bob.Token)
-	if got := stlTimeline(t, stlLink(t, r.Header.Get("Link"), "prev"), bob.Token); !slices.Equal(got, posted[2:4]) {
+	r := apiGet(t, inst.API("/api/v1/timelines/home?max_id=%s&limit=2", posted[3]), bob.Token)
+	if got := timelineIDs(t, linkRel(r.Header.Get("Link"), "prev"), bob.Token); !slices.Equal(got, posted[2:4]) {
 		t.Errorf("prev page = %v, want %v", got, posted[2:4])
 	}
 
 	// go-mastodon reads the same pages.
 	pg := &gomastodon.Pagination{Limit: 3}
-	sts, err := stlClient(inst, bob).GetTimelineHome(context.Background(), pg)
+	sts, err := userClient(inst, bob).GetTimelineHome(context.Background(), pg)
 	if err != nil || len(sts) != 3 || string(sts[0].ID) != posted[0] || string(pg.MaxID) != posted[2] {
 		t.Errorf("go-mastodon home: %d statuses, next max_id %s (%v)", len(sts), pg.MaxID, err)
 	}
@@ -95,11 +95,11 @@ func TestTimelinesHomePagination(t *testing.T) {
 func TestTimelinesFilters(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
-	stlFollow(t, inst, bob, alice)
+	followUser(t, inst, bob, alice)
 	ctx := context.Background()
-	warned := stlPost(t, inst, alice, gomastodon.Toot{Status: "Big SPOILERS for the finale"})
-	hidden := stlPost(t, inst, alice, gomastodon.Toot{Status: "the butler did it"})
-	plain := stlPost(t, inst, alice, gomastodon.Toot{Status: "nothing to see"})
+	warned := postStatus(t, inst, alice, gomastodon.Toot{Status: "Big SPOILERS for the finale"})
+	hidden := postStatus(t, inst, alice, gomastodon.Toot{Status: "the butler did it"})
+	plain := postStatus(t, inst, alice, gomastodon.Toot{Status: "nothing to see"})
 	filters := []*store.Filter{
 		{Title: "Spoilers", Context: []string{"home"}, FilterAction: "warn", Keywords: []store.FilterKeyword{{Keyword: "spoilers", WholeWord: true}}},
 		{Title: "Butler", Context: []string{"home", "public"}, FilterAction: "hide", Keywords: []store.FilterKeyword{{Keyword: "butler"}}},
@@ -110,7 +110,7 @@ func TestTimelinesFilters(t *testing.T) {
 		}
 	}
 
-	r := stlGet(t, inst.API("/api/v1/timelines/home"), bob.Token)
+	r := apiGet(t, inst.API("/api/v1/timelines/home"), bob.Token)
 	var home []mastodon.Status
 	r.decode(t, &home)
 	byID := map[string]mastodon.Status{}
@@ -127,19 +127,19 @@ func TestTimelinesFilters(t *testing.T) {
 		t.Errorf("plain status: present %v, filtered %+v", ok, p.Filtered)
 	}
 	// The Link header still covers the hidden status, so paging does not stall on it.
-	if next := stlNextLink(t, r.Header.Get("Link")); next == "" {
+	if next := linkRel(r.Header.Get("Link"), "next"); next == "" {
 		t.Error("no rel=next link")
 	}
 	// Filters apply in their own contexts only: the warn filter is not for public timelines.
 	var public []mastodon.Status
-	stlGet(t, inst.API("/api/v1/timelines/public"), bob.Token).decode(t, &public)
+	apiGet(t, inst.API("/api/v1/timelines/public"), bob.Token).decode(t, &public)
 	for _, st := range public {
 		if st.ID == string(hidden.ID) || len(st.Filtered) != 0 {
 			t.Errorf("public timeline status %s: filtered %+v", st.ID, st.Filtered)
 		}
 	}
 	// Filters are the viewer's: alice sees everything unfiltered.
-	if ids := stlTimeline(t, inst.API("/api/v1/timelines/home"), alice.Token); len(ids) != 3 {
+	if ids := timelineIDs(t, inst.API("/api/v1/timelines/home"), alice.Token); len(ids) != 3 {
 		t.Errorf("alice's home has %d statuses, want 3", len(ids))
 	}
 }
@@ -148,35 +148,35 @@ func TestTimelinesMutesAndBlocks(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob, carol := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol")
 	ctx := context.Background()
-	stlFollow(t, inst, carol, alice)
-	stlFollow(t, inst, carol, bob)
-	fromAlice := stlPost(t, inst, alice, gomastodon.Toot{Status: "alice speaking"})
-	fromBob := stlPost(t, inst, bob, gomastodon.Toot{Status: "bob speaking"})
+	followUser(t, inst, carol, alice)
+	followUser(t, inst, carol, bob)
+	fromAlice := postStatus(t, inst, alice, gomastodon.Toot{Status: "alice speaking"})
+	fromBob := postStatus(t, inst, bob, gomastodon.Toot{Status: "bob speaking"})
 	if err := inst.Store.Mute(ctx, carol.Account.ID, alice.Account.ID, false); err != nil {
 		t.Fatal(err)
 	}
-	home := stlTimeline(t, inst.API("/api/v1/timelines/home"), carol.Token)
+	home := timelineIDs(t, inst.API("/api/v1/timelines/home"), carol.Token)
 	if slices.Contains(home, string(fromAlice.ID)) || !slices.Contains(home, string(fromBob.ID)) {
 		t.Errorf("home %v: muted alice should be hidden, bob shown", home)
 	}
 	if err := inst.Store.Block(ctx, bob.Account.ID, carol.Account.ID); err != nil {
 		t.Fatal(err)
 	}
-	if public := stlTimeline(t, inst.API("/api/v1/timelines/public"), carol.Token); slices.Contains(public, string(fromBob.ID)) || slices.Contains(public, string(fromAlice.ID)) {
+	if public := timelineIDs(t, inst.API("/api/v1/timelines/public"), carol.Token); slices.Contains(public, string(fromBob.ID)) || slices.Contains(public, string(fromAlice.ID)) {
 		t.Errorf("public %v shows statuses of a muted and a blocking account", public)
 	}
-	if public := stlTimeline(t, inst.API("/api/v1/timelines/public"), ""); len(public) != 2 {
+	if public := timelineIDs(t, inst.API("/api/v1/timelines/public"), ""); len(public) != 2 {
 		t.Errorf("anonymous public timeline has %d statuses, want 2", len(public))
 	}
-	stlGet(t, inst.API("/api/v1/statuses/%s", fromBob.ID), carol.Token).expectError(t, http.StatusNotFound, "Record not found")
+	apiGet(t, inst.API("/api/v1/statuses/%s", fromBob.ID), carol.Token).expectError(t, http.StatusNotFound, "Record not found")
 }
 
 func TestTimelinesList(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob, carol := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol")
 	ctx := context.Background()
-	stlFollow(t, inst, bob, alice)
-	stlFollow(t, inst, bob, carol)
+	followUser(t, inst, bob, alice)
+	followUser(t, inst, bob, carol)
 	list := &store.List{AccountID: bob.Account.ID, Title: "Alice only", RepliesPolicy: "list"}
 	if err := inst.Store.CreateList(ctx, list); err != nil {
 		t.Fatal(err)
@@ -184,37 +184,31 @@ func TestTimelinesList(t *testing.T) {
 	if err := inst.Store.AddListAccounts(ctx, list, []string{alice.Account.ID}); err != nil {
 		t.Fatal(err)
 	}
-	inList := stlPost(t, inst, alice, gomastodon.Toot{Status: "for the list"})
-	notInList := stlPost(t, inst, carol, gomastodon.Toot{Status: "not for the list"})
-	if home := stlTimeline(t, inst.API("/api/v1/timelines/home"), bob.Token); !slices.Contains(home, string(notInList.ID)) {
+	inList := postStatus(t, inst, alice, gomastodon.Toot{Status: "for the list"})
+	notInList := postStatus(t, inst, carol, gomastodon.Toot{Status: "not for the list"})
+	if home := timelineIDs(t, inst.API("/api/v1/timelines/home"), bob.Token); !slices.Contains(home, string(notInList.ID)) {
 		t.Fatalf("bob's home lacks carol's post")
 	}
 
-	sts, err := stlClient(inst, bob).GetTimelineList(ctx, gomastodon.ID(list.ID), nil)
+	sts, err := userClient(inst, bob).GetTimelineList(ctx, gomastodon.ID(list.ID), nil)
 	if err != nil || len(sts) != 1 || sts[0].ID != inList.ID {
 		t.Errorf("list timeline = %v (%v), want only %s", sts, err, inList.ID)
 	}
 	// Someone else's list does not exist for them.
-	stlGet(t, inst.API("/api/v1/timelines/list/%s", list.ID), alice.Token).expectError(t, http.StatusNotFound, "Record not found")
-	readOnlyStatuses, _, err := inst.Store.CreateToken(ctx, "", bob.Account.ID, []string{"read:statuses"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stlGet(t, inst.API("/api/v1/timelines/list/%s", list.ID), readOnlyStatuses).expectError(t, http.StatusForbidden, "This action is outside the authorized scopes")
+	apiGet(t, inst.API("/api/v1/timelines/list/%s", list.ID), alice.Token).expectError(t, http.StatusNotFound, "Record not found")
+	readOnlyStatuses := userToken(t, inst, bob, "read:statuses")
+	apiGet(t, inst.API("/api/v1/timelines/list/%s", list.ID), readOnlyStatuses).expectError(t, http.StatusForbidden, "This action is outside the authorized scopes")
 }
 
 func TestTimelinesTagQueries(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice := inst.CreateUser(t, "alice")
 	ctx := context.Background()
-	both := stlPost(t, inst, alice, gomastodon.Toot{Status: "#Go and #Redis"})
-	goOnly := stlPost(t, inst, alice, gomastodon.Toot{Status: "just #go"})
-	redisOnly := stlPost(t, inst, alice, gomastodon.Toot{Status: "just #redis"})
+	both := postStatus(t, inst, alice, gomastodon.Toot{Status: "#Go and #Redis"})
+	goOnly := postStatus(t, inst, alice, gomastodon.Toot{Status: "just #go"})
+	redisOnly := postStatus(t, inst, alice, gomastodon.Toot{Status: "just #redis"})
 	// A remote status in the tag timeline, as federation would store it.
-	remoteAuthor, err := inst.Store.PutRemoteAccount(ctx, &store.Account{Username: "zed", Domain: "far.example", URI: "https://far.example/users/zed", URL: "https://far.example/@zed"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	remoteAuthor := remoteAccount(t, inst, "zed", "far.example")
 	remote, err := inst.Store.CreateStatus(ctx, store.NewStatus{Status: store.Status{
 		AccountID: remoteAuthor.ID, URI: "https://far.example/users/zed/statuses/1", Content: "<p>#go far away</p>",
 		Visibility: store.VisibilityPublic, Tags: []string{"go"},
@@ -237,26 +231,26 @@ func TestTimelinesTagQueries(t *testing.T) {
 		{"unknown tag", "/api/v1/timelines/tag/nothing", []string{}},
 	}
 	for _, tc := range cases {
-		if got := stlTimeline(t, inst.API("%s", tc.query), ""); !slices.Equal(got, tc.want) {
+		if got := timelineIDs(t, inst.API("%s", tc.query), ""); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
 	// Paging through a filtered timeline with its Link header.
-	r := stlGet(t, inst.API("/api/v1/timelines/tag/go?local=true&limit=1"), "")
-	if got := stlTimeline(t, stlNextLink(t, r.Header.Get("Link")), ""); !slices.Equal(got, []string{id(both)}) {
+	r := apiGet(t, inst.API("/api/v1/timelines/tag/go?local=true&limit=1"), "")
+	if got := timelineIDs(t, linkRel(r.Header.Get("Link"), "next"), ""); !slices.Equal(got, []string{id(both)}) {
 		t.Errorf("next page of local #go = %v, want %s", got, id(both))
 	}
-	r = stlGet(t, inst.API("/api/v1/timelines/tag/go?local=true&min_id=%s&limit=1", both.ID), "")
+	r = apiGet(t, inst.API("/api/v1/timelines/tag/go?local=true&min_id=%s&limit=1", both.ID), "")
 	var newer []mastodon.Status
 	r.decode(t, &newer)
 	if len(newer) != 1 || newer[0].ID != id(goOnly) {
 		t.Errorf("min_id on a filtered timeline = %v, want %s", newer, id(goOnly))
 	}
 	// The public timeline splits the same way.
-	if got := stlTimeline(t, inst.API("/api/v1/timelines/public?remote=true"), ""); !slices.Equal(got, []string{remote.ID}) {
+	if got := timelineIDs(t, inst.API("/api/v1/timelines/public?remote=true"), ""); !slices.Equal(got, []string{remote.ID}) {
 		t.Errorf("remote public timeline = %v", got)
 	}
-	if got := stlTimeline(t, inst.API("/api/v1/timelines/public?local=true&limit=2"), ""); !slices.Equal(got, []string{id(redisOnly), id(goOnly)}) {
+	if got := timelineIDs(t, inst.API("/api/v1/timelines/public?local=true&limit=2"), ""); !slices.Equal(got, []string{id(redisOnly), id(goOnly)}) {
 		t.Errorf("local public timeline = %v", got)
 	}
 }

@@ -11,41 +11,15 @@ import (
 	"watercooler/testrig"
 )
 
-const accTestDomain = "test.example"
-
-// accTestLocal creates a local account named name on st.
-func accTestLocal(t testing.TB, st *store.Store, name string, locked bool) *store.Account {
-	t.Helper()
-	a, err := st.CreateLocalAccount(context.Background(), store.NewLocalAccount{
-		Username: name, Email: name + "@mail.example", PasswordHash: "x", BaseURL: "https://" + accTestDomain, Locked: locked,
-	})
-	if err != nil {
-		t.Fatalf("create %s: %v", name, err)
-	}
-	return a
-}
-
-// accTestRemote stores a remote account user@domain on st.
-func accTestRemote(t testing.TB, st *store.Store, user, domain string) *store.Account {
-	t.Helper()
-	a, err := st.PutRemoteAccount(context.Background(), &store.Account{
-		Username: user, Domain: domain, URI: "https://" + domain + "/users/" + user, URL: "https://" + domain + "/@" + user,
-	})
-	if err != nil {
-		t.Fatalf("remote %s@%s: %v", user, domain, err)
-	}
-	return a
-}
-
 func TestAccountCreateRefusesTakenNameOrEmail(t *testing.T) {
-	st := testrig.NewStore(t, accTestDomain)
+	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
-	accTestLocal(t, st, "alice", false)
+	localAccount(t, st, "alice")
 	for _, n := range []store.NewLocalAccount{
 		{Username: "ALICE", Email: "other@mail.example"},
 		{Username: "alice2", Email: "Alice@Mail.Example"},
 	} {
-		n.BaseURL, n.PasswordHash = "https://"+accTestDomain, "x"
+		n.BaseURL, n.PasswordHash = testBaseURL, "x"
 		if _, err := st.CreateLocalAccount(ctx, n); !errors.Is(err, store.ErrConflict) {
 			t.Errorf("create %s/%s: got %v, want ErrConflict", n.Username, n.Email, err)
 		}
@@ -60,12 +34,12 @@ func TestAccountCreateRefusesTakenNameOrEmail(t *testing.T) {
 }
 
 func TestAccountByAcctAcceptsLocalAliases(t *testing.T) {
-	st := testrig.NewStore(t, accTestDomain)
+	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
-	alice := accTestLocal(t, st, "alice", false)
-	bob := accTestRemote(t, st, "bob", "remote.example")
+	alice := localAccount(t, st, "alice")
+	bob := remoteAccount(t, st, "bob", "remote.example")
 	for acct, want := range map[string]string{
-		"alice": alice.ID, "@alice": alice.ID, "ALICE": alice.ID, "alice@" + accTestDomain: alice.ID,
+		"alice": alice.ID, "@alice": alice.ID, "ALICE": alice.ID, "alice@" + testDomain: alice.ID,
 		"bob@remote.example": bob.ID, "@Bob@Remote.Example": bob.ID,
 	} {
 		a, err := st.AccountByAcct(ctx, acct)
@@ -81,12 +55,12 @@ func TestAccountByAcctAcceptsLocalAliases(t *testing.T) {
 }
 
 func TestAccountSearchByPrefix(t *testing.T) {
-	st := testrig.NewStore(t, accTestDomain)
+	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
-	accTestLocal(t, st, "alice", false)
-	accTestLocal(t, st, "alicia", false)
-	accTestLocal(t, st, "bob", false)
-	accTestRemote(t, st, "alfred", "remote.example")
+	localAccount(t, st, "alice")
+	localAccount(t, st, "alicia")
+	localAccount(t, st, "bob")
+	remoteAccount(t, st, "alfred", "remote.example")
 	acctsOf := func(as []*store.Account) []string {
 		out := make([]string, len(as))
 		for i, a := range as {
@@ -117,10 +91,10 @@ func TestAccountSearchByPrefix(t *testing.T) {
 }
 
 func TestAccountUpdateProfileWritesBoth(t *testing.T) {
-	st := testrig.NewStore(t, accTestDomain)
+	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
-	alice := accTestLocal(t, st, "alice", false)
-	bob := accTestLocal(t, st, "bob", false)
+	alice := localAccount(t, st, "alice")
+	bob := localAccount(t, st, "bob")
 	u, err := st.User(ctx, alice.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -145,14 +119,14 @@ func TestAccountUpdateProfileWritesBoth(t *testing.T) {
 }
 
 func TestAccountStatusesFilteredFillsPages(t *testing.T) {
-	st := testrig.NewStore(t, accTestDomain)
+	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
-	alice := accTestLocal(t, st, "alice", false)
+	alice := localAccount(t, st, "alice")
 	var ids []string // oldest first
 	for i := 0; i < 12; i++ {
 		s, err := st.CreateStatus(ctx, store.NewStatus{Status: store.Status{
 			AccountID: alice.ID, Local: true, Visibility: store.VisibilityPublic, Content: fmt.Sprintf("<p>%d</p>", i),
-		}, BaseURL: "https://" + accTestDomain})
+		}, BaseURL: testBaseURL})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,24 +15,29 @@ import (
 // any peer's retry schedule (Mastodon retries for about a week).
 const activityMemory = 8 * 24 * time.Hour
 
-// acceptInboxScript remembers an activity id and queues the activity in one step: a duplicate
-// delivery is dropped, and an accepted one is never remembered without being queued.
+// acceptInboxScript clears the sending host's failure record (as HostSucceeded does), then
+// remembers an activity id and queues the activity in one step: a duplicate delivery is dropped,
+// and an accepted one is never remembered without being queued. Reviving the host here rather
+// than with its own HDEL saves the inbox a round trip per request; deleting an absent field
+// changes nothing, so it costs Redis next to nothing and the AOF nothing.
 var acceptInboxScript = redis.NewScript(`
+redis.call('HDEL', KEYS[3], ARGV[2])
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) == false then return 0 end
 local values = {}
-for i = 2, #ARGV do table.insert(values, ARGV[i]) end
+for i = 3, #ARGV do table.insert(values, ARGV[i]) end
 redis.call('XADD', KEYS[2], '*', unpack(values))
 return 1
 `)
 
-// AcceptInbound queues an inbound activity on q unless its id was seen before; it reports
-// whether the activity was new.
-func (s *Store) AcceptInbound(ctx context.Context, q *Queue, activityID string, fields map[string]string) (bool, error) {
-	args := []any{int64(activityMemory / time.Second)}
+// AcceptInbound records that fromHost is up, since it just delivered to us, and queues an
+// inbound activity on q unless its id was seen before; it reports whether the activity was new.
+func (s *Store) AcceptInbound(ctx context.Context, q *Queue, activityID, fromHost string, fields map[string]string) (bool, error) {
+	args := []any{int64(activityMemory / time.Second), fromHost}
 	for k, v := range fields {
 		args = append(args, k, v)
 	}
-	n, err := acceptInboxScript.Run(ctx, s.rdb, []string{s.k.seenActivity(activityID), q.stream}, args...).Int()
+	keys := []string{s.k.seenActivity(activityID), q.stream, s.k.hostFailures()}
+	n, err := acceptInboxScript.Run(ctx, s.rdb, keys, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("accept activity %s: %w", activityID, err)
 	}

@@ -12,9 +12,9 @@ import (
 
 func TestFilterUpdate(t *testing.T) {
 	ctx := context.Background()
-	st := testrig.NewStore(t, "test.example")
-	owner := lmfAccount(t, st, "owner")
-	other := lmfAccount(t, st, "other")
+	st := testrig.NewStore(t, testDomain)
+	owner := localAccount(t, st, "owner")
+	other := localAccount(t, st, "other")
 
 	f := &store.Filter{Title: "spoilers", Context: []string{"home"}, FilterAction: "warn",
 		Keywords: []store.FilterKeyword{{Keyword: "finale", WholeWord: true}}}

@@ -9,8 +9,8 @@ import (
 	"watercooler/testrig"
 )
 
-// accTestRel reads how a relates to b.
-func accTestRel(t testing.TB, st *store.Store, a, b *store.Account) store.Relationship {
+// relOf reads how a relates to b.
+func relOf(t testing.TB, st *store.Store, a, b *store.Account) store.Relationship {
 	t.Helper()
 	rels, err := st.Relationships(context.Background(), a.ID, []string{b.ID})
 	if err != nil {
@@ -19,8 +19,8 @@ func accTestRel(t testing.TB, st *store.Store, a, b *store.Account) store.Relati
 	return rels[0]
 }
 
-// accTestCounts reads an account's counters.
-func accTestCounts(t testing.TB, st *store.Store, a *store.Account) store.AccountCounts {
+// countsOf reads an account's counters.
+func countsOf(t testing.TB, st *store.Store, a *store.Account) store.AccountCounts {
 	t.Helper()
 	c, err := st.AccountCounts(context.Background(), []string{a.ID})
 	if err != nil {
@@ -29,42 +29,28 @@ func accTestCounts(t testing.TB, st *store.Store, a *store.Account) store.Accoun
 	return c[a.ID]
 }
 
-// accTestNotificationTypes lists the types of a's notifications, newest first.
-func accTestNotificationTypes(t testing.TB, st *store.Store, a *store.Account) []string {
-	t.Helper()
-	ns, err := st.Notifications(context.Background(), a.ID, store.NotificationQuery{Page: store.Page{Limit: 80}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]string, len(ns))
-	for i, n := range ns {
-		out[i] = n.Type
-	}
-	return out
-}
-
 func TestFollowIsCountedOnceAndNotifies(t *testing.T) {
-	st := testrig.NewStore(t, accTestDomain)
+	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
-	alice, bob := accTestLocal(t, st, "alice", false), accTestLocal(t, st, "bob", false)
+	alice, bob := localAccount(t, st, "alice"), localAccount(t, st, "bob")
 	for i := 0; i < 2; i++ {
 		if err := st.Follow(ctx, alice, bob, store.FollowOptions{ShowReblogs: i == 0, Notify: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if r := accTestRel(t, st, alice, bob); !r.Following || r.FollowedBy || r.ShowingReblogs || !r.Notifying {
+	if r := relOf(t, st, alice, bob); !r.Following || r.FollowedBy || r.ShowingReblogs || !r.Notifying {
 		t.Errorf("alice → bob after following twice: %+v (the second follow's options should apply)", r)
 	}
-	if r := accTestRel(t, st, bob, alice); r.Following || !r.FollowedBy {
+	if r := relOf(t, st, bob, alice); r.Following || !r.FollowedBy {
 		t.Errorf("bob → alice: %+v", r)
 	}
-	if c := accTestCounts(t, st, alice); c.Following != 1 || c.Followers != 0 {
+	if c := countsOf(t, st, alice); c.Following != 1 || c.Followers != 0 {
 		t.Errorf("alice counts %+v", c)
 	}
-	if c := accTestCounts(t, st, bob); c.Followers != 1 {
+	if c := countsOf(t, st, bob); c.Followers != 1 {
 		t.Errorf("bob counts %+v", c)
 	}
-	if types := accTestNotificationTypes(t, st, bob); len(types) != 1 || types[0] != store.NotifyFollow {
+	if types := notificationTypes(t, st, bob); len(types) != 1 || types[0] != store.NotifyFollow {
 		t.Errorf("bob's notifications %v, want one follow", types)
 	}
 	for i := 0; i < 2; i++ {
@@ -72,39 +58,39 @@ func TestFollowIsCountedOnceAndNotifies(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if r := accTestRel(t, st, alice, bob); r.Following {
+	if r := relOf(t, st, alice, bob); r.Following {
 		t.Errorf("still following after unfollow: %+v", r)
 	}
-	if c := accTestCounts(t, st, bob); c.Followers != 0 {
+	if c := countsOf(t, st, bob); c.Followers != 0 {
 		t.Errorf("bob's followers after unfollowing twice: %d", c.Followers)
 	}
 }
 
 func TestFollowRequestAcceptAndReject(t *testing.T) {
-	st := testrig.NewStore(t, accTestDomain)
+	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
-	alice, carol, bob := accTestLocal(t, st, "alice", false), accTestLocal(t, st, "carol", false), accTestLocal(t, st, "bob", true)
+	alice, carol, bob := localAccount(t, st, "alice"), localAccount(t, st, "carol"), localAccount(t, st, "bob", lockedAccount)
 	for _, a := range []*store.Account{alice, carol} {
 		if err := st.RequestFollow(ctx, a, bob, store.FollowOptions{ShowReblogs: false}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if r := accTestRel(t, st, alice, bob); !r.Requested || r.Following {
+	if r := relOf(t, st, alice, bob); !r.Requested || r.Following {
 		t.Errorf("alice → bob after request: %+v", r)
 	}
-	if r := accTestRel(t, st, bob, alice); !r.RequestedBy {
+	if r := relOf(t, st, bob, alice); !r.RequestedBy {
 		t.Errorf("bob → alice after request: %+v", r)
 	}
 	if n, err := st.FollowRequestCount(ctx, bob.ID); err != nil || n != 2 {
 		t.Errorf("follow request count %d (%v), want 2", n, err)
 	}
-	if types := accTestNotificationTypes(t, st, bob); len(types) != 2 || types[0] != store.NotifyFollowRequest {
+	if types := notificationTypes(t, st, bob); len(types) != 2 || types[0] != store.NotifyFollowRequest {
 		t.Errorf("bob's notifications %v, want two follow requests", types)
 	}
 	if err := st.AcceptFollowRequest(ctx, alice, bob); err != nil {
 		t.Fatal(err)
 	}
-	if r := accTestRel(t, st, alice, bob); !r.Following || r.Requested || r.ShowingReblogs {
+	if r := relOf(t, st, alice, bob); !r.Following || r.Requested || r.ShowingReblogs {
 		t.Errorf("alice → bob after accept: %+v (the request's options should carry over)", r)
 	}
 	if ok, _ := st.HasFollowRequest(ctx, bob.ID, alice.ID); ok {
@@ -116,37 +102,35 @@ func TestFollowRequestAcceptAndReject(t *testing.T) {
 	if err := st.RejectFollowRequest(ctx, carol.ID, bob.ID); err != nil {
 		t.Fatal(err)
 	}
-	if r := accTestRel(t, st, carol, bob); r.Requested || r.Following {
+	if r := relOf(t, st, carol, bob); r.Requested || r.Following {
 		t.Errorf("carol → bob after reject: %+v", r)
 	}
 	if err := st.AcceptFollowRequest(ctx, carol, bob); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("accepting a rejected request: %v, want ErrNotFound", err)
 	}
-	if c := accTestCounts(t, st, bob); c.Followers != 1 {
+	if c := countsOf(t, st, bob); c.Followers != 1 {
 		t.Errorf("bob's followers %d, want 1", c.Followers)
 	}
 }
 
 func TestBlockEndsFollowsBothWays(t *testing.T) {
-	st := testrig.NewStore(t, accTestDomain)
+	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
-	alice, bob := accTestLocal(t, st, "alice", false), accTestLocal(t, st, "bob", false)
+	alice, bob := localAccount(t, st, "alice"), localAccount(t, st, "bob")
 	for _, pair := range [][2]*store.Account{{alice, bob}, {bob, alice}} {
-		if err := st.Follow(ctx, pair[0], pair[1], store.FollowOptions{ShowReblogs: true}); err != nil {
-			t.Fatal(err)
-		}
+		followAccount(t, st, pair[0], pair[1])
 	}
 	if err := st.Block(ctx, alice.ID, bob.ID); err != nil {
 		t.Fatal(err)
 	}
-	if r := accTestRel(t, st, alice, bob); r.Following || r.FollowedBy || !r.Blocking || r.BlockedBy {
+	if r := relOf(t, st, alice, bob); r.Following || r.FollowedBy || !r.Blocking || r.BlockedBy {
 		t.Errorf("alice → bob after block: %+v", r)
 	}
-	if r := accTestRel(t, st, bob, alice); r.Following || !r.BlockedBy {
+	if r := relOf(t, st, bob, alice); r.Following || !r.BlockedBy {
 		t.Errorf("bob → alice after block: %+v", r)
 	}
 	for _, a := range []*store.Account{alice, bob} {
-		if c := accTestCounts(t, st, a); c.Followers != 0 || c.Following != 0 {
+		if c := countsOf(t, st, a); c.Followers != 0 || c.Following != 0 {
 			t.Errorf("%s counts after block: %+v", a.Username, c)
 		}
 	}
@@ -163,19 +147,19 @@ func TestBlockEndsFollowsBothWays(t *testing.T) {
 	if err := st.Unblock(ctx, alice.ID, bob.ID); err != nil {
 		t.Fatal(err)
 	}
-	if r := accTestRel(t, st, bob, alice); r.BlockedBy {
+	if r := relOf(t, st, bob, alice); r.BlockedBy {
 		t.Errorf("bob → alice after unblock: %+v", r)
 	}
 }
 
 func TestMuteWithAndWithoutNotifications(t *testing.T) {
-	st := testrig.NewStore(t, accTestDomain)
+	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
-	alice, bob := accTestLocal(t, st, "alice", false), accTestLocal(t, st, "bob", false)
+	alice, bob := localAccount(t, st, "alice"), localAccount(t, st, "bob")
 	if err := st.Mute(ctx, alice.ID, bob.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	if r := accTestRel(t, st, alice, bob); !r.Muting || !r.MutingNotifications {
+	if r := relOf(t, st, alice, bob); !r.Muting || !r.MutingNotifications {
 		t.Errorf("after mute with notifications: %+v", r)
 	}
 	if muted, _ := st.MutedNotificationsFrom(ctx, alice.ID); !muted[bob.ID] {
@@ -184,7 +168,7 @@ func TestMuteWithAndWithoutNotifications(t *testing.T) {
 	if err := st.Mute(ctx, alice.ID, bob.ID, false); err != nil {
 		t.Fatal(err)
 	}
-	if r := accTestRel(t, st, alice, bob); !r.Muting || r.MutingNotifications {
+	if r := relOf(t, st, alice, bob); !r.Muting || r.MutingNotifications {
 		t.Errorf("after mute without notifications: %+v", r)
 	}
 	if err := st.Unmute(ctx, alice.ID, bob.ID); err != nil {

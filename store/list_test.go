@@ -10,48 +10,17 @@ import (
 	"watercooler/testrig"
 )
 
-// lmfAccount creates a local account directly in the store.
-func lmfAccount(t *testing.T, st *store.Store, username string) *store.Account {
-	t.Helper()
-	a, err := st.CreateLocalAccount(context.Background(), store.NewLocalAccount{
-		Username: username, Email: username + "@example.com", BaseURL: "https://test.example",
-	})
-	if err != nil {
-		t.Fatalf("create %s: %v", username, err)
-	}
-	return a
-}
-
-func lmfFollow(t *testing.T, st *store.Store, follower, target *store.Account) {
-	t.Helper()
-	if err := st.Follow(context.Background(), follower, target, store.FollowOptions{ShowReblogs: true}); err != nil {
-		t.Fatalf("follow: %v", err)
-	}
-}
-
-func lmfPost(t *testing.T, st *store.Store, author *store.Account, visibility string, tags ...string) *store.Status {
-	t.Helper()
-	s, err := st.CreateStatus(context.Background(), store.NewStatus{
-		Status:  store.Status{AccountID: author.ID, Local: true, Content: "<p>hello</p>", Visibility: visibility, Tags: tags},
-		BaseURL: "https://test.example",
-	})
-	if err != nil {
-		t.Fatalf("post: %v", err)
-	}
-	return s
-}
-
 func TestListMembership(t *testing.T) {
 	ctx := context.Background()
-	st := testrig.NewStore(t, "test.example")
-	owner := lmfAccount(t, st, "owner")
+	st := testrig.NewStore(t, testDomain)
+	owner := localAccount(t, st, "owner")
 	var followed []*store.Account
 	for _, name := range []string{"ann", "ben", "cat"} {
-		a := lmfAccount(t, st, name)
-		lmfFollow(t, st, owner, a)
+		a := localAccount(t, st, name)
+		followAccount(t, st, owner, a)
 		followed = append(followed, a)
 	}
-	stranger := lmfAccount(t, st, "stranger")
+	stranger := localAccount(t, st, "stranger")
 	l := &store.List{AccountID: owner.ID, Title: "friends", RepliesPolicy: "list"}
 	if err := st.CreateList(ctx, l); err != nil {
 		t.Fatal(err)
@@ -102,8 +71,8 @@ func TestListMembership(t *testing.T) {
 	}
 
 	// A member's new post reaches the list timeline; a stranger's does not.
-	post := lmfPost(t, st, followed[0], store.VisibilityPublic)
-	lmfPost(t, st, stranger, store.VisibilityPublic)
+	post := postStatus(t, st, followed[0], store.Status{Visibility: store.VisibilityPublic})
+	postStatus(t, st, stranger, store.Status{Visibility: store.VisibilityPublic})
 	tl, err := st.ListTimeline(ctx, l.ID, store.Page{})
 	if err != nil || !slices.Equal(store.Members(tl), []string{post.ID}) {
 		t.Fatalf("list timeline = %v, %v; want [%s]", store.Members(tl), err, post.ID)

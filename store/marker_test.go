@@ -11,8 +11,8 @@ import (
 
 func TestMarkersSaveVersions(t *testing.T) {
 	ctx := context.Background()
-	st := testrig.NewStore(t, "test.example")
-	acct := lmfAccount(t, st, "reader")
+	st := testrig.NewStore(t, testDomain)
+	acct := localAccount(t, st, "reader")
 
 	first, err := st.SaveMarkers(ctx, acct.ID, map[string]string{"home": "100", "notifications": "7"})
 	if err != nil {

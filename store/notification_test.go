@@ -11,9 +11,9 @@ import (
 )
 
 func TestNotificationsFilterAndPage(t *testing.T) {
-	st := testrig.NewStore(t, accTestDomain)
+	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
-	alice, bob, carol := accTestLocal(t, st, "alice", false), accTestLocal(t, st, "bob", false), accTestLocal(t, st, "carol", false)
+	alice, bob, carol := localAccount(t, st, "alice"), localAccount(t, st, "bob"), localAccount(t, st, "carol")
 	// Oldest first: mention(bob) follow(bob) mention(carol) favourite(bob) mention(bob) follow(carol).
 	plan := []struct {
 		typ  string
@@ -63,9 +63,9 @@ func TestNotificationsFilterAndPage(t *testing.T) {
 }
 
 func TestNotificationDismissAndClear(t *testing.T) {
-	st := testrig.NewStore(t, accTestDomain)
+	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
-	alice, bob := accTestLocal(t, st, "alice", false), accTestLocal(t, st, "bob", false)
+	alice, bob := localAccount(t, st, "alice"), localAccount(t, st, "bob")
 	var ids []string
 	for i := 0; i < 3; i++ {
 		n := &store.Notification{Type: store.NotifyMention, AccountID: alice.ID, FromAccountID: bob.ID}
@@ -86,13 +86,13 @@ func TestNotificationDismissAndClear(t *testing.T) {
 	if _, err := st.Notification(ctx, alice.ID, ids[0]); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("dismissed notification still readable: %v", err)
 	}
-	if got := accTestNotificationTypes(t, st, alice); len(got) != 2 {
+	if got := notificationTypes(t, st, alice); len(got) != 2 {
 		t.Errorf("%d notifications after dismissing one of 3", len(got))
 	}
 	if err := st.ClearNotifications(ctx, alice.ID); err != nil {
 		t.Fatal(err)
 	}
-	if got := accTestNotificationTypes(t, st, alice); len(got) != 0 {
+	if got := notificationTypes(t, st, alice); len(got) != 0 {
 		t.Errorf("%d notifications after clear", len(got))
 	}
 	if _, err := st.Notification(ctx, alice.ID, ids[1]); !errors.Is(err, store.ErrNotFound) {

@@ -54,7 +54,7 @@ func redisValues(t *testing.T, st *store.Store, knownKeySuffix string) map[strin
 }
 
 func TestOAuthTokensStoredHashed(t *testing.T) {
-	st := testrig.NewStore(t, "test.example")
+	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
 	app := &store.App{Name: "client", RedirectURIs: []string{"urn:ietf:wg:oauth:2.0:oob"}, Scopes: []string{"read"}}
 	if err := st.CreateApp(ctx, app); err != nil {
@@ -93,7 +93,7 @@ func TestOAuthTokensStoredHashed(t *testing.T) {
 }
 
 func TestOAuthAuthCodeSingleUseUnderConcurrency(t *testing.T) {
-	st := testrig.NewStore(t, "test.example")
+	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
 	code, err := st.CreateAuthCode(ctx, &store.AuthCode{ClientID: "c", AccountID: "1", RedirectURI: "urn:ietf:wg:oauth:2.0:oob", Scopes: []string{"read"}})
 	if err != nil {
@@ -126,7 +126,7 @@ func TestOAuthAuthCodeSingleUseUnderConcurrency(t *testing.T) {
 }
 
 func TestOAuthRevokeTokens(t *testing.T) {
-	st := testrig.NewStore(t, "test.example")
+	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
 	a1, _, err := st.CreateToken(ctx, "app", "100", []string{"read"})
 	if err != nil {
@@ -163,7 +163,7 @@ func TestOAuthRevokeTokens(t *testing.T) {
 }
 
 func TestOAuthInstanceSecretCreatedOnce(t *testing.T) {
-	st := testrig.NewStore(t, "test.example")
+	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
 	secrets := make([][]byte, 8)
 	var wg sync.WaitGroup

@@ -14,41 +14,6 @@ import (
 	"watercooler/testrig"
 )
 
-const statusTestBase = "https://test.example"
-
-// statusTestStore is a store whose prefix the test knows, so it can inspect raw keys.
-func statusTestStore(t *testing.T) (*store.Store, *redis.Client, string) {
-	t.Helper()
-	rdb := testrig.Redis(t)
-	prefix := testrig.Prefix(t, rdb)
-	return store.New(rdb, prefix, "test.example"), rdb, prefix
-}
-
-func statusTestAccount(t testing.TB, st *store.Store, name string) *store.Account {
-	t.Helper()
-	a, err := st.CreateLocalAccount(context.Background(), store.NewLocalAccount{Username: name, BaseURL: statusTestBase})
-	if err != nil {
-		t.Fatalf("account %s: %v", name, err)
-	}
-	return a
-}
-
-func statusTestPost(t testing.TB, st *store.Store, author *store.Account, s store.Status) *store.Status {
-	t.Helper()
-	s.AccountID, s.Local = author.ID, true
-	if s.Visibility == "" {
-		s.Visibility = store.VisibilityPublic
-	}
-	if s.Content == "" {
-		s.Content = "<p>" + s.Text + "</p>"
-	}
-	created, err := st.CreateStatus(context.Background(), store.NewStatus{Status: s, BaseURL: statusTestBase})
-	if err != nil {
-		t.Fatalf("create status: %v", err)
-	}
-	return created
-}
-
 func homeHas(t testing.TB, st *store.Store, accountID, statusID string) bool {
 	t.Helper()
 	es, err := st.HomeTimeline(context.Background(), accountID, store.Page{Limit: 40})
@@ -64,20 +29,18 @@ func homeHas(t testing.TB, st *store.Store, accountID, statusID string) bool {
 }
 
 func TestCreateStatusFansOutToEveryFollower(t *testing.T) {
-	st := testrig.NewStore(t, "test.example")
+	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
-	author := statusTestAccount(t, st, "author")
-	outsider := statusTestAccount(t, st, "outsider")
+	author := localAccount(t, st, "author")
+	outsider := localAccount(t, st, "outsider")
 	const n = 50
 	var followers []*store.Account
 	for i := 0; i < n; i++ {
-		f := statusTestAccount(t, st, fmt.Sprintf("f%d", i))
-		if err := st.Follow(ctx, f, author, store.FollowOptions{ShowReblogs: true}); err != nil {
-			t.Fatal(err)
-		}
+		f := localAccount(t, st, fmt.Sprintf("f%d", i))
+		followAccount(t, st, f, author)
 		followers = append(followers, f)
 	}
-	post := statusTestPost(t, st, author, store.Status{Text: "to all"})
+	post := postStatus(t, st, author, store.Status{Text: "to all"})
 	for _, f := range append(followers, author) {
 		if !homeHas(t, st, f.ID, post.ID) {
 			t.Errorf("%s's home lacks the post", f.Username)
@@ -86,7 +49,7 @@ func TestCreateStatusFansOutToEveryFollower(t *testing.T) {
 	if homeHas(t, st, outsider.ID, post.ID) {
 		t.Error("a non-follower got the post")
 	}
-	direct := statusTestPost(t, st, author, store.Status{Text: "@outsider", Visibility: store.VisibilityDirect, Mentions: []string{outsider.ID}})
+	direct := postStatus(t, st, author, store.Status{Text: "@outsider", Visibility: store.VisibilityDirect, Mentions: []string{outsider.ID}})
 	if !homeHas(t, st, outsider.ID, direct.ID) || homeHas(t, st, followers[0].ID, direct.ID) {
 		t.Error("a direct status reached followers or missed the mentioned account")
 	}
@@ -137,21 +100,17 @@ func keysMentioning(t *testing.T, rdb *redis.Client, prefix, id string) []string
 }
 
 func TestDeleteStatusLeavesNoTrace(t *testing.T) {
-	st, rdb, prefix := statusTestStore(t)
+	st, rdb, prefix := rawStore(t)
 	ctx := context.Background()
-	author := statusTestAccount(t, st, "author")
-	follower := statusTestAccount(t, st, "follower")
-	booster := statusTestAccount(t, st, "booster")
-	fan := statusTestAccount(t, st, "fan")
-	tagFan := statusTestAccount(t, st, "tagfan")
+	author := localAccount(t, st, "author")
+	follower := localAccount(t, st, "follower")
+	booster := localAccount(t, st, "booster")
+	fan := localAccount(t, st, "fan")
+	tagFan := localAccount(t, st, "tagfan")
 	for _, f := range []*store.Account{follower, booster} {
-		if err := st.Follow(ctx, f, author, store.FollowOptions{ShowReblogs: true}); err != nil {
-			t.Fatal(err)
-		}
+		followAccount(t, st, f, author)
 	}
-	if err := st.Follow(ctx, fan, booster, store.FollowOptions{ShowReblogs: true}); err != nil {
-		t.Fatal(err)
-	}
+	followAccount(t, st, fan, booster)
 	if err := st.FollowTag(ctx, tagFan.ID, "gone"); err != nil {
 		t.Fatal(err)
 	}
@@ -162,16 +121,16 @@ func TestDeleteStatusLeavesNoTrace(t *testing.T) {
 	if err := st.AddListAccounts(ctx, list, []string{author.ID}); err != nil {
 		t.Fatal(err)
 	}
-	media := &store.Media{AccountID: author.ID, Type: "image", URL: statusTestBase + "/media/a.png"}
+	media := &store.Media{AccountID: author.ID, Type: "image", URL: testBaseURL + "/media/a.png"}
 	if err := st.CreateMedia(ctx, media); err != nil {
 		t.Fatal(err)
 	}
-	parent := statusTestPost(t, st, follower, store.Status{Text: "parent"})
-	doomed := statusTestPost(t, st, author, store.Status{
+	parent := postStatus(t, st, follower, store.Status{Text: "parent"})
+	doomed := postStatus(t, st, author, store.Status{
 		Text: "#gone", Tags: []string{"gone"}, MediaIDs: []string{media.ID},
 		InReplyToID: parent.ID, InReplyToAccountID: follower.ID, Mentions: []string{follower.ID},
 	})
-	if _, err := st.Reblog(ctx, booster, doomed, store.VisibilityPublic, statusTestBase, true); err != nil {
+	if _, err := st.Reblog(ctx, booster, doomed, store.VisibilityPublic, testBaseURL, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Favourite(ctx, fan.ID, doomed, true); err != nil {
@@ -224,11 +183,11 @@ func mustReblogID(t testing.TB, st *store.Store, booster *store.Account, of *sto
 }
 
 func TestReblogAndFavouriteAreIdempotent(t *testing.T) {
-	st := testrig.NewStore(t, "test.example")
+	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
-	author := statusTestAccount(t, st, "author")
-	booster := statusTestAccount(t, st, "booster")
-	post := statusTestPost(t, st, author, store.Status{Text: "once"})
+	author := localAccount(t, st, "author")
+	booster := localAccount(t, st, "booster")
+	post := postStatus(t, st, author, store.Status{Text: "once"})
 
 	var ids []string
 	var wg sync.WaitGroup
@@ -237,7 +196,7 @@ func TestReblogAndFavouriteAreIdempotent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b, err := st.Reblog(ctx, booster, post, store.VisibilityPublic, statusTestBase, true)
+			b, err := st.Reblog(ctx, booster, post, store.VisibilityPublic, testBaseURL, true)
 			if err != nil {
 				t.Error(err)
 				return
@@ -288,9 +247,9 @@ func TestReblogAndFavouriteAreIdempotent(t *testing.T) {
 }
 
 func TestIdempotencyKeyUnderConcurrency(t *testing.T) {
-	st := testrig.NewStore(t, "test.example")
+	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
-	author := statusTestAccount(t, st, "author")
+	author := localAccount(t, st, "author")
 	const n = 10
 	results := make([]*store.Status, n)
 	errs := make([]error, n)
@@ -301,7 +260,7 @@ func TestIdempotencyKeyUnderConcurrency(t *testing.T) {
 			defer wg.Done()
 			results[i], errs[i] = st.CreateStatus(ctx, store.NewStatus{
 				Status:         store.Status{AccountID: author.ID, Local: true, Text: "hi", Content: "<p>hi</p>", Visibility: store.VisibilityPublic},
-				IdempotencyKey: "same", BaseURL: statusTestBase,
+				IdempotencyKey: "same", BaseURL: testBaseURL,
 			})
 		}(i)
 	}
@@ -325,20 +284,20 @@ func TestIdempotencyKeyUnderConcurrency(t *testing.T) {
 		t.Fatalf("%d statuses stored (%v), want exactly 1", len(entries), err)
 	}
 	// Once the first is stored, a retry returns it.
-	again, err := st.CreateStatus(ctx, store.NewStatus{Status: store.Status{AccountID: author.ID, Text: "hi", Visibility: store.VisibilityPublic}, IdempotencyKey: "same", BaseURL: statusTestBase})
+	again, err := st.CreateStatus(ctx, store.NewStatus{Status: store.Status{AccountID: author.ID, Text: "hi", Visibility: store.VisibilityPublic}, IdempotencyKey: "same", BaseURL: testBaseURL})
 	if err != nil || again.ID != entries[0].Member {
 		t.Errorf("retry returned %v (%v), want %s", again, err, entries[0].Member)
 	}
 }
 
 func TestDescendantsAndAncestorsOrder(t *testing.T) {
-	st := testrig.NewStore(t, "test.example")
+	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
-	a := statusTestAccount(t, st, "a")
+	a := localAccount(t, st, "a")
 	reply := func(parent *store.Status, text string) *store.Status {
-		return statusTestPost(t, st, a, store.Status{Text: text, InReplyToID: parent.ID, InReplyToAccountID: a.ID})
+		return postStatus(t, st, a, store.Status{Text: text, InReplyToID: parent.ID, InReplyToAccountID: a.ID})
 	}
-	root := statusTestPost(t, st, a, store.Status{Text: "root"})
+	root := postStatus(t, st, a, store.Status{Text: "root"})
 	r1 := reply(root, "1")
 	r2 := reply(root, "2")
 	r11 := reply(r1, "1.1")

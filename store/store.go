@@ -34,12 +34,31 @@ type Store struct {
 	k      keys
 	domain string
 	ids    *idGenerator
+	// Decoded records the render reads share (see memo.go): a home timeline page's statuses
+	// and their authors, for the pages readers load again and again.
+	statusMemo  memo[Status]
+	accountMemo memo[Account]
+	// tokenOwners maps token hashes to the account each token belongs to, which never changes
+	// (see TokenAccount).
+	tokenOwners *bounded[string]
 }
+
+// Sizes of the memos: about 1 KiB per status and 2 KiB per account decoded, JSON included, and
+// 100 bytes per token.
+const (
+	statusMemoSize  = 4096
+	accountMemoSize = 1024
+	tokenOwnersSize = 4096
+)
 
 // New returns a Store whose keys all start with the {prefix} hash tag. Domain is the instance's
 // host, used to tell local accounts from remote ones.
 func New(rdb redis.UniversalClient, prefix, domain string) *Store {
-	return &Store{rdb: rdb, k: newKeys(prefix), domain: domain, ids: newIDGenerator()}
+	return &Store{
+		rdb: rdb, k: newKeys(prefix), domain: domain, ids: newIDGenerator(),
+		statusMemo: newMemo[Status](statusMemoSize), accountMemo: newMemo[Account](accountMemoSize),
+		tokenOwners: newBounded[string](tokenOwnersSize),
+	}
 }
 
 // Redis exposes the client for components that run their own queues on the same Redis.

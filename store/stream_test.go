@@ -79,15 +79,13 @@ func sorted(xs ...string) []string {
 }
 
 func TestStreamEventsOfAStatusLifecycle(t *testing.T) {
-	st, rdb, prefix := statusTestStore(t)
+	st, rdb, prefix := rawStore(t)
 	ctx := context.Background()
-	author := statusTestAccount(t, st, "author")
-	follower := statusTestAccount(t, st, "follower")
-	listOwner := statusTestAccount(t, st, "listowner")
+	author := localAccount(t, st, "author")
+	follower := localAccount(t, st, "follower")
+	listOwner := localAccount(t, st, "listowner")
 	for _, a := range []*store.Account{follower, listOwner} {
-		if err := st.Follow(ctx, a, author, store.FollowOptions{ShowReblogs: true}); err != nil {
-			t.Fatal(err)
-		}
+		followAccount(t, st, a, author)
 	}
 	list := &store.List{AccountID: listOwner.ID, Title: "people"}
 	if err := st.CreateList(ctx, list); err != nil {
@@ -98,7 +96,7 @@ func TestStreamEventsOfAStatusLifecycle(t *testing.T) {
 	}
 	spy := newStreamSpy(t, rdb, prefix)
 
-	post := statusTestPost(t, st, author, store.Status{Text: "#Go news", Tags: []string{"go"}, MediaIDs: []string{"m1"}})
+	post := postStatus(t, st, author, store.Status{Text: "#Go news", Tags: []string{"go"}, MediaIDs: []string{"m1"}})
 	up := "update " + post.ID
 	want := sorted(
 		"home:"+author.ID+" "+up, "home:"+follower.ID+" "+up, "home:"+listOwner.ID+" "+up, "list:"+list.ID+" "+up,
@@ -145,23 +143,23 @@ func TestStreamEventsOfAStatusLifecycle(t *testing.T) {
 }
 
 func TestStreamEventsRespectVisibility(t *testing.T) {
-	st, rdb, prefix := statusTestStore(t)
+	st, rdb, prefix := rawStore(t)
 	ctx := context.Background()
-	author := statusTestAccount(t, st, "author")
-	follower := statusTestAccount(t, st, "follower")
-	friend := statusTestAccount(t, st, "friend")
+	author := localAccount(t, st, "author")
+	follower := localAccount(t, st, "follower")
+	friend := localAccount(t, st, "friend")
 	if err := st.Follow(ctx, follower, author, store.FollowOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	spy := newStreamSpy(t, rdb, prefix)
 
-	private := statusTestPost(t, st, author, store.Status{Text: "#secret", Tags: []string{"secret"}, Visibility: store.VisibilityPrivate})
+	private := postStatus(t, st, author, store.Status{Text: "#secret", Tags: []string{"secret"}, Visibility: store.VisibilityPrivate})
 	up := "update " + private.ID
 	if got, want := spy.collect(), sorted("home:"+author.ID+" "+up, "home:"+follower.ID+" "+up); !slices.Equal(got, want) {
 		t.Fatalf("private status published\n%q\nwant\n%q", got, want)
 	}
 
-	direct := statusTestPost(t, st, author, store.Status{Text: "@friend hi", Visibility: store.VisibilityDirect, Mentions: []string{friend.ID}})
+	direct := postStatus(t, st, author, store.Status{Text: "@friend hi", Visibility: store.VisibilityDirect, Mentions: []string{friend.ID}})
 	up = "update " + direct.ID
 	got := spy.collect()
 	var notification string
@@ -188,7 +186,7 @@ func TestStreamEventsRespectVisibility(t *testing.T) {
 	}
 
 	// A reply to someone else stays off the public streams but reaches its hashtag.
-	reply := statusTestPost(t, st, author, store.Status{Text: "#go @friend", Tags: []string{"go"}, InReplyToID: private.ID, InReplyToAccountID: friend.ID, Mentions: []string{friend.ID}})
+	reply := postStatus(t, st, author, store.Status{Text: "#go @friend", Tags: []string{"go"}, InReplyToID: private.ID, InReplyToAccountID: friend.ID, Mentions: []string{friend.ID}})
 	for _, m := range spy.collect() {
 		if m == "public:local update "+reply.ID {
 			t.Fatalf("a reply to someone else reached the public stream")
@@ -197,18 +195,16 @@ func TestStreamEventsRespectVisibility(t *testing.T) {
 }
 
 func TestStreamEventsOfABoost(t *testing.T) {
-	st, rdb, prefix := statusTestStore(t)
+	st, rdb, prefix := rawStore(t)
 	ctx := context.Background()
-	author := statusTestAccount(t, st, "author")
-	booster := statusTestAccount(t, st, "booster")
-	follower := statusTestAccount(t, st, "follower")
-	if err := st.Follow(ctx, follower, booster, store.FollowOptions{ShowReblogs: true}); err != nil {
-		t.Fatal(err)
-	}
-	post := statusTestPost(t, st, author, store.Status{Text: "#news", Tags: []string{"news"}})
+	author := localAccount(t, st, "author")
+	booster := localAccount(t, st, "booster")
+	follower := localAccount(t, st, "follower")
+	followAccount(t, st, follower, booster)
+	post := postStatus(t, st, author, store.Status{Text: "#news", Tags: []string{"news"}})
 	spy := newStreamSpy(t, rdb, prefix)
 
-	boost, err := st.Reblog(ctx, booster, post, store.VisibilityPublic, statusTestBase, true)
+	boost, err := st.Reblog(ctx, booster, post, store.VisibilityPublic, testBaseURL, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,11 +223,11 @@ func TestStreamEventsOfABoost(t *testing.T) {
 }
 
 func TestStreamEventsOfNotificationsFiltersAndRevocation(t *testing.T) {
-	st, rdb, prefix := statusTestStore(t)
+	st, rdb, prefix := rawStore(t)
 	ctx := context.Background()
-	author := statusTestAccount(t, st, "author")
-	fan := statusTestAccount(t, st, "fan")
-	post := statusTestPost(t, st, author, store.Status{Text: "like me", Visibility: store.VisibilityUnlisted})
+	author := localAccount(t, st, "author")
+	fan := localAccount(t, st, "fan")
+	post := postStatus(t, st, author, store.Status{Text: "like me", Visibility: store.VisibilityUnlisted})
 	spy := newStreamSpy(t, rdb, prefix)
 
 	if err := st.Favourite(ctx, fan.ID, post, true); err != nil {
@@ -288,7 +284,7 @@ func TestStreamEventsOfNotificationsFiltersAndRevocation(t *testing.T) {
 }
 
 func TestStreamSubscriberCountsListeners(t *testing.T) {
-	st, rdb, _ := statusTestStore(t)
+	st, rdb, _ := rawStore(t)
 	ctx := context.Background()
 	got := make(chan string, 16)
 	sub := st.SubscribeStreams(func(channel string, ev store.StreamEvent) { got <- ev.Event + " " + ev.ID }, func(err error) { t.Logf("subscription: %v", err) })
@@ -357,7 +353,7 @@ func TestStreamSubscriberReconnects(t *testing.T) {
 	opts.ClientName = name
 	rdb := redis.NewClient(&opts)
 	t.Cleanup(func() { rdb.Close() })
-	st := store.New(rdb, testrig.Prefix(t, base), "test.example")
+	st := store.New(rdb, testrig.Prefix(t, base), testDomain)
 	got := make(chan string, 64)
 	sub := st.SubscribeStreams(func(_ string, ev store.StreamEvent) { got <- ev.ID }, func(err error) { t.Logf("subscription: %v", err) })
 	t.Cleanup(func() { sub.Close() })

@@ -12,9 +12,9 @@ import (
 
 func TestTagFollowsAndFanOut(t *testing.T) {
 	ctx := context.Background()
-	st := testrig.NewStore(t, "test.example")
-	reader := lmfAccount(t, st, "reader")
-	author := lmfAccount(t, st, "author")
+	st := testrig.NewStore(t, testDomain)
+	reader := localAccount(t, st, "reader")
+	author := localAccount(t, st, "author")
 
 	for _, tag := range []string{"golang", "redis", "fiber"} {
 		if err := st.FollowTag(ctx, reader.ID, tag); err != nil {
@@ -35,8 +35,8 @@ func TestTagFollowsAndFanOut(t *testing.T) {
 
 	// A public post with a followed tag reaches the reader's home although the reader does not
 	// follow its author; a private one does not.
-	public := lmfPost(t, st, author, store.VisibilityPublic, "golang")
-	lmfPost(t, st, author, store.VisibilityPrivate, "golang")
+	public := postStatus(t, st, author, store.Status{Visibility: store.VisibilityPublic, Tags: []string{"golang"}})
+	postStatus(t, st, author, store.Status{Visibility: store.VisibilityPrivate, Tags: []string{"golang"}})
 	home, _ := st.HomeTimeline(ctx, reader.ID, store.Page{})
 	if !slices.Equal(store.Members(home), []string{public.ID}) {
 		t.Fatalf("home = %v, want [%s]", store.Members(home), public.ID)
@@ -48,7 +48,7 @@ func TestTagFollowsAndFanOut(t *testing.T) {
 	if ok, _ := st.FollowsTag(ctx, reader.ID, "golang"); ok {
 		t.Fatal("still follows golang")
 	}
-	later := lmfPost(t, st, author, store.VisibilityPublic, "golang")
+	later := postStatus(t, st, author, store.Status{Visibility: store.VisibilityPublic, Tags: []string{"golang"}})
 	home, _ = st.HomeTimeline(ctx, reader.ID, store.Page{})
 	if slices.Contains(store.Members(home), later.ID) {
 		t.Fatal("an unfollowed tag still feeds the home timeline")
@@ -57,8 +57,8 @@ func TestTagFollowsAndFanOut(t *testing.T) {
 
 func TestTagsHistory(t *testing.T) {
 	ctx := context.Background()
-	st := testrig.NewStore(t, "test.example")
-	ann, ben := lmfAccount(t, st, "ann"), lmfAccount(t, st, "ben")
+	st := testrig.NewStore(t, testDomain)
+	ann, ben := localAccount(t, st, "ann"), localAccount(t, st, "ben")
 	now := time.Now().UTC()
 	n := uint32(0)
 	post := func(a *store.Account, at time.Time, tags ...string) {
@@ -67,7 +67,7 @@ func TestTagsHistory(t *testing.T) {
 		_, err := st.CreateStatus(ctx, store.NewStatus{
 			Status: store.Status{ID: store.IDForTime(at, n), AccountID: a.ID, Local: true, Content: "x",
 				Visibility: store.VisibilityPublic, Tags: tags, CreatedAt: at},
-			BaseURL: "https://test.example",
+			BaseURL: testBaseURL,
 		})
 		if err != nil {
 			t.Fatal(err)

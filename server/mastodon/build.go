@@ -33,10 +33,12 @@ func AccountFrom(site Site, a *store.Account, c store.AccountCounts) Account {
 		Emojis: []CustomEmoji{}, Roles: []any{}, Fields: FieldsFrom(a.Fields), Suspended: a.Suspended,
 	}
 	if out.Avatar == "" {
-		out.Avatar, out.AvatarStatic = site.DefaultAvatar(), site.DefaultAvatar()
+		out.Avatar = site.DefaultAvatar()
+		out.AvatarStatic = out.Avatar
 	}
 	if out.Header == "" {
-		out.Header, out.HeaderStatic = site.DefaultHeader(), site.DefaultHeader()
+		out.Header = site.DefaultHeader()
+		out.HeaderStatic = out.Header
 	}
 	if !c.LastStatusAt.IsZero() {
 		day := c.LastStatusAt.Format("2006-01-02")
@@ -106,6 +108,9 @@ type StatusData struct {
 	Status        *store.Status
 	Account       *store.Account
 	AccountCounts store.AccountCounts
+	// AccountEntity, when set, is AccountFrom(site, Account, AccountCounts) built already, so
+	// that a page showing the same few authors many times builds each of them once.
+	AccountEntity *Account
 	Counts        store.StatusCounts
 	Mentions      []*store.Account
 	Media         []*store.Media
@@ -125,12 +130,17 @@ func StatusFrom(site Site, d *StatusData) Status {
 	st := d.Status
 	out := Status{
 		ID: st.ID, URI: st.URI, URL: OptionalString(st.URL), CreatedAt: Timestamp(st.CreatedAt),
-		Account: AccountFrom(site, d.Account, d.AccountCounts), Content: st.Content, Visibility: st.Visibility,
+		Content: st.Content, Visibility: st.Visibility,
 		Sensitive: st.Sensitive, SpoilerText: st.SpoilerText, MediaAttachments: make([]MediaAttachment, 0, len(d.Media)),
 		Mentions: make([]Mention, 0, len(d.Mentions)), Tags: make([]Tag, 0, len(st.Tags)), Emojis: []CustomEmoji{},
 		ReblogsCount: d.Counts.Reblogs, FavouritesCount: d.Counts.Favourites, RepliesCount: d.Counts.Replies,
 		InReplyToID: OptionalString(st.InReplyToID), InReplyToAccountID: OptionalString(st.InReplyToAccountID),
 		Language: OptionalString(st.Language), Filtered: d.Filtered,
+	}
+	if d.AccountEntity != nil {
+		out.Account = *d.AccountEntity
+	} else {
+		out.Account = AccountFrom(site, d.Account, d.AccountCounts)
 	}
 	if !st.EditedAt.IsZero() {
 		ts := Timestamp(st.EditedAt)

@@ -1,0 +1,350 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Batched reads for rendering pages of statuses. Rendering a page needs its statuses, the
+// accounts hidden from the viewer, the authors and mentioned accounts with their counters, the
+// statuses' counters and media, the viewer's flags and filters: read one by one that was ten
+// round trips, each a write, a read and a goroutine wake-up on both ends. Here the independent
+// reads share one pipeline: a page costs two round trips after its entries (three when it holds
+// boosts, whose originals are known only once the boosts are read), and one when its statuses
+// were read before (see ReadPage). The single-purpose methods (Statuses, Hidden, ViewerFlags,
+// ...) stay for other callers; the queries here mirror them and must stay in step.
+
+// StatusesFor reads statuses in the order of ids, skipping unknown ones, and, when viewerID is
+// not empty, the accounts whose statuses the viewer must not see (as Hidden does), in one round
+// trip. The statuses are shared with other readers (see memo): read them, never modify them.
+func (s *Store) StatusesFor(ctx context.Context, viewerID string, ids []string) ([]*Status, map[string]bool, error) {
+	r, err := s.ReadPage(ctx, PageRead{ViewerID: viewerID, StatusIDs: ids})
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.Statuses, r.Hidden, nil
+}
+
+// RenderQuery names what rendering a set of statuses needs besides the statuses.
+type RenderQuery struct {
+	AccountIDs []string // authors and mentioned accounts: records and counters
+	StatusIDs  []string // counters and, with a viewer, the viewer's flags
+	MediaIDs   []string
+	// ViewerID is the reader, "" when anonymous: then neither flags nor filters are read.
+	ViewerID string
+	// Filters asks for the viewer's filters too.
+	Filters bool
+}
+
+// RenderData is what LoadRenderData read. Unknown accounts and media are absent from their maps;
+// every asked-for id has (possibly zero) counters and, with a viewer, flags. The accounts are
+// shared with other readers (see memo): read them, never modify them.
+type RenderData struct {
+	Accounts      map[string]*Account
+	AccountCounts map[string]AccountCounts
+	StatusCounts  map[string]StatusCounts
+	Media         map[string]*Media
+	ViewerFlags   map[string]ViewerFlags // nil when anonymous
+	Filters       []*Filter              // when asked for, oldest first, expired ones included
+}
+
+// LoadRenderData reads, in one round trip, what Accounts, AccountCounts, StatusCounts,
+// MediaByIDs, ViewerFlags and Filters would read in six.
+func (s *Store) LoadRenderData(ctx context.Context, q RenderQuery) (*RenderData, error) {
+	r, err := s.ReadPage(ctx, PageRead{Render: &q})
+	if err != nil {
+		return nil, err
+	}
+	return r.Render, nil
+}
+
+// PageRead asks ReadPage for any of: statuses, the accounts hidden from a viewer, the boosted
+// statuses, and what rendering needs.
+type PageRead struct {
+	ViewerID  string   // with StatusIDs, also read the accounts hidden from this viewer
+	StatusIDs []string // statuses, in order
+	ReblogIDs []string // more statuses, typically the ones StatusIDs boost
+	Render    *RenderQuery
+}
+
+// PageData is what ReadPage read; the records are shared with other readers (see memo): read them,
+// never modify them.
+type PageData struct {
+	Statuses, Reblogs []*Status // in the order asked for, unknown ones left out
+	Hidden            map[string]bool
+	Render            *RenderData
+}
+
+// ReadPage reads, in one round trip, what StatusesFor, Statuses and LoadRenderData read in three.
+// Rendering needs what the statuses name, so it can ask for both at once only by guessing the
+// statuses from RememberedStatus; it then checks that the statuses read are the ones it guessed.
+func (s *Store) ReadPage(ctx context.Context, q PageRead) (*PageData, error) {
+	p := s.rdb.Pipeline()
+	statuses := s.queueStatuses(ctx, p, q.StatusIDs)
+	reblogs := s.queueStatuses(ctx, p, q.ReblogIDs)
+	var hidden func() map[string]bool
+	if q.ViewerID != "" && len(q.StatusIDs) > 0 {
+		hidden = s.queueHidden(ctx, p, q.ViewerID)
+	}
+	var render func() (*RenderData, error)
+	if q.Render != nil {
+		render = s.queueRenderData(ctx, p, *q.Render)
+	}
+	if p.Len() > 0 {
+		if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("read page: %w", err)
+		}
+	}
+	out := &PageData{}
+	var err error
+	if out.Statuses, err = statuses(); err != nil {
+		return nil, err
+	}
+	if out.Reblogs, err = reblogs(); err != nil {
+		return nil, err
+	}
+	if hidden != nil {
+		out.Hidden = hidden()
+	}
+	if render != nil {
+		if out.Render, err = render(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// RememberedStatus returns the status as StatusesFor or ReadPage last read it, or nil; it reads
+// nothing from Redis, so the status may have changed or gone since. The status is shared (see
+// memo): read it, never modify it.
+func (s *Store) RememberedStatus(id string) *Status {
+	if e, ok := s.statusMemo.entries.get(id); ok {
+		return e.rec
+	}
+	return nil
+}
+
+// queueStatuses queues an MGET of statuses on p; the returned function, called after p runs,
+// decodes them (through the memo) in the order of ids, leaving out unknown ones.
+func (s *Store) queueStatuses(ctx context.Context, p redis.Pipeliner, ids []string) func() ([]*Status, error) {
+	if len(ids) == 0 {
+		return func() ([]*Status, error) { return nil, nil }
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = s.k.status(id)
+	}
+	cmd := p.MGet(ctx, keys...)
+	return func() ([]*Status, error) { return decodeMemo(s.statusMemo, ids, cmd.Val()) }
+}
+
+// queueRenderData queues LoadRenderData's reads on p; the returned function, called after p
+// runs, decodes them.
+func (s *Store) queueRenderData(ctx context.Context, p redis.Pipeliner, q RenderQuery) func() (*RenderData, error) {
+	var accounts, media *redis.SliceCmd
+	if len(q.AccountIDs) > 0 {
+		keys := make([]string, len(q.AccountIDs))
+		for i, id := range q.AccountIDs {
+			keys[i] = s.k.account(id)
+		}
+		accounts = p.MGet(ctx, keys...)
+	}
+	if len(q.MediaIDs) > 0 {
+		keys := make([]string, len(q.MediaIDs))
+		for i, id := range q.MediaIDs {
+			keys[i] = s.k.media(id)
+		}
+		media = p.MGet(ctx, keys...)
+	}
+	accountCounts := make([]*redis.Cmd, len(q.AccountIDs))
+	accountFields := []any{"statuses", "followers", "following", "last_status_at"}
+	for i, id := range q.AccountIDs {
+		accountCounts[i] = hmget(ctx, p, s.k.accountCounts(id), accountFields)
+	}
+	statusCounts := make([]*redis.Cmd, len(q.StatusIDs))
+	statusFields := []any{"replies", "reblogs", "favourites"}
+	for i, id := range q.StatusIDs {
+		statusCounts[i] = hmget(ctx, p, s.k.statusCounts(id), statusFields)
+	}
+	var flags func() map[string]ViewerFlags
+	var filters *redis.MapStringStringCmd
+	if q.ViewerID != "" {
+		flags = s.queueViewerFlags(ctx, p, q.ViewerID, q.StatusIDs)
+		if q.Filters {
+			filters = p.HGetAll(ctx, s.k.filters(q.ViewerID))
+		}
+	}
+	return func() (*RenderData, error) {
+		out := &RenderData{
+			Accounts:      make(map[string]*Account, len(q.AccountIDs)),
+			AccountCounts: make(map[string]AccountCounts, len(q.AccountIDs)),
+			StatusCounts:  make(map[string]StatusCounts, len(q.StatusIDs)),
+			Media:         map[string]*Media{},
+		}
+		if accounts != nil {
+			list, err := decodeMemo(s.accountMemo, q.AccountIDs, accounts.Val())
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range list {
+				out.Accounts[a.ID] = a
+			}
+		}
+		if media != nil {
+			list, err := decodeValues[Media](media.Val())
+			if err != nil {
+				return nil, err
+			}
+			for i := range list {
+				out.Media[list[i].ID] = &list[i]
+			}
+		}
+		for i, id := range q.AccountIDs {
+			v, _ := accountCounts[i].Slice()
+			out.AccountCounts[id] = accountCountsOf(v)
+		}
+		for i, id := range q.StatusIDs {
+			v, _ := statusCounts[i].Slice()
+			out.StatusCounts[id] = statusCountsOf(v)
+		}
+		if flags != nil {
+			out.ViewerFlags = flags()
+		}
+		if filters != nil {
+			var err error
+			if out.Filters, err = decodeFilters(filters.Val()); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+}
+
+// queueHidden queues Hidden's reads on p; the returned function, called after p runs, gives
+// its answer.
+func (s *Store) queueHidden(ctx context.Context, p redis.Pipeliner, accountID string) func() map[string]bool {
+	cmds := []*redis.StringSliceCmd{
+		p.ZRange(ctx, s.k.blocks(accountID), 0, -1),
+		p.ZRange(ctx, s.k.blockedBy(accountID), 0, -1),
+		p.ZRange(ctx, s.k.mutes(accountID), 0, -1),
+	}
+	return func() map[string]bool {
+		out := map[string]bool{}
+		for _, c := range cmds {
+			for _, id := range c.Val() {
+				out[id] = true
+			}
+		}
+		return out
+	}
+}
+
+// queueViewerFlags queues ViewerFlags' reads on p as four commands whatever the number of
+// statuses (ZMSCORE and HMGET take many members), where ViewerFlags sends four per status: on a
+// 20-status page that is 4 commands for Redis to parse and answer instead of 80. The returned
+// function, called after p runs, gives the flags.
+func (s *Store) queueViewerFlags(ctx context.Context, p redis.Pipeliner, viewerID string, statusIDs []string) func() map[string]ViewerFlags {
+	if len(statusIDs) == 0 {
+		return func() map[string]ViewerFlags { return map[string]ViewerFlags{} }
+	}
+	members := make([]any, len(statusIDs)) // boxed once for the three commands
+	for i, id := range statusIDs {
+		members[i] = id
+	}
+	scores := func(key string) *redis.Cmd {
+		args := make([]any, 0, 2+len(members))
+		args = append(args, "zmscore", key)
+		return p.Do(ctx, append(args, members...)...)
+	}
+	fav, book, pin := scores(s.k.favourites(viewerID)), scores(s.k.bookmarks(viewerID)), scores(s.k.accountPins(viewerID))
+	fields := make([]string, len(statusIDs))
+	for i, id := range statusIDs {
+		fields[i] = viewerID + "/" + id
+	}
+	reblog := p.HMGet(ctx, s.k.reblogIndex(), fields...)
+	return func() map[string]ViewerFlags {
+		// ZMSCORE answers nil for a member that is absent, a score for one that is present.
+		present := func(c *redis.Cmd) func(i int) bool {
+			vals, _ := c.Slice()
+			return func(i int) bool { return i < len(vals) && vals[i] != nil }
+		}
+		isFav, isBook, isPin := present(fav), present(book), present(pin)
+		reblogs := reblog.Val()
+		out := make(map[string]ViewerFlags, len(statusIDs))
+		for i, id := range statusIDs {
+			out[id] = ViewerFlags{
+				Favourited: isFav(i), Bookmarked: isBook(i), Pinned: isPin(i),
+				Reblogged: i < len(reblogs) && reblogs[i] != nil,
+			}
+		}
+		return out
+	}
+}
+
+// hmget queues an HMGET of fields. Unlike go-redis's HMGet, which boxes every field name of
+// every command, it takes them boxed once for the thirty-odd counter reads of a page.
+func hmget(ctx context.Context, p redis.Pipeliner, key string, fields []any) *redis.Cmd {
+	args := make([]any, 0, 2+len(fields))
+	args = append(args, "hmget", key)
+	return p.Do(ctx, append(args, fields...)...)
+}
+
+// accountCountsOf decodes an HMGET of statuses, followers, following and last_status_at, as
+// AccountCounts reads them.
+func accountCountsOf(v []any) AccountCounts {
+	if len(v) < 4 {
+		return AccountCounts{}
+	}
+	c := AccountCounts{Statuses: toInt(v[0]), Followers: toInt(v[1]), Following: toInt(v[2])}
+	if ms := toInt(v[3]); ms > 0 {
+		c.LastStatusAt = time.UnixMilli(ms).UTC()
+	}
+	return c
+}
+
+// statusCountsOf decodes an HMGET of replies, reblogs and favourites, as StatusCounts reads them.
+func statusCountsOf(v []any) StatusCounts {
+	if len(v) < 3 {
+		return StatusCounts{}
+	}
+	return StatusCounts{Replies: toInt(v[0]), Reblogs: toInt(v[1]), Favourites: toInt(v[2])}
+}
+
+// decodeMemo decodes the JSON records of an MGET reply of the records ids through m, skipping
+// missing keys; the records are shared (see memo).
+func decodeMemo[T any](m memo[T], ids []string, vals []any) ([]*T, error) {
+	out := make([]*T, 0, len(vals))
+	for i, v := range vals {
+		str, ok := v.(string)
+		if !ok {
+			continue
+		}
+		rec, err := m.decode(ids[i], str)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// decodeValues decodes the JSON records of an MGET reply, skipping missing keys.
+func decodeValues[T any](vals []any) ([]T, error) {
+	out := make([]T, 0, len(vals))
+	for _, v := range vals {
+		str, ok := v.(string)
+		if !ok {
+			continue
+		}
+		var rec T
+		if err := unmarshalString(str, &rec); err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
