@@ -21,7 +21,8 @@ import (
 	"watercooler/text"
 )
 
-// Server holds what handlers share; it has no mutable state of its own.
+// Server holds what handlers share; it has no mutable state of its own besides reusable
+// scratch buffers.
 type Server struct {
 	cfg    config.Config
 	store  *store.Store

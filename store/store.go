@@ -34,8 +34,8 @@ type Store struct {
 	k      keys
 	domain string
 	ids    *idGenerator
-	// Decoded records the render reads share (see memo.go): a home timeline page's statuses
-	// and their authors, for the pages readers load again and again.
+	// Decoded records shared by the render reads (see memo.go), for the timeline pages readers
+	// load again and again: statuses, and accounts, of which TokenAccount hands out copies.
 	statusMemo  memo[Status]
 	accountMemo memo[Account]
 	// tokenOwners maps token hashes to the account each token belongs to, which never changes
