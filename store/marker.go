@@ -3,24 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
 )
-
-// SaveMarker records the last read id of a timeline ("home" or "notifications").
-func (s *Store) SaveMarker(ctx context.Context, accountID, timeline, lastReadID string) (*Marker, error) {
-	current, err := s.Markers(ctx, accountID, []string{timeline})
-	if err != nil {
-		return nil, err
-	}
-	m := Marker{LastReadID: lastReadID, UpdatedAt: time.Now().UTC()}
-	if prev, ok := current[timeline]; ok {
-		m.Version = prev.Version + 1
-	}
-	if err := s.rdb.HSet(ctx, s.k.markers(accountID), timeline, mustJSON(m)).Err(); err != nil {
-		return nil, fmt.Errorf("save marker: %w", err)
-	}
-	return &m, nil
-}
 
 // Markers reads the markers of the named timelines that exist.
 func (s *Store) Markers(ctx context.Context, accountID string, timelines []string) (map[string]Marker, error) {
