@@ -25,7 +25,7 @@ func (f *Federator) Deliver(ctx context.Context, activityID string, body []byte,
 	if err := f.store.SavePayload(ctx, activityID, body, payloadTTL); err != nil {
 		return fmt.Errorf("save activity %s: %w", activityID, err)
 	}
-	policy, err := f.store.FederationPolicy(ctx)
+	policy, err := f.policy.get(ctx)
 	if err != nil {
 		return err
 	}

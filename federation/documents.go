@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,19 +37,11 @@ func (f *Federator) authorizeFetch(w http.ResponseWriter, r *http.Request) bool 
 	}
 	signer, err := VerifyRequest(r.Context(), r, nil, f.keys, time.Now())
 	if err != nil {
-		status := http.StatusUnauthorized
-		var se *SignatureError
-		if errors.As(err, &se) {
-			status = se.Status
-		}
-		reason := "signature verification failed"
-		if errors.As(err, &se) {
-			reason = se.Reason // the cause may name our own fetches; the peer gets the summary
-		}
+		status, reason := signatureRefusal(err)
 		http.Error(w, "signed request required: "+reason, status)
 		return false
 	}
-	policy, err := f.store.FederationPolicy(r.Context())
+	policy, err := f.policy.get(r.Context())
 	if err != nil || !policy.Permits(HostOf(signer)) {
 		http.Error(w, "federation with this host is not allowed", http.StatusForbidden)
 		return false
@@ -65,6 +56,17 @@ func (f *Federator) localAccount(ctx context.Context, name string) (*store.Accou
 		return nil, false
 	}
 	return acct, true
+}
+
+// collectionOwner finds the local account whose collection a request reads and enforces
+// authorized fetch; it writes the refusal itself and reports whether to go on.
+func (f *Federator) collectionOwner(w http.ResponseWriter, r *http.Request) (*store.Account, bool) {
+	acct, ok := f.localAccount(r.Context(), r.PathValue("name"))
+	if !ok {
+		http.NotFound(w, r)
+		return nil, false
+	}
+	return acct, f.authorizeFetch(w, r)
 }
 
 // writeActivity serializes a streams value once and answers with ActivityPub's content type.
@@ -157,12 +159,8 @@ func (f *Federator) serveFollowing(w http.ResponseWriter, r *http.Request) {
 
 func (f *Federator) serveRelations(w http.ResponseWriter, r *http.Request, followers bool) {
 	ctx := r.Context()
-	acct, ok := f.localAccount(ctx, r.PathValue("name"))
+	acct, ok := f.collectionOwner(w, r)
 	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	if !f.authorizeFetch(w, r) {
 		return
 	}
 	counts := f.accountCounts(ctx, acct.ID)
@@ -187,20 +185,10 @@ func (f *Federator) serveRelations(w http.ResponseWriter, r *http.Request, follo
 	})
 }
 
-// publicNoteMap serializes a public or unlisted local status's Note for embedding.
-func (f *Federator) publicNoteMap(ctx context.Context, st *store.Status) (vocab.ActivityStreamsNote, error) {
-	n, _, _, err := f.note(ctx, st)
-	return n, err
-}
-
 func (f *Federator) serveOutbox(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	acct, ok := f.localAccount(ctx, r.PathValue("name"))
+	acct, ok := f.collectionOwner(w, r)
 	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	if !f.authorizeFetch(w, r) {
 		return
 	}
 	f.collection(w, r, acct.OutboxURI, f.accountCounts(ctx, acct.ID).Statuses, func(p store.Page) ([]store.Entry, []any, error) {
@@ -219,13 +207,13 @@ func (f *Federator) serveOutbox(w http.ResponseWriter, r *http.Request) {
 			}
 			var act vocab.Type
 			if st.ReblogOfID != "" {
-				original, err := f.store.Status(ctx, st.ReblogOfID)
+				announce, _, err := f.boostAnnounce(ctx, st, acct, nil)
 				if err != nil {
 					continue
 				}
-				act = AnnounceActivity(st.URI, acct.URI, original.URI, st.CreatedAt, []string{PublicAudience}, []string{acct.FollowersURI})
+				act = announce
 			} else {
-				n, err := f.publicNoteMap(ctx, st)
+				n, _, _, err := f.note(ctx, st)
 				if err != nil {
 					return nil, nil, err
 				}
@@ -243,12 +231,8 @@ func (f *Federator) serveOutbox(w http.ResponseWriter, r *http.Request) {
 
 func (f *Federator) serveFeatured(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	acct, ok := f.localAccount(ctx, r.PathValue("name"))
+	acct, ok := f.collectionOwner(w, r)
 	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	if !f.authorizeFetch(w, r) {
 		return
 	}
 	ids, err := f.store.Pinned(ctx, acct.ID)
@@ -263,7 +247,7 @@ func (f *Federator) serveFeatured(w http.ResponseWriter, r *http.Request) {
 	}
 	items := []any{}
 	for _, st := range sts {
-		n, err := f.publicNoteMap(ctx, st)
+		n, _, _, err := f.note(ctx, st)
 		if err != nil {
 			continue
 		}
@@ -317,7 +301,7 @@ func (f *Federator) serveStatus(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	n, err := f.publicNoteMap(r.Context(), st)
+	n, _, _, err := f.note(r.Context(), st)
 	if err != nil {
 		http.Error(w, "encoding failed", http.StatusInternalServerError)
 		return

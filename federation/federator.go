@@ -95,7 +95,7 @@ type Federator struct {
 	opts     Options
 	fetcher  *Fetcher
 	keys     *KeyCache
-	policy   *policyCache // for the inbox; see policyTTL
+	policy   *policyCache // every federation check reads it; see policyTTL
 	inbox    *store.Queue
 	delivery *store.Queue
 	// consumer names this process in the consumer groups.

@@ -64,12 +64,8 @@ func (f *Federator) ServeInbox(w http.ResponseWriter, r *http.Request, recipient
 			w.WriteHeader(http.StatusAccepted)
 			return
 		}
-		status := http.StatusUnauthorized
-		var se *SignatureError
-		if errors.As(err, &se) {
-			status = se.Status
-		}
-		refuse(status, "signature verification failed: "+err.Error(), "actor", env.Actor)
+		status, reason := signatureRefusal(err)
+		refuse(status, "signature verification failed: "+reason, "actor", env.Actor, "err", err)
 		return
 	}
 	if signer != env.Actor {

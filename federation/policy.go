@@ -8,9 +8,9 @@ import (
 	"watercooler/store"
 )
 
-// policyTTL is how long the inbox trusts the federation policy it read. Every inbound POST
-// checks the policy, and reading it was a Redis round trip per request; admin commands change
-// it from another process, so their changes reach the inbox within policyTTL.
+// policyTTL is how long federation trusts the policy it read. Every inbound POST, fetch and
+// delivery checks the policy, and reading it was a Redis round trip each; admin commands change
+// it from another process, so their changes take effect within policyTTL.
 const policyTTL = 3 * time.Second
 
 // policyCache keeps the federation policy read from the store for policyTTL. It is safe for

@@ -118,12 +118,8 @@ func (f *Federator) StatusDeleted(ctx context.Context, st *store.Status) error {
 		return err
 	}
 	if st.ReblogOfID != "" {
-		original, err := f.store.Status(ctx, st.ReblogOfID)
-		if err == nil {
-			if origAuthor, err := f.store.Account(ctx, original.AccountID); err == nil {
-				inboxes = append(inboxes, store.InboxesOf([]*store.Account{origAuthor})...)
-			}
-			announce := AnnounceActivity(st.URI, author.URI, original.URI, st.CreatedAt, []string{PublicAudience}, []string{author.FollowersURI})
+		if announce, origAuthor, err := f.boostAnnounce(ctx, st, author, nil); err == nil {
+			inboxes = append(inboxes, store.InboxesOf([]*store.Account{origAuthor})...)
 			id := st.URI + "#undo"
 			return f.publish(ctx, id, UndoActivity(id, author.URI, announce), author, inboxes)
 		}
@@ -138,7 +134,7 @@ func (f *Federator) Reblogged(ctx context.Context, boost, original *store.Status
 	if err != nil {
 		return err
 	}
-	origAuthor, err := f.store.Account(ctx, original.AccountID)
+	announce, origAuthor, err := f.boostAnnounce(ctx, boost, booster, original)
 	if err != nil {
 		return err
 	}
@@ -147,9 +143,26 @@ func (f *Federator) Reblogged(ctx context.Context, boost, original *store.Status
 		return err
 	}
 	inboxes = append(inboxes, store.InboxesOf([]*store.Account{origAuthor})...)
+	return f.publish(ctx, boost.URI, announce, booster, inboxes)
+}
+
+// boostAnnounce builds the Announce of a local boost the way Reblogged sent it, so the outbox
+// and a later Undo show the same activity; it also returns the boosted status's author. A nil
+// original is loaded.
+func (f *Federator) boostAnnounce(ctx context.Context, boost *store.Status, booster *store.Account, original *store.Status) (vocab.ActivityStreamsAnnounce, *store.Account, error) {
+	if original == nil {
+		var err error
+		if original, err = f.store.Status(ctx, boost.ReblogOfID); err != nil {
+			return nil, nil, err
+		}
+	}
+	origAuthor, err := f.store.Account(ctx, original.AccountID)
+	if err != nil {
+		return nil, nil, err
+	}
 	announce := AnnounceActivity(boost.URI, booster.URI, original.URI, boost.CreatedAt,
 		[]string{PublicAudience}, []string{origAuthor.URI, booster.FollowersURI})
-	return f.publish(ctx, boost.URI, announce, booster, inboxes)
+	return announce, origAuthor, nil
 }
 
 // Favourited sends Like to the author of a remote status.

@@ -22,7 +22,7 @@ const maxMentionFetches = 5
 
 // fetchObject fetches a document from its origin, refusing hosts the federation policy bars.
 func (f *Federator) fetchObject(ctx context.Context, id string) (map[string]any, error) {
-	policy, err := f.store.FederationPolicy(ctx)
+	policy, err := f.policy.get(ctx)
 	if err != nil {
 		return nil, err
 	}

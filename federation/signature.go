@@ -670,3 +670,13 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// signatureRefusal is the status and client-safe reason for a failed verification; the cause
+// (which may name our own fetches) stays in our logs.
+func signatureRefusal(err error) (status int, reason string) {
+	var se *SignatureError
+	if errors.As(err, &se) {
+		return se.Status, se.Reason
+	}
+	return http.StatusUnauthorized, "signature verification failed"
+}
