@@ -87,17 +87,20 @@ func orient(img image.Image, o int) image.Image {
 	if o <= 1 || o > 8 {
 		return img
 	}
-	src := toRGBA(img)
-	w, h := src.Rect.Dx(), src.Rect.Dy()
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
 	dw, dh := w, h
 	if o >= 5 { // the transposing orientations swap width and height
 		dw, dh = h, w
 	}
 	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
+	// One source row at a time is converted to RGBA, so turning costs the upright copy only.
+	row := image.NewRGBA(image.Rect(0, 0, w, 1))
 	for y := 0; y < h; y++ {
+		draw.Draw(row, row.Rect, img, image.Pt(b.Min.X, b.Min.Y+y), draw.Src)
 		for x := 0; x < w; x++ {
 			dx, dy := orientedPoint(o, x, y, w, h)
-			copy(dst.Pix[dst.PixOffset(dx, dy):][:4], src.Pix[src.PixOffset(x, y):][:4])
+			copy(dst.Pix[dst.PixOffset(dx, dy):][:4], row.Pix[4*x:][:4])
 		}
 	}
 	return dst
@@ -122,15 +125,4 @@ func orientedPoint(o, x, y, w, h int) (int, int) {
 		return y, w - 1 - x
 	}
 	return x, y
-}
-
-// toRGBA copies img into an RGBA image whose bounds start at the origin.
-func toRGBA(img image.Image) *image.RGBA {
-	if m, ok := img.(*image.RGBA); ok && m.Rect.Min == (image.Point{}) {
-		return m
-	}
-	b := img.Bounds()
-	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(dst, dst.Rect, img, b.Min, draw.Src)
-	return dst
 }

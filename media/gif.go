@@ -13,15 +13,8 @@ import (
 // processGIF keeps animations animated and turns still GIFs into PNG. Either way the file is
 // re-encoded, which drops comment, XMP and other application extensions: only frames, palettes,
 // delays, disposal and the loop count survive.
-func processGIF(data []byte, cfg image.Config, lim Limits) (*Processed, error) {
-	frames, area, err := gifFrames(data)
-	if err != nil {
-		return nil, err
-	}
-	if area > animatedPixelBudget*lim.MaxPixels {
-		return nil, fmt.Errorf("%w: %d frames of %d pixels in all", ErrDimensions, frames, area)
-	}
-	if frames == 1 {
+func processGIF(data []byte, cfg image.Config, shape gifShape, lim Limits) (*Processed, error) {
+	if shape.frames == 1 {
 		img, err := gif.Decode(bytes.NewReader(data))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
@@ -69,14 +62,34 @@ func gifCanvas(frame image.Image, cfg image.Config) image.Image {
 	return canvas
 }
 
+// gifShape is what gifFrames finds in a GIF: how many frames, and their summed area.
+type gifShape struct {
+	frames int
+	area   int64
+}
+
+// check refuses animations with too many frames, or frames that add up to too many pixels:
+// every frame is held in memory while an animation is re-encoded.
+func (g gifShape) check(lim Limits) error {
+	switch {
+	case g.frames > lim.MaxFrames:
+		return fmt.Errorf("%w: %d frames (the limit is %d)", ErrDimensions, g.frames, lim.MaxFrames)
+	case g.area > animatedPixelBudget*lim.MaxPixels:
+		return fmt.Errorf("%w: %d frames of %d pixels in all", ErrDimensions, g.frames, g.area)
+	}
+	return nil
+}
+
 // gifFrames walks a GIF's blocks without decoding any pixel, counting the frames and summing
 // their areas, so an animation's decoded size is known before gif.DecodeAll allocates it: LZW
 // lets a few megabytes expand to billions of pixels.
-func gifFrames(b []byte) (frames int, area int64, err error) {
+func gifFrames(b []byte) (gifShape, error) {
 	corrupt := fmt.Errorf("%w: malformed GIF blocks", ErrCorrupt)
+	var g gifShape
 	if len(b) < 13 {
-		return 0, 0, corrupt
+		return g, corrupt
 	}
+	var err error
 	i := 13 + colorTableSize(b[10])
 	for i < len(b) {
 		switch b[i] {
@@ -84,24 +97,24 @@ func gifFrames(b []byte) (frames int, area int64, err error) {
 			i, err = skipSubBlocks(b, i+2)
 		case 0x2c: // image descriptor, optional local color table, LZW code size, sub-blocks
 			if i+10 > len(b) {
-				return 0, 0, corrupt
+				return g, corrupt
 			}
 			w, h := binary.LittleEndian.Uint16(b[i+5:]), binary.LittleEndian.Uint16(b[i+7:])
-			frames, area = frames+1, area+int64(w)*int64(h)
+			g.frames, g.area = g.frames+1, g.area+int64(w)*int64(h)
 			i, err = skipSubBlocks(b, i+10+colorTableSize(b[i+9])+1)
 		case 0x3b: // trailer
-			if frames == 0 {
-				return 0, 0, corrupt
+			if g.frames == 0 {
+				return g, corrupt
 			}
-			return frames, area, nil
+			return g, nil
 		default:
-			return 0, 0, corrupt
+			return g, corrupt
 		}
 		if err != nil {
-			return 0, 0, corrupt
+			return g, corrupt
 		}
 	}
-	return 0, 0, corrupt // no trailer: the file was cut
+	return g, corrupt // no trailer: the file was cut
 }
 
 // colorTableSize is the byte length of the color table a GIF packed-fields byte announces.

@@ -17,9 +17,11 @@ package media
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"io"
 )
 
@@ -39,6 +41,12 @@ var (
 const (
 	DefaultMaxBytes  = 16 << 20
 	DefaultMaxPixels = 7680 * 4320 // Mastodon's image matrix limit
+	// DefaultMaxDecodeBytes admits an 8K JPEG (7680×4320) or a 12 MP phone photo that must be
+	// turned upright, and refuses a 33 MP PNG with an alpha channel, which decodes to 133 MB
+	// before any work is done on it.
+	DefaultMaxDecodeBytes = 128 << 20
+	// DefaultMaxFrames is ten seconds of animation at 100 frames a second.
+	DefaultMaxFrames = 1000
 )
 
 // animatedPixelBudget bounds the summed frame area of an animated GIF, in multiples of
@@ -54,6 +62,12 @@ type Limits struct {
 	MaxWidth, MaxHeight int
 	// PreviewSide is the longest side of the preview; zero makes no preview.
 	PreviewSide int
+	// MaxDecodeBytes bounds the memory one image may take while it is processed, as estimated
+	// from its header before any pixel is decoded (see decodeCost); zero means
+	// DefaultMaxDecodeBytes. Larger images are refused with ErrDimensions.
+	MaxDecodeBytes int64
+	// MaxFrames bounds the frames of an animation; zero means DefaultMaxFrames.
+	MaxFrames int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -62,6 +76,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxPixels <= 0 {
 		l.MaxPixels = DefaultMaxPixels
+	}
+	if l.MaxDecodeBytes <= 0 {
+		l.MaxDecodeBytes = DefaultMaxDecodeBytes
+	}
+	if l.MaxFrames <= 0 {
+		l.MaxFrames = DefaultMaxFrames
 	}
 	return l
 }
@@ -92,9 +112,49 @@ type Processed struct {
 }
 
 // Process reads an upload, identifies it by its content, refuses what it cannot safely accept
-// and re-encodes the rest. Dimensions are checked from the header before any pixel is decoded,
-// so an image bomb costs a header read.
+// and re-encodes the rest. Dimensions, frame counts and the memory decoding will take are
+// checked from the headers before any pixel is decoded, so an image bomb costs a header read.
+// Callers that may decode several uploads at once use a Gate's Process instead.
 func Process(r io.Reader, lim Limits) (*Processed, error) {
+	return process(context.Background(), r, lim, nil)
+}
+
+// Gate bounds how many images decode at once, so that together they take at most that many
+// times Limits.MaxDecodeBytes. Refusals found from the header do not wait for a turn.
+type Gate struct {
+	turns chan struct{}
+}
+
+// NewGate returns a Gate letting n images (at least one) decode at once.
+func NewGate(n int) *Gate {
+	return &Gate{turns: make(chan struct{}, max(n, 1))}
+}
+
+// Process is the package's Process, decoding once a turn is free; it gives up with ctx's
+// error when ctx ends first.
+func (g *Gate) Process(ctx context.Context, r io.Reader, lim Limits) (*Processed, error) {
+	return process(ctx, r, lim, g)
+}
+
+func (g *Gate) wait(ctx context.Context) error {
+	if g == nil {
+		return nil
+	}
+	select {
+	case g.turns <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("media: waiting to decode: %w", ctx.Err())
+	}
+}
+
+func (g *Gate) done() {
+	if g != nil {
+		<-g.turns
+	}
+}
+
+func process(ctx context.Context, r io.Reader, lim Limits, g *Gate) (*Processed, error) {
 	lim = lim.withDefaults()
 	data, err := io.ReadAll(io.LimitReader(r, lim.MaxBytes+1))
 	if err != nil {
@@ -114,8 +174,25 @@ func Process(r io.Reader, lim Limits) (*Processed, error) {
 	if err := checkDimensions(cfg.Width, cfg.Height, lim.MaxPixels); err != nil {
 		return nil, err
 	}
+	var frames gifShape
 	if f == formatGIF {
-		return processGIF(data, cfg, lim)
+		if frames, err = gifFrames(data); err != nil {
+			return nil, err
+		}
+		if err := frames.check(lim); err != nil {
+			return nil, err
+		}
+	}
+	if cost := decodeCost(f, cfg, frames, data); cost > lim.MaxDecodeBytes {
+		return nil, fmt.Errorf("%w: %dx%d would take %d MB to process (the limit is %d MB)",
+			ErrDimensions, cfg.Width, cfg.Height, cost>>20, lim.MaxDecodeBytes>>20)
+	}
+	if err := g.wait(ctx); err != nil {
+		return nil, err
+	}
+	defer g.done()
+	if f == formatGIF {
+		return processGIF(data, cfg, frames, lim)
 	}
 	img, err := f.decode(data)
 	if err != nil {
@@ -130,6 +207,42 @@ func Process(r io.Reader, lim Limits) (*Processed, error) {
 	}
 	out.Source = f.contentType()
 	return out, nil
+}
+
+// decodeCost estimates from the header the bytes processing an image holds at its peak: the
+// decoded pixels in the decoder's own layout, the upright RGBA copy of a JPEG with an EXIF
+// rotation, and a half-size RGBA copy (a quarter of the full RGBA size) for resizing. Every
+// frame of an animation is held at once, one byte a pixel, beside its first frame on the
+// full canvas.
+func decodeCost(f format, cfg image.Config, g gifShape, data []byte) int64 {
+	pixels := int64(cfg.Width) * int64(cfg.Height)
+	if f == formatGIF {
+		return g.area + pixels*(4+1)
+	}
+	cost := pixels * (bytesPerPixel(cfg.ColorModel) + 1)
+	if f == formatJPEG && jpegOrientation(data) > 1 {
+		cost += pixels * 4
+	}
+	return cost
+}
+
+// bytesPerPixel is how many bytes the decoders keep a pixel of a color model in; unknown
+// models count as the widest.
+func bytesPerPixel(m color.Model) int64 {
+	switch m {
+	case color.GrayModel:
+		return 1
+	case color.Gray16Model:
+		return 2
+	case color.YCbCrModel, color.NYCbCrAModel:
+		return 4 // full-resolution chroma at worst, and alpha for WebP
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel:
+		return 4
+	}
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	return 8
 }
 
 func checkDimensions(w, h int, maxPixels int64) error {

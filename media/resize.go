@@ -3,6 +3,7 @@ package media
 import (
 	"fmt"
 	"image"
+	stddraw "image/draw"
 	"math"
 
 	"github.com/buckket/go-blurhash"
@@ -35,7 +36,7 @@ func scale(img image.Image, w, h int) image.Image {
 		return img
 	}
 	if b.Dx()/2 >= w && b.Dy()/2 >= h {
-		half := toRGBA(img)
+		half := halveImage(img)
 		for half.Rect.Dx()/2 >= w && half.Rect.Dy()/2 >= h {
 			half = halve(half)
 		}
@@ -46,20 +47,41 @@ func scale(img image.Image, w, h int) image.Image {
 	return dst
 }
 
+// halveImage is halve(toRGBA(img)) without the full-size copy: it converts two source rows
+// at a time, so the first halving of a decoded image costs a quarter of its RGBA size rather
+// than all of it (see decodeCost).
+func halveImage(img image.Image) *image.RGBA {
+	if m, ok := img.(*image.RGBA); ok && m.Rect.Min == (image.Point{}) {
+		return halve(m)
+	}
+	b := img.Bounds()
+	w, h := b.Dx()/2, b.Dy()/2
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	strip := image.NewRGBA(image.Rect(0, 0, 2*w, 2))
+	for y := 0; y < h; y++ {
+		stddraw.Draw(strip, strip.Rect, img, image.Pt(b.Min.X, b.Min.Y+2*y), stddraw.Src)
+		halveRow(dst.Pix[y*dst.Stride:], strip.Pix, strip.Pix[strip.Stride:], w)
+	}
+	return dst
+}
+
 // halve averages each 2×2 block of src, whose bounds start at the origin; an odd last row or
 // column is dropped. Averaging premultiplied RGBA is right for translucent pixels too.
 func halve(src *image.RGBA) *image.RGBA {
 	w, h := src.Rect.Dx()/2, src.Rect.Dy()/2
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := 0; y < h; y++ {
-		top, bottom := src.Pix[2*y*src.Stride:], src.Pix[(2*y+1)*src.Stride:]
-		out := dst.Pix[y*dst.Stride:]
-		for i := 0; i < 4*w; i++ {
-			j := i + i&^3 // the same channel of source pixel 2x
-			out[i] = uint8((uint32(top[j]) + uint32(top[j+4]) + uint32(bottom[j]) + uint32(bottom[j+4]) + 2) >> 2)
-		}
+		halveRow(dst.Pix[y*dst.Stride:], src.Pix[2*y*src.Stride:], src.Pix[(2*y+1)*src.Stride:], w)
 	}
 	return dst
+}
+
+// halveRow writes w pixels of out, each the average of a 2×2 block of the rows top and bottom.
+func halveRow(out, top, bottom []uint8, w int) {
+	for i := 0; i < 4*w; i++ {
+		j := i + i&^3 // the same channel of source pixel 2x
+		out[i] = uint8((uint32(top[j]) + uint32(top[j+4]) + uint32(bottom[j]) + uint32(bottom[j+4]) + 2) >> 2)
+	}
 }
 
 // blurhashOf computes the placeholder hash clients paint before the image loads.
