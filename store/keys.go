@@ -1,11 +1,18 @@
 package store
 
+import "strconv"
+
 // keys builds every Redis key of one instance. All keys carry the instance's hash tag
 // ({prefix}), so each MULTI/EXEC and Lua script touches a single hash slot and runs unchanged on
 // Redis Cluster; an organization spreads over a cluster by department, one slot per instance.
 type keys struct{ p string }
 
 func newKeys(prefix string) keys { return keys{p: "{" + prefix + "}:"} }
+
+// Id minting (ids.go): the secret that masks the low bits of local ids, and the node leases that
+// keep every process's ids apart.
+func (k keys) idSecret() string    { return k.p + "ids:secret" }
+func (k keys) idNode(i int) string { return k.p + "ids:node:" + strconv.Itoa(i) }
 
 // Accounts and local users.
 func (k keys) account(id string) string         { return k.p + "account:" + id }
@@ -120,3 +127,21 @@ func (k keys) domainBlocks() string          { return k.p + "domain_blocks" }   
 func (k keys) domainAllows() string          { return k.p + "domain_allows" }            // set of allowed hosts (allowlist mode)
 func (k keys) federationMode() string        { return k.p + "federation_mode" }          // "open" or "allowlist"
 func (k keys) instanceKey() string           { return k.p + "instance:actor_key" }       // instance actor's private key PEM
+
+// Sign-of-life bookkeeping of the queues and the workers' leases (queue.go).
+func (k keys) queueRetryByHost(name string) string {
+	return k.p + "queue:" + name + ":retry:by_host" // lex zset "host NUL retry member": retries a sign of life from host brings forward
+}
+func (k keys) queueRevived(name, host string) string {
+	return k.p + "queue:" + name + ":revived:" + host // PX key: a request from host brought its retries forward lately
+}
+func (k keys) queueProbe(name, host string) string {
+	return k.p + "queue:" + name + ":probe:" + host // PX key: one retry to host was brought forward as a probe lately
+}
+func (k keys) consumerLease(consumer string) string {
+	return k.p + "consumer:" + consumer // PX key holding the token of the live process that is this consumer
+}
+
+// Rate limits (ratelimit.go): fixed-window counters that expire with their window.
+func (k keys) rateLimit(bucket, subject string) string { return k.p + "rate:" + bucket + ":" + subject }
+func (k keys) signInFailures(subject string) string    { return k.p + "rate:signin:" + subject }

@@ -12,6 +12,11 @@ import (
 // retries when a concurrent request touched watched meanwhile: double-clicked favourites or
 // follows change counters once. It reports whether it wrote.
 func (s *Store) applyOnce(ctx context.Context, watched string, done func(tx *redis.Tx) (bool, error), writes func(p redis.Pipeliner)) (bool, error) {
+	return s.applyOnceWatching(ctx, []string{watched}, done, writes)
+}
+
+// applyOnceWatching is applyOnce for a change whose check reads several keys.
+func (s *Store) applyOnceWatching(ctx context.Context, watched []string, done func(tx *redis.Tx) (bool, error), writes func(p redis.Pipeliner)) (bool, error) {
 	wrote := false
 	for attempt := 0; attempt < 5; attempt++ {
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
@@ -27,13 +32,13 @@ func (s *Store) applyOnce(ctx context.Context, watched string, done func(tx *red
 				wrote = true
 			}
 			return err
-		}, watched)
+		}, watched...)
 		if errors.Is(err, redis.TxFailedErr) {
 			continue
 		}
 		return wrote, err
 	}
-	return false, fmt.Errorf("%s kept changing: %w", watched, redis.TxFailedErr)
+	return false, fmt.Errorf("%v kept changing: %w", watched, redis.TxFailedErr)
 }
 
 // zHas reports whether member is in the sorted set key.

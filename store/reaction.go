@@ -68,33 +68,51 @@ func (s *Store) ReblogAs(ctx context.Context, booster *Account, st *Status, boos
 	if boost.CreatedAt.IsZero() {
 		boost.CreatedAt = now
 	}
-	boost.ID = s.NewID(boost.CreatedAt)
+	nextID := func(string) string { return s.NewID(boost.CreatedAt) }
+	boost.ID = nextID("")
 	if !booster.Local() && boost.URI != "" {
-		boost.ID = RemoteID(boost.CreatedAt, boost.URI)
+		boost.ID, nextID = RemoteID(boost.CreatedAt, boost.URI), nextCandidateID
 	}
 	boost.AccountID, boost.Local, boost.ReblogOfID = booster.ID, booster.Local(), st.ID
-	if boost.URI == "" {
-		boost.URI = booster.URI + "/statuses/" + boost.ID + "/activity"
-	}
+	derivedURI := boost.URI == ""
 	targets, err := s.fanOutTargets(ctx, &boost)
 	if err != nil {
 		return nil, err
 	}
-	wrote, err := s.applyOnce(ctx, s.k.statusReblogs(st.ID),
-		func(tx *redis.Tx) (bool, error) { return zHas(ctx, tx, s.k.statusReblogs(st.ID), booster.ID) },
-		func(p redis.Pipeliner) {
-			s.writeStatus(ctx, p, &boost, targets)
-			if authorIsLocal && st.AccountID != booster.ID {
-				s.addNotification(ctx, p, &Notification{Type: NotifyReblog, AccountID: st.AccountID, FromAccountID: booster.ID, StatusID: st.ID, CreatedAt: now})
-			}
-		})
-	if err != nil {
-		return nil, fmt.Errorf("reblog %s: %w", st.ID, err)
+	// As in writeWithFreeID, the boost moves to the next free id when another status holds its
+	// id, checked atomically with the write.
+	for probe := 0; probe < maxIDProbes; probe++ {
+		if derivedURI {
+			boost.URI = booster.URI + "/statuses/" + boost.ID + "/activity"
+		}
+		idTaken := false
+		wrote, err := s.applyOnceWatching(ctx, []string{s.k.statusReblogs(st.ID), s.k.status(boost.ID)},
+			func(tx *redis.Tx) (bool, error) {
+				if has, err := zHas(ctx, tx, s.k.statusReblogs(st.ID), booster.ID); err != nil || has {
+					return has, err
+				}
+				n, err := tx.Exists(ctx, s.k.status(boost.ID)).Result()
+				idTaken = n > 0
+				return idTaken, err
+			},
+			func(p redis.Pipeliner) {
+				s.writeStatus(ctx, p, &boost, targets)
+				if authorIsLocal && st.AccountID != booster.ID {
+					s.addNotification(ctx, p, &Notification{Type: NotifyReblog, AccountID: st.AccountID, FromAccountID: booster.ID, StatusID: st.ID, CreatedAt: now})
+				}
+			})
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("reblog %s: %w", st.ID, err)
+		case idTaken:
+			boost.ID = nextID(boost.ID)
+		case !wrote:
+			return s.ReblogOf(ctx, booster.ID, st.ID)
+		default:
+			return &boost, nil
+		}
 	}
-	if !wrote {
-		return s.ReblogOf(ctx, booster.ID, st.ID)
-	}
-	return &boost, nil
+	return nil, fmt.Errorf("reblog %s: no free id after %d tries", st.ID, maxIDProbes)
 }
 
 // Bookmark adds a status to accountID's bookmarks.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -27,16 +28,18 @@ func (s *Store) CreateStatus(ctx context.Context, n NewStatus) (*Status, error) 
 	if st.CreatedAt.IsZero() {
 		st.CreatedAt = time.Now().UTC()
 	}
-	if st.ID == "" {
+	local := st.ID == ""
+	if local {
 		st.ID = s.NewID(st.CreatedAt)
 	}
+	var uriBase, urlBase string // set when the status's URI and URL derive from its id
 	if st.URI == "" {
 		author, err := s.Account(ctx, st.AccountID)
 		if err != nil {
 			return nil, err
 		}
-		st.URI = author.URI + "/statuses/" + st.ID
-		st.URL = n.BaseURL + "/@" + author.Username + "/" + st.ID
+		uriBase, urlBase = author.URI+"/statuses/", n.BaseURL+"/@"+author.Username+"/"
+		st.URI, st.URL = uriBase+st.ID, urlBase+st.ID
 	}
 	if n.IdempotencyKey != "" {
 		key := s.k.idempotency(st.AccountID, n.IdempotencyKey)
@@ -60,9 +63,21 @@ func (s *Store) CreateStatus(ctx context.Context, n NewStatus) (*Status, error) 
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	nextID := nextCandidateID
+	if local {
+		nextID = func(string) string {
+			id := s.NewID(st.CreatedAt)
+			if uriBase != "" {
+				st.URI, st.URL = uriBase+id, urlBase+id
+			}
+			return id
+		}
+	}
+	existing, err := s.writeWithFreeID(ctx, &st, nextID, func(p redis.Pipeliner) {
+		if n.IdempotencyKey != "" {
+			p.Set(ctx, s.k.idempotency(st.AccountID, n.IdempotencyKey), st.ID, time.Hour)
+		}
 		s.writeStatus(ctx, p, &st, targets)
-		return nil
 	})
 	if err != nil {
 		if n.IdempotencyKey != "" {
@@ -70,7 +85,59 @@ func (s *Store) CreateStatus(ctx context.Context, n NewStatus) (*Status, error) 
 		}
 		return nil, fmt.Errorf("create status: %w", err)
 	}
+	if existing != nil {
+		return existing, nil
+	}
 	return &st, nil
+}
+
+// maxIDProbes bounds the search for a free id. Local ids are unique by construction and remote
+// ones are spread over their second, so a status needs more than one try only when a remote id
+// lands on a taken one; hundreds in a row would mean something else is wrong.
+const maxIDProbes = 1000
+
+// writeWithFreeID runs writes in one MULTI/EXEC under the id st has, or, when another status
+// already holds that id, under the next id nextID proposes: the check and the write are one
+// atomic step (WATCH on the status key), so two statuses never share an id, whichever process
+// writes them. A status already stored under the id with the same URI is the same record
+// written twice: it is returned and nothing is written.
+func (s *Store) writeWithFreeID(ctx context.Context, st *Status, nextID func(string) string, writes func(p redis.Pipeliner)) (*Status, error) {
+	for probe := 0; probe < maxIDProbes; probe++ {
+		var same *Status
+		taken := false
+		key := s.k.status(st.ID)
+		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			b, err := tx.Get(ctx, key).Bytes()
+			switch {
+			case err == nil:
+				taken = true
+				var holder Status
+				if json.Unmarshal(b, &holder) == nil && holder.URI == st.URI && st.URI != "" {
+					same = &holder
+				}
+				return nil
+			case !errors.Is(err, redis.Nil):
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				writes(p)
+				return nil
+			})
+			return err
+		}, key)
+		switch {
+		case errors.Is(err, redis.TxFailedErr):
+			continue // someone wrote this id meanwhile: look again
+		case err != nil:
+			return nil, err
+		case same != nil:
+			return same, nil
+		case !taken:
+			return nil, nil
+		}
+		st.ID = nextID(st.ID)
+	}
+	return nil, fmt.Errorf("no free id near %s after %d tries", st.ID, maxIDProbes)
 }
 
 // fanOut names the timelines and notifications a new status reaches.

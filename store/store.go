@@ -7,9 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -55,7 +52,7 @@ const (
 // host, used to tell local accounts from remote ones.
 func New(rdb redis.UniversalClient, prefix, domain string) *Store {
 	return &Store{
-		rdb: rdb, k: newKeys(prefix), domain: domain, ids: newIDGenerator(),
+		rdb: rdb, k: newKeys(prefix), domain: domain, ids: newIDGenerator(rdb, newKeys(prefix)),
 		statusMemo: newMemo[Status](statusMemoSize), accountMemo: newMemo[Account](accountMemoSize),
 		tokenOwners: newBounded[string](tokenOwnersSize),
 	}
@@ -67,57 +64,9 @@ func (s *Store) Redis() redis.UniversalClient { return s.rdb }
 // Domain is the local instance's domain.
 func (s *Store) Domain() string { return s.domain }
 
-// NewID mints a time-sortable id for a record created at t.
+// NewID mints a time-sortable id for a record created at t, unique across every process on the
+// instance's Redis (see ids.go).
 func (s *Store) NewID(t time.Time) string { return s.ids.next(t) }
-
-// idGenerator mints ids of the form ms<<10 | sequence. They fit in 53 bits, so a Redis sorted-set
-// score holds them exactly and score ranges paginate precisely; they stay 16 decimal digits
-// long until the 23rd century, so their string order is their numeric order too.
-type idGenerator struct {
-	mu   sync.Mutex
-	last int64
-}
-
-func newIDGenerator() *idGenerator { return &idGenerator{} }
-
-func (g *idGenerator) next(t time.Time) string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	id := t.UnixMilli() << 10
-	if id <= g.last {
-		id = g.last + 1
-	}
-	g.last = id
-	return strconv.FormatInt(id, 10)
-}
-
-// IDForTime is the smallest id minted at t; remote records take ids from their publication time
-// plus a hash-derived low part so that timelines stay in time order.
-func IDForTime(t time.Time, low uint32) string {
-	return strconv.FormatInt(t.UnixMilli()<<10|int64(low&1023), 10)
-}
-
-// RemoteID is the id of a remote record published at t: its time plus a hash of its URI, so
-// that the same record always gets the same id and timelines stay in publication order.
-func RemoteID(t time.Time, uri string) string {
-	h := fnv.New32a()
-	h.Write([]byte(uri))
-	return IDForTime(t, h.Sum32())
-}
-
-// TimeOfID recovers the creation time encoded in an id.
-func TimeOfID(id string) time.Time {
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil {
-		return time.Time{}
-	}
-	return time.UnixMilli(n >> 10).UTC()
-}
-
-func idScore(id string) float64 {
-	n, _ := strconv.ParseInt(id, 10, 64)
-	return float64(n)
-}
 
 // getJSON reads one JSON record; a missing key is ErrNotFound.
 func (s *Store) getJSON(ctx context.Context, key string, v any) error {
