@@ -46,8 +46,14 @@ type Config struct {
 	FederationMode string
 	// AuthorizedFetch requires signed GETs for ActivityPub documents.
 	AuthorizedFetch bool
-	// BodyLimit caps request bodies in bytes.
+	// BodyLimit caps request bodies in bytes: the routes that upload files (media, avatars and
+	// headers) may use all of it, every other route RequestBodyLimit at most.
 	BodyLimit int
+	// RequestBodyLimit caps the bodies of routes that take no files, in bytes.
+	RequestBodyLimit int
+	// MediaDecodes is how many uploaded images may be decoded at once; each decode is bounded
+	// by the media package's decode budget, so this bounds the memory they take together.
+	MediaDecodes int
 	// ReadTimeout, WriteTimeout and IdleTimeout bound client connections.
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// BcryptCost is the password hashing cost; tests lower it only through this field.
@@ -72,13 +78,17 @@ func (c *Config) Domain() string {
 // Defaults returns a Config with every optional setting filled in.
 func Defaults() Config {
 	return Config{
-		URL:          "http://127.0.0.1:8080",
-		Listen:       "127.0.0.1:8080",
-		RedisPrefix:  "wc",
-		MediaDir:     filepath.Join(os.TempDir(), "watercooler-media"),
-		Title:        "Watercooler",
-		Description:  "A department's Watercooler: share what you know across team lines.",
-		BodyLimit:    16 << 20,
+		URL:         "http://127.0.0.1:8080",
+		Listen:      "127.0.0.1:8080",
+		RedisPrefix: "wc",
+		MediaDir:    filepath.Join(os.TempDir(), "watercooler-media"),
+		Title:       "Watercooler",
+		Description: "A department's Watercooler: share what you know across team lines.",
+		BodyLimit:   16 << 20,
+
+		RequestBodyLimit: 1 << 20,
+		MediaDecodes:     2,
+
 		ReadTimeout:  30 * time.Second,
 		WriteTimeout: 30 * time.Second,
 		IdleTimeout:  120 * time.Second,
@@ -150,6 +160,22 @@ func settings() []setting {
 				return fmt.Errorf("must be a whole number of bytes ≥ 1024, got %q", v)
 			}
 			c.BodyLimit = n
+			return nil
+		}},
+		{"request-body-limit", "WATERCOOLER_REQUEST_BODY_LIMIT", "maximum request body in bytes of routes that upload no files (at most --body-limit applies)", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1024 {
+				return fmt.Errorf("must be a whole number of bytes ≥ 1024, got %q", v)
+			}
+			c.RequestBodyLimit = n
+			return nil
+		}},
+		{"media-decodes", "WATERCOOLER_MEDIA_DECODES", "how many uploaded images may be decoded at once", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 64 {
+				return fmt.Errorf("must be a whole number from 1 to 64, got %q", v)
+			}
+			c.MediaDecodes = n
 			return nil
 		}},
 	}

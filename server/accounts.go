@@ -540,11 +540,11 @@ func (s *Server) updateCredentials(c *fiber.Ctx) error {
 	} else if ok {
 		a.Fields = fields
 	}
-	avatar, err := profileImageParam(c, ps, "avatar", "Avatar")
+	avatar, err := s.profileImageParam(c, ps, "avatar", "Avatar")
 	if err != nil {
 		return err
 	}
-	header, err := profileImageParam(c, ps, "header", "Header")
+	header, err := s.profileImageParam(c, ps, "header", "Header")
 	if err != nil {
 		return err
 	}
@@ -594,16 +594,30 @@ func railsTrue(v string) bool {
 	return true
 }
 
-// validLanguage accepts an empty language or an ISO 639 code.
+// validLanguage accepts an empty language or an ISO 639 code, optionally with a region or
+// script subtag as in Mastodon's regional locales (pt-BR, zh-TW, sr-Latn).
 func validLanguage(v string) bool {
 	if v == "" {
 		return true
 	}
-	if len(v) < 2 || len(v) > 3 {
+	code, sub, hasSub := strings.Cut(v, "-")
+	if len(code) < 2 || len(code) > 3 || !allIn(code, 'a', 'z') {
 		return false
 	}
-	for _, r := range v {
-		if r < 'a' || r > 'z' {
+	switch {
+	case !hasSub:
+		return true
+	case len(sub) == 2:
+		return allIn(sub, 'A', 'Z')
+	case len(sub) == 4:
+		return allIn(sub[:1], 'A', 'Z') && allIn(sub[1:], 'a', 'z')
+	}
+	return false
+}
+
+func allIn(s string, lo, hi byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < lo || s[i] > hi {
 			return false
 		}
 	}
@@ -681,7 +695,7 @@ func fieldHTML(h string) string {
 // profileImageParam reads an avatar or header sent as a multipart file or, as some clients send
 // it, a base64 data: URI; it is nil when not sent. Only PNG, JPEG, GIF and WebP of at most 8 MiB
 // pass, judged by content rather than by the declared type, and are stored re-encoded.
-func profileImageParam(c *fiber.Ctx, ps flatForm, name, label string) (*profileImage, error) {
+func (s *Server) profileImageParam(c *fiber.Ctx, ps flatForm, name, label string) (*profileImage, error) {
 	tooBig := errorf(fiber.StatusUnprocessableEntity, "Validation failed: %s file size must be less than 8 MB", label)
 	invalid := errorf(fiber.StatusUnprocessableEntity, "Validation failed: %s content type is invalid", label)
 	var data []byte
@@ -714,7 +728,7 @@ func profileImageParam(c *fiber.Ctx, ps flatForm, name, label string) (*profileI
 	if len(data) > profileImageMax {
 		return nil, tooBig
 	}
-	return processProfileImage(data, name, label, tooBig)
+	return s.processProfileImage(c.UserContext(), data, name, label, tooBig)
 }
 
 // profileImageName is the shape of the files saveProfileImage writes, relative to MediaDir: the

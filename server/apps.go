@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -47,10 +48,13 @@ type appParams struct {
 	Website      string       `json:"website" form:"website" query:"website"`
 }
 
-// Limits of registered apps, as Mastodon's validations have them.
+// Limits of registered apps: the name and URI lengths are Mastodon's validations; Mastodon
+// has no limit on the number of redirect URIs, but anyone may register an app, so without one
+// a single registration could fill Redis.
 const (
-	appNameLimit = 60
-	appURILimit  = 2000
+	appNameLimit         = 60
+	appURILimit          = 2000
+	appRedirectURIsLimit = 16
 )
 
 // credentialApplication is the Application entity with the client's credentials, returned
@@ -63,7 +67,7 @@ type credentialApplication struct {
 // appsCreate registers an OAuth client.
 func (s *Server) appsCreate(c *fiber.Ctx) error {
 	var p appParams
-	if err := bind(c, &p); err != nil {
+	if err := decodeParams(c, &p); err != nil {
 		return err
 	}
 	name := strings.TrimSpace(p.ClientName)
@@ -73,9 +77,12 @@ func (s *Server) appsCreate(c *fiber.Ctx) error {
 	case utf8.RuneCountInString(name) > appNameLimit:
 		return errorf(fiber.StatusUnprocessableEntity, "Validation failed: Application name is too long (maximum is %d characters)", appNameLimit)
 	}
-	uris := p.RedirectURIs.fields()
-	if len(uris) == 0 {
+	uris := slices.Compact(p.RedirectURIs.fields())
+	switch {
+	case len(uris) == 0:
 		return errorf(fiber.StatusUnprocessableEntity, "Validation failed: Redirect URI can't be blank")
+	case len(uris) > appRedirectURIsLimit:
+		return errorf(fiber.StatusUnprocessableEntity, "Validation failed: Redirect URI has too many entries (maximum is %d)", appRedirectURIsLimit)
 	}
 	for _, u := range uris {
 		if err := validRedirectURI(u); err != nil {

@@ -66,11 +66,18 @@ func (s *Server) mediaCreate(c *fiber.Ctx) error {
 	if fh.Size > mediaImageSizeLimit {
 		return errMediaTooBig
 	}
-	description := c.FormValue("description")
+	var params struct {
+		Description string `json:"description"`
+		Focus       string `json:"focus"`
+	}
+	if err := decodeParams(c, &params); err != nil {
+		return err
+	}
+	description := params.Description
 	if err := checkDescription(description); err != nil {
 		return err
 	}
-	fx, fy, err := parseFocus(c.FormValue("focus"))
+	fx, fy, err := parseFocus(params.Focus)
 	if err != nil {
 		return err
 	}
@@ -78,7 +85,7 @@ func (s *Server) mediaCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("open upload: %w", err)
 	}
-	p, err := media.Process(f, attachmentLimits)
+	p, err := s.decodes.Process(c.UserContext(), f, attachmentLimits)
 	f.Close()
 	if err != nil {
 		return mediaRefusal(err, "File", errMediaTooBig)
@@ -111,8 +118,8 @@ func profileImageLimits(name string) media.Limits {
 }
 
 // processProfileImage re-encodes an avatar or header without metadata, fitted in its box.
-func processProfileImage(data []byte, name, label string, tooBig error) (*profileImage, error) {
-	p, err := media.Process(bytes.NewReader(data), profileImageLimits(name))
+func (s *Server) processProfileImage(ctx context.Context, data []byte, name, label string, tooBig error) (*profileImage, error) {
+	p, err := s.decodes.Process(ctx, bytes.NewReader(data), profileImageLimits(name))
 	if err != nil {
 		return nil, mediaRefusal(err, label, tooBig)
 	}
@@ -256,7 +263,7 @@ type mediaUpdateParams struct {
 // mediaUpdate changes an unattached upload's description and focal point.
 func (s *Server) mediaUpdate(c *fiber.Ctx) error {
 	var p mediaUpdateParams
-	if err := bind(c, &p); err != nil {
+	if err := decodeParams(c, &p); err != nil {
 		return err
 	}
 	m, err := s.ownMedia(c)

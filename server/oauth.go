@@ -375,7 +375,7 @@ func (s *Server) authenticateClient(c *fiber.Ctx, p *tokenParams) (*store.App, b
 func (s *Server) oauthToken(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	var p tokenParams
-	if err := bind(c, &p); err != nil {
+	if err := decodeParams(c, &p); err != nil {
 		return oauthFail(c, fiber.StatusBadRequest, "invalid_request", "The request body could not be parsed.")
 	}
 	if p.GrantType == "" {
@@ -466,7 +466,7 @@ func (s *Server) redeemCode(ctx context.Context, app *store.App, p *tokenParams)
 func (s *Server) oauthRevoke(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	var p tokenParams
-	if err := bind(c, &p); err != nil {
+	if err := decodeParams(c, &p); err != nil {
 		return oauthFail(c, fiber.StatusBadRequest, "invalid_request", "The request body could not be parsed.")
 	}
 	app, ok, err := s.authenticateClient(c, &p)

@@ -3,7 +3,6 @@ package server
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strconv"
@@ -60,71 +59,6 @@ func (f flatForm) list(name string) []string {
 		out = append(out, x.v)
 	}
 	return out
-}
-
-// flatParams reads the query string and a JSON, form or multipart body into a flatForm.
-func flatParams(c *fiber.Ctx) (flatForm, error) {
-	out := flatForm{}
-	c.Context().QueryArgs().VisitAll(func(k, v []byte) { out[string(k)] = append(out[string(k)], string(v)) })
-	if len(c.Body()) == 0 || c.Method() == fiber.MethodGet {
-		return out, nil
-	}
-	ct := strings.ToLower(strings.TrimSpace(string(c.Request().Header.ContentType())))
-	switch {
-	case strings.HasPrefix(ct, fiber.MIMEApplicationJSON):
-		var obj map[string]any
-		if err := json.Unmarshal(c.Body(), &obj); err != nil {
-			return nil, errorf(fiber.StatusBadRequest, "Malformed request body: %v", shortErr(err))
-		}
-		for k, v := range obj {
-			flattenJSON(k, v, out)
-		}
-	case strings.HasPrefix(ct, fiber.MIMEMultipartForm):
-		form, err := c.MultipartForm()
-		if err != nil {
-			return nil, errorf(fiber.StatusBadRequest, "Malformed request body: %v", shortErr(err))
-		}
-		for k, vs := range form.Value {
-			out[k] = append(out[k], vs...)
-		}
-	case ct == "" || strings.HasPrefix(ct, fiber.MIMEApplicationForm):
-		c.Request().PostArgs().VisitAll(func(k, v []byte) { out[string(k)] = append(out[string(k)], string(v)) })
-	default:
-		return nil, errorf(fiber.StatusUnsupportedMediaType, "Unsupported content type %q", ct)
-	}
-	return out, nil
-}
-
-func flattenJSON(key string, v any, out flatForm) {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, sub := range x {
-			flattenJSON(key+"["+k+"]", sub, out)
-		}
-	case []any:
-		if len(x) == 0 {
-			// An empty array is sent to clear a list, such as every profile field.
-			if _, ok := out[key+"[]"]; !ok {
-				out[key+"[]"] = nil
-			}
-		}
-		for i, sub := range x {
-			switch sub.(type) {
-			case map[string]any, []any:
-				flattenJSON(key+"["+strconv.Itoa(i)+"]", sub, out)
-			default:
-				flattenJSON(key+"[]", sub, out)
-			}
-		}
-	case string:
-		out[key] = append(out[key], x)
-	case bool:
-		out[key] = append(out[key], strconv.FormatBool(x))
-	case float64:
-		out[key] = append(out[key], strconv.FormatFloat(x, 'f', -1, 64))
-	case nil:
-		out[key] = append(out[key], "")
-	}
 }
 
 // relationshipEntities renders how accountID relates to each of targetIDs, in order.

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"net/url"
 	"strconv"
 	"strings"
@@ -10,25 +9,6 @@ import (
 
 	"watercooler/store"
 )
-
-// bind decodes the request's parameters into v the way Rails does for Mastodon: a JSON, form or
-// multipart body, falling back to the query string. Struct fields need both json and form tags;
-// form arrays use their Rails name without brackets (media_ids for media_ids[]).
-func bind(c *fiber.Ctx, v any) error {
-	if len(c.Body()) == 0 || c.Method() == fiber.MethodGet {
-		if err := c.QueryParser(v); err != nil {
-			return errorf(fiber.StatusBadRequest, "Malformed query parameters: %v", err)
-		}
-		return nil
-	}
-	if err := c.BodyParser(v); err != nil {
-		if errors.Is(err, fiber.ErrUnprocessableEntity) {
-			return errorf(fiber.StatusUnsupportedMediaType, "Unsupported content type %q", c.Get(fiber.HeaderContentType))
-		}
-		return errorf(fiber.StatusBadRequest, "Malformed request body: %v", shortErr(err))
-	}
-	return nil
-}
 
 func shortErr(err error) string {
 	msg := err.Error()

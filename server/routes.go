@@ -42,7 +42,7 @@ func (s *Server) routes(app *fiber.App) {
 	// Accounts.
 	api.Post("/v1/accounts", requireAppScope("write:accounts"), s.accountsCreate)
 	api.Get("/v1/accounts/verify_credentials", read("read:accounts"), s.verifyCredentials)
-	api.Patch("/v1/accounts/update_credentials", write("write:accounts"), s.updateCredentials)
+	api.Patch("/v1/accounts/update_credentials", s.uploadRoute, write("write:accounts"), s.updateCredentials)
 	api.Get("/v1/accounts/relationships", read("read:follows"), s.relationships)
 	api.Get("/v1/accounts/lookup", s.accountLookup)
 	api.Get("/v1/accounts/search", read("read:accounts"), s.accountSearch)
@@ -133,8 +133,8 @@ func (s *Server) routes(app *fiber.App) {
 	api.Get("/v2/search", s.searchV2)
 
 	// Media.
-	api.Post("/v1/media", write("write:media"), s.mediaCreate)
-	api.Post("/v2/media", write("write:media"), s.mediaCreate)
+	api.Post("/v1/media", s.uploadRoute, write("write:media"), s.mediaCreate)
+	api.Post("/v2/media", s.uploadRoute, write("write:media"), s.mediaCreate)
 	api.Get("/v1/media/:id", read("read:statuses"), s.mediaGet)
 	api.Put("/v1/media/:id", write("write:media"), s.mediaUpdate)
 	app.Get("/media/*", s.mediaFile)

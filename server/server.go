@@ -4,6 +4,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"image"
 	"image/color"
@@ -16,6 +17,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
 	"watercooler/config"
+	"watercooler/media"
 	"watercooler/server/mastodon"
 	"watercooler/store"
 	"watercooler/text"
@@ -31,6 +33,8 @@ type Server struct {
 	text   *text.Renderer
 	hasher PasswordHasher
 	fed    Federation // nil when the instance does not federate (some tests)
+	// decodes bounds how many uploaded images decode at once.
+	decodes *media.Gate
 	// streams delivers the streaming API's events; see streaming.go.
 	streams *streamHub
 	// jsonBuffers are sendJSON's encoding buffers, reused across requests.
@@ -50,6 +54,8 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger, options ...Option
 		site:   mastodon.Site{BaseURL: cfg.URL},
 		text:   text.NewRenderer(cfg.URL),
 		hasher: Bcrypt{Cost: cfg.BcryptCost},
+		// The configured number, or 2 for configs built by hand.
+		decodes: media.NewGate(cmp.Or(cfg.MediaDecodes, 2)),
 	}
 	for _, o := range options {
 		o(s)
@@ -65,9 +71,11 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger, options ...Option
 		DisableStartupMessage: true,
 		ProxyHeader:           "",
 	})
+	s.bodyLimits(app.Server())
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		log.Error("panic in handler", "path", c.Path(), "panic", e)
 	}}))
+	app.Use(limitParams)
 	app.Use(cors.New(cors.Config{
 		AllowOrigins:  "*",
 		AllowMethods:  "GET,POST,PUT,PATCH,DELETE,OPTIONS",

@@ -55,7 +55,7 @@ func (s *Server) statusReblog(c *fiber.Ctx) error {
 	var p struct {
 		Visibility string `json:"visibility" form:"visibility"`
 	}
-	if err := bind(c, &p); err != nil {
+	if err := decodeParams(c, &p); err != nil {
 		return err
 	}
 	blocked, err := s.blocksAuthor(ctx, booster, st)

@@ -77,38 +77,24 @@ func (b *optBool) UnmarshalJSON(data []byte) error {
 
 // statusParams are the parameters of POST /api/v1/statuses and PUT /api/v1/statuses/:id.
 type statusParams struct {
-	Status      string   `json:"status" form:"status"`
-	MediaIDs    []string `json:"media_ids" form:"media_ids"`
-	InReplyToID string   `json:"in_reply_to_id" form:"in_reply_to_id"`
-	Sensitive   optBool  `json:"sensitive" form:"sensitive"`
-	SpoilerText string   `json:"spoiler_text" form:"spoiler_text"`
-	Visibility  string   `json:"visibility" form:"visibility"`
-	Language    string   `json:"language" form:"language"`
-	ScheduledAt string   `json:"scheduled_at" form:"scheduled_at"`
-	Poll        any      `json:"poll" form:"-"`
+	Status      string     `json:"status" form:"status"`
+	MediaIDs    stringList `json:"media_ids" form:"media_ids"`
+	InReplyToID string     `json:"in_reply_to_id" form:"in_reply_to_id"`
+	Sensitive   optBool    `json:"sensitive" form:"sensitive"`
+	SpoilerText string     `json:"spoiler_text" form:"spoiler_text"`
+	Visibility  string     `json:"visibility" form:"visibility"`
+	Language    string     `json:"language" form:"language"`
+	ScheduledAt string     `json:"scheduled_at" form:"scheduled_at"`
+	Poll        any        `json:"poll" form:"-"`
 }
 
 // refuseUnsupported answers 422 for features a Mastodon client may ask for that we do not
 // have, rather than posting something other than what the user composed.
-func refuseUnsupported(c *fiber.Ctx, p *statusParams) error {
+func refuseUnsupported(p *statusParams) error {
 	if p.ScheduledAt != "" {
 		return errorf(fiber.StatusUnprocessableEntity, "Validation failed: Scheduled posts are not supported by this server")
 	}
-	hasPoll := p.Poll != nil
-	for _, args := range [...]interface{ VisitAll(func(k, v []byte)) }{c.Request().PostArgs(), c.Context().QueryArgs()} {
-		args.VisitAll(func(k, _ []byte) {
-			if strings.HasPrefix(string(k), "poll[") {
-				hasPoll = true
-			}
-		})
-	}
-	if form, err := c.MultipartForm(); err == nil {
-		for k := range form.Value {
-			if strings.HasPrefix(k, "poll[") {
-				hasPoll = true
-			}
-		}
-	}
+	hasPoll := p.Poll != nil // poll[options][]=... decodes to an object too
 	if hasPoll {
 		return errorf(fiber.StatusUnprocessableEntity, "Validation failed: Polls are not supported by this server")
 	}
@@ -209,15 +195,19 @@ func validVisibility(v string) bool {
 // errVisibility is Mastodon's answer to an unknown visibility.
 var errVisibility = &apiError{fiber.StatusUnprocessableEntity, "Validation failed: Visibility is not included in the list"}
 
+// errLanguage refuses a language that is not an ISO 639 code, which would otherwise be
+// stored and federated as it came.
+var errLanguage = &apiError{fiber.StatusUnprocessableEntity, "Validation failed: Language is not a valid ISO 639 code"}
+
 // statusCreate is POST /api/v1/statuses.
 func (s *Server) statusCreate(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	author := me(c)
 	var p statusParams
-	if err := bind(c, &p); err != nil {
+	if err := decodeParams(c, &p); err != nil {
 		return err
 	}
-	if err := refuseUnsupported(c, &p); err != nil {
+	if err := refuseUnsupported(&p); err != nil {
 		return err
 	}
 	p.MediaIDs = cleanIDs(p.MediaIDs)
@@ -234,6 +224,9 @@ func (s *Server) statusCreate(c *fiber.Ctx) error {
 	}
 	if !validVisibility(visibility) {
 		return errVisibility
+	}
+	if !validLanguage(p.Language) {
+		return errLanguage
 	}
 	st := store.Status{
 		AccountID: author.ID, Local: true, Text: p.Status, SpoilerText: strings.TrimSpace(p.SpoilerText),
@@ -347,11 +340,14 @@ func (s *Server) statusEdit(c *fiber.Ctx) error {
 		return errNotFound // a boost has nothing to edit
 	}
 	var p statusParams
-	if err := bind(c, &p); err != nil {
+	if err := decodeParams(c, &p); err != nil {
 		return err
 	}
-	if err := refuseUnsupported(c, &p); err != nil {
+	if err := refuseUnsupported(&p); err != nil {
 		return err
+	}
+	if !validLanguage(p.Language) {
+		return errLanguage
 	}
 	updated := *previous
 	updated.Text, updated.SpoilerText = p.Status, strings.TrimSpace(p.SpoilerText)
