@@ -15,6 +15,10 @@ import (
 // payloadTTL keeps an outgoing activity as long as its deliveries may be retried.
 const payloadTTL = 8 * 24 * time.Hour
 
+// maxHostWait bounds how long a job waits in a worker for one of its host's delivery slots;
+// then it waits in Redis instead, leaving the worker to jobs for other hosts.
+const maxHostWait = 10 * time.Second
+
 // Deliver queues one serialized activity for each inbox, signed by signerID's key ("" for the
 // instance actor). The activity is stored once; each job refers to it, so a post to 500
 // followers on one server is one stored payload and one POST.
@@ -76,9 +80,7 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 		settle(q.DeadLetter(ctx, j, "no signing key: "+err.Error()))
 		return
 	}
-	// Waiting for a busy host is bounded well below ClaimIdle, so a job is never held long
-	// enough for the maintain loop to hand it to a second worker; it waits in Redis instead.
-	slotCtx, cancel := context.WithTimeout(ctx, f.opts.ClaimIdle/4)
+	slotCtx, cancel := context.WithTimeout(ctx, maxHostWait)
 	release, err := f.acquireHost(slotCtx, host)
 	cancel()
 	if err != nil {
@@ -96,11 +98,11 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 	}
 	switch {
 	case err == nil && status >= 200 && status < 300:
-		settle(f.store.HostSucceeded(ctx, host))
+		f.hostAlive(ctx, host)
 		settle(q.Ack(ctx, j))
 		return
 	case err == nil && !retryable(status):
-		settle(f.store.HostSucceeded(ctx, host)) // the host answered; it is up
+		f.hostAlive(ctx, host) // the host answered; it is up
 		log.Warn("delivery refused", "status", status)
 		settle(q.DeadLetter(ctx, j, "refused with HTTP "+strconv.Itoa(status)))
 		return
@@ -116,23 +118,76 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 	if _, ferr := f.store.HostFailed(ctx, host, time.Now()); ferr != nil {
 		log.Warn("recording host failure failed", "err", ferr)
 	}
-	if attempt >= len(f.opts.RetrySchedule) {
-		log.Warn("delivery failed for good", "reason", reason)
-		settle(q.DeadLetter(ctx, j, "retries exhausted: "+reason))
-		return
-	}
-	wait := jitter(f.opts.RetrySchedule[attempt])
-	if retryAfter > wait {
-		wait = retryAfter
-	}
-	log.Info("delivery failed; will retry", "reason", reason, "in", wait)
+	now := time.Now()
 	next := map[string]string{}
 	for k, v := range j.Fields {
 		next[k] = v
 	}
-	next["attempt"] = strconv.Itoa(attempt + 1)
 	next["last_error"] = reason
-	settle(q.RetryAt(ctx, j, next, time.Now().Add(wait)))
+	var at time.Time
+	if due, ok := retryDue(j); ok && due.After(now) {
+		// A probe or a revival tried this job before its time and it failed: the early attempt
+		// costs it nothing, it keeps its place in the schedule.
+		at = due
+		log.Debug("early delivery attempt failed; back to its schedule", "reason", reason, "due", due)
+	} else {
+		if attempt >= len(f.opts.RetrySchedule) {
+			log.Warn("delivery failed for good", "reason", reason)
+			settle(q.DeadLetter(ctx, j, "retries exhausted: "+reason))
+			return
+		}
+		at = now.Add(jitter(f.opts.RetrySchedule[attempt]))
+		next["attempt"] = strconv.Itoa(attempt + 1)
+		log.Info("delivery failed; will retry", "reason", reason, "in", at.Sub(now))
+	}
+	if retryAfter > 0 && now.Add(retryAfter).After(at) {
+		// The host asked for a pause: no sign of life from it cuts that short.
+		settle(q.RetryAt(ctx, j, next, now.Add(retryAfter)))
+		return
+	}
+	settle(q.RetryForHost(ctx, j, next, at, host))
+}
+
+// retryDue is when a job scheduled by RetryForHost was due, had it not been brought forward.
+func retryDue(j store.Job) (time.Time, bool) {
+	ms, err := strconv.ParseInt(j.Fields[store.RetryDueField], 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms), true
+}
+
+// hostAlive records that a delivery to host got an answer: the host is up, so every delivery
+// waiting for it is brought forward now (per-host limits still apply when they run).
+func (f *Federator) hostAlive(ctx context.Context, host string) {
+	n, err := f.store.HostAlive(ctx, f.delivery, host, time.Now())
+	if err != nil {
+		if ctx.Err() == nil {
+			f.log.Warn("recording a live host failed", "host", host, "err", err)
+		}
+		return
+	}
+	if n > 0 {
+		f.log.Info("host is back; deliveries waiting for it brought forward", "host", host, "deliveries", n)
+		f.wakeMaintain()
+	}
+}
+
+// signOfLife records a verified request from host (a signed fetch, say): deliveries waiting for
+// it are brought forward, at most once per Options.ReviveCooldown since a host that sends may
+// still fail to receive. The inbox does the same inside AcceptInbound.
+func (f *Federator) signOfLife(ctx context.Context, host string) {
+	n, err := f.delivery.ReviveSoon(ctx, host, time.Now(), f.opts.ReviveCooldown)
+	if err != nil {
+		if ctx.Err() == nil {
+			f.log.Warn("recording a sign of life failed", "host", host, "err", err)
+		}
+		return
+	}
+	if n > 0 {
+		f.log.Info("request from a host that deliveries wait for; brought them forward", "host", host, "deliveries", n)
+		f.wakeMaintain()
+	}
 }
 
 // retryable reports whether a status may succeed later: server errors, and the client errors

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -35,8 +36,20 @@ type Options struct {
 	DeliveryWorkers, InboxWorkers int
 	// PerHostConcurrency bounds simultaneous deliveries to one host.
 	PerHostConcurrency int
-	// ClaimIdle is how long a job may sit with a worker before another worker takes it over.
-	ClaimIdle time.Duration
+	// Consumer names this process in the queues' consumer groups. It must be stable across
+	// restarts, so that a process that comes back resumes at once the jobs it held when it died;
+	// the default, hostname/listen address, is, since no two live processes share it.
+	Consumer string
+	// Lease is how long a process's hold on its jobs outlives its last sign of life in Redis
+	// (renewed every Lease/3): after that, other processes take the jobs over.
+	Lease time.Duration
+	// ProbeEvery is the shortest interval between probes of a host that deliveries wait for:
+	// one waiting delivery is tried early, and when it succeeds the rest follow at once. The
+	// interval grows with the outage (an eighth of it, up to maxProbeInterval).
+	ProbeEvery time.Duration
+	// ReviveCooldown spaces the revivals that requests from a host trigger, since a host that
+	// sends to us may still fail to receive.
+	ReviveCooldown time.Duration
 	// Poll is how long a worker blocks waiting for new jobs, and how often retries are promoted.
 	Poll time.Duration
 	// Fetch configures remote requests; PeerNetworks comes from the config.
@@ -71,8 +84,14 @@ func (o *Options) fillDefaults() {
 	if o.PerHostConcurrency == 0 {
 		o.PerHostConcurrency = 4
 	}
-	if o.ClaimIdle == 0 {
-		o.ClaimIdle = 2 * time.Minute
+	if o.Lease == 0 {
+		o.Lease = 15 * time.Second
+	}
+	if o.ProbeEvery == 0 {
+		o.ProbeEvery = time.Second
+	}
+	if o.ReviveCooldown == 0 {
+		o.ReviveCooldown = 2 * time.Second
 	}
 	if o.Poll == 0 {
 		o.Poll = time.Second
@@ -98,8 +117,11 @@ type Federator struct {
 	policy   *policyCache // every federation check reads it; see policyTTL
 	inbox    *store.Queue
 	delivery *store.Queue
-	// consumer names this process in the consumer groups.
-	consumer string
+	// consumer names this process in the consumer groups (Options.Consumer); leaseToken tells
+	// this process's lease on that name from a predecessor's.
+	consumer, leaseToken string
+	// promoteNow wakes maintain to promote retries that a sign of life brought forward.
+	promoteNow chan struct{}
 
 	instanceKey *rsa.PrivateKey
 	signerKeys  sync.Map // account id → *rsa.PrivateKey; keys never change once created
@@ -114,11 +136,20 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logg
 	opts.fillDefaults()
 	f := &Federator{
 		cfg: cfg, store: st, log: log, opts: opts,
-		site:      Site{BaseURL: cfg.URL, Domain: cfg.Domain(), Renderer: text.NewRenderer(cfg.URL)},
-		inbox:     st.Queue(InboxQueue),
-		delivery:  st.Queue(DeliveryQueue),
-		consumer:  cfg.Domain() + "-" + store.RandomToken(6),
-		hostSlots: map[string]chan struct{}{},
+		site:       Site{BaseURL: cfg.URL, Domain: cfg.Domain(), Renderer: text.NewRenderer(cfg.URL)},
+		inbox:      st.Queue(InboxQueue),
+		delivery:   st.Queue(DeliveryQueue),
+		consumer:   opts.Consumer,
+		leaseToken: store.RandomToken(12),
+		promoteNow: make(chan struct{}, 1),
+		hostSlots:  map[string]chan struct{}{},
+	}
+	if f.consumer == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "localhost"
+		}
+		f.consumer = host + "/" + cfg.Listen
 	}
 	pemText, err := st.InstanceKey(ctx, func() (string, error) {
 		_, priv, err := opts.NewKeyPair()
@@ -209,101 +240,6 @@ func (f *Federator) signerKey(ctx context.Context, accountID string) (*rsa.Priva
 	}
 	f.signerKeys.Store(accountID, key)
 	return key, acct.PublicKeyID, nil
-}
-
-// Run starts the inbox and delivery workers and blocks until ctx ends.
-func (f *Federator) Run(ctx context.Context) {
-	var wg sync.WaitGroup
-	start := func(fn func(context.Context)) {
-		wg.Add(1)
-		go func() { defer wg.Done(); fn(ctx) }()
-	}
-	start(func(ctx context.Context) { f.work(ctx, f.inbox, f.opts.InboxWorkers, f.processJob) })
-	start(func(ctx context.Context) { f.work(ctx, f.delivery, f.opts.DeliveryWorkers, f.deliverJob) })
-	start(f.maintain)
-	wg.Wait()
-}
-
-// work runs one queue: a single reader blocks on Redis for new jobs and runs each in its own
-// goroutine, at most n at a time, so idle workers hold one Redis connection per queue instead of
-// one each (and never starve the client API of connections). Handlers settle their job (ack,
-// retry or dead-letter); a job left unsettled by a crash is claimed by maintain.
-func (f *Federator) work(ctx context.Context, q *store.Queue, n int, handle func(context.Context, *store.Queue, store.Job)) {
-	slots := make(chan struct{}, n)
-	var running sync.WaitGroup
-	defer running.Wait()
-	for ctx.Err() == nil {
-		// Wait for one free slot, then take every other free one: read only as many jobs as
-		// can start at once, so none waits unclaimed in this process.
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		free := 1
-		for taking := true; taking && free < n; {
-			select {
-			case slots <- struct{}{}:
-				free++
-			default:
-				taking = false
-			}
-		}
-		batch, err := q.Read(ctx, f.consumer, free, f.opts.Poll)
-		if err != nil && ctx.Err() == nil {
-			f.log.Warn("queue read failed", "err", err)
-			waitOrDone(ctx, f.opts.Poll)
-		}
-		for range free - len(batch) {
-			<-slots
-		}
-		for _, j := range batch {
-			running.Add(1)
-			go func() {
-				defer func() { <-slots; running.Done() }()
-				handle(ctx, q, j)
-			}()
-		}
-	}
-}
-
-// maintain promotes due retries and reclaims jobs that crashed workers held.
-func (f *Federator) maintain(ctx context.Context) {
-	tick := time.NewTicker(f.opts.Poll)
-	defer tick.Stop()
-	lastClaim := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		for _, q := range []*store.Queue{f.inbox, f.delivery} {
-			if _, err := q.PromoteDue(ctx, time.Now(), 500); err != nil && ctx.Err() == nil {
-				f.log.Warn("promote retries failed", "err", err)
-			}
-		}
-		if time.Since(lastClaim) < f.opts.ClaimIdle/2 {
-			continue
-		}
-		lastClaim = time.Now()
-		for _, pair := range []struct {
-			q      *store.Queue
-			handle func(context.Context, *store.Queue, store.Job)
-		}{{f.inbox, f.processJob}, {f.delivery, f.deliverJob}} {
-			jobs, err := pair.q.Claim(ctx, f.consumer, f.opts.ClaimIdle, 100)
-			if err != nil {
-				if ctx.Err() == nil {
-					f.log.Warn("claim failed", "err", err)
-				}
-				continue
-			}
-			for _, j := range jobs {
-				f.log.Info("reclaimed job a worker left unfinished", "id", j.ID)
-				pair.handle(ctx, pair.q, j)
-			}
-		}
-	}
 }
 
 func waitOrDone(ctx context.Context, d time.Duration) {

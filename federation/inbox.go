@@ -72,12 +72,18 @@ func (f *Federator) ServeInbox(w http.ResponseWriter, r *http.Request, recipient
 		refuse(http.StatusUnauthorized, "activity actor does not match the signing key's owner", "actor", env.Actor, "signer", signer)
 		return
 	}
-	// Accepting also revives the signer's host, should deliveries to it have been failing.
-	if _, err := f.store.AcceptInbound(ctx, f.inbox, env.ID, HostOf(signer), map[string]string{
+	// Accepting is also a sign of life from the signer's host: deliveries waiting for it are
+	// brought forward (as signOfLife does), in the same round trip.
+	_, revived, err := f.store.AcceptInbound(ctx, f.inbox, f.delivery, f.opts.ReviveCooldown, env.ID, HostOf(signer), map[string]string{
 		"body": string(body), "signer": signer, "recipient": recipient, "attempt": "0",
-	}); err != nil {
+	})
+	if err != nil {
 		refuse(http.StatusServiceUnavailable, "could not queue the activity")
 		return
+	}
+	if revived > 0 {
+		f.log.Info("request from a host that deliveries wait for; brought them forward", "host", HostOf(signer), "deliveries", revived)
+		f.wakeMaintain()
 	}
 	w.WriteHeader(http.StatusAccepted)
 }

@@ -56,14 +56,16 @@ func (f *Federator) serveWebFinger(w http.ResponseWriter, r *http.Request) {
 	}
 	var acct *store.Account
 	var err error
+	user, domain, isAcct := splitAcct(resource)
 	switch {
-	case strings.HasPrefix(resource, "acct:"):
-		user, domain, ok := strings.Cut(strings.TrimPrefix(resource, "acct:"), "@")
-		if !ok || !strings.EqualFold(domain, f.site.Domain) {
+	case isAcct:
+		if !strings.EqualFold(domain, f.site.Domain) {
 			http.Error(w, "not a local account", http.StatusNotFound)
 			return
 		}
-		if strings.EqualFold(user, f.site.Domain) {
+		// The domain itself is the name the instance actor had before it had to fit the
+		// username rule; peers that stored it keep finding the actor.
+		if strings.EqualFold(user, InstanceActorName(f.site.Domain)) || strings.EqualFold(user, f.site.Domain) {
 			f.writeInstanceWebFinger(w)
 			return
 		}
@@ -92,6 +94,22 @@ func (f *Federator) serveWebFinger(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// splitAcct reads a WebFinger resource naming an account: acct:user@domain, as Mastodon and
+// GoToSocial send it, or with a leading '@' or no scheme, which both also accept. The domain may
+// carry a port (alice@127.0.0.4:8144), so the name is split at its last '@'.
+func splitAcct(resource string) (user, domain string, ok bool) {
+	name, hasScheme := strings.CutPrefix(resource, "acct:")
+	if !hasScheme && strings.Contains(resource, "://") {
+		return "", "", false // an actor or profile URL
+	}
+	name = strings.TrimPrefix(name, "@")
+	at := strings.LastIndexByte(name, '@')
+	if at <= 0 || at == len(name)-1 {
+		return "", "", false
+	}
+	return name[:at], name[at+1:], true
+}
+
 func (f *Federator) accountByProfileURL(r *http.Request, resource string) (*store.Account, error) {
 	prefix := f.site.BaseURL + "/@"
 	if !strings.HasPrefix(resource, prefix) {
@@ -102,7 +120,7 @@ func (f *Federator) accountByProfileURL(r *http.Request, resource string) (*stor
 
 func (f *Federator) writeInstanceWebFinger(w http.ResponseWriter) {
 	writeJSON(w, http.StatusOK, "application/jrd+json; charset=utf-8", map[string]any{
-		"subject": "acct:" + f.site.Domain + "@" + f.site.Domain,
+		"subject": "acct:" + InstanceActorName(f.site.Domain) + "@" + f.site.Domain,
 		"aliases": []string{f.InstanceActorURI()},
 		"links":   []map[string]string{{"rel": "self", "type": ContentType, "href": f.InstanceActorURI()}},
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,33 +16,43 @@ import (
 // any peer's retry schedule (Mastodon retries for about a week).
 const activityMemory = 8 * 24 * time.Hour
 
-// acceptInboxScript clears the sending host's failure record (as HostSucceeded does), then
-// remembers an activity id and queues the activity in one step: a duplicate delivery is dropped,
-// and an accepted one is never remembered without being queued. Reviving the host here rather
-// than with its own HDEL saves the inbox a round trip per request; deleting an absent field
-// changes nothing, so it costs Redis next to nothing and the AOF nothing.
-var acceptInboxScript = redis.NewScript(`
-redis.call('HDEL', KEYS[3], ARGV[2])
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) == false then return 0 end
+// acceptInboxScript clears the sending host's failure record (as HostAlive does) and brings
+// deliveries waiting for it forward (as ReviveSoon does), then remembers an activity id and
+// queues the activity in one step: a duplicate delivery is dropped, and an accepted one is never
+// remembered without being queued. Reviving the host here rather than in calls of its own saves
+// the inbox round trips per request; deleting an absent field and reading an empty index range
+// change nothing, so a healthy host costs Redis next to nothing and the AOF nothing.
+// KEYS: retry, by-host index, revive cooldown (as reviveSoonLua), seen id, inbox stream, host
+// failures; ARGV: now, index range min, max, cooldown, seen TTL, host, fields...
+var acceptInboxScript = redis.NewScript(reviveSoonLua + `
+redis.call('HDEL', KEYS[6], ARGV[6])
+if redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[5]) == false then return {0, revived} end
 local values = {}
-for i = 3, #ARGV do table.insert(values, ARGV[i]) end
-redis.call('XADD', KEYS[2], '*', unpack(values))
-return 1
+for i = 7, #ARGV do table.insert(values, ARGV[i]) end
+redis.call('XADD', KEYS[5], '*', unpack(values))
+return {1, revived}
 `)
 
-// AcceptInbound records that fromHost is up, since it just delivered to us, and queues an
-// inbound activity on q unless its id was seen before; it reports whether the activity was new.
-func (s *Store) AcceptInbound(ctx context.Context, q *Queue, activityID, fromHost string, fields map[string]string) (bool, error) {
-	args := []any{int64(activityMemory / time.Second), fromHost}
+// AcceptInbound records that fromHost is up, since it just delivered to us, bringing forward
+// the retries of deliveries queue holds for it (at most once per cooldown: see ReviveSoon), and
+// queues an inbound activity on q unless its id was seen before. It reports whether the activity
+// was new and how many retries it brought forward.
+func (s *Store) AcceptInbound(ctx context.Context, q, deliveries *Queue, cooldown time.Duration, activityID, fromHost string, fields map[string]string) (accepted bool, revived int, err error) {
+	lo, hi := hostRange(fromHost)
+	args := []any{time.Now().UnixMilli(), lo, hi, max(cooldown.Milliseconds(), 1), int64(activityMemory / time.Second), fromHost}
 	for k, v := range fields {
 		args = append(args, k, v)
 	}
-	keys := []string{s.k.seenActivity(activityID), q.stream, s.k.hostFailures()}
-	n, err := acceptInboxScript.Run(ctx, s.rdb, keys, args...).Int()
+	keys := []string{deliveries.retry, deliveries.byHost, s.k.queueRevived(deliveries.name, fromHost),
+		s.k.seenActivity(activityID), q.stream, s.k.hostFailures()}
+	res, err := acceptInboxScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
 	if err != nil {
-		return false, fmt.Errorf("accept activity %s: %w", activityID, err)
+		return false, 0, fmt.Errorf("accept activity %s: %w", activityID, err)
 	}
-	return n == 1, nil
+	if len(res) != 2 {
+		return false, 0, fmt.Errorf("accept activity %s: script answered %v", activityID, res)
+	}
+	return res[0] == 1, int(res[1]), nil
 }
 
 // ForgetInbound lets an activity id be accepted again, for activities whose processing failed
@@ -157,9 +168,22 @@ func (s *Store) HostFailed(ctx context.Context, host string, now time.Time) (tim
 	return time.UnixMilli(ms), nil
 }
 
-// HostSucceeded clears a host's failure record: any successful contact revives it.
-func (s *Store) HostSucceeded(ctx context.Context, host string) error {
-	return s.rdb.HDel(ctx, s.k.hostFailures(), host).Err()
+// hostAliveScript clears a host's failure record (KEYS[3], field ARGV[4]) and revives its
+// retries (reviveLua).
+var hostAliveScript = redis.NewScript("local revived = 0" + reviveLua + `
+redis.call('HDEL', KEYS[3], ARGV[4])
+return revived
+`)
+
+// HostAlive records that a delivery to host succeeded: it clears the host's failure record and
+// brings every retry deliveries holds for it forward, in one step. It returns how many.
+func (s *Store) HostAlive(ctx context.Context, deliveries *Queue, host string, now time.Time) (int, error) {
+	lo, hi := hostRange(host)
+	n, err := hostAliveScript.Run(ctx, s.rdb, []string{deliveries.retry, deliveries.byHost, s.k.hostFailures()}, now.UnixMilli(), lo, hi, host).Int()
+	if err != nil {
+		return 0, fmt.Errorf("revive %s: %w", host, err)
+	}
+	return n, nil
 }
 
 // HostFailingSince returns since when host has been failing, or the zero time.
@@ -172,6 +196,24 @@ func (s *Store) HostFailingSince(ctx context.Context, host string) (time.Time, e
 		return time.Time{}, err
 	}
 	return time.UnixMilli(ms), nil
+}
+
+// HostsFailingSince returns since when each host has been failing, or the zero time, in one
+// round trip.
+func (s *Store) HostsFailingSince(ctx context.Context, hosts []string) ([]time.Time, error) {
+	vals, err := s.rdb.HMGet(ctx, s.k.hostFailures(), hosts...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("hosts failing since: %w", err)
+	}
+	out := make([]time.Time, len(hosts))
+	for i, v := range vals {
+		if str, ok := v.(string); ok {
+			if ms, err := strconv.ParseInt(str, 10, 64); err == nil {
+				out[i] = time.UnixMilli(ms)
+			}
+		}
+	}
+	return out, nil
 }
 
 // FederationPolicy is who an instance federates with.

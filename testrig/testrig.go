@@ -126,7 +126,9 @@ func StartInstance(t testing.TB, options ...func(*config.Config)) *Instance {
 func FastFederation() federation.Options {
 	return federation.Options{
 		RetrySchedule:    []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond},
-		ClaimIdle:        time.Second,
+		Lease:            2 * time.Second,
+		ProbeEvery:       100 * time.Millisecond,
+		ReviveCooldown:   100 * time.Millisecond,
 		Poll:             50 * time.Millisecond,
 		UnavailableAfter: time.Hour,
 		NewKeyPair:       TestKeyPair,
