@@ -64,6 +64,52 @@ type Config struct {
 	// StreamingBuffer is how many events a streaming connection may fall behind before it is
 	// dropped as too slow.
 	StreamingBuffer int
+	// TrustedProxies lists the reverse proxies whose X-Forwarded-For is believed when finding a
+	// client's address; with none, the connection's own address is the client's.
+	TrustedProxies []*net.IPNet
+	// APIRate caps client API requests per account, or per client address when signed out.
+	APIRate Rate
+	// MediaRate caps media uploads per account, on top of APIRate.
+	MediaRate Rate
+	// SignInAccountRate and SignInAddressRate cap password checks that may fail, per account
+	// (or per unknown login) and per client address; a success clears the account's count.
+	SignInAccountRate, SignInAddressRate Rate
+}
+
+// Rate is a rate limit: at most Limit events in each Window, counted from the first event of
+// the window. A zero Limit turns the limit off.
+type Rate struct {
+	Limit  int
+	Window time.Duration
+}
+
+// Off reports whether the limit is turned off.
+func (r Rate) Off() bool { return r.Limit <= 0 }
+
+// String writes the rate as its settings do, like "300/5m0s", or "0" when off.
+func (r Rate) String() string {
+	if r.Off() {
+		return "0"
+	}
+	return strconv.Itoa(r.Limit) + "/" + r.Window.String()
+}
+
+// ParseRate reads "LIMIT/WINDOW" (like "300/5m") or "0" for no limit.
+func ParseRate(v string) (Rate, error) {
+	v = strings.TrimSpace(v)
+	if v == "0" {
+		return Rate{}, nil
+	}
+	n, w, ok := strings.Cut(v, "/")
+	limit, err := strconv.Atoi(strings.TrimSpace(n))
+	if !ok || err != nil || limit < 1 {
+		return Rate{}, fmt.Errorf("must be LIMIT/WINDOW like 300/5m, or 0 for no limit, got %q", v)
+	}
+	window, err := time.ParseDuration(strings.TrimSpace(w))
+	if err != nil || window < time.Second {
+		return Rate{}, fmt.Errorf("window must be a duration of at least 1s like 5m, got %q", w)
+	}
+	return Rate{Limit: limit, Window: window}, nil
 }
 
 // Domain is the host (with port when not default) of the public URL, as used in acct: URIs.
@@ -96,6 +142,13 @@ func Defaults() Config {
 
 		StreamingHeartbeat: 15 * time.Second,
 		StreamingBuffer:    256,
+
+		// Mastodon's published limits for the API and uploads. Sign-in allows a person some
+		// typos per quarter hour, and an office behind one NAT address several people's.
+		APIRate:           Rate{Limit: 300, Window: 5 * time.Minute},
+		MediaRate:         Rate{Limit: 30, Window: 30 * time.Minute},
+		SignInAccountRate: Rate{Limit: 10, Window: 15 * time.Minute},
+		SignInAddressRate: Rate{Limit: 50, Window: 15 * time.Minute},
 	}
 }
 
@@ -108,6 +161,13 @@ type setting struct {
 func settings() []setting {
 	str := func(dst func(*Config) *string) func(*Config, string) error {
 		return func(c *Config, v string) error { *dst(c) = v; return nil }
+	}
+	rate := func(dst func(*Config) *Rate) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			r, err := ParseRate(v)
+			*dst(c) = r
+			return err
+		}
 	}
 	return []setting{
 		{"url", "WATERCOOLER_URL", "public base URL (e.g. https://eng.corp.example)", str(func(c *Config) *string { return &c.URL })},
@@ -178,6 +238,15 @@ func settings() []setting {
 			c.MediaDecodes = n
 			return nil
 		}},
+		{"trusted-proxies", "WATERCOOLER_TRUSTED_PROXIES", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed", func(c *Config, v string) error {
+			nets, err := ParseNetworks(v)
+			c.TrustedProxies = nets
+			return err
+		}},
+		{"api-rate-limit", "WATERCOOLER_API_RATE_LIMIT", "client API requests per account (per address signed out), as LIMIT/WINDOW like 300/5m; 0 for none", rate(func(c *Config) *Rate { return &c.APIRate })},
+		{"media-rate-limit", "WATERCOOLER_MEDIA_RATE_LIMIT", "media uploads per account, as LIMIT/WINDOW like 30/30m; 0 for none", rate(func(c *Config) *Rate { return &c.MediaRate })},
+		{"sign-in-account-limit", "WATERCOOLER_SIGN_IN_ACCOUNT_LIMIT", "failed sign-ins per account, as LIMIT/WINDOW like 10/15m; 0 for none", rate(func(c *Config) *Rate { return &c.SignInAccountRate })},
+		{"sign-in-address-limit", "WATERCOOLER_SIGN_IN_ADDRESS_LIMIT", "failed sign-ins per client address, as LIMIT/WINDOW like 50/15m; 0 for none", rate(func(c *Config) *Rate { return &c.SignInAddressRate })},
 	}
 }
 

@@ -44,6 +44,19 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+// bearerRealm names the protected resource in WWW-Authenticate challenges.
+const bearerRealm = "Watercooler"
+
+// bearerChallenge is the WWW-Authenticate value of a 401 (RFC 6750 §3): with error
+// "invalid_token" when the request presented a token that was refused, bare when it presented
+// none, which RFC 6750 says should carry no error code.
+func bearerChallenge(presented string) string {
+	if presented == "" {
+		return `Bearer realm="` + bearerRealm + `"`
+	}
+	return `Bearer realm="` + bearerRealm + `", error="invalid_token", error_description="The access token is invalid"`
+}
+
 func bearerToken(c *fiber.Ctx) string {
 	if h := c.Get(fiber.HeaderAuthorization); h != "" {
 		scheme, value, _ := strings.Cut(h, " ")

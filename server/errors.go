@@ -56,6 +56,9 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		if len(msg) > 200 {
 			msg = msg[:200] + "…" // parse errors quote whole requests; a TLS probe fills pages
 		}
+		if status == fiber.StatusUnauthorized && len(c.Response().Header.Peek(fiber.HeaderWWWAuthenticate)) == 0 {
+			c.Set(fiber.HeaderWWWAuthenticate, bearerChallenge(bearerToken(c))) // RFC 9110 §15.5.2
+		}
 		if status >= 500 {
 			log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 		} else {

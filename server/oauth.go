@@ -82,9 +82,11 @@ func (r authRequest) fields() []hiddenField {
 	}
 }
 
-// authProblem is a refused authorization request. Problems found before the client and its
-// redirect URI are trusted are shown on a page; later ones go back to the client, per RFC 6749
-// §4.1.2.1.
+// authProblem is a refused authorization request. Every problem with the request itself is
+// shown on a page, never sent to the redirect URI: anyone may register an app with any redirect
+// URI, so an automatic redirect on an invalid request would make the instance an open
+// redirector (RFC 9700 §4.11.2). Only the user's own refusal, once they have seen which app
+// asks, goes back to the client (RFC 6749 §4.1.2.1).
 type authProblem struct {
 	code, description string
 	redirect          bool
@@ -106,20 +108,20 @@ func (s *Server) checkAuthRequest(ctx context.Context, r authRequest) (*store.Ap
 		return nil, nil, &authProblem{code: "invalid_redirect_uri", description: descInvalidRedirect}, nil
 	}
 	if r.ResponseType != "code" {
-		return nil, nil, &authProblem{code: "unsupported_response_type", description: descUnsupportedType, redirect: true}, nil
+		return nil, nil, &authProblem{code: "unsupported_response_type", description: descUnsupportedType}, nil
 	}
 	scopes, err := ParseScopes(r.Scope)
 	if err != nil || !scopesWithin(scopes, app.Scopes) {
-		return nil, nil, &authProblem{code: "invalid_scope", description: descInvalidScope, redirect: true}, nil
+		return nil, nil, &authProblem{code: "invalid_scope", description: descInvalidScope}, nil
 	}
 	switch {
 	case r.CodeChallenge == "" && r.CodeChallengeMethod != "":
-		return nil, nil, &authProblem{code: "invalid_request", description: "code_challenge_method was given without a code_challenge.", redirect: true}, nil
+		return nil, nil, &authProblem{code: "invalid_request", description: "code_challenge_method was given without a code_challenge."}, nil
 	case r.CodeChallenge != "" && r.CodeChallengeMethod != "S256":
 		// An absent method means "plain" (RFC 7636 §4.3), which leaks the verifier: refused.
-		return nil, nil, &authProblem{code: "invalid_request", description: "The code challenge method must be S256.", redirect: true}, nil
+		return nil, nil, &authProblem{code: "invalid_request", description: "The code challenge method must be S256."}, nil
 	case r.CodeChallenge != "" && !pkceParam.MatchString(r.CodeChallenge):
-		return nil, nil, &authProblem{code: "invalid_request", description: "The code challenge is malformed.", redirect: true}, nil
+		return nil, nil, &authProblem{code: "invalid_request", description: "The code challenge is malformed."}, nil
 	}
 	return app, scopes, nil, nil
 }
@@ -136,7 +138,7 @@ func scopesWithin(requested, registered []string) bool {
 }
 
 // refuseAuthRequest answers a refused authorization request: back to the client with the
-// error when its redirect URI is trusted and not out-of-band, else with an error page.
+// error for the user's own refusal (unless out-of-band), else with an error page.
 func (s *Server) refuseAuthRequest(c *fiber.Ctx, r authRequest, p *authProblem) error {
 	if p.redirect && r.RedirectURI != oobRedirectURI {
 		return s.redirectToClient(c, r, url.Values{"error": {p.code}, "error_description": {p.description}})
@@ -263,11 +265,18 @@ func (s *Server) oauthAuthorizeSubmit(c *fiber.Ctx) error {
 		return s.renderAuthorizeForm(c, fiber.StatusUnprocessableEntity, r, app, scopes, login,
 			"Enter your e-mail address or username and your password.")
 	}
-	acct, ok, err := s.checkLogin(ctx, login, password)
+	acct, wait, err := s.signIn(ctx, login, password, s.clientAddress(c))
 	if err != nil {
 		return err
 	}
-	if !ok {
+	if wait > 0 {
+		c.Set(fiber.HeaderRetryAfter, retryAfter(wait))
+		return s.renderAuthorizeForm(c, fiber.StatusTooManyRequests, r, app, scopes, login,
+			"Too many failed sign-in attempts for this account or from your network. For your safety, please wait "+waitText(wait)+" before trying again.")
+	}
+	if acct == nil {
+		// A 401 must name a scheme (RFC 9110 §15.5.2); the form's is the API's bearer one.
+		c.Set(fiber.HeaderWWWAuthenticate, bearerChallenge(""))
 		return s.renderAuthorizeForm(c, fiber.StatusUnauthorized, r, app, scopes, login,
 			"Invalid e-mail address, username or password.")
 	}
@@ -289,26 +298,6 @@ func (s *Server) oauthAuthorizeSubmit(c *fiber.Ctx) error {
 		})
 	}
 	return s.redirectToClient(c, r, url.Values{"code": {code}})
-}
-
-// checkLogin finds the local account of an e-mail address or username and checks its
-// password; ok is false for unknown logins and wrong passwords alike.
-func (s *Server) checkLogin(ctx context.Context, login, password string) (*store.Account, bool, error) {
-	u, err := s.store.UserByLogin(ctx, login)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	if !s.hasher.Check(u.PasswordHash, password) {
-		return nil, false, nil
-	}
-	acct, err := s.store.Account(ctx, u.AccountID)
-	if err != nil {
-		return nil, false, err
-	}
-	return acct, true, nil
 }
 
 // tokenParams are the parameters of the token and revocation endpoints, as a form or JSON.

@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"html/template"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -149,4 +151,12 @@ func describeScopes(scopes []string) []scopeLine {
 		out = append(out, scopeLine{Name: sc, Description: d})
 	}
 	return out
+}
+
+// waitText says how long a throttled sign-in must wait, in words, rounded up.
+func waitText(d time.Duration) string {
+	if d <= time.Minute {
+		return "a minute"
+	}
+	return strconv.Itoa(int((d+time.Minute-1)/time.Minute)) + " minutes"
 }

@@ -293,7 +293,9 @@ func TestOAuthAuthorizeRefusals(t *testing.T) {
 	app := oaRegister(t, inst, "read write", oob+"\n"+cb)
 	_, challenge := oaPKCE()
 
-	// Requests refused before the client is trusted get an error page, never a redirect.
+	// Invalid requests get an error page, never a redirect: anyone can register an app with any
+	// redirect URI, so redirecting them would make the instance an open redirector (RFC 9700
+	// §4.11.2), even for a registered URI.
 	pages := []struct {
 		name string
 		q    url.Values
@@ -302,44 +304,37 @@ func TestOAuthAuthorizeRefusals(t *testing.T) {
 		{"redirect_uri differing in a trailing slash", oaAuthorizeQuery(app, cb+"/", "read", "s", "")},
 		{"missing redirect_uri", url.Values{"response_type": {"code"}, "client_id": {app.ClientID}}},
 		{"unknown client", oaAuthorizeQuery(&gomastodon.Application{ClientID: "nope"}, cb, "read", "s", "")},
+		{"missing client", url.Values{"response_type": {"code"}, "redirect_uri": {cb}, "state": {"s"}}},
 		{"plain PKCE, out of band", url.Values{"response_type": {"code"}, "client_id": {app.ClientID}, "redirect_uri": {oob}, "code_challenge": {challenge}, "code_challenge_method": {"plain"}}},
 		{"scope beyond the app, out of band", oaAuthorizeQuery(app, oob, "read follow", "s", "")},
+		{"plain PKCE", url.Values{"response_type": {"code"}, "client_id": {app.ClientID}, "redirect_uri": {cb}, "state": {"s"}, "code_challenge": {challenge}, "code_challenge_method": {"plain"}}},
+		{"challenge without method", url.Values{"response_type": {"code"}, "client_id": {app.ClientID}, "redirect_uri": {cb}, "state": {"s"}, "code_challenge": {challenge}}},
+		{"method without challenge", url.Values{"response_type": {"code"}, "client_id": {app.ClientID}, "redirect_uri": {cb}, "state": {"s"}, "code_challenge_method": {"S256"}}},
+		{"malformed challenge", url.Values{"response_type": {"code"}, "client_id": {app.ClientID}, "redirect_uri": {cb}, "state": {"s"}, "code_challenge": {"short"}, "code_challenge_method": {"S256"}}},
+		{"scope beyond the app", oaAuthorizeQuery(app, cb, "read follow", "s", "")},
+		{"unknown scope", oaAuthorizeQuery(app, cb, "read everything", "s", "")},
+		{"implicit grant", url.Values{"response_type": {"token"}, "client_id": {app.ClientID}, "redirect_uri": {cb}, "state": {"s"}}},
+		{"no response_type", url.Values{"client_id": {app.ClientID}, "redirect_uri": {cb}, "state": {"s"}}},
 	}
 	for _, tc := range pages {
-		t.Run(tc.name, func(t *testing.T) {
-			r := apiSend(t, oaBrowser(t), newAPIRequest(t, http.MethodGet, inst.URL+"/oauth/authorize?"+tc.q.Encode(), "", "", ""))
-			if r.Code != http.StatusBadRequest || r.Header.Get("Location") != "" {
-				t.Fatalf("status %d, Location %q; want a 400 page", r.Code, r.Header.Get("Location"))
-			}
-			if strings.Contains(string(r.Body), "<form") {
-				t.Fatal("an invalid request got the sign-in form")
-			}
-		})
-	}
-
-	// Later problems go back to the registered redirect URI with an error and the state.
-	redirects := []struct {
-		name, errCode string
-		q             url.Values
-	}{
-		{"plain PKCE", "invalid_request", url.Values{"response_type": {"code"}, "client_id": {app.ClientID}, "redirect_uri": {cb}, "state": {"s"}, "code_challenge": {challenge}, "code_challenge_method": {"plain"}}},
-		{"challenge without method", "invalid_request", url.Values{"response_type": {"code"}, "client_id": {app.ClientID}, "redirect_uri": {cb}, "state": {"s"}, "code_challenge": {challenge}}},
-		{"malformed challenge", "invalid_request", url.Values{"response_type": {"code"}, "client_id": {app.ClientID}, "redirect_uri": {cb}, "state": {"s"}, "code_challenge": {"short"}, "code_challenge_method": {"S256"}}},
-		{"scope beyond the app", "invalid_scope", oaAuthorizeQuery(app, cb, "read follow", "s", "")},
-		{"unknown scope", "invalid_scope", oaAuthorizeQuery(app, cb, "read everything", "s", "")},
-		{"implicit grant", "unsupported_response_type", url.Values{"response_type": {"token"}, "client_id": {app.ClientID}, "redirect_uri": {cb}, "state": {"s"}}},
-	}
-	for _, tc := range redirects {
-		t.Run(tc.name, func(t *testing.T) {
-			r := apiSend(t, oaBrowser(t), newAPIRequest(t, http.MethodGet, inst.URL+"/oauth/authorize?"+tc.q.Encode(), "", "", ""))
-			loc, _ := url.Parse(r.Header.Get("Location"))
-			if r.Code != http.StatusFound || loc == nil || !strings.HasPrefix(loc.String(), cb+"?") {
-				t.Fatalf("status %d, Location %q; want a redirect to %s", r.Code, r.Header.Get("Location"), cb)
-			}
-			if got := loc.Query(); got.Get("error") != tc.errCode || got.Get("state") != "s" || got.Get("code") != "" {
-				t.Fatalf("redirect query %v, want error=%s and the state", got, tc.errCode)
-			}
-		})
+		for _, method := range []string{http.MethodGet, http.MethodPost} {
+			t.Run(tc.name+" "+method, func(t *testing.T) {
+				req := newAPIRequest(t, http.MethodGet, inst.URL+"/oauth/authorize?"+tc.q.Encode(), "", "", "")
+				if method == http.MethodPost {
+					req = newAPIRequest(t, http.MethodPost, inst.URL+"/oauth/authorize", "", formType, tc.q.Encode())
+				}
+				r := apiSend(t, oaBrowser(t), req)
+				if r.Code != http.StatusBadRequest || r.Header.Get("Location") != "" {
+					t.Fatalf("status %d, Location %q; want a 400 page", r.Code, r.Header.Get("Location"))
+				}
+				if strings.Contains(string(r.Body), "<form") {
+					t.Fatal("an invalid request got the sign-in form")
+				}
+				if page := oaParsePage(t, r.Body); page.ByID["code"] != "" {
+					t.Fatal("an invalid request got a code")
+				}
+			})
+		}
 	}
 
 	// Submissions that must not issue a code.

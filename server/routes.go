@@ -26,7 +26,7 @@ func (s *Server) routes(app *fiber.App) {
 	app.Post("/oauth/token", s.oauthToken)
 	app.Post("/oauth/revoke", s.oauthRevoke)
 
-	api := app.Group("/api", s.authenticate)
+	api := app.Group("/api", s.authenticate, s.limitAPI)
 	read, write, follow := requireScope, requireScope, requireScope
 
 	api.Post("/v1/apps", s.appsCreate)
@@ -133,8 +133,8 @@ func (s *Server) routes(app *fiber.App) {
 	api.Get("/v2/search", s.searchV2)
 
 	// Media.
-	api.Post("/v1/media", s.uploadRoute, write("write:media"), s.mediaCreate)
-	api.Post("/v2/media", s.uploadRoute, write("write:media"), s.mediaCreate)
+	api.Post("/v1/media", s.uploadRoute, write("write:media"), s.limitMedia, s.mediaCreate)
+	api.Post("/v2/media", s.uploadRoute, write("write:media"), s.limitMedia, s.mediaCreate)
 	api.Get("/v1/media/:id", read("read:statuses"), s.mediaGet)
 	api.Put("/v1/media/:id", write("write:media"), s.mediaUpdate)
 	app.Get("/media/*", s.mediaFile)

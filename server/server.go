@@ -32,7 +32,9 @@ type Server struct {
 	site   mastodon.Site
 	text   *text.Renderer
 	hasher PasswordHasher
-	fed    Federation // nil when the instance does not federate (some tests)
+	// dummyHash stands in for the password hash of logins that do not exist (see signIn).
+	dummyHash string
+	fed       Federation // nil when the instance does not federate (some tests)
 	// decodes bounds how many uploaded images decode at once.
 	decodes *media.Gate
 	// streams delivers the streaming API's events; see streaming.go.
@@ -59,6 +61,12 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger, options ...Option
 	}
 	for _, o := range options {
 		o(s)
+	}
+	if h, err := dummyHash(s.hasher); err == nil {
+		s.dummyHash = h
+	} else {
+		// Unreachable with bcrypt and a random password; an empty hash still fails every check.
+		log.Error("sign-in", "err", err)
 	}
 	app := fiber.New(fiber.Config{
 		AppName:               "watercooler",

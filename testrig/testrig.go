@@ -100,6 +100,10 @@ func StartInstance(t testing.TB, options ...func(*config.Config)) *Instance {
 	cfg.URL = "http://" + cfg.Listen
 	cfg.MediaDir = t.TempDir()
 	cfg.BcryptCost = 4 // the minimum; production keeps 12
+	// Tests and benchmarks send far more requests than a person does: the API limits stay on,
+	// so every request still pays for its count, but too high to refuse anything. Tests of
+	// the limits set their own.
+	cfg.APIRate.Limit, cfg.MediaRate.Limit = 1<<30, 1<<30
 	cfg.PeerNetworks, _ = config.ParseNetworks("127.0.0.0/8")
 	for _, o := range options {
 		o(&cfg)
