@@ -248,6 +248,10 @@ func TestProcessRefusals(t *testing.T) {
 		{"PNG just over the matrix limit", pngBomb(7681, 4320), attach, media.ErrDimensions},
 		{"WebP bomb", webpBomb(16384, 16384), attach, media.ErrDimensions},
 		{"GIF frame bomb", gifFrameBomb(4000, 4000, 10), attach, media.ErrDimensions},
+		{"PNG within the matrix limit but over the decode budget", pngBomb(5750, 5750), attach, media.ErrDimensions},
+		{"GIF of 1,001 frames of one pixel", gifFrameBomb(1, 1, 1001), attach, media.ErrDimensions},
+		{"GIF of 680,000 frames of one pixel", gifFrameBomb(1, 1, 680_000), attach, media.ErrDimensions},
+		{"budget set lower", encPNG(t, photo(64, 64)), media.Limits{MaxDecodeBytes: 64 * 64 * 4}, media.ErrDimensions},
 		{"file over the size limit", jpg, media.Limits{MaxBytes: 1024}, media.ErrFileSize},
 	}
 	sentinels := []error{media.ErrUnsupported, media.ErrCorrupt, media.ErrDimensions, media.ErrFileSize}
