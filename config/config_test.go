@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -53,6 +54,9 @@ func TestLoadNamesTheBadSetting(t *testing.T) {
 		{"bad bool", nil, map[string]string{"WATERCOOLER_OPEN_REGISTRATIONS": "maybe"}, "WATERCOOLER_OPEN_REGISTRATIONS"},
 		{"prefix with brace", []string{"--redis-prefix", "a{b"}, nil, "WATERCOOLER_REDIS_PREFIX"},
 		{"missing config file", []string{"--config", "/nonexistent/wc.conf"}, nil, "config file"},
+		{"rate without window", nil, map[string]string{"WATERCOOLER_API_RATE_LIMIT": "300"}, "WATERCOOLER_API_RATE_LIMIT"},
+		{"rate with a tiny window", []string{"--sign-in-account-limit", "5/10ms"}, nil, "--sign-in-account-limit"},
+		{"bad trusted proxy", nil, map[string]string{"WATERCOOLER_TRUSTED_PROXIES": "10.0.0.1"}, "WATERCOOLER_TRUSTED_PROXIES"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -71,5 +75,31 @@ func TestDefaultsAreValid(t *testing.T) {
 	}
 	if cfg.BcryptCost < 12 {
 		t.Fatalf("default bcrypt cost %d, want ≥ 12", cfg.BcryptCost)
+	}
+}
+
+func TestParseRate(t *testing.T) {
+	cases := []struct {
+		in      string
+		want    Rate
+		wantErr bool
+	}{
+		{"300/5m", Rate{Limit: 300, Window: 5 * time.Minute}, false},
+		{" 10 / 15m ", Rate{Limit: 10, Window: 15 * time.Minute}, false},
+		{"0", Rate{}, false},
+		{"300", Rate{}, true},
+		{"-1/5m", Rate{}, true},
+		{"0/5m", Rate{}, true},
+		{"5/soon", Rate{}, true},
+		{"5/500ms", Rate{}, true},
+	}
+	for _, c := range cases {
+		got, err := ParseRate(c.in)
+		if got != c.want || (err != nil) != c.wantErr {
+			t.Errorf("ParseRate(%q) = %v, %v; want %v, error %v", c.in, got, err, c.want, c.wantErr)
+		}
+	}
+	if off := (Rate{}); !off.Off() || off.String() != "0" {
+		t.Errorf("zero Rate: Off %v, String %q; want true, \"0\"", off.Off(), off.String())
 	}
 }
