@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"math"
@@ -25,10 +26,14 @@ import (
 // WebP is no longer written (Go cannot encode it) but files stored before are still served.
 var mediaContentTypes = map[string]string{"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}
 
-// mediaFileName is the only shape of path /media/* serves: <id[:4]>/<id>.<ext> and the preview
-// <id[:4]>/<id>-small.<ext>, as mediaCreate writes them. Anything else, traversal attempts
+// mediaFileName is the only shape of path /media/* serves: <id[:4]>/<id>-<secret>.<ext> and the
+// preview <id[:4]>/<id>-<secret>-small.<ext>, as mediaCreate writes them, where secret is
+// rand.Text's 26 base32 characters (130 bits). Files are served without authentication, so the
+// secret is what keeps an upload of a followers-only or direct post from being found by
+// counting through ids, which are only a clock. Names without a secret are still served: older
+// attachments, and avatars and headers, which are public. Anything else, traversal attempts
 // included, is not found.
-var mediaFileName = regexp.MustCompile(`^[0-9]{4}/[0-9]{4,20}(-small)?\.(png|jpg|gif|webp)$`)
+var mediaFileName = regexp.MustCompile(`^[0-9]{4}/[0-9]{4,20}(-[A-Z2-7]{26})?(-small)?\.(?P<ext>png|jpg|gif|webp)$`)
 
 // attachmentLimits are the limits of status attachments, as /api/v2/instance publishes them.
 var attachmentLimits = media.Limits{MaxBytes: mediaImageSizeLimit, MaxPixels: mediaImageMatrixLimit, PreviewSide: 640}
@@ -126,15 +131,16 @@ func (s *Server) processProfileImage(ctx context.Context, data []byte, name, lab
 	return &profileImage{data: p.Original.Data, ext: p.Original.Ext}, nil
 }
 
-// writeMediaFiles stores an attachment's file and its preview under id and returns their
-// URLs; when one write fails, nothing is left behind.
+// writeMediaFiles stores an attachment's file and its preview under id and a fresh secret (see
+// mediaFileName) and returns their URLs; when one write fails, nothing is left behind.
 func (s *Server) writeMediaFiles(id string, original, small *media.Image) ([]string, error) {
+	secret := rand.Text()
 	var urls []string
 	for _, f := range []struct {
 		suffix string
 		img    *media.Image
 	}{{"", original}, {"-small", small}} {
-		rel := id[:4] + "/" + id + f.suffix + "." + f.img.Ext
+		rel := id[:4] + "/" + id + "-" + secret + f.suffix + "." + f.img.Ext
 		if err := writeFileAtomic(filepath.Join(s.cfg.MediaDir, filepath.FromSlash(rel)), f.img.Data); err != nil {
 			s.removeMediaFiles(urls...)
 			return nil, err
@@ -308,9 +314,9 @@ func (s *Server) mediaFile(c *fiber.Ctx) error {
 	if err != nil {
 		return errorf(fiber.StatusNotFound, "Not found")
 	}
-	c.Set(fiber.HeaderContentType, mediaContentTypes[m[2]])
+	c.Set(fiber.HeaderContentType, mediaContentTypes[m[mediaFileName.SubexpIndex("ext")]])
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; sandbox")
-	c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable") // ids are never reused
+	c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable") // names are never reused
 	return c.SendStream(f, int(info.Size()))
 }

@@ -12,7 +12,9 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -153,8 +155,23 @@ func TestMediaUploadAndServe(t *testing.T) {
 				t.Fatalf("serving %s: %d %v", preview, small.Code, small.Header)
 			}
 
-			// Only the uploader sees the unattached attachment.
+			// Files are served to anyone who has the URL, so the URL must hold a secret (26 base32
+			// characters, 130 bits) beyond the id, which is a clock: a guess from the id is 404.
 			id := m["id"].(string)
+			ext := filepath.Ext(link)
+			name := strings.TrimSuffix(path.Base(link), ext)
+			secret, ok := strings.CutPrefix(name, id+"-")
+			if !ok || !medSecret.MatchString(secret) {
+				t.Fatalf("url %q: the file name is not <id>-<secret>", link)
+			}
+			for _, guess := range []string{id + ext, id + "-small" + ext, id + ".png", id + ".jpg"} {
+				u := inst.URL + "/media/" + id[:4] + "/" + guess
+				if r := apiGet(t, u, ""); r.Code != http.StatusNotFound {
+					t.Fatalf("guessed %s: %d, want 404", u, r.Code)
+				}
+			}
+
+			// Only the uploader sees the unattached attachment.
 			if r := apiGet(t, inst.URL+"/api/v1/media/"+id, alice.Token); r.Code != http.StatusOK {
 				t.Fatalf("GET own media: %d %s", r.Code, r.Body)
 			}
@@ -167,10 +184,21 @@ func TestMediaUploadAndServe(t *testing.T) {
 	if err != nil || att.Type != "image" || att.Meta.Original.Width != 3 || att.Meta.Original.Height != 2 || att.Meta.Small.Width != 3 || att.BlurHash == "" {
 		t.Fatalf("go-mastodon upload: %+v, %v", att, err)
 	}
-	if info, err := os.Stat(filepath.Join(inst.Config.MediaDir, string(att.ID)[:4], string(att.ID)+".png")); err != nil || info.Mode().Perm() != 0o644 {
+	if info, err := os.Stat(filepath.Join(inst.Config.MediaDir, filepath.FromSlash(strings.TrimPrefix(att.URL, inst.URL+"/media/")))); err != nil || info.Mode().Perm() != 0o644 {
 		t.Fatalf("stored file: %v, %v", info, err)
 	}
+	// Two uploads get different secrets.
+	other, err := userClient(inst, alice).UploadMediaFromBytes(context.Background(), pngBytes(t, 3, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimPrefix(path.Base(other.URL), string(other.ID)) == strings.TrimPrefix(path.Base(att.URL), string(att.ID)) {
+		t.Fatalf("two uploads share a secret: %s, %s", att.URL, other.URL)
+	}
 }
+
+// medSecret is the shape of the secret part of a media file name: rand.Text's output.
+var medSecret = regexp.MustCompile(`^[A-Z2-7]{26}$`)
 
 func TestMediaUpdate(t *testing.T) {
 	inst := testrig.StartInstance(t)
@@ -471,7 +499,6 @@ func TestMediaStripsMetadataAndMakesPreview(t *testing.T) {
 	}
 	var m map[string]any
 	r.decode(t, &m)
-	id, _ := m["id"].(string)
 	want := map[string]map[string]any{
 		"original": {"width": 1200.0, "height": 1600.0, "size": "1200x1600", "aspect": 0.75},
 		"small":    {"width": 480.0, "height": 640.0, "size": "480x640", "aspect": 0.75},
@@ -487,7 +514,7 @@ func TestMediaStripsMetadataAndMakesPreview(t *testing.T) {
 		t.Errorf("blurhash %q", hash)
 	}
 
-	stored, err := os.ReadFile(filepath.Join(inst.Config.MediaDir, id[:4], id+".jpg"))
+	stored, err := os.ReadFile(filepath.Join(inst.Config.MediaDir, filepath.FromSlash(strings.TrimPrefix(m["url"].(string), inst.URL+"/media/"))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,7 +535,7 @@ func TestMediaStripsMetadataAndMakesPreview(t *testing.T) {
 	}
 
 	// The attachment keeps all of it once in a status.
-	r = apiJSON(t, http.MethodPost, inst.URL+"/api/v1/statuses", alice.Token, `{"status":"a photo","media_ids":["`+id+`"]}`)
+	r = apiJSON(t, http.MethodPost, inst.URL+"/api/v1/statuses", alice.Token, `{"status":"a photo","media_ids":["`+m["id"].(string)+`"]}`)
 	var st map[string]any
 	r.decode(t, &st)
 	atts, _ := st["media_attachments"].([]any)
