@@ -19,10 +19,12 @@ import (
 // their string order is their numeric order too.
 //
 // Local ids are unique by construction across every process on one Redis: each process leases a
-// node number (nodeBits) from Redis and counts a sequence (seqBits) per millisecond, and the
-// pair is XORed with a mask derived from the millisecond and an instance secret. The XOR keeps
-// the pair's uniqueness within each millisecond while making the low bits unpredictable, so an
-// id, and the URI made from it, cannot be guessed from the time a post was written.
+// node number from Redis, and the low bits are a per-millisecond sequence (high part) above the
+// node number XORed with a mask derived from the millisecond and an instance secret (low part).
+// The sequence keeps one process's ids in order; the XOR keeps node numbers apart within each
+// millisecond while making them unpredictable; and the sequence starts at a random value in each
+// millisecond, so an id, and the URI made from it, cannot be guessed from the time a post was
+// written (about 9 bits of it are unknown for a given millisecond).
 const (
 	idLowBits = 10
 	nodeBits  = 5
@@ -95,16 +97,14 @@ func (g *idGenerator) next(t time.Time) string {
 	ms := min(t.UnixMilli(), now.UnixMilli())
 	switch {
 	case ms > g.lastMS:
-		g.lastMS, g.seq = ms, 0
-		g.mask = g.maskOf(ms)
+		g.startMillisecond(ms)
 	case g.seq+1 < seqCount:
 		g.seq++
 	default:
 		// This millisecond's sequence is spent: borrow the next one, as a sequence counter would.
-		g.lastMS, g.seq = g.lastMS+1, 0
-		g.mask = g.maskOf(g.lastMS)
+		g.startMillisecond(g.lastMS + 1)
 	}
-	low := (g.node<<seqBits | g.seq) ^ g.mask
+	low := g.seq<<nodeBits | (g.node^g.mask)&(nodeCount-1)
 	return strconv.FormatInt(g.lastMS<<idLowBits|low, 10)
 }
 
@@ -139,6 +139,13 @@ func (g *idGenerator) lease(now time.Time) {
 		g.node = int64(mrand.IntN(nodeCount))
 		g.secret = []byte(RandomToken(32))
 	}
+}
+
+// startMillisecond starts the sequence of ms at a random point of its lower half, leaving at
+// least half of the sequence for ids of the same millisecond.
+func (g *idGenerator) startMillisecond(ms int64) {
+	g.lastMS, g.seq = ms, mrand.Int64N(seqCount/2)
+	g.mask = g.maskOf(ms)
 }
 
 func (g *idGenerator) maskOf(ms int64) int64 {
