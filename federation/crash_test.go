@@ -32,6 +32,8 @@ func TestCrashDeliveriesSurviveReceiverDowntime(t *testing.T) {
 		return s.Retrying == n && s.Dead == 0
 	})
 
+	// The retries keep coming for minutes (testrig.FastFederation), and a probe notices the
+	// return within its interval, so on a busy machine this takes longer but never fails.
 	eng.inst.Restart(t)
 	testrig.Eventually(t, deadline, "all posts reach alice after eng restarts", func() bool {
 		sts, err := eng.client.GetTimelineHome(ctx, nil)
@@ -123,6 +125,110 @@ func TestCrashUnfinishedJobIsReclaimed(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestCrashLeasesDecideWhoResumes hands three delivery jobs to three consumers, as if their
+// processes died mid-job, and restarts the sender: the job of its own predecessor (same consumer
+// name, lease not yet lapsed) is resumed at once, the job of a consumer whose lease lapsed is
+// taken over at once, and the job of a consumer whose lease is alive, a slow worker, stays with
+// it until its lease ends.
+func TestCrashLeasesDecideWhoResumes(t *testing.T) {
+	ctx := context.Background()
+	eng, sales := newDept(t, "alice"), newDept(t, "bob")
+	eng.follow(t, sales)
+	sales.inst.Stop()
+	bob := sales.user.Account
+	inboxes, err := sales.inst.Store.RemoteFollowerInboxes(ctx, bob.ID)
+	if err != nil || len(inboxes) != 1 {
+		t.Fatalf("bob's follower inboxes = %v, %v; want alice's instance", inboxes, err)
+	}
+	own := sales.inst.Federator.Consumer()
+	holders := []struct {
+		consumer string
+		lease    bool
+		text     string
+	}{
+		{own, true, "Held by the process that restarted"},
+		{"lapsed-worker", false, "Held by a process that never came back"},
+		{"slow-worker", true, "Held by a slow live worker"},
+	}
+	q := sales.inst.Store.Queue("delivery")
+	for i, h := range holders {
+		id := fmt.Sprintf("%s/statuses/held%d", bob.URI, i)
+		body := mustJSON(t, map[string]any{
+			"@context": "https://www.w3.org/ns/activitystreams",
+			"id":       id + "/activity", "type": "Create", "actor": bob.URI,
+			"to": []any{publicAudience}, "cc": []any{bob.FollowersURI},
+			"object": map[string]any{
+				"id": id, "type": "Note", "attributedTo": bob.URI,
+				"content": "<p>" + h.text + "</p>", "to": []any{publicAudience}, "cc": []any{bob.FollowersURI},
+				"published": time.Now().UTC().Format(time.RFC3339),
+			},
+		})
+		if err := sales.inst.Federator.Deliver(ctx, id+"/activity", body, bob.ID, inboxes); err != nil {
+			t.Fatal(err)
+		}
+		if jobs, err := q.Read(ctx, h.consumer, 1, time.Second); err != nil || len(jobs) != 1 {
+			t.Fatalf("%s read %d jobs, %v; want 1", h.consumer, len(jobs), err)
+		}
+		if h.lease {
+			// An hour: far longer than the test, so only the lease decides.
+			if err := sales.inst.Store.TakeLease(ctx, h.consumer, "token-of-"+h.consumer, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	sales.inst.Restart(t)
+	eng.waitHome(t, "the restarted process resumes its predecessor's job", contains(holders[0].text))
+	eng.waitHome(t, "the lapsed consumer's job is taken over", contains(holders[1].text))
+	// Both have been handled, so the maintain loop has looked at every consumer by now.
+	testrig.Eventually(t, deadline, "only the slow worker's job is left", func() bool {
+		// Queued counts the entry too: a pending job stays in the stream until settled.
+		return queueStats(t, sales.inst, "delivery") == store.QueueStats{Queued: 1, Pending: 1}
+	})
+	if jobs, _, err := q.Resume(ctx, "slow-worker", "0", 10); err != nil || len(jobs) != 1 {
+		t.Fatalf("the slow worker holds %d jobs, %v; want its own one", len(jobs), err)
+	}
+	for _, s := range homeTexts(t, eng) {
+		if strings.Contains(s, holders[2].text) {
+			t.Fatal("the slow live worker's job was taken from it")
+		}
+	}
+
+	// The slow worker's process ends: its job moves on at once.
+	if err := sales.inst.Store.ReleaseLease(ctx, "slow-worker", "token-of-slow-worker"); err != nil {
+		t.Fatal(err)
+	}
+	eng.waitHome(t, "the slow worker's job is taken over once its lease ends", contains(holders[2].text))
+	quiesce(t, eng.inst, sales.inst)
+	got := map[string]int{}
+	for _, s := range homeTexts(t, eng) {
+		for _, h := range holders {
+			if strings.Contains(s, h.text) {
+				got[h.text]++
+			}
+		}
+	}
+	for _, h := range holders {
+		if got[h.text] != 1 {
+			t.Errorf("alice's home holds %q %d times, want once", h.text, got[h.text])
+		}
+	}
+}
+
+// homeTexts lists the contents of d's home timeline.
+func homeTexts(t *testing.T, d *dept) []string {
+	t.Helper()
+	sts, err := d.client.GetTimelineHome(context.Background(), &gomastodon.Pagination{Limit: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, s := range sts {
+		out = append(out, s.Content)
+	}
+	return out
 }
 
 func TestCrashDuplicateDeliveryStoresOnce(t *testing.T) {

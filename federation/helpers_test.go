@@ -32,8 +32,11 @@ import (
 // publicAudience is ActivityStreams' public collection.
 const publicAudience = "https://www.w3.org/ns/activitystreams#Public"
 
-// deadline bounds every cross-instance wait; deliveries on loopback take milliseconds.
-const deadline = 10 * time.Second
+// deadline bounds every cross-instance wait. Deliveries on loopback take milliseconds and the
+// test retry schedule (testrig.FastFederation) keeps retrying for minutes, so nothing the code
+// guarantees runs out before it: it is a bound for a hung test, generous enough for a machine
+// whose cores other work keeps busy, not a performance target.
+const deadline = 45 * time.Second
 
 // dept is one instance with one signed-in user and a Mastodon client for them.
 type dept struct {

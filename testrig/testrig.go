@@ -126,10 +126,15 @@ func StartInstance(t testing.TB, options ...func(*config.Config)) *Instance {
 }
 
 // FastFederation compresses the federation schedules so tests see retries and reclaimed jobs
-// within seconds; production keeps the defaults.
+// within seconds; production keeps the defaults. The retry schedule starts fast but lasts
+// minutes, longer than any test waits, so that a busy machine slowing a test down never makes a
+// delivery run out of retries: tests wait for deliveries, not for the schedule to end.
 func FastFederation() federation.Options {
 	return federation.Options{
-		RetrySchedule:    []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond},
+		RetrySchedule: []time.Duration{
+			100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond,
+			5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second,
+		},
 		Lease:            2 * time.Second,
 		ProbeEvery:       100 * time.Millisecond,
 		ReviveCooldown:   100 * time.Millisecond,
