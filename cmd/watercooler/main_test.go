@@ -115,7 +115,7 @@ func TestAdminTokenWorksAgainstServe(t *testing.T) {
 	var acct struct {
 		Username string `json:"username"`
 	}
-	testrig.Eventually(t, 10*time.Second, "serve answers verify_credentials", func() bool {
+	testrig.Eventually(t, time.Minute, "serve answers verify_credentials", func() bool {
 		req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/accounts/verify_credentials", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)

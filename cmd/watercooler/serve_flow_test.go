@@ -43,7 +43,7 @@ func startServe(t *testing.T, prefix string) string {
 			t.Errorf("serve returned %v after shutdown", err)
 		}
 	})
-	testrig.Eventually(t, 10*time.Second, "serve answers", func() bool {
+	testrig.Eventually(t, time.Minute, "serve answers", func() bool {
 		resp, err := http.Get(base + "/api/v1/instance")
 		if err == nil {
 			resp.Body.Close()
