@@ -7,8 +7,11 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -165,6 +168,9 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logg
 	if fetchOpts.PeerNetworks == nil {
 		fetchOpts.PeerNetworks = cfg.PeerNetworks
 	}
+	if addr := redisAddr(cfg.RedisURL); addr != "" {
+		fetchOpts.Forbidden = append(slices.Clip(fetchOpts.Forbidden), addr)
+	}
 	if fetchOpts.UserAgent == "" {
 		fetchOpts.UserAgent = "Watercooler/0.1 (+" + cfg.URL + "/)"
 	}
@@ -184,6 +190,20 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logg
 	}
 	f.opts.AuthorizedFetch = f.opts.AuthorizedFetch || cfg.AuthorizedFetch
 	return f, nil
+}
+
+// redisAddr is the host:port of a redis:// or rediss:// URL (port 6379 when left out), which no
+// remote fetch may reach even when it lies in the peer networks; "" for anything else.
+func redisAddr(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Hostname() == "" {
+		return ""
+	}
+	port := u.Port()
+	if port == "" {
+		port = "6379"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 // applyPolicy adds the configured domain blocks and allowed peers to those kept in Redis, where

@@ -62,6 +62,9 @@ type FetchOptions struct {
 	MaxRedirects int
 	// UserAgent is sent with every request, e.g. "Watercooler/0.1 (+https://eng.example/)".
 	UserAgent string
+	// Forbidden are host:port addresses never dialled, whatever PeerNetworks say: the instance's
+	// own Redis among them. A loopback or wildcard host stands for every address of this machine.
+	Forbidden []string
 	// SignGet signs outgoing GETs of ActivityPub documents (with the instance actor's key), again
 	// after each redirect; nil sends them unsigned.
 	SignGet func(r *http.Request) error
@@ -91,8 +94,9 @@ func (o *FetchOptions) fillDefaults() {
 // Fetcher makes requests to other servers: every connection is checked at dial time against
 // Allowed, redirects are capped and re-signed, bodies are capped. It is safe for concurrent use.
 type Fetcher struct {
-	opts  FetchOptions
-	peers []netip.Prefix
+	opts      FetchOptions
+	peers     []netip.Prefix
+	forbidden forbiddenAddrs
 	// client follows redirects (GETs); poster never does, since a delivery that is redirected
 	// must not be replayed somewhere its signature did not name.
 	client, poster *http.Client
@@ -102,8 +106,8 @@ type Fetcher struct {
 // on our behalf and bypass the address check.
 func NewFetcher(o FetchOptions) *Fetcher {
 	o.fillDefaults()
-	f := &Fetcher{opts: o, peers: peerPrefixes(o.PeerNetworks)}
-	dialer := &net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second, Control: f.dialControl}
+	f := &Fetcher{opts: o, peers: peerPrefixes(o.PeerNetworks), forbidden: newForbiddenAddrs(o.Forbidden)}
+	dialer := &net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second, ControlContext: f.dialControl}
 	transport := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           dialer.DialContext,
@@ -130,6 +134,17 @@ func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 	}
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 		return fmt.Errorf("redirect to %s: %w", req.URL.Scheme, ErrForbiddenAddress)
+	}
+	if canonicalHost(req.URL) != canonicalHost(via[0].URL) {
+		// Peer networks let us reach departments, not every service beside them: a redirect
+		// may take a fetch to another host only on the public internet. The dial is held to
+		// the same rule, in case the name resolves differently by then.
+		if g, ok := req.Context().Value(redirectGuardKey{}).(*redirectGuard); ok {
+			g.crossed.Store(true)
+		}
+		if err := f.publicHost(req.Context(), req.URL.Hostname()); err != nil {
+			return fmt.Errorf("redirect from %s to %s: %w", via[0].URL.Host, req.URL.Host, err)
+		}
 	}
 	// net/http copies the headers of the first request, Signature included, which names the old
 	// target; sign again for the new one, or leave the request unsigned.
@@ -188,6 +203,7 @@ func (f *Fetcher) get(ctx context.Context, rawURL, accept string, sign, wantAP b
 	if err != nil {
 		return nil, nil, err
 	}
+	ctx = context.WithValue(ctx, redirectGuardKey{}, &redirectGuard{})
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("GET %s: %w", rawURL, err)

@@ -488,3 +488,35 @@ func TestGoToSocialStrictPeer(t *testing.T) {
 		t.Fatalf("the strict peer refused %d of our requests:\n%s", len(refused), strings.Join(refused, "\n"))
 	}
 }
+
+// TestResolveStaysWhereSent: through the whole instance, a search that resolves an actor on a
+// peer host which redirects to another local port, or names the instance's Redis address
+// outright, finds nothing, and nothing connects to that port.
+func TestResolveStaysWhereSent(t *testing.T) {
+	other := federation.NewConnCounter(t)
+	redis := other.Addr()
+	inst := testrig.StartInstance(t, func(c *config.Config) { c.RedisURL = "redis://" + redis + "/0" })
+	d := deptOn(inst, inst.CreateUser(t, "alice"))
+
+	ln, err := net.Listen("tcp", "127.0.0.9:0")
+	if err != nil {
+		t.Skipf("no 127.0.0.9 to listen on: %v", err)
+	}
+	peer := httptest.NewUnstartedServer(http.RedirectHandler("http://"+redis+"/", http.StatusFound))
+	peer.Listener.Close()
+	peer.Listener = ln
+	peer.Start()
+	t.Cleanup(peer.Close)
+	peerHost := strings.TrimPrefix(peer.URL, "http://")
+
+	for _, q := range []string{peer.URL + "/users/mallory", "mallory@" + peerHost, "http://" + redis + "/users/mallory", "mallory@" + redis} {
+		res, err := d.client.Search(context.Background(), q, true)
+		if err != nil {
+			t.Fatalf("search %s: %v", q, err)
+		}
+		if len(res.Accounts) != 0 || len(res.Statuses) != 0 {
+			t.Fatalf("search %s found %d accounts and %d statuses, want nothing", q, len(res.Accounts), len(res.Statuses))
+		}
+	}
+	other.AssertUntouched(t)
+}

@@ -1,10 +1,14 @@
 package federation
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -139,14 +143,132 @@ func peerPrefixes(nets []*net.IPNet) []netip.Prefix {
 
 // dialControl runs after the socket exists and before connect(2), on the address DNS actually
 // returned, so neither a hostname that resolves to 127.0.0.1 nor DNS rebinding between a check and
-// the dial gets past it.
-func (f *Fetcher) dialControl(network, address string, _ syscall.RawConn) error {
+// the dial gets past it. A fetch that a redirect moved to another host may reach public
+// addresses only, and a forbidden address (our Redis) is never reached.
+func (f *Fetcher) dialControl(ctx context.Context, network, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return fmt.Errorf("dial %s %s: %w", network, address, ErrForbiddenAddress)
 	}
-	if !f.allowedAddr(ap.Addr()) {
+	if f.forbidden.has(ap) {
+		return fmt.Errorf("dial %s: a forbidden address: %w", address, ErrForbiddenAddress)
+	}
+	allowed := f.allowedAddr(ap.Addr())
+	if g, ok := ctx.Value(redirectGuardKey{}).(*redirectGuard); ok && g.crossed.Load() {
+		allowed = allowed && publicAddr(ap.Addr())
+	}
+	if !allowed {
 		return fmt.Errorf("dial %s: %w", address, ErrForbiddenAddress)
 	}
 	return nil
+}
+
+// redirectGuard travels in a GET's context; checkRedirect marks it once a redirect leaves the
+// host first asked, and from then on the dial accepts public addresses only.
+type redirectGuard struct{ crossed atomic.Bool }
+
+type redirectGuardKey struct{}
+
+// publicAddr reports whether addr is on the public internet, as if no peer networks were
+// configured.
+func publicAddr(addr netip.Addr) bool {
+	var none Fetcher
+	return none.allowedAddr(addr)
+}
+
+// publicHost checks that every address host resolves to is public; a redirect to another host
+// may not lead into the private or peer ranges.
+func (f *Fetcher) publicHost(ctx context.Context, host string) error {
+	addrs, err := lookupAddrs(ctx, host)
+	if err != nil {
+		return err
+	}
+	for _, a := range addrs {
+		if !publicAddr(a) {
+			return fmt.Errorf("%s is %s, not public: %w", host, a, ErrForbiddenAddress)
+		}
+	}
+	return nil
+}
+
+// lookupAddrs resolves host, or parses it when it is an IP literal.
+func lookupAddrs(ctx context.Context, host string) ([]netip.Addr, error) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{a}, nil
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil, fmt.Errorf("resolve %s: %w", host, err)
+	}
+	return addrs, nil
+}
+
+// forbiddenAddrs are the addresses no fetch may reach. Ports of a service on this machine
+// (loopback or wildcard host) are closed on every local address, since 127.0.0.2 or the
+// machine's own private address reach the same listener as 127.0.0.1.
+type forbiddenAddrs struct {
+	exact      map[netip.AddrPort]bool
+	localPorts map[uint16]bool
+	local      []netip.Addr // this machine's interface addresses, read once
+}
+
+// newForbiddenAddrs resolves each host:port once, at start: a name that fails to resolve then
+// is kept out by the addresses it had, which is all a dial can see.
+func newForbiddenAddrs(hostports []string) forbiddenAddrs {
+	fa := forbiddenAddrs{exact: map[netip.AddrPort]bool{}, localPorts: map[uint16]bool{}}
+	for _, hp := range hostports {
+		host, portText, err := net.SplitHostPort(hp)
+		if err != nil {
+			continue
+		}
+		port, err := strconv.ParseUint(portText, 10, 16)
+		if err != nil {
+			continue
+		}
+		if host == "" || strings.EqualFold(host, "localhost") {
+			fa.localPorts[uint16(port)] = true
+			continue
+		}
+		addrs, err := lookupAddrs(context.Background(), host)
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			a = a.WithZone("").Unmap()
+			fa.exact[netip.AddrPortFrom(a, uint16(port))] = true
+			if a.IsLoopback() || a.IsUnspecified() {
+				fa.localPorts[uint16(port)] = true
+			}
+		}
+	}
+	if len(fa.localPorts) > 0 {
+		if ifaddrs, err := net.InterfaceAddrs(); err == nil {
+			for _, ia := range ifaddrs {
+				if p, err := netip.ParsePrefix(ia.String()); err == nil {
+					fa.local = append(fa.local, p.Addr().WithZone("").Unmap())
+				}
+			}
+		}
+	}
+	return fa
+}
+
+// has reports whether ap is forbidden.
+func (fa forbiddenAddrs) has(ap netip.AddrPort) bool {
+	addr := ap.Addr().WithZone("").Unmap()
+	if fa.exact[netip.AddrPortFrom(addr, ap.Port())] {
+		return true
+	}
+	if !fa.localPorts[ap.Port()] {
+		return false
+	}
+	if addr.IsLoopback() || addr.IsUnspecified() {
+		return true
+	}
+	for _, l := range fa.local {
+		if l == addr {
+			return true
+		}
+	}
+	return false
 }
