@@ -389,20 +389,8 @@ func (s *Server) accountStatusFilter(ctx context.Context, c *fiber.Ctx, v, autho
 			return nil, err
 		}
 	}
-	own := v != nil && v.ID == author.ID
-	visible := func(st *store.Status) bool {
-		switch {
-		case own:
-			return true
-		case st.Visibility == store.VisibilityPublic || st.Visibility == store.VisibilityUnlisted:
-			return true
-		case v == nil:
-			return false
-		case st.Visibility == store.VisibilityPrivate:
-			return rel.Following || slices.Contains(st.Mentions, v.ID)
-		}
-		return slices.Contains(st.Mentions, v.ID)
-	}
+	viewerID := viewerIDOf(v)
+	visible := func(st *store.Status) bool { return mayView(viewerID, st, rel) }
 	return func(ctx context.Context, batch []*store.Status) ([]*store.Status, error) {
 		out := make([]*store.Status, 0, len(batch))
 		var reblogged []string

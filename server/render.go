@@ -23,8 +23,16 @@ const (
 
 // renderStatuses builds Status entities for viewer (nil when anonymous), loading everything
 // they need in a fixed number of round trips whatever the page size. Statuses matching a
-// "hide" filter of the viewer in filterContext are dropped; "warn" filters annotate them.
+// "hide" filter of the viewer in filterContext are dropped; "warn" filters annotate them. The
+// caller has checked that the viewer may see sts.
 func (s *Server) renderStatuses(ctx context.Context, viewer *store.Account, sts []*store.Status, filterContext string) ([]mastodon.Status, error) {
+	return s.renderChecking(ctx, viewer, sts, filterContext, false)
+}
+
+// renderChecking is renderStatuses; with recheck it also leaves out what mayView refuses the
+// viewer, for timelines, whose entries were written when the viewer could see them (see
+// timelineQuery).
+func (s *Server) renderChecking(ctx context.Context, viewer *store.Account, sts []*store.Status, filterContext string, recheck bool) ([]mastodon.Status, error) {
 	var reblogIDs []string
 	for _, st := range sts {
 		if st.ReblogOfID != "" {
@@ -41,11 +49,15 @@ func (s *Server) renderStatuses(ctx context.Context, viewer *store.Account, sts 
 			reblogs[r.ID] = r
 		}
 	}
-	data, err := s.store.LoadRenderData(ctx, renderQuery(viewer, sts, reblogs, filterContext))
+	q := renderQuery(viewer, sts, reblogs, filterContext)
+	if recheck {
+		q = timelineQuery(q)
+	}
+	data, err := s.store.LoadRenderData(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	return s.buildStatuses(viewer, sts, reblogs, data, filterContext), nil
+	return s.buildStatuses(viewer, sts, reblogs, data, filterContext, recheck), nil
 }
 
 // renderQuery names what rendering sts, and the statuses they boost, needs.
@@ -73,9 +85,26 @@ func renderQuery(viewer *store.Account, sts []*store.Status, reblogs map[string]
 	return q
 }
 
-// buildStatuses builds the entities of sts from what renderQuery asked for.
-func (s *Server) buildStatuses(viewer *store.Account, sts []*store.Status, reblogs map[string]*store.Status, data *store.RenderData, filterContext string) []mastodon.Status {
+// timelineQuery adds to q what checking a timeline page with mayView needs: which authors the
+// viewer follows, read in the same round trip as the rest. Home and list timelines hold what
+// the viewer could see when it was written; a follow ended since (unfollow, a block and its
+// lifting) takes followers-only posts out of them, and this check keeps any that escaped
+// hidden, rather than showing them and their later edits.
+func timelineQuery(q store.RenderQuery) store.RenderQuery {
+	q.Following = true
+	return q
+}
+
+// buildStatuses builds the entities of sts from what renderQuery asked for; with recheck (and
+// timelineQuery's reads) it leaves out the statuses, and boosts of statuses, that mayView
+// refuses the viewer. Authors who block the viewer are not read: callers dropped them already,
+// as hidden accounts.
+func (s *Server) buildStatuses(viewer *store.Account, sts []*store.Status, reblogs map[string]*store.Status, data *store.RenderData, filterContext string, recheck bool) []mastodon.Status {
 	accounts, accountCounts, counts, media, flags := data.Accounts, data.AccountCounts, data.StatusCounts, data.Media, data.ViewerFlags
+	viewerID := viewerIDOf(viewer)
+	refused := func(st *store.Status) bool {
+		return recheck && !mayView(viewerID, st, store.Relationship{ID: st.AccountID, Following: data.Following[st.AccountID]})
+	}
 	filters := compileFilters(data.Filters, filterContext, time.Now())
 	authors := map[string]*mastodon.Account{} // each author's entity, built once per page
 	build := func(st *store.Status) *mastodon.StatusData {
@@ -108,6 +137,9 @@ func (s *Server) buildStatuses(viewer *store.Account, sts []*store.Status, reblo
 	}
 	out := make([]mastodon.Status, 0, len(sts))
 	for _, st := range sts {
+		if refused(st) {
+			continue
+		}
 		d := build(st)
 		if d == nil {
 			continue
@@ -115,8 +147,8 @@ func (s *Server) buildStatuses(viewer *store.Account, sts []*store.Status, reblo
 		content := st
 		if st.ReblogOfID != "" {
 			r, ok := reblogs[st.ReblogOfID]
-			if !ok {
-				continue // the boosted status is gone
+			if !ok || refused(r) {
+				continue // the boosted status is gone, or no longer the viewer's to see
 			}
 			if d.Reblog = build(r); d.Reblog == nil {
 				continue
@@ -270,7 +302,7 @@ func (s *Server) renderAccount(ctx context.Context, a *store.Account) (mastodon.
 }
 
 // renderEntries loads and renders the statuses of a timeline page, dropping those of accounts
-// the viewer blocks, mutes, or is blocked by.
+// the viewer blocks, mutes, or is blocked by, and those mayView refuses (see timelineQuery).
 func (s *Server) renderEntries(ctx context.Context, viewer *store.Account, entries []store.Entry, filterContext string) ([]mastodon.Status, error) {
 	ids := store.Members(entries)
 	if out, ok, err := s.renderRemembered(ctx, viewer, ids, filterContext); ok || err != nil {
@@ -287,7 +319,7 @@ func (s *Server) renderEntries(ctx context.Context, viewer *store.Account, entri
 	if len(hidden) > 0 {
 		sts = slices.DeleteFunc(sts, func(st *store.Status) bool { return hidden[st.AccountID] })
 	}
-	return s.renderStatuses(ctx, viewer, sts, filterContext)
+	return s.renderChecking(ctx, viewer, sts, filterContext, true)
 }
 
 // renderRemembered renders a timeline page as renderEntries does, in one round trip instead of
@@ -324,7 +356,7 @@ func (s *Server) renderRemembered(ctx context.Context, viewer *store.Account, id
 	if !ok {
 		return nil, false, nil
 	}
-	q := renderQuery(viewer, guessed, guessedReblogs, filterContext)
+	q := timelineQuery(renderQuery(viewer, guessed, guessedReblogs, filterContext))
 	read := store.PageRead{StatusIDs: ids, ReblogIDs: reblogIDs, Render: &q}
 	if viewer != nil {
 		read.ViewerID = viewer.ID
@@ -352,31 +384,54 @@ func (s *Server) renderRemembered(ctx context.Context, viewer *store.Account, id
 	if len(page.Hidden) > 0 {
 		sts = slices.DeleteFunc(sts, func(st *store.Status) bool { return page.Hidden[st.AccountID] })
 	}
-	return s.buildStatuses(viewer, sts, reblogs, page.Render, filterContext), true, nil
+	return s.buildStatuses(viewer, sts, reblogs, page.Render, filterContext, true), true, nil
 }
 
-// visibleTo reports whether viewer (nil when anonymous) may see st.
-func (s *Server) visibleTo(ctx context.Context, viewer *store.Account, st *store.Status) (bool, error) {
-	if viewer != nil {
-		if viewer.ID == st.AccountID {
-			return true, nil
-		}
-		rel, err := s.store.Relationships(ctx, viewer.ID, []string{st.AccountID})
-		if err != nil {
-			return false, err
-		}
-		if rel[0].BlockedBy {
-			return false, nil
-		}
-		switch st.Visibility {
-		case store.VisibilityPrivate:
-			return rel[0].Following || slices.Contains(st.Mentions, viewer.ID), nil
-		case store.VisibilityDirect:
-			return slices.Contains(st.Mentions, viewer.ID), nil
-		}
-		return true, nil
+// mayView is the one rule of who may see a status, as Mastodon's StatusPolicy#show? has it:
+// its author always; anyone not blocked by the author a public or unlisted one (anonymous
+// readers included); followers and mentioned accounts a followers-only one; mentioned accounts
+// a direct one. viewerID is "" when anonymous; rel is the viewer's relationship to the author,
+// of which only Following and BlockedBy count. Every read that shows statuses (single reads,
+// threads, profiles, search, timelines) decides through it, so that no path shows what
+// another hides.
+func mayView(viewerID string, st *store.Status, rel store.Relationship) bool {
+	switch {
+	case viewerID == "":
+		return st.Visibility == store.VisibilityPublic || st.Visibility == store.VisibilityUnlisted
+	case viewerID == st.AccountID:
+		return true
+	case rel.BlockedBy:
+		return false
 	}
-	return st.Visibility == store.VisibilityPublic || st.Visibility == store.VisibilityUnlisted, nil
+	switch st.Visibility {
+	case store.VisibilityPublic, store.VisibilityUnlisted:
+		return true
+	case store.VisibilityPrivate:
+		return rel.Following || slices.Contains(st.Mentions, viewerID)
+	}
+	// Direct, and any visibility this version does not know: only those it names.
+	return slices.Contains(st.Mentions, viewerID)
+}
+
+// visibleTo reports whether viewer (nil when anonymous) may see st, reading the viewer's
+// relationship to its author for mayView.
+func (s *Server) visibleTo(ctx context.Context, viewer *store.Account, st *store.Status) (bool, error) {
+	if viewer == nil || viewer.ID == st.AccountID {
+		return mayView(viewerIDOf(viewer), st, store.Relationship{}), nil
+	}
+	rel, err := s.store.Relationships(ctx, viewer.ID, []string{st.AccountID})
+	if err != nil {
+		return false, err
+	}
+	return mayView(viewer.ID, st, rel[0]), nil
+}
+
+// viewerIDOf is the id of viewer, or "" when anonymous.
+func viewerIDOf(viewer *store.Account) string {
+	if viewer == nil {
+		return ""
+	}
+	return viewer.ID
 }
 
 // visibleStatus loads a status the viewer may see; others are 404, as Mastodon hides them.

@@ -472,50 +472,32 @@ func (s *Server) statusContext(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// visibleSubset keeps the statuses viewer may see, in order, dropping those of accounts the
-// viewer blocks or mutes as Mastodon does in threads; it batches what visibleTo asks per status.
+// visibleSubset keeps the statuses viewer may see (mayView), in order, dropping also those of
+// accounts the viewer blocks or mutes, as Mastodon does in threads; it reads the relationships
+// for all of them at once.
 func (s *Server) visibleSubset(ctx context.Context, v *store.Account, sts []*store.Status) ([]*store.Status, error) {
-	out := make([]*store.Status, 0, len(sts))
-	if v == nil {
-		for _, st := range sts {
-			if st.Visibility == store.VisibilityPublic || st.Visibility == store.VisibilityUnlisted {
-				out = append(out, st)
-			}
-		}
-		return out, nil
-	}
+	viewerID := viewerIDOf(v)
 	var authors []string
 	for _, st := range sts {
-		if st.AccountID != v.ID && !slices.Contains(authors, st.AccountID) {
+		if v != nil && st.AccountID != v.ID && !slices.Contains(authors, st.AccountID) {
 			authors = append(authors, st.AccountID)
 		}
 	}
-	rels, err := s.store.Relationships(ctx, v.ID, authors)
-	if err != nil {
-		return nil, err
+	byID := make(map[string]store.Relationship, len(authors))
+	if len(authors) > 0 {
+		rels, err := s.store.Relationships(ctx, v.ID, authors)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rels {
+			byID[r.ID] = r
+		}
 	}
-	byID := make(map[string]store.Relationship, len(rels))
-	for _, r := range rels {
-		byID[r.ID] = r
-	}
+	out := make([]*store.Status, 0, len(sts))
 	for _, st := range sts {
-		if st.AccountID == v.ID {
-			out = append(out, st)
-			continue
-		}
 		r := byID[st.AccountID]
-		if r.BlockedBy || r.Blocking || r.Muting {
+		if r.Blocking || r.Muting || !mayView(viewerID, st, r) {
 			continue
-		}
-		switch st.Visibility {
-		case store.VisibilityPrivate:
-			if !r.Following && !slices.Contains(st.Mentions, v.ID) {
-				continue
-			}
-		case store.VisibilityDirect:
-			if !slices.Contains(st.Mentions, v.ID) {
-				continue
-			}
 		}
 		out = append(out, st)
 	}

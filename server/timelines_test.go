@@ -254,3 +254,86 @@ func TestTimelinesTagQueries(t *testing.T) {
 		t.Errorf("local public timeline = %v", got)
 	}
 }
+
+// TestTimelinesForgetEndedFollows follows a followers-only post after the follow that let it
+// into home and a list has ended: neither timeline shows it any more, nor its later edits,
+// while posts of the list's other members stay.
+func TestTimelinesForgetEndedFollows(t *testing.T) {
+	cases := []struct {
+		name string
+		end  func(t *testing.T, inst *testrig.Instance, alice, bob *testrig.User)
+	}{
+		{"alice unfollows", func(t *testing.T, inst *testrig.Instance, alice, bob *testrig.User) {
+			apiForm(t, http.MethodPost, inst.API("/api/v1/accounts/%s/unfollow", bob.Account.ID), alice.Token, "").ok(t, nil)
+		}},
+		{"bob blocks alice, then unblocks", func(t *testing.T, inst *testrig.Instance, alice, bob *testrig.User) {
+			apiForm(t, http.MethodPost, inst.API("/api/v1/accounts/%s/block", alice.Account.ID), bob.Token, "").ok(t, nil)
+			apiForm(t, http.MethodPost, inst.API("/api/v1/accounts/%s/unblock", alice.Account.ID), bob.Token, "").ok(t, nil)
+		}},
+		{"alice blocks bob, then unblocks", func(t *testing.T, inst *testrig.Instance, alice, bob *testrig.User) {
+			apiForm(t, http.MethodPost, inst.API("/api/v1/accounts/%s/block", bob.Account.ID), alice.Token, "").ok(t, nil)
+			apiForm(t, http.MethodPost, inst.API("/api/v1/accounts/%s/unblock", bob.Account.ID), alice.Token, "").ok(t, nil)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			inst := testrig.StartInstance(t)
+			alice, bob, carol := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol")
+			followUser(t, inst, alice, bob)
+			followUser(t, inst, alice, carol)
+			ctx := context.Background()
+			client := userClient(inst, alice)
+			list, err := client.CreateList(ctx, "Team")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := client.AddToList(ctx, list.ID, gomastodon.ID(bob.Account.ID), gomastodon.ID(carol.Account.ID)); err != nil {
+				t.Fatal(err)
+			}
+			private := string(postStatus(t, inst, bob, gomastodon.Toot{Status: "followers only", Visibility: "private"}).ID)
+			fromCarol := string(postStatus(t, inst, carol, gomastodon.Toot{Status: "also followers only", Visibility: "private"}).ID)
+			home, listTL := inst.API("/api/v1/timelines/home"), inst.API("/api/v1/timelines/list/%s", list.ID)
+			for _, u := range []string{home, listTL} {
+				if got := timelineIDs(t, u, alice.Token); !slices.Equal(got, []string{fromCarol, private}) {
+					t.Fatalf("before: %s = %v, want [%s %s]", u, got, fromCarol, private)
+				}
+			}
+
+			tc.end(t, inst, alice, bob)
+			apiForm(t, http.MethodPut, inst.API("/api/v1/statuses/%s", private), bob.Token, "status=edited+after+the+follow+ended").ok(t, nil)
+			for _, u := range []string{home, listTL} {
+				if got := timelineIDs(t, u, alice.Token); !slices.Equal(got, []string{fromCarol}) {
+					t.Errorf("after: %s = %v, want [%s]", u, got, fromCarol)
+				}
+			}
+			apiGet(t, inst.API("/api/v1/statuses/%s", private), alice.Token).expectError(t, http.StatusNotFound, "")
+		})
+	}
+}
+
+// TestTimelinesRecheckVisibility checks that a home timeline is rendered through the same
+// visibility check as a single read: an entry written when the viewer could see the status
+// (mentioned in a direct message, here) is not shown once they no longer can (the mention
+// edited away), whatever the timeline still holds. The page is read twice, since the second
+// read takes the one-round-trip path of statuses read before (renderRemembered).
+func TestTimelinesRecheckVisibility(t *testing.T) {
+	inst := testrig.StartInstance(t)
+	alice, bob, carol := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol")
+	dm := string(postStatus(t, inst, bob, gomastodon.Toot{Status: "@alice @carol a secret", Visibility: "direct"}).ID)
+	home := inst.API("/api/v1/timelines/home")
+	for _, u := range []*testrig.User{alice, carol} {
+		if got := timelineIDs(t, home, u.Token); !slices.Equal(got, []string{dm}) {
+			t.Fatalf("%s's home before = %v, want [%s]", u.Account.Username, got, dm)
+		}
+	}
+	apiForm(t, http.MethodPut, inst.API("/api/v1/statuses/%s", dm), bob.Token, "status=%40carol+only+for+you").ok(t, nil)
+	for range 2 {
+		if got := timelineIDs(t, home, alice.Token); len(got) != 0 {
+			t.Fatalf("alice's home after the edit = %v, want nothing", got)
+		}
+		if got := timelineIDs(t, home, carol.Token); !slices.Equal(got, []string{dm}) {
+			t.Fatalf("carol's home after the edit = %v, want [%s]", got, dm)
+		}
+	}
+	apiGet(t, inst.API("/api/v1/statuses/%s", dm), alice.Token).expectError(t, http.StatusNotFound, "")
+}

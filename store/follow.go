@@ -137,7 +137,8 @@ func (s *Store) RejectFollowRequest(ctx context.Context, followerID, targetID st
 }
 
 // Unfollow ends a follow (or withdraws a request), takes the target's statuses out of the
-// follower's home timeline and the target out of the follower's lists.
+// follower's home and list timelines and the target out of the follower's lists: a list shows
+// what the follow let in, and a followers-only post must not outlive the follow there either.
 func (s *Store) Unfollow(ctx context.Context, followerID, targetID string) error {
 	recent, err := s.rdb.ZRevRange(ctx, s.k.accountStatuses(targetID), 0, HomeTimelineLength-1).Result()
 	if err != nil {
@@ -165,6 +166,9 @@ func (s *Store) Unfollow(ctx context.Context, followerID, targetID string) error
 			for _, list := range lists {
 				p.SRem(ctx, s.k.listMembers(list), targetID)
 				p.SRem(ctx, s.k.memberOfLists(targetID), list)
+				if len(recent) > 0 {
+					p.ZRem(ctx, s.k.listTimeline(list), toAny(recent)...)
+				}
 			}
 		})
 	if err != nil {

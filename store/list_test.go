@@ -101,3 +101,70 @@ func TestListMembership(t *testing.T) {
 		t.Fatalf("deleted list still has members %v", es)
 	}
 }
+
+// TestListTimelineForgetsEndedFollows checks that ending a follow, by unfollowing or by a block
+// either way, takes the author's statuses out of the follower's list timelines as it takes them
+// out of home: a followers-only post must not stay readable in a list after the follow is gone
+// (nor come back when the block is lifted).
+func TestListTimelineForgetsEndedFollows(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		end  func(st *store.Store, owner, author *store.Account) error
+	}{
+		{"owner unfollows", func(st *store.Store, owner, author *store.Account) error {
+			return st.Unfollow(ctx, owner.ID, author.ID)
+		}},
+		{"author blocks owner, then unblocks", func(st *store.Store, owner, author *store.Account) error {
+			if err := st.Block(ctx, author.ID, owner.ID); err != nil {
+				return err
+			}
+			return st.Unblock(ctx, author.ID, owner.ID)
+		}},
+		{"owner blocks author", func(st *store.Store, owner, author *store.Account) error { return st.Block(ctx, owner.ID, author.ID) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st := testrig.NewStore(t, testDomain)
+			owner, author, other := localAccount(t, st, "owner"), localAccount(t, st, "author"), localAccount(t, st, "other")
+			followAccount(t, st, owner, author)
+			followAccount(t, st, owner, other)
+			l := &store.List{AccountID: owner.ID, Title: "work"}
+			if err := st.CreateList(ctx, l); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.AddListAccounts(ctx, l, []string{author.ID, other.ID}); err != nil {
+				t.Fatal(err)
+			}
+			private := postStatus(t, st, author, store.Status{Visibility: store.VisibilityPrivate})
+			kept := postStatus(t, st, other, store.Status{Visibility: store.VisibilityPrivate})
+			timelines := func() (home, list []string) {
+				h, err := st.HomeTimeline(ctx, owner.ID, store.Page{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				li, err := st.ListTimeline(ctx, l.ID, store.Page{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return store.Members(h), store.Members(li)
+			}
+			if home, list := timelines(); !slices.Contains(home, private.ID) || !slices.Contains(list, private.ID) {
+				t.Fatalf("before: home %v, list %v; want both to hold %s", home, list, private.ID)
+			}
+			if err := tc.end(st, owner, author); err != nil {
+				t.Fatal(err)
+			}
+			home, list := timelines()
+			if slices.Contains(home, private.ID) || slices.Contains(list, private.ID) {
+				t.Errorf("after: home %v, list %v; want neither to hold %s", home, list, private.ID)
+			}
+			if !slices.Contains(list, kept.ID) {
+				t.Errorf("after: list %v lost %s, another member's post", list, kept.ID)
+			}
+			if has, _ := st.ListHasAccounts(ctx, l.ID, []string{author.ID}); has[author.ID] {
+				t.Error("the author is still a member of the list")
+			}
+		})
+	}
+}

@@ -38,6 +38,9 @@ type RenderQuery struct {
 	ViewerID string
 	// Filters asks for the viewer's filters too.
 	Filters bool
+	// Following asks which of AccountIDs the viewer follows, for a visibility check of
+	// followers-only statuses at no extra round trip.
+	Following bool
 }
 
 // RenderData is what LoadRenderData read. Unknown accounts and media are absent from their maps;
@@ -50,6 +53,7 @@ type RenderData struct {
 	Media         map[string]*Media
 	ViewerFlags   map[string]ViewerFlags // nil when anonymous
 	Filters       []*Filter              // when asked for, oldest first, expired ones included
+	Following     map[string]bool        // when asked for with a viewer: the accounts it follows
 }
 
 // LoadRenderData reads, in one round trip, what Accounts, AccountCounts, StatusCounts,
@@ -172,10 +176,19 @@ func (s *Store) queueRenderData(ctx context.Context, p redis.Pipeliner, q Render
 	}
 	var flags func() map[string]ViewerFlags
 	var filters *redis.MapStringStringCmd
+	var following *redis.Cmd
 	if q.ViewerID != "" {
 		flags = s.queueViewerFlags(ctx, p, q.ViewerID, q.StatusIDs)
 		if q.Filters {
 			filters = p.HGetAll(ctx, s.k.filters(q.ViewerID))
+		}
+		if q.Following && len(q.AccountIDs) > 0 {
+			args := make([]any, 0, 2+len(q.AccountIDs))
+			args = append(args, "zmscore", s.k.following(q.ViewerID))
+			for _, id := range q.AccountIDs {
+				args = append(args, id)
+			}
+			following = p.Do(ctx, args...)
 		}
 	}
 	return func() (*RenderData, error) {
@@ -218,6 +231,16 @@ func (s *Store) queueRenderData(ctx context.Context, p redis.Pipeliner, q Render
 			var err error
 			if out.Filters, err = decodeFilters(filters.Val()); err != nil {
 				return nil, err
+			}
+		}
+		if q.Following && q.ViewerID != "" {
+			out.Following = make(map[string]bool, len(q.AccountIDs))
+			if following != nil {
+				// ZMSCORE answers nil for an account not followed, its score for one followed.
+				scores, _ := following.Slice()
+				for i, id := range q.AccountIDs {
+					out.Following[id] = i < len(scores) && scores[i] != nil
+				}
 			}
 		}
 		return out, nil
