@@ -68,14 +68,27 @@ func bearerToken(c *fiber.Ctx) string {
 	return c.Query("access_token")
 }
 
-// requireScope admits requests whose user token grants scope (like "write:statuses").
-func requireScope(scope string) fiber.Handler {
+// requireScope admits requests whose user token grants one of scopes (like "write:statuses").
+func requireScope(scopes ...string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		tok, _ := c.Locals(localToken).(*store.Token)
 		if tok == nil || tok.AccountID == "" {
 			return errUnauthorized
 		}
-		if !ScopeAllows(tok.Scopes, scope) {
+		if !slices.ContainsFunc(scopes, func(sc string) bool { return ScopeAllows(tok.Scopes, sc) }) {
+			return errScope
+		}
+		return c.Next()
+	}
+}
+
+// scopeIfToken admits anonymous requests, and requests whose token (a user's or an app's)
+// grants scope, as Mastodon's authorize_if_got_token! does: a token presented is the client
+// speaking for its user, so a token granted only "profile" or "write:media" must not read what
+// its user may read (their followers-only and direct posts among it).
+func scopeIfToken(scope string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if tok := token(c); tok != nil && !ScopeAllows(tok.Scopes, scope) {
 			return errScope
 		}
 		return c.Next()

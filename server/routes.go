@@ -28,6 +28,8 @@ func (s *Server) routes(app *fiber.App) {
 
 	api := app.Group("/api", s.authenticate, s.limitAPI)
 	read, write, follow := requireScope, requireScope, requireScope
+	// Routes that answer anonymous readers still need the read scope of a token presented.
+	ifToken := scopeIfToken
 
 	api.Post("/v1/apps", s.appsCreate)
 	api.Get("/v1/apps/verify_credentials", requireAppScope(""), s.appsVerify)
@@ -41,15 +43,15 @@ func (s *Server) routes(app *fiber.App) {
 
 	// Accounts.
 	api.Post("/v1/accounts", requireAppScope("write:accounts"), s.accountsCreate)
-	api.Get("/v1/accounts/verify_credentials", read("read:accounts"), s.verifyCredentials)
+	api.Get("/v1/accounts/verify_credentials", read("read:accounts", "profile"), s.verifyCredentials)
 	api.Patch("/v1/accounts/update_credentials", s.uploadRoute, write("write:accounts"), s.updateCredentials)
 	api.Get("/v1/accounts/relationships", read("read:follows"), s.relationships)
-	api.Get("/v1/accounts/lookup", s.accountLookup)
+	api.Get("/v1/accounts/lookup", ifToken("read:accounts"), s.accountLookup)
 	api.Get("/v1/accounts/search", read("read:accounts"), s.accountSearch)
-	api.Get("/v1/accounts/:id", s.accountGet)
-	api.Get("/v1/accounts/:id/statuses", s.accountStatuses)
-	api.Get("/v1/accounts/:id/followers", s.accountFollowers)
-	api.Get("/v1/accounts/:id/following", s.accountFollowing)
+	api.Get("/v1/accounts/:id", ifToken("read:accounts"), s.accountGet)
+	api.Get("/v1/accounts/:id/statuses", ifToken("read:statuses"), s.accountStatuses)
+	api.Get("/v1/accounts/:id/followers", ifToken("read:accounts"), s.accountFollowers)
+	api.Get("/v1/accounts/:id/following", ifToken("read:accounts"), s.accountFollowing)
 	api.Get("/v1/accounts/:id/lists", read("read:lists"), s.accountLists)
 	api.Post("/v1/accounts/:id/follow", follow("write:follows"), s.accountFollow)
 	api.Post("/v1/accounts/:id/unfollow", follow("write:follows"), s.accountUnfollow)
@@ -66,12 +68,12 @@ func (s *Server) routes(app *fiber.App) {
 
 	// Statuses.
 	api.Post("/v1/statuses", write("write:statuses"), s.statusCreate)
-	api.Get("/v1/statuses/:id", s.statusGet)
+	api.Get("/v1/statuses/:id", ifToken("read:statuses"), s.statusGet)
 	api.Delete("/v1/statuses/:id", write("write:statuses"), s.statusDelete)
 	api.Put("/v1/statuses/:id", write("write:statuses"), s.statusEdit)
-	api.Get("/v1/statuses/:id/history", s.statusHistory)
+	api.Get("/v1/statuses/:id/history", ifToken("read:statuses"), s.statusHistory)
 	api.Get("/v1/statuses/:id/source", read("read:statuses"), s.statusSource)
-	api.Get("/v1/statuses/:id/context", s.statusContext)
+	api.Get("/v1/statuses/:id/context", ifToken("read:statuses"), s.statusContext)
 	api.Post("/v1/statuses/:id/reblog", write("write:statuses"), s.statusReblog)
 	api.Post("/v1/statuses/:id/unreblog", write("write:statuses"), s.statusUnreblog)
 	api.Post("/v1/statuses/:id/favourite", write("write:favourites"), s.statusFavourite)
@@ -80,15 +82,15 @@ func (s *Server) routes(app *fiber.App) {
 	api.Post("/v1/statuses/:id/unbookmark", write("write:bookmarks"), s.statusUnbookmark)
 	api.Post("/v1/statuses/:id/pin", write("write:accounts"), s.statusPin)
 	api.Post("/v1/statuses/:id/unpin", write("write:accounts"), s.statusUnpin)
-	api.Get("/v1/statuses/:id/reblogged_by", s.statusRebloggedBy)
-	api.Get("/v1/statuses/:id/favourited_by", s.statusFavouritedBy)
+	api.Get("/v1/statuses/:id/reblogged_by", ifToken("read:accounts"), s.statusRebloggedBy)
+	api.Get("/v1/statuses/:id/favourited_by", ifToken("read:accounts"), s.statusFavouritedBy)
 	api.Get("/v1/favourites", read("read:favourites"), s.favouritesList)
 	api.Get("/v1/bookmarks", read("read:bookmarks"), s.bookmarksList)
 
 	// Timelines.
 	api.Get("/v1/timelines/home", read("read:statuses"), s.timelineHome)
-	api.Get("/v1/timelines/public", s.timelinePublic)
-	api.Get("/v1/timelines/tag/:hashtag", s.timelineTag)
+	api.Get("/v1/timelines/public", ifToken("read:statuses"), s.timelinePublic)
+	api.Get("/v1/timelines/tag/:hashtag", ifToken("read:statuses"), s.timelineTag)
 	api.Get("/v1/timelines/list/:id", read("read:lists"), s.timelineList)
 
 	// Notifications.
@@ -130,7 +132,7 @@ func (s *Server) routes(app *fiber.App) {
 	api.Post("/v1/tags/:name/unfollow", follow("write:follows"), s.tagUnfollow)
 
 	// Search.
-	api.Get("/v2/search", s.searchV2)
+	api.Get("/v2/search", ifToken("read:search"), s.searchV2)
 
 	// Media.
 	api.Post("/v1/media", s.uploadRoute, write("write:media"), s.limitMedia, s.mediaCreate)

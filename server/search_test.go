@@ -211,3 +211,72 @@ func TestSearchRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchVisibility pins that a status found by search, by its URI or by resolving it, is one
+// GET /api/v1/statuses/:id would show the same viewer: resolving answers with stored statuses,
+// direct messages among them, so search must apply the same check as every other read.
+func TestSearchVisibility(t *testing.T) {
+	inst := testrig.StartInstance(t)
+	alice, bob, carol, frank := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol"), inst.CreateUser(t, "frank")
+	followUser(t, inst, frank, bob)
+	dave := remoteAccount(t, inst, "dave", "sales.example")
+	dm := storeStatus(t, inst, bob.Account, store.Status{Visibility: store.VisibilityDirect, Mentions: []string{carol.Account.ID}})
+	private := storeStatus(t, inst, bob.Account, store.Status{Visibility: store.VisibilityPrivate})
+	remoteDM := storeStatus(t, inst, dave, store.Status{Visibility: store.VisibilityDirect, Mentions: []string{carol.Account.ID}})
+	public := storeStatus(t, inst, bob.Account, store.Status{Visibility: store.VisibilityPublic})
+
+	cases := []struct {
+		name   string
+		st     *store.Status
+		viewer *testrig.User // nil: anonymous
+		want   bool
+	}{
+		{"direct, author", dm, bob, true},
+		{"direct, mentioned", dm, carol, true},
+		{"direct, stranger", dm, alice, false},
+		{"direct, anonymous", dm, nil, false},
+		{"followers-only, author", private, bob, true},
+		{"followers-only, follower", private, frank, true},
+		{"followers-only, not a follower", private, alice, false},
+		{"followers-only, anonymous", private, nil, false},
+		{"remote direct, mentioned", remoteDM, carol, true},
+		{"remote direct, stranger", remoteDM, alice, false},
+		{"remote direct, anonymous", remoteDM, nil, false},
+		{"public, author", public, bob, true},
+		{"public, stranger", public, alice, true},
+		{"public, anonymous", public, nil, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			token := ""
+			if tc.viewer != nil {
+				token = tc.viewer.Token
+			}
+			// Anonymous searches may not resolve (401, see TestSearchRefusals).
+			resolves := []string{"false"}
+			if tc.viewer != nil {
+				resolves = append(resolves, "true")
+			}
+			for _, resolve := range resolves {
+				for _, kind := range []string{"", "statuses"} {
+					q := url.Values{"q": {tc.st.URI}, "resolve": {resolve}}
+					if kind != "" {
+						q.Set("type", kind)
+					}
+					res := searchV2(t, inst, token, q)
+					found := len(res.Statuses) == 1 && res.Statuses[0].ID == tc.st.ID
+					if found != tc.want || (!tc.want && len(res.Statuses) != 0) {
+						t.Errorf("search %v: statuses %v, want found=%v", q, res.Statuses, tc.want)
+					}
+				}
+			}
+			wantCode := http.StatusNotFound
+			if tc.want {
+				wantCode = http.StatusOK
+			}
+			if r := apiGet(t, inst.API("/api/v1/statuses/%s", tc.st.ID), token); r.Code != wantCode {
+				t.Errorf("GET the status: %d, want %d (search must agree)", r.Code, wantCode)
+			}
+		})
+	}
+}
