@@ -32,19 +32,71 @@ func (s *Server) limit(c *fiber.Ctx, bucket string, rate config.Rate, subject st
 	if rate.Off() {
 		return c.Next()
 	}
-	st, err := s.store.HitRate(c.UserContext(), bucket, subject, storeRate(rate))
-	if err != nil {
-		return err
+	ctx, lim, key := c.UserContext(), storeRate(rate), bucket+" "+subject
+	if !s.countAlongside(c, key) {
+		st, err := s.store.HitRate(ctx, bucket, subject, lim)
+		if err != nil {
+			return err
+		}
+		if err := s.rateAnswer(c, key, st); err != nil {
+			return err
+		}
+		return c.Next()
 	}
+	// A read has no effects, so it is counted while the handler runs rather than before: the
+	// count's round trip to Redis then adds nothing to the request's latency. A read over the
+	// limit has its answer replaced, and the subject is refused before any work from then on
+	// (see countAlongside).
+	type hit struct {
+		st  store.RateState
+		err error
+	}
+	counted := make(chan hit, 1)
+	go func() {
+		st, err := s.store.HitRate(ctx, bucket, subject, lim)
+		counted <- hit{st, err}
+	}()
+	err := c.Next()
+	h := <-counted
+	if h.err != nil {
+		return h.err
+	}
+	if refused := s.rateAnswer(c, key, h.st); refused != nil {
+		c.Response().ResetBody()
+		return refused
+	}
+	return err
+}
+
+// countAlongside reports whether a request may be counted while its handler runs: a GET that
+// is not a stream (which answers before its handler returns), from a subject this process has
+// not seen over its limit in the current window.
+func (s *Server) countAlongside(c *fiber.Ctx, key string) bool {
+	if c.Method() != fiber.MethodGet || strings.HasPrefix(c.Path(), "/api/v1/streaming") {
+		return false
+	}
+	if until, ok := s.overLimit.Load(key); ok {
+		if time.Now().Before(until.(time.Time)) {
+			return false
+		}
+		s.overLimit.CompareAndDelete(key, until)
+	}
+	return true
+}
+
+// rateAnswer sets the X-RateLimit-* headers of a counted request and returns the 429 to answer
+// when it went over the limit, remembering that the subject is over it until the window ends.
+func (s *Server) rateAnswer(c *fiber.Ctx, key string, st store.RateState) error {
 	c.Set("X-RateLimit-Limit", strconv.Itoa(st.Limit))
 	c.Set("X-RateLimit-Remaining", strconv.Itoa(st.Remaining))
 	// Mastodon sends the reset as an ISO 8601 time with milliseconds.
 	c.Set("X-RateLimit-Reset", time.Now().Add(st.Reset).UTC().Format("2006-01-02T15:04:05.000Z"))
-	if !st.Allowed {
-		c.Set(fiber.HeaderRetryAfter, retryAfter(st.Reset))
-		return errRateLimited
+	if st.Allowed {
+		return nil
 	}
-	return c.Next()
+	s.overLimit.Store(key, time.Now().Add(st.Reset))
+	c.Set(fiber.HeaderRetryAfter, retryAfter(st.Reset))
+	return errRateLimited
 }
 
 // storeRate converts a configured rate; a limit that is off has a zero Limit, which the store

@@ -34,6 +34,7 @@ func TestAPIRateLimits(t *testing.T) {
 		{"anonymous 3", "", "", 1},
 		{"anonymous 4", "", "198.51.100.8", 0},
 		{"anonymous refused", "", "", -1},
+		{"anonymous refused again, before any work", "", "", -1},
 		{"alice 2", alice.Token, "", 2},
 		{"bob 1", bob.Token, "", 3},
 	}

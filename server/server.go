@@ -34,6 +34,10 @@ type Server struct {
 	hasher PasswordHasher
 	// dummyHash stands in for the password hash of logins that do not exist (see signIn).
 	dummyHash string
+	// overLimit holds the rate-limit subjects this process has seen over their limit, until
+	// their window ends (see countAlongside); it holds only subjects that sent a whole limit's
+	// requests, so its size is bounded by what the limits allow.
+	overLimit sync.Map
 	fed       Federation // nil when the instance does not federate (some tests)
 	// decodes bounds how many uploaded images decode at once.
 	decodes *media.Gate
