@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,29 +85,36 @@ func (f *Federator) storeActor(ctx context.Context, obj map[string]any, uri stri
 // storeNote saves a remote note (fetching missing ancestors up to the depth limit) and returns
 // its status; a note already stored is returned as it is, so redelivery changes nothing.
 func (f *Federator) storeNote(ctx context.Context, obj map[string]any, depth int) (*store.Status, error) {
+	st, _, err := f.storeNewNote(ctx, obj, depth)
+	return st, err
+}
+
+// storeNewNote is storeNote that also reports whether this call stored the note, so that an
+// activity that brought nothing new can say so.
+func (f *Federator) storeNewNote(ctx context.Context, obj map[string]any, depth int) (*store.Status, bool, error) {
 	uri := rawID(obj["id"])
 	if existing, err := f.store.StatusByURI(ctx, uri); err == nil {
-		return existing, nil
+		return existing, false, nil
 	}
 	if tomb, err := f.store.IsTombstoned(ctx, uri); err != nil {
-		return nil, err
+		return nil, false, err
 	} else if tomb {
-		return nil, reject("%s was deleted", uri)
+		return nil, false, reject("%s was deleted", uri)
 	}
 	t, err := ParseMap(ctx, obj)
 	if err != nil {
-		return nil, reject("unparseable note %s: %v", uri, err)
+		return nil, false, reject("unparseable note %s: %v", uri, err)
 	}
 	pn, err := NoteToStatus(f.site, t, obj)
 	if err != nil {
-		return nil, reject("bad note %s: %v", uri, err)
+		return nil, false, reject("bad note %s: %v", uri, err)
 	}
 	if HostOf(pn.AttributedTo) != HostOf(uri) {
-		return nil, reject("note %s attributed to another host", uri)
+		return nil, false, reject("note %s attributed to another host", uri)
 	}
 	author, err := f.resolveAccount(ctx, pn.AttributedTo, false)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	st := store.Status{
 		ID: store.RemoteID(pn.Published, uri), URI: uri, URL: pn.URL, AccountID: author.ID,
@@ -128,45 +136,85 @@ func (f *Federator) storeNote(ctx context.Context, obj map[string]any, depth int
 			st.InReplyToID, st.InReplyToAccountID = parent.ID, parent.AccountID
 		}
 	}
-	st.Mentions = f.mentionedAccounts(ctx, pn.Mentions)
+	st.Mentions = f.mentionedAccounts(ctx, pn.Mentions, addressees(pn, obj))
 	for _, att := range pn.Attachments {
 		m := &store.Media{AccountID: author.ID, Type: mediaTypeOf(att.MediaType), URL: att.URL, RemoteURL: att.URL,
 			Description: att.Name, Blurhash: att.Blurhash, Width: att.Width, Height: att.Height,
 			FocusX: att.FocusX, FocusY: att.FocusY, ContentType: att.MediaType, CreatedAt: st.CreatedAt}
 		if err := f.store.CreateMedia(ctx, m); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		st.MediaIDs = append(st.MediaIDs, m.ID)
 	}
 	claimed, err := f.store.ClaimURI(ctx, uri)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if !claimed {
-		return nil, fmt.Errorf("%s is being stored by another worker", uri) // retried later, then found
+		return nil, false, fmt.Errorf("%s is being stored by another worker", uri) // retried later, then found
 	}
 	defer f.store.ReleaseURI(ctx, uri)
 	if existing, err := f.store.StatusByURI(ctx, uri); err == nil {
-		return existing, nil
+		return existing, false, nil
 	}
-	return f.store.CreateStatus(ctx, store.NewStatus{Status: st})
+	created, err := f.store.CreateStatus(ctx, store.NewStatus{Status: st})
+	return created, err == nil, err
 }
 
-// mentionedAccounts maps Mention hrefs to account ids, fetching a few unknown remote ones.
-func (f *Federator) mentionedAccounts(ctx context.Context, hrefs []string) []string {
+// maxAddressedLookups bounds how many of a note's addressees on this instance are looked up.
+const maxAddressedLookups = 50
+
+// addressees lists whom a note is addressed to: to, cc and audience. They, and not its tags,
+// decide who receives it.
+func addressees(pn *ParsedNote, obj map[string]any) []string {
+	out := append(slices.Clip(pn.To), pn.Cc...)
+	return append(out, rawIDs(obj["audience"])...)
+}
+
+// mentionedAccounts lists the accounts a note mentions, which store.CreateStatus notifies and,
+// for a direct note, gives it to. Mention hrefs are mapped to accounts, fetching a few unknown
+// remote ones; a local account counts only when the note is addressed to it, since a Mention tag
+// alone would let anyone put a note addressed elsewhere before it. Local accounts addressed
+// without a tag (Mastodon's silent mentions) receive the note too.
+func (f *Federator) mentionedAccounts(ctx context.Context, hrefs, addressed []string) []string {
+	to := make(map[string]bool, len(addressed))
+	for _, a := range addressed {
+		to[a] = true
+	}
 	var ids []string
+	seen := map[string]bool{}
 	fetches := 0
 	for _, href := range hrefs {
+		if seen[href] {
+			continue
+		}
+		seen[href] = true
 		acct, err := f.store.AccountByURI(ctx, href)
-		if errors.Is(err, store.ErrNotFound) && fetches < maxMentionFetches && HostOf(href) != f.site.Domain {
+		if errors.Is(err, store.ErrNotFound) && fetches < maxMentionFetches && !f.isLocalURI(href) {
 			fetches++
 			acct, err = f.resolveAccount(ctx, href, false)
 		}
-		if err == nil {
+		if err == nil && (!acct.Local() || to[href]) {
+			ids = append(ids, acct.ID)
+		}
+	}
+	lookups := 0
+	for _, uri := range addressed {
+		if seen[uri] || !f.isLocalURI(uri) || lookups >= maxAddressedLookups {
+			continue
+		}
+		seen[uri] = true
+		lookups++
+		if acct, err := f.store.AccountByURI(ctx, uri); err == nil && acct.Local() {
 			ids = append(ids, acct.ID)
 		}
 	}
 	return ids
+}
+
+// isLocalURI reports whether uri names something on this instance.
+func (f *Federator) isLocalURI(uri string) bool {
+	return strings.EqualFold(HostOf(uri), f.site.Domain)
 }
 
 func mediaTypeOf(mime string) string {
@@ -195,11 +243,11 @@ type webfingerResponse struct {
 
 // ResolveAcct finds user@host through WebFinger and stores the actor it names.
 func (f *Federator) ResolveAcct(ctx context.Context, acct string) (*store.Account, error) {
-	acct = strings.TrimPrefix(strings.TrimPrefix(acct, "acct:"), "@")
-	user, host, ok := strings.Cut(acct, "@")
-	if !ok || user == "" || host == "" {
+	user, host, ok := splitAcct(strings.TrimPrefix(acct, "acct:"))
+	if !ok || strings.Contains(user, "@") || !validHost(host) {
 		return nil, fmt.Errorf("%q is not user@host", acct)
 	}
+	acct = user + "@" + host
 	if strings.EqualFold(host, f.site.Domain) {
 		return f.store.AccountByAcct(ctx, user)
 	}
@@ -229,6 +277,16 @@ func (f *Federator) ResolveAcct(ctx context.Context, acct string) (*store.Accoun
 		}
 	}
 	return nil, fmt.Errorf("webfinger %s: no ActivityPub actor link", acct)
+}
+
+// validHost reports whether host is a bare host or host:port (127.0.0.4:8144 is one) that a
+// WebFinger URL can be built on, with no path, query or credentials smuggled in.
+func validHost(host string) bool {
+	if host == "" || strings.ContainsAny(host, "/?#@\\ ") {
+		return false
+	}
+	u, err := url.Parse("https://" + host + "/")
+	return err == nil && u.Host == host && u.Path == "/"
 }
 
 // schemesFor lists the schemes to try for host: https always; plain http only for hosts on the
