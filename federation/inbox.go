@@ -103,17 +103,21 @@ func (f *Federator) processJob(ctx context.Context, q *store.Queue, j store.Job)
 		return // shutting down: leave the job pending for the next worker
 	}
 	var rej *rejection
+	var skip *ignored
 	switch {
 	case err == nil:
 		err = q.Ack(ctx, j)
+	case errors.As(err, &skip):
+		f.log.Info("inbound activity stored nothing", append(jobAttrs(j), "reason", skip.reason)...)
+		err = q.Ack(ctx, j)
 	case errors.As(err, &rej):
-		f.log.Info("inbound activity rejected", "reason", rej.reason)
+		f.log.Info("inbound activity rejected", append(jobAttrs(j), "reason", rej.reason)...)
 		err = q.DeadLetter(ctx, j, rej.reason)
 	case attempt+1 >= maxInboxAttempts:
-		f.log.Warn("inbound activity failed for good", "err", err)
+		f.log.Warn("inbound activity failed for good", append(jobAttrs(j), "reason", err.Error())...)
 		err = q.DeadLetter(ctx, j, "retries exhausted: "+err.Error())
 	default:
-		f.log.Info("inbound activity failed; will retry", "err", err, "attempt", attempt)
+		f.log.Info("inbound activity failed; will retry", append(jobAttrs(j), "reason", err.Error(), "attempt", attempt)...)
 		next := map[string]string{}
 		for k, v := range j.Fields {
 			next[k] = v
@@ -125,4 +129,11 @@ func (f *Federator) processJob(ctx context.Context, q *store.Queue, j store.Job)
 	if err != nil && ctx.Err() == nil {
 		f.log.Error("settling inbound job failed", "err", err)
 	}
+}
+
+// jobAttrs names an inbound job in the log: the activity's id, type and actor, read again from
+// the queued body (it was checked at intake, so only a garbled queue entry lacks them).
+func jobAttrs(j store.Job) []any {
+	env, _ := ParseEnvelope([]byte(j.Fields["body"]))
+	return []any{"activity", env.ID, "type", env.Type, "actor", env.Actor, "job", j.ID}
 }

@@ -24,7 +24,7 @@ func (f *Federator) process(ctx context.Context, body []byte, signer string) err
 	if tomb, err := f.store.IsTombstoned(ctx, id); err != nil {
 		return err
 	} else if tomb {
-		return nil // undone before it arrived
+		return ignore("undone or deleted before it arrived")
 	}
 	actor, err := f.resolveAccount(ctx, signer, false)
 	if err != nil {
@@ -58,9 +58,16 @@ func (f *Federator) process(ctx context.Context, body []byte, signer string) err
 	case "Move":
 		return f.onMove(ctx, a)
 	}
-	f.log.Info("ignoring activity of unhandled type", "type", typ, "id", id)
-	return nil
+	return ignore("unsupported activity type")
 }
+
+// ignored marks an activity that was applied without storing anything, and says why; the job
+// is done, and the reason goes to the log, so that nothing a peer sent vanishes unexplained.
+type ignored struct{ reason string }
+
+func (i *ignored) Error() string { return i.reason }
+
+func ignore(format string, args ...any) error { return &ignored{fmt.Sprintf(format, args...)} }
 
 // activity is an inbound activity being applied.
 type activity struct {
@@ -102,13 +109,15 @@ func (f *Federator) onCreate(ctx context.Context, a *activity) error {
 		obj = fetched
 	}
 	if !noteTypes[rawID(obj["type"])] {
-		f.log.Info("ignoring Create of unhandled object type", "type", obj["type"])
-		return nil
+		return ignore("unsupported object type %q", rawID(obj["type"]))
 	}
 	if attributed := rawID(obj["attributedTo"]); attributed != a.actor.URI {
 		return reject("Create by %s of a note attributed to %s", a.actor.URI, attributed)
 	}
-	_, err := f.storeNote(ctx, obj, 0)
+	_, created, err := f.storeNewNote(ctx, obj, 0)
+	if err == nil && !created {
+		return ignore("%s is already stored", id)
+	}
 	return err
 }
 
@@ -162,12 +171,11 @@ func (f *Federator) onUpdate(ctx context.Context, a *activity) error {
 			updated.EditedAt = time.Now().UTC()
 		}
 		if !updated.EditedAt.After(existing.EditedAt) {
-			return nil // an older or repeated edit
+			return ignore("an older or repeated edit of %s", id)
 		}
 		return f.store.UpdateStatus(ctx, &updated, existing)
 	}
-	f.log.Info("ignoring Update of unhandled object type", "type", typ)
-	return nil
+	return ignore("unsupported object type %q", typ)
 }
 
 func (f *Federator) onDelete(ctx context.Context, a *activity) error {
@@ -183,7 +191,8 @@ func (f *Federator) onDelete(ctx context.Context, a *activity) error {
 	}
 	st, err := f.store.StatusByURI(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil // never seen, or a Delete that overtook its Create: the tombstone stops it
+		// Never seen, or a Delete that overtook its Create: the tombstone stops it.
+		return ignore("Delete of %s, which is not stored here (tombstone kept)", id)
 	}
 	if err != nil {
 		return err
@@ -272,7 +281,7 @@ func (f *Federator) onAccept(ctx context.Context, a *activity) error {
 	}
 	err = f.store.AcceptFollowRequest(ctx, follower, target)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil // already accepted, or withdrawn meanwhile
+		return ignore("no follow request pending: already accepted, or withdrawn meanwhile")
 	}
 	return err
 }
@@ -303,19 +312,19 @@ func (f *Federator) onUndo(ctx context.Context, a *activity) error {
 	case "Follow":
 		target, err := f.store.AccountByURI(ctx, rawID(inner["object"]))
 		if err != nil {
-			return nil
+			return ignore("Undo of a Follow of an unknown account")
 		}
 		return f.store.Unfollow(ctx, a.actor.ID, target.ID)
 	case "Like", "EmojiReact":
 		st, err := f.store.StatusByURI(ctx, rawID(inner["object"]))
 		if err != nil {
-			return nil
+			return ignore("Undo of a %s of an unknown status", innerType)
 		}
 		return f.store.Unfavourite(ctx, a.actor.ID, st.ID)
 	case "Block":
 		target, err := f.store.AccountByURI(ctx, rawID(inner["object"]))
 		if err != nil {
-			return nil
+			return ignore("Undo of a Block of an unknown account")
 		}
 		return f.store.Unblock(ctx, a.actor.ID, target.ID)
 	}
@@ -329,7 +338,7 @@ func (f *Federator) onUndo(ctx context.Context, a *activity) error {
 	if followerID, targetID, err := f.store.FollowByActivity(ctx, innerID); err == nil && followerID == a.actor.ID {
 		return f.store.Unfollow(ctx, followerID, targetID)
 	}
-	return nil
+	return ignore("nothing stored here for %s to undo", innerID)
 }
 
 func (f *Federator) onAnnounce(ctx context.Context, a *activity) error {
@@ -345,7 +354,7 @@ func (f *Federator) onAnnounce(ctx context.Context, a *activity) error {
 			return ferr
 		}
 		if !noteTypes[rawID(obj["type"])] {
-			return nil
+			return ignore("Announce of an unsupported object type %q", rawID(obj["type"]))
 		}
 		if HostOf(rawID(obj["attributedTo"])) != HostOf(objectID) {
 			return reject("announced %s attributed to another host", objectID)
@@ -378,7 +387,7 @@ func (f *Federator) onLike(ctx context.Context, a *activity) error {
 	_, objectID := a.object()
 	st, err := f.store.StatusByURI(ctx, objectID)
 	if err != nil || !st.Local {
-		return nil // likes of statuses we don't host change nothing here
+		return ignore("%s of a status not hosted here", a.typ) // it changes nothing here
 	}
 	return f.store.Favourite(ctx, a.actor.ID, st, true)
 }
@@ -387,7 +396,7 @@ func (f *Federator) onBlock(ctx context.Context, a *activity) error {
 	_, objectID := a.object()
 	target, err := f.store.AccountByURI(ctx, objectID)
 	if err != nil || !target.Local() {
-		return nil
+		return ignore("Block of %s, not a local account", objectID)
 	}
 	return f.store.Block(ctx, a.actor.ID, target.ID)
 }
