@@ -394,7 +394,8 @@ func (p *strictPeer) deliver(t *testing.T, inbox, name string, act map[string]an
 // TestGoToSocialStrictPeer runs a session with a peer as strict as GoToSocial both ways: our
 // instance resolves @alice@127.0.0.4:PORT through a signed fetch the peer authenticates by
 // WebFingering our instance actor, follows her locked account (requested until she accepts),
-// accepts a follow from the peer, and delivers a post the peer authenticates again. Every
+// accepts a follow from the peer, delivers a post and a favourite the peer authenticates again,
+// and takes a followers-only post of the locked account once following it. Every
 // request we make must carry a User-Agent and, for documents, a signature.
 func TestGoToSocialStrictPeer(t *testing.T) {
 	ctx := context.Background()
@@ -479,6 +480,29 @@ func TestGoToSocialStrictPeer(t *testing.T) {
 	testrig.Eventually(t, deadline, "the peer receives carol's post", func() bool {
 		for _, c := range peer.postedOfType("Create") {
 			if obj, _ := c["object"].(map[string]any); obj["id"] == post.URI {
+				return true
+			}
+		}
+		return false
+	})
+	// A followers-only post of alice's reaches carol, and carol's favourite reaches alice.
+	note := map[string]any{
+		"id": peer.actorURI("alice") + "/statuses/01JNOTE", "type": "Note", "attributedTo": peer.actorURI("alice"),
+		"content": "<p>Locked but talking</p>", "to": []any{peer.actorURI("alice") + "/followers"}, "cc": []any{},
+		"published": time.Now().UTC().Format(time.RFC3339),
+	}
+	peer.deliver(t, d.inst.URL+"/inbox", "alice", map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams",
+		"id":       note["id"].(string) + "/activity", "type": "Create", "actor": peer.actorURI("alice"),
+		"to": note["to"], "object": note,
+	})
+	got := d.waitHome(t, "alice's followers-only post reaches carol", withURI(note["id"].(string)))
+	if _, err := d.client.Favourite(ctx, got.ID); err != nil {
+		t.Fatalf("favourite: %v", err)
+	}
+	testrig.Eventually(t, deadline, "the peer receives carol's Like", func() bool {
+		for _, l := range peer.postedOfType("Like") {
+			if l["object"] == note["id"] {
 				return true
 			}
 		}
