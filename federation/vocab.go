@@ -361,7 +361,7 @@ func checkDepth(b []byte) error {
 // rawString returns v when it is a string.
 func rawString(v any) string {
 	s, _ := v.(string)
-	return s
+	return text.StripControls(s)
 }
 
 // rawList returns v as a list: an array as it is, one value as a one-element list, nil for
@@ -415,10 +415,10 @@ func rawIDs(v any) []string {
 // rawText returns a natural-language property: key as a string, else one value of key+"Map".
 func rawText(m map[string]any, key string) string {
 	if s, ok := m[key].(string); ok {
-		return s
+		return text.StripControls(s)
 	}
 	lm, _ := m[key+"Map"].(map[string]any)
-	return langMapText(lm)
+	return text.StripControls(langMapText(lm))
 }
 
 // langMapText returns one text of a language map: the "und" one, else the alphabetically first

@@ -7,9 +7,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
+
+	"watercooler/text"
 )
 
 // Request parameters the Rails way. Mastodon clients send the same parameters as JSON, as
@@ -58,7 +59,7 @@ func (b *paramBounds) errTooLong(key string) error {
 	if len(key) > 40 {
 		key = key[:40] + "…"
 	}
-	return errorf(fiber.StatusRequestEntityTooLarge, "Parameter %q is too long (the limit is %d bytes)", cleanText(key), b.valueLimit)
+	return errorf(fiber.StatusRequestEntityTooLarge, "Parameter %q is too long (the limit is %d bytes)", text.StripControls(key), b.valueLimit)
 }
 
 // add counts one name and value and checks their length.
@@ -287,31 +288,6 @@ func controlEscape(b []byte) int {
 	return 0
 }
 
-// cleanText removes C0 control characters other than tab, newline and carriage return, and
-// replaces invalid UTF-8, so decoded text can be stored and federated as it is.
-func cleanText(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if ch := s[i]; ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r' || ch >= utf8.RuneSelf {
-			clean = false
-			break
-		}
-	}
-	if clean || (utf8.ValidString(s) && !strings.ContainsFunc(s, isStrippedControl)) {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if isStrippedControl(r) {
-			return -1
-		}
-		return r // strings.Map turns invalid bytes into U+FFFD
-	}, s)
-}
-
-func isStrippedControl(r rune) bool {
-	return r < 0x20 && r != '\t' && r != '\n' && r != '\r'
-}
-
 // fromParams decodes a parsed form into v through its JSON form.
 func fromParams(params map[string]any, v any) error {
 	b, err := json.Marshal(indexedToArrays(params))
@@ -327,12 +303,12 @@ func addParam(root map[string]any, bounds *paramBounds, key, value string) error
 	if err := bounds.add(key, value); err != nil {
 		return err
 	}
-	name, segs := splitParamKey(cleanText(key))
+	name, segs := splitParamKey(text.StripControls(key))
 	if len(segs) > maxParamDepth {
 		return errParamsTooDeep
 	}
 	if name != "" {
-		setParam(root, name, segs, cleanText(value))
+		setParam(root, name, segs, text.StripControls(value))
 	}
 	return nil
 }

@@ -70,7 +70,7 @@ func (s *Sanitizer) clean(in string, forceLinks bool) string {
 	if in == "" {
 		return ""
 	}
-	return rebuild(s.policy.Sanitize(in), forceLinks)
+	return rebuild(s.policy.Sanitize(StripControls(in)), forceLinks)
 }
 
 // openElem is an element rebuild has opened; close is what ends it, which

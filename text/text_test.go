@@ -315,3 +315,22 @@ func BenchmarkRender(b *testing.B) {
 		r.Render(benchStatus, resolve)
 	}
 }
+
+// Other servers cannot store NUL, and control characters hide text from readers: none reach
+// stored text, whether a client or another server sent them.
+func TestStripControls(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"plain", "plain"},
+		{"a\x00b\x01c\x1fd", "abcd"},
+		{"tab\tnew\nline\r", "tab\tnew\nline\r"},
+		{"bad \xff utf-8", "bad \ufffd utf-8"},
+		{"café ☕", "café ☕"},
+	} {
+		if got := StripControls(tc.in); got != tc.want {
+			t.Errorf("StripControls(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if got, want := NewSanitizer().Sanitize("<p>hi\x00 there\x07</p>"), "<p>hi there</p>"; got != want {
+		t.Errorf("Sanitize kept control characters: %q, want %q", got, want)
+	}
+}
