@@ -153,12 +153,7 @@ type deptProcess struct {
 
 func newDeptProcess(t *testing.T, bin, prefix, ip string) *deptProcess {
 	t.Helper()
-	ln, err := net.Listen("tcp", ip+":0")
-	if err != nil {
-		t.Skipf("cannot listen on %s (no loopback alias?): %v", ip, err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t, ip)
 	d := &deptProcess{bin: bin, prefix: prefix, domain: addr, url: "http://" + addr, log: &syncBuffer{}}
 	d.env = append(os.Environ(),
 		"REDIS_URL="+config.TestRedisURL(),
@@ -244,6 +239,17 @@ func (d *deptProcess) client(t *testing.T, username string) *gomastodon.Client {
 	d.admin(t, "user", "create", "--username", username, "--email", username+"@example.com", "--password", "correct horse "+username)
 	token := d.admin(t, "token", "--username", username, "--scopes", "read write follow push")
 	return gomastodon.NewClient(&gomastodon.Config{Server: d.url, AccessToken: token})
+}
+
+// freeAddr is an address on ip that nothing listens on, for a server the test starts.
+func freeAddr(t *testing.T, ip string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Skipf("cannot listen on %s (no loopback alias?): %v", ip, err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // tail is the end of a log, for a failure report.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -93,12 +92,7 @@ func TestAdminTokenWorksAgainstServe(t *testing.T) {
 		t.Fatalf("admin token printed %q, want the token alone", token)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t, "127.0.0.1")
 	env := map[string]string{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

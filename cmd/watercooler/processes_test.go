@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,12 +92,7 @@ func TestProcessesPostingConcurrentlyLoseNothing(t *testing.T) {
 // listening on an address of its own, as processes behind one load balancer do.
 func (d *deptProcess) sibling(t *testing.T) *deptProcess {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t, "127.0.0.1")
 	s := &deptProcess{bin: d.bin, prefix: d.prefix, domain: d.domain, url: "http://" + addr, log: &syncBuffer{}}
 	for _, kv := range d.env {
 		if strings.HasPrefix(kv, "WATERCOOLER_LISTEN=") {
