@@ -46,6 +46,8 @@ func (f *Federator) authorizeFetch(w http.ResponseWriter, r *http.Request) bool 
 		http.Error(w, "federation with this host is not allowed", http.StatusForbidden)
 		return false
 	}
+	// A peer that fetches from us is up: deliveries waiting for it need not wait for their retry.
+	f.signOfLife(r.Context(), HostOf(signer))
 	return true
 }
 
