@@ -67,7 +67,7 @@ func (s *Server) renderNotifications(ctx context.Context, viewer *store.Account,
 	if err != nil {
 		return nil, err
 	}
-	rendered, err := s.renderStatuses(ctx, viewer, sts, contextNotifications)
+	rendered, err := s.renderChecking(ctx, viewer, sts, contextNotifications, true)
 	if err != nil {
 		return nil, err
 	}

@@ -155,3 +155,21 @@ func TestNotificationGetDismissClear(t *testing.T) {
 	}
 	apiForm(t, http.MethodPost, inst.API("/api/v1/notifications/%s/dismiss", ns[1].ID), alice.Token, "").expectError(t, http.StatusNotFound, "Record not found")
 }
+
+// A notification shows its status through the same visibility check as every other read: once
+// alice no longer follows bob, the notification of his followers-only post goes with the post.
+func TestNotificationsHideWhatTheViewerMayNoLongerSee(t *testing.T) {
+	inst := testrig.StartInstance(t)
+	alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
+	if err := inst.Store.Follow(context.Background(), alice.Account, bob.Account, store.FollowOptions{ShowReblogs: true, Notify: true}); err != nil {
+		t.Fatal(err)
+	}
+	postStatus(t, inst, bob, gomastodon.Toot{Status: "followers only", Visibility: "private"})
+	if got, _, _ := ntfList(t, inst, "", alice.Token); !slices.Equal(got, []string{"status:bob"}) {
+		t.Fatalf("while following: %v, want [status:bob]", got)
+	}
+	apiForm(t, http.MethodPost, inst.API("/api/v1/accounts/%s/unfollow", bob.Account.ID), alice.Token, "").ok(t, nil)
+	if got, _, _ := ntfList(t, inst, "", alice.Token); len(got) != 0 {
+		t.Fatalf("after unfollowing: %v, want none", got)
+	}
+}

@@ -137,7 +137,7 @@ func (s *Server) routes(app *fiber.App) {
 	// Media.
 	api.Post("/v1/media", s.uploadRoute, write("write:media"), s.limitMedia, s.mediaCreate)
 	api.Post("/v2/media", s.uploadRoute, write("write:media"), s.limitMedia, s.mediaCreate)
-	api.Get("/v1/media/:id", read("read:statuses"), s.mediaGet)
+	api.Get("/v1/media/:id", write("write:media"), s.mediaGet) // as in Mastodon: the uploader checks processing
 	api.Put("/v1/media/:id", write("write:media"), s.mediaUpdate)
 	app.Get("/media/*", s.mediaFile)
 
