@@ -154,14 +154,41 @@ func (g *Gate) done() {
 	}
 }
 
-func process(ctx context.Context, r io.Reader, lim Limits, g *Gate) (*Processed, error) {
-	lim = lim.withDefaults()
-	data, err := io.ReadAll(io.LimitReader(r, lim.MaxBytes+1))
+// readUpload reads an upload of at most limit bytes. An upload whose size is known (a file, a
+// multipart part) is read into one buffer of that size: growing a buffer by doubling would
+// allocate about twice the upload again.
+func readUpload(r io.Reader, limit int64) ([]byte, error) {
+	if sk, ok := r.(io.Seeker); ok {
+		size, err := sk.Seek(0, io.SeekEnd)
+		if err == nil {
+			_, err = sk.Seek(0, io.SeekStart)
+		}
+		if err == nil {
+			if size > limit {
+				return nil, ErrFileSize
+			}
+			data := make([]byte, size)
+			if _, err := io.ReadFull(r, data); err != nil {
+				return nil, fmt.Errorf("media: read upload: %w", err)
+			}
+			return data, nil
+		}
+	}
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("media: read upload: %w", err)
 	}
-	if int64(len(data)) > lim.MaxBytes {
+	if int64(len(data)) > limit {
 		return nil, ErrFileSize
+	}
+	return data, nil
+}
+
+func process(ctx context.Context, r io.Reader, lim Limits, g *Gate) (*Processed, error) {
+	lim = lim.withDefaults()
+	data, err := readUpload(r, lim.MaxBytes)
+	if err != nil {
+		return nil, err
 	}
 	f := sniff(data)
 	if f == formatUnknown {

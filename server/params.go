@@ -102,11 +102,18 @@ func decodeParams(c *fiber.Ctx, v any) error {
 			return errorf(fiber.StatusBadRequest, "Malformed query parameters: %v", shortErr(err))
 		}
 	}
-	body := c.Body()
-	if len(body) == 0 || c.Method() == fiber.MethodGet {
+	if c.Method() == fiber.MethodGet || c.Request().Header.ContentLength() == 0 {
 		return nil
 	}
 	ctype := strings.ToLower(strings.TrimSpace(strings.Split(c.Get(fiber.HeaderContentType), ";")[0]))
+	var body []byte
+	if ctype != fiber.MIMEMultipartForm {
+		// Only read the raw body of what is parsed from it: fasthttp rebuilds a parsed
+		// multipart body, uploads included, each time its body is asked for.
+		if body = c.Body(); len(body) == 0 {
+			return nil
+		}
+	}
 	form := map[string]any{}
 	switch {
 	case strings.HasSuffix(ctype, "json"):
