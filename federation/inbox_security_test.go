@@ -372,7 +372,8 @@ func newFakeRemote6(t *testing.T) *fakeRemote {
 }
 
 // TestResolveRedirectLoop: a server that redirects to itself costs a bounded number of
-// requests and finds nothing, for WebFinger and for object URLs alike.
+// requests and finds nothing, for WebFinger and for object URLs alike. The count of requests is
+// the bound; how long they take depends on the machine.
 func TestResolveRedirectLoop(t *testing.T) {
 	d := newDept(t, "alice")
 	var hits atomic.Int64
@@ -384,16 +385,12 @@ func TestResolveRedirectLoop(t *testing.T) {
 	host := strings.TrimPrefix(loop.URL, "http://")
 	for _, q := range []string{"loop@" + host, loop.URL + "/users/loop", loop.URL + "/users/loop/statuses/1"} {
 		hits.Store(0)
-		start := time.Now()
 		res, err := d.client.Search(context.Background(), q, true)
 		if err != nil {
 			t.Fatalf("search %s: %v", q, err)
 		}
 		if len(res.Accounts) != 0 || len(res.Statuses) != 0 {
 			t.Fatalf("search %s found something", q)
-		}
-		if elapsed := time.Since(start); elapsed > 5*time.Second {
-			t.Fatalf("search %s took %s", q, elapsed)
 		}
 		if n := hits.Load(); n == 0 || n > 10 {
 			t.Fatalf("search %s made %d requests to the loop, want a few", q, n)
