@@ -258,7 +258,9 @@ func TestFetchTimeout(t *testing.T) {
 		if !errors.As(err, &ne) || !ne.Timeout() {
 			t.Errorf("GetActivity(%s) = %v, want a timeout", path, err)
 		}
-		if elapsed > timeout+2*time.Second {
+		// The handlers hang until the test ends, so any return is the timeout's doing; the bound
+		// only catches a timeout far longer than configured, whatever the machine's load.
+		if elapsed > timeout+30*time.Second {
 			t.Errorf("GetActivity(%s) took %v, want about %v", path, elapsed, timeout)
 		}
 	}
