@@ -14,6 +14,7 @@ import (
 	"github.com/go-fed/activity/streams/vocab"
 
 	"watercooler/store"
+	"watercooler/text"
 )
 
 // maxFields is how many profile fields PersonToAccount keeps; Mastodon shows four, and a
@@ -144,7 +145,7 @@ func InstanceActor(site Site, publicKeyPEM string) (vocab.Type, error) {
 	id := base + "/actor"
 	app := streams.NewActivityStreamsApplication()
 	setID(app, id)
-	setActorCommon(app, InstanceActorName(site.Domain), id+"/inbox", id+"/outbox", base+"/inbox")
+	setActorCommon(app, text.InstanceActorName(site.Domain), id+"/inbox", id+"/outbox", base+"/inbox")
 	u := streams.NewActivityStreamsUrlProperty()
 	u.AppendIRI(iri(base + "/about"))
 	app.SetActivityStreamsUrl(u)
@@ -152,31 +153,6 @@ func InstanceActor(site Site, publicKeyPEM string) (vocab.Type, error) {
 	// As Mastodon's: nobody should follow the instance actor.
 	app.GetUnknownProperties()["manuallyApprovesFollowers"] = true
 	return app, nil
-}
-
-// InstanceActorName is the instance actor's preferredUsername, which WebFinger also answers
-// for. Mastodon names it after the domain, and so do we while the domain fits Mastodon's
-// username rule (letters, digits and '_', with '.' and '-' only inside): peers WebFinger
-// preferredUsername@domain to check an actor, and GoToSocial cannot parse a name with a colon,
-// so a domain with a port (127.0.0.3:8133) becomes 127.0.0.3_8133. Every other character that
-// does not fit, and a '.' or '-' at either end, becomes '_'.
-func InstanceActorName(domain string) string {
-	if domain == "" {
-		return "instance_actor"
-	}
-	b := []byte(domain)
-	for i, c := range b {
-		inside := c == '.' || c == '-'
-		if !isUsernameByte(c) && !(inside && i > 0 && i < len(b)-1) {
-			b[i] = '_'
-		}
-	}
-	return string(b)
-}
-
-// isUsernameByte reports whether c may appear anywhere in a username: a letter, digit or '_'.
-func isUsernameByte(c byte) bool {
-	return c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
 }
 
 // setActorCommon sets what every actor document has: preferredUsername, inbox, outbox and

@@ -29,6 +29,7 @@ import (
 	"watercooler/federation"
 	"watercooler/signup"
 	"watercooler/testrig"
+	"watercooler/text"
 )
 
 // mastodonUsername is Mastodon's rule for usernames (Account::USERNAME_RE), which its
@@ -48,7 +49,7 @@ func TestInstanceActorName(t *testing.T) {
 		{"sales-dept.corp.example", "sales-dept.corp.example"},
 		{"", "instance_actor"},
 	} {
-		got := federation.InstanceActorName(c.domain)
+		got := text.InstanceActorName(c.domain)
 		if got != c.want || !mastodonUsername.MatchString(got) {
 			t.Errorf("InstanceActorName(%q) = %q, want %q, which fits Mastodon's username rule", c.domain, got, c.want)
 		}

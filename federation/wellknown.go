@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"watercooler/store"
+	"watercooler/text"
 )
 
 // Handler serves every ActivityPub and discovery route with net/http; the server mounts it.
@@ -65,7 +66,7 @@ func (f *Federator) serveWebFinger(w http.ResponseWriter, r *http.Request) {
 		}
 		// The domain itself is the name the instance actor had before it had to fit the
 		// username rule; peers that stored it keep finding the actor.
-		if strings.EqualFold(user, InstanceActorName(f.site.Domain)) || strings.EqualFold(user, f.site.Domain) {
+		if strings.EqualFold(user, text.InstanceActorName(f.site.Domain)) || strings.EqualFold(user, f.site.Domain) {
 			f.writeInstanceWebFinger(w)
 			return
 		}
@@ -120,7 +121,7 @@ func (f *Federator) accountByProfileURL(r *http.Request, resource string) (*stor
 
 func (f *Federator) writeInstanceWebFinger(w http.ResponseWriter) {
 	writeJSON(w, http.StatusOK, "application/jrd+json; charset=utf-8", map[string]any{
-		"subject": "acct:" + InstanceActorName(f.site.Domain) + "@" + f.site.Domain,
+		"subject": "acct:" + text.InstanceActorName(f.site.Domain) + "@" + f.site.Domain,
 		"aliases": []string{f.InstanceActorURI()},
 		"links":   []map[string]string{{"rel": "self", "type": ContentType, "href": f.InstanceActorURI()}},
 	})

@@ -143,6 +143,8 @@ func (s *Server) signupErrors(ctx context.Context, username, email, password, ag
 		add("username", "Username", "ERR_TOO_LONG", "is too long (maximum is 30 characters)")
 	case !text.ValidUsername(username):
 		add("username", "Username", "ERR_INVALID", "must contain only letters, numbers and underscores")
+	case signup.Reserved(username, s.cfg.URL):
+		add("username", "Username", "ERR_RESERVED", "is reserved")
 	default:
 		a, err := s.store.AccountByAcct(ctx, username)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/url"
 	"strings"
 
 	"watercooler/actorkey"
@@ -29,16 +30,31 @@ type Params struct {
 
 // Errors that name what is wrong with the input.
 var (
-	ErrInvalidUsername = errors.New("username must be 1–30 letters, digits or underscores (dots and dashes inside)")
-	ErrInvalidEmail    = errors.New("e-mail address is not valid")
-	ErrPasswordLength  = errors.New("password must be 8 to 72 bytes long")
+	ErrInvalidUsername  = errors.New("username must be 1–30 letters, digits or underscores (dots and dashes inside)")
+	ErrReservedUsername = errors.New("username is reserved for the instance itself")
+	ErrInvalidEmail     = errors.New("e-mail address is not valid")
+	ErrPasswordLength   = errors.New("password must be 8 to 72 bytes long")
 )
+
+// Reserved reports whether username belongs to the instance at baseURL: WebFinger answers the
+// instance actor's name (and the bare domain) with the instance actor, so a user of that name
+// could never be found from another server.
+func Reserved(username, baseURL string) bool {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(username, text.InstanceActorName(u.Host)) || strings.EqualFold(username, u.Host)
+}
 
 // Create validates the parameters, hashes the password, generates the actor's key pair and
 // stores the account.
 func Create(ctx context.Context, st *store.Store, hasher Hasher, baseURL string, p Params) (*store.Account, error) {
 	if !text.ValidUsername(p.Username) {
 		return nil, fmt.Errorf("%q: %w", p.Username, ErrInvalidUsername)
+	}
+	if Reserved(p.Username, baseURL) {
+		return nil, fmt.Errorf("%q: %w", p.Username, ErrReservedUsername)
 	}
 	if p.Email != "" {
 		if addr, err := mail.ParseAddress(p.Email); err != nil || addr.Address != p.Email || !strings.Contains(p.Email, "@") {

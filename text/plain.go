@@ -82,6 +82,26 @@ func HashtagNames(text string) []string {
 	return names
 }
 
+// InstanceActorName is the instance actor's preferredUsername, which WebFinger also answers
+// for. Mastodon names it after the domain, and so do we while the domain fits Mastodon's
+// username rule (letters, digits and '_', with '.' and '-' only inside): peers WebFinger
+// preferredUsername@domain to check an actor, and GoToSocial cannot parse a name with a colon,
+// so a domain with a port (127.0.0.3:8133) becomes 127.0.0.3_8133. Every other character that
+// does not fit, and a '.' or '-' at either end, becomes '_'. No local user may take the name.
+func InstanceActorName(domain string) string {
+	if domain == "" {
+		return "instance_actor"
+	}
+	b := []byte(domain)
+	for i, c := range b {
+		inside := c == '.' || c == '-'
+		if !isUserStart(c) && !(inside && i > 0 && i < len(b)-1) {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
 // ValidUsername reports whether name is acceptable as a local username
 // under Mastodon's rule, ^[a-zA-Z0-9_]+([a-zA-Z0-9_.-]+[a-zA-Z0-9_]+)?$
 // and at most 30 characters: letters, digits, '_', '.' and '-', starting
