@@ -1,13 +1,11 @@
 package federation_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"watercooler/config"
@@ -74,27 +72,9 @@ func TestRemoteAddressingDecidesRecipients(t *testing.T) {
 	}
 }
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Split(s.b.String(), "\n")
-}
-
 // startLoggedFederator runs the federation side of an instance (its documents, inbox and
 // workers) with its log kept for the test to read.
-func startLoggedFederator(t *testing.T) (*testrig.Instance, *syncBuffer) {
+func startLoggedFederator(t *testing.T) (*testrig.Instance, *testrig.LogBuffer) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -104,7 +84,7 @@ func startLoggedFederator(t *testing.T) (*testrig.Instance, *syncBuffer) {
 	cfg.URL = "http://" + ln.Addr().String()
 	cfg.PeerNetworks, _ = config.ParseNetworks("127.0.0.0/8")
 	st := testrig.NewStore(t, cfg.Domain())
-	logs := &syncBuffer{}
+	logs := &testrig.LogBuffer{}
 	fed, err := federation.New(context.Background(), cfg, st, slog.New(slog.NewTextHandler(logs, nil)), testrig.FastFederation())
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +126,7 @@ func TestInboxLogsWhyNothingWasStored(t *testing.T) {
 		r.deliver(t, inst, "mallory", c.act)
 		quiesce(t, inst) // in order: a duplicate or late Create must find what came before
 	}
-	lines := logs.lines()
+	lines := logs.Lines()
 	for _, c := range cases {
 		id := c.act["id"].(string)
 		var found []string

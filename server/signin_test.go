@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net"
 	"net/http"
@@ -35,24 +34,6 @@ func serveAlso(t *testing.T, inst *testrig.Instance, log *slog.Logger, options .
 		<-served
 	})
 	return "http://" + ln.Addr().String()
-}
-
-// syncBuffer is a log destination that tests read while servers write to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // signInAttempt is one submission of the sign-in form.
@@ -97,7 +78,7 @@ func TestSignInThrottle(t *testing.T) {
 		c.SignInAddressRate = config.Rate{Limit: 5, Window: 10 * time.Minute}
 		c.TrustedProxies, _ = config.ParseNetworks("127.0.0.0/8, 10.0.0.0/8")
 	})
-	var logs syncBuffer
+	var logs testrig.LogBuffer
 	servers := []string{inst.URL, serveAlso(t, inst, slog.New(slog.NewTextHandler(&logs, nil)))}
 	users := map[string]*testrig.User{}
 	for _, name := range []string{"alice", "bob", "carol", "dave"} {

@@ -145,7 +145,7 @@ func buildWatercooler(t *testing.T) string {
 type deptProcess struct {
 	bin, prefix, domain, url string
 	env                      []string
-	log                      *syncBuffer
+	log                      *testrig.LogBuffer
 
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -154,7 +154,7 @@ type deptProcess struct {
 func newDeptProcess(t *testing.T, bin, prefix, ip string) *deptProcess {
 	t.Helper()
 	addr := freeAddr(t, ip)
-	d := &deptProcess{bin: bin, prefix: prefix, domain: addr, url: "http://" + addr, log: &syncBuffer{}}
+	d := &deptProcess{bin: bin, prefix: prefix, domain: addr, url: "http://" + addr, log: &testrig.LogBuffer{}}
 	d.env = append(os.Environ(),
 		"REDIS_URL="+config.TestRedisURL(),
 		"WATERCOOLER_REDIS_PREFIX="+prefix,

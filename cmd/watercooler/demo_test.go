@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -44,30 +42,12 @@ func freePortRun(t *testing.T) int {
 	return 0
 }
 
-// syncBuffer is a bytes.Buffer safe for the demo's goroutine and the test to share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestDemoFederates runs the demo as a newcomer would and checks that the departments
 // federate: a sales reply to an engineering post shows up on engineering's public timeline.
 func TestDemoFederates(t *testing.T) {
 	base := freePortRun(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out testrig.LogBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"demo", "--base-port", strconv.Itoa(base)}, func(string) string { return "" }, &out, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -93,7 +93,7 @@ func TestProcessesPostingConcurrentlyLoseNothing(t *testing.T) {
 func (d *deptProcess) sibling(t *testing.T) *deptProcess {
 	t.Helper()
 	addr := freeAddr(t, "127.0.0.1")
-	s := &deptProcess{bin: d.bin, prefix: d.prefix, domain: d.domain, url: "http://" + addr, log: &syncBuffer{}}
+	s := &deptProcess{bin: d.bin, prefix: d.prefix, domain: d.domain, url: "http://" + addr, log: &testrig.LogBuffer{}}
 	for _, kv := range d.env {
 		if strings.HasPrefix(kv, "WATERCOOLER_LISTEN=") {
 			kv = "WATERCOOLER_LISTEN=" + addr
