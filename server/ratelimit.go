@@ -1,9 +1,12 @@
 package server
 
 import (
+	"context"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -32,61 +35,83 @@ func (s *Server) limit(c *fiber.Ctx, bucket string, rate config.Rate, subject st
 	if rate.Off() {
 		return c.Next()
 	}
-	ctx, lim, key := c.UserContext(), storeRate(rate), bucket+" "+subject
-	if !s.countAlongside(c, key) {
-		st, err := s.store.HitRate(ctx, bucket, subject, lim)
-		if err != nil {
-			return err
-		}
-		if err := s.rateAnswer(c, key, st); err != nil {
-			return err
-		}
-		return c.Next()
+	st, err := s.budgets.take(c.UserContext(), s.store, bucket, subject, storeRate(rate))
+	if err != nil {
+		return err
 	}
-	// A read has no effects, so it is counted while the handler runs rather than before: the
-	// count's round trip to Redis then adds nothing to the request's latency. A read over the
-	// limit has its answer replaced, and the subject is refused before any work from then on
-	// (see countAlongside).
-	type hit struct {
-		st  store.RateState
-		err error
+	if err := s.rateAnswer(c, st); err != nil {
+		return err
 	}
-	counted := make(chan hit, 1)
-	go func() {
-		st, err := s.store.HitRate(ctx, bucket, subject, lim)
-		counted <- hit{st, err}
-	}()
-	err := c.Next()
-	h := <-counted
-	if h.err != nil {
-		return h.err
-	}
-	if refused := s.rateAnswer(c, key, h.st); refused != nil {
-		c.Response().ResetBody()
-		return refused
-	}
-	return err
+	return c.Next()
 }
 
-// countAlongside reports whether a request may be counted while its handler runs: a GET that
-// is not a stream (which answers before its handler returns), from a subject this process has
-// not seen over its limit in the current window.
-func (s *Server) countAlongside(c *fiber.Ctx, key string) bool {
-	if c.Method() != fiber.MethodGet || strings.HasPrefix(c.Path(), "/api/v1/streaming") {
-		return false
-	}
-	if until, ok := s.overLimit.Load(key); ok {
-		if time.Now().Before(until.(time.Time)) {
-			return false
+// rateSlices is how many slices a process takes a window's limit in: a request asks Redis only
+// when its process's slice is used up, so counting costs one round trip per limit/rateSlices
+// requests. Limits below rateSlices are counted one request at a time.
+const rateSlices = 20
+
+// rateBudgets are the slices of rate-limit windows this process has reserved from Redis and
+// not used yet, by bucket and subject.
+type rateBudgets struct {
+	m     sync.Map // bucket+" "+subject → *rateBudget
+	added atomic.Int64
+}
+
+type rateBudget struct {
+	mu      sync.Mutex
+	left    int       // reserved and not used yet
+	counted int       // the window's count in Redis at the last reservation
+	resetAt time.Time // when the window ends
+}
+
+// take counts one request of subject. Reserved slices count as used in every process, so
+// Remaining is exact with one process and errs low with several; the limit itself holds.
+func (b *rateBudgets) take(ctx context.Context, st *store.Store, bucket, subject string, lim store.RateLimit) (store.RateState, error) {
+	v, loaded := b.m.Load(bucket + " " + subject)
+	if !loaded {
+		v, loaded = b.m.LoadOrStore(bucket+" "+subject, &rateBudget{})
+		if !loaded && b.added.Add(1)%1024 == 0 {
+			b.sweep()
 		}
-		s.overLimit.CompareAndDelete(key, until)
 	}
-	return true
+	budget := v.(*rateBudget)
+	budget.mu.Lock()
+	defer budget.mu.Unlock()
+	now := time.Now()
+	if budget.left == 0 || !now.Before(budget.resetAt) {
+		slice, err := st.ReserveRate(ctx, bucket, subject, lim, max(1, lim.Limit/rateSlices))
+		if err != nil {
+			return store.RateState{}, err
+		}
+		budget.left, budget.counted, budget.resetAt = slice.Granted, slice.Counted, now.Add(slice.Reset)
+		if slice.Granted == 0 {
+			return store.RateState{Limit: lim.Limit, Reset: slice.Reset}, nil
+		}
+	}
+	budget.left--
+	used := budget.counted - budget.left
+	return store.RateState{Allowed: true, Limit: lim.Limit, Remaining: max(lim.Limit-used, 0), Reset: budget.resetAt.Sub(now)}, nil
+}
+
+// sweep forgets the budgets of windows that have ended, so that subjects seen once (client
+// addresses, say) do not pile up.
+func (b *rateBudgets) sweep() {
+	now := time.Now()
+	b.m.Range(func(k, v any) bool {
+		budget := v.(*rateBudget)
+		budget.mu.Lock()
+		ended := !now.Before(budget.resetAt)
+		budget.mu.Unlock()
+		if ended {
+			b.m.CompareAndDelete(k, v)
+		}
+		return true
+	})
 }
 
 // rateAnswer sets the X-RateLimit-* headers of a counted request and returns the 429 to answer
-// when it went over the limit, remembering that the subject is over it until the window ends.
-func (s *Server) rateAnswer(c *fiber.Ctx, key string, st store.RateState) error {
+// when it went over the limit.
+func (s *Server) rateAnswer(c *fiber.Ctx, st store.RateState) error {
 	c.Set("X-RateLimit-Limit", strconv.Itoa(st.Limit))
 	c.Set("X-RateLimit-Remaining", strconv.Itoa(st.Remaining))
 	// Mastodon sends the reset as an ISO 8601 time with milliseconds.
@@ -94,7 +119,6 @@ func (s *Server) rateAnswer(c *fiber.Ctx, key string, st store.RateState) error 
 	if st.Allowed {
 		return nil
 	}
-	s.overLimit.Store(key, time.Now().Add(st.Reset))
 	c.Set(fiber.HeaderRetryAfter, retryAfter(st.Reset))
 	return errRateLimited
 }

@@ -75,6 +75,30 @@ func TestAPIRateLimits(t *testing.T) {
 	checkRetryAfter(t, "second upload", r.Header.Get("Retry-After"), 30*time.Minute)
 }
 
+// TestAPIRateLimitHoldsAcrossProcesses: each process reserves its slices of a window from Redis
+// and counts them itself, yet two processes serving one client alternately let exactly the
+// limit through between them, and both refuse the next request.
+func TestAPIRateLimitHoldsAcrossProcesses(t *testing.T) {
+	const limit = 40 // two requests a slice
+	inst := testrig.StartInstance(t, func(c *config.Config) { c.APIRate = config.Rate{Limit: limit, Window: time.Minute} })
+	alice := inst.CreateUser(t, "alice")
+	servers := []string{inst.URL, serveAlso(t, inst, testrig.Logger(t))}
+	allowed := 0
+	for i := range limit + 2 {
+		r := apiDo(t, http.MethodGet, servers[i%2]+"/api/v1/instance", alice.Token, "", "")
+		switch r.Code {
+		case http.StatusOK:
+			allowed++
+		case http.StatusTooManyRequests:
+		default:
+			t.Fatalf("request %d: status %d", i+1, r.Code)
+		}
+	}
+	if allowed != limit {
+		t.Fatalf("%d requests allowed through two processes, want %d", allowed, limit)
+	}
+}
+
 func checkReset(t *testing.T, name, reset string, window time.Duration) {
 	t.Helper()
 	at, err := time.Parse(time.RFC3339, reset)

@@ -34,11 +34,9 @@ type Server struct {
 	hasher PasswordHasher
 	// dummyHash stands in for the password hash of logins that do not exist (see signIn).
 	dummyHash string
-	// overLimit holds the rate-limit subjects this process has seen over their limit, until
-	// their window ends (see countAlongside); it holds only subjects that sent a whole limit's
-	// requests, so its size is bounded by what the limits allow.
-	overLimit sync.Map
-	fed       Federation // nil when the instance does not federate (some tests)
+	// budgets holds the slices of rate-limit windows this process reserved (see ratelimit.go).
+	budgets rateBudgets
+	fed     Federation // nil when the instance does not federate (some tests)
 	// decodes bounds how many uploaded images decode at once.
 	decodes *media.Gate
 	// streams delivers the streaming API's events; see streaming.go.

@@ -31,27 +31,42 @@ type RateState struct {
 	Reset time.Duration
 }
 
-// hitScript counts one event: INCR, with the window's expiry set by the first event. The TTL
-// guard repairs a counter that lost its expiry, which would otherwise block forever.
-var hitScript = redis.NewScript(`
-local n = redis.call('INCR', KEYS[1])
+// reserveRateScript counts n events at once: INCRBY, with the window's expiry set by the first
+// event. The TTL guard repairs a counter that lost its expiry, which would otherwise block
+// forever.
+var reserveRateScript = redis.NewScript(`
+local n = redis.call('INCRBY', KEYS[1], ARGV[2])
 local ttl = redis.call('PTTL', KEYS[1])
-if n == 1 or ttl < 0 then
+if n == tonumber(ARGV[2]) or ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
   ttl = tonumber(ARGV[1])
 end
 return {n, ttl}
 `)
 
-// HitRate counts one event of subject (an account id, a client address) in bucket ("api",
-// "media") against lim.
-func (s *Store) HitRate(ctx context.Context, bucket, subject string, lim RateLimit) (RateState, error) {
-	res, err := hitScript.Run(ctx, s.rdb, []string{s.k.rateLimit(bucket, subject)}, lim.Window.Milliseconds()).Int64Slice()
+// RateSlice is what ReserveRate granted: up to the events asked for, as many as the window
+// still allows.
+type RateSlice struct {
+	Granted int
+	// Counted is the window's count after the reservation, every process's reservations
+	// included; Reset is how long until the window ends.
+	Counted int
+	Reset   time.Duration
+}
+
+// ReserveRate reserves up to n events of subject (an account id, a client address) in bucket
+// ("api", "media") against lim, so that a process can count the next events itself and ask
+// Redis again only when they are used: one round trip for a slice of a limit, not one per
+// request. Reserved events count against the limit in every process at once, so the limit holds
+// across processes; an unused reservation ends with its window.
+func (s *Store) ReserveRate(ctx context.Context, bucket, subject string, lim RateLimit, n int) (RateSlice, error) {
+	res, err := reserveRateScript.Run(ctx, s.rdb, []string{s.k.rateLimit(bucket, subject)}, lim.Window.Milliseconds(), n).Int64Slice()
 	if err != nil {
-		return RateState{}, fmt.Errorf("rate %s of %s: %w", bucket, subject, err)
+		return RateSlice{}, fmt.Errorf("rate %s of %s: %w", bucket, subject, err)
 	}
-	n, ttl := int(res[0]), time.Duration(res[1])*time.Millisecond
-	return RateState{Allowed: n <= lim.Limit, Limit: lim.Limit, Remaining: max(lim.Limit-n, 0), Reset: ttl}, nil
+	counted := int(res[0])
+	before := counted - n
+	return RateSlice{Granted: min(max(lim.Limit-before, 0), n), Counted: counted, Reset: time.Duration(res[1]) * time.Millisecond}, nil
 }
 
 // SignInSubject is what one password check is charged to, with its limit. A zero Limit

@@ -69,30 +69,31 @@ func TestReserveSignInCountsAtomically(t *testing.T) {
 	}
 }
 
-// TestHitRate counts a fixed window down to zero and refuses beyond it.
-func TestHitRate(t *testing.T) {
+// TestReserveRate hands out a fixed window in slices, the last one cut to what the limit still
+// allows, and nothing beyond it.
+func TestReserveRate(t *testing.T) {
 	st := testrig.NewStore(t, testDomain)
 	ctx := context.Background()
-	lim := store.RateLimit{Limit: 3, Window: time.Minute}
-	for i, want := range []store.RateState{
-		{Allowed: true, Limit: 3, Remaining: 2},
-		{Allowed: true, Limit: 3, Remaining: 1},
-		{Allowed: true, Limit: 3, Remaining: 0},
-		{Allowed: false, Limit: 3, Remaining: 0},
+	lim := store.RateLimit{Limit: 10, Window: time.Minute}
+	for i, want := range []store.RateSlice{
+		{Granted: 4, Counted: 4},
+		{Granted: 4, Counted: 8},
+		{Granted: 2, Counted: 12},
+		{Granted: 0, Counted: 16},
 	} {
-		got, err := st.HitRate(ctx, "api", "account:1", lim)
+		got, err := st.ReserveRate(ctx, "api", "account:1", lim, 4)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got.Reset <= 0 || got.Reset > lim.Window {
-			t.Fatalf("hit %d: reset in %s, want within %s", i+1, got.Reset, lim.Window)
+			t.Fatalf("reservation %d: reset in %s, want within %s", i+1, got.Reset, lim.Window)
 		}
 		got.Reset = 0
 		if got != want {
-			t.Fatalf("hit %d: %+v, want %+v", i+1, got, want)
+			t.Fatalf("reservation %d: %+v, want %+v", i+1, got, want)
 		}
 	}
-	if got, _ := st.HitRate(ctx, "media", "account:1", lim); got.Remaining != 2 {
-		t.Fatalf("another bucket starts at %d remaining, want 2", got.Remaining)
+	if got, _ := st.ReserveRate(ctx, "media", "account:1", lim, 4); got.Granted != 4 {
+		t.Fatalf("another bucket grants %d, want 4", got.Granted)
 	}
 }
