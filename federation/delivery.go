@@ -161,16 +161,7 @@ func retryDue(j store.Job) (time.Time, bool) {
 // waiting for it is brought forward now (per-host limits still apply when they run).
 func (f *Federator) hostAlive(ctx context.Context, host string) {
 	n, err := f.store.HostAlive(ctx, f.delivery, host, time.Now())
-	if err != nil {
-		if ctx.Err() == nil {
-			f.log.Warn("recording a live host failed", "host", host, "err", err)
-		}
-		return
-	}
-	if n > 0 {
-		f.log.Info("host is back; deliveries waiting for it brought forward", "host", host, "deliveries", n)
-		f.wakeMaintain()
-	}
+	f.broughtForward(ctx, host, "a delivery got an answer", n, err)
 }
 
 // signOfLife records a verified request from host (a signed fetch, say): deliveries waiting for
@@ -178,14 +169,17 @@ func (f *Federator) hostAlive(ctx context.Context, host string) {
 // still fail to receive. The inbox does the same inside AcceptInbound.
 func (f *Federator) signOfLife(ctx context.Context, host string) {
 	n, err := f.delivery.ReviveSoon(ctx, host, time.Now(), f.opts.ReviveCooldown)
-	if err != nil {
-		if ctx.Err() == nil {
-			f.log.Warn("recording a sign of life failed", "host", host, "err", err)
-		}
-		return
-	}
-	if n > 0 {
-		f.log.Info("request from a host that deliveries wait for; brought them forward", "host", host, "deliveries", n)
+	f.broughtForward(ctx, host, "a request came from it", n, err)
+}
+
+// broughtForward logs what a sign of life from host did and wakes the retry scheduler when it
+// moved deliveries.
+func (f *Federator) broughtForward(ctx context.Context, host, sign string, n int, err error) {
+	switch {
+	case err != nil && ctx.Err() == nil:
+		f.log.Warn("recording a sign of life failed", "host", host, "sign", sign, "err", err)
+	case err == nil && n > 0:
+		f.log.Info("host is alive; deliveries waiting for it brought forward", "host", host, "sign", sign, "deliveries", n)
 		f.wakeMaintain()
 	}
 }
