@@ -1,6 +1,7 @@
 package federation_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto"
@@ -581,6 +582,38 @@ func postInbox(t testing.TB, inbox string, body []byte, sign func(*http.Request)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+// announceInbox sends the headers of a signed POST of body, announcing its length, but not the
+// body, and returns the status the server answers with: how a test checks that an oversized
+// body is refused from its headers. Sending the body too would race the server's close against
+// the client's write, and the client could see a reset instead of the answer.
+func announceInbox(t testing.TB, inbox string, body []byte, sign func(*http.Request)) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, inbox, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/activity+json")
+	if sign != nil {
+		sign(req)
+	}
+	conn, err := net.Dial("tcp", req.URL.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n", req.URL.RequestURI(), req.Host, len(body))
+	if err := req.Header.Write(conn); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(conn, "\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil {
+		t.Fatalf("POST %s (headers only): %v", inbox, err)
+	}
+	resp.Body.Close()
 	return resp.StatusCode
 }
 

@@ -154,7 +154,8 @@ func TestInboxSecurity(t *testing.T) {
 			name: "body over 1 MiB", want: http.StatusRequestEntityTooLarge, outcome: refused,
 			send: func(t *testing.T, id string) (int, string) {
 				act, uri := createNote(id, map[string]any{"content": strings.Repeat("a", 1<<20)})
-				return sendSigned(t, mustJSON(t, act), mallory, malloryKey, time.Now()), uri
+				body := mustJSON(t, act)
+				return announceInbox(t, inbox, body, func(r *http.Request) { mastodonSign(r, body, mallory, malloryKey, time.Now()) }), uri
 			},
 		},
 		{

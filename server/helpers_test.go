@@ -4,6 +4,7 @@ package server_test
 // place so that a fix to how tests talk to an instance reaches every test at once.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,8 +14,10 @@ import (
 	"image/png"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -442,4 +445,29 @@ func jsonPath(doc any, keys ...string) any {
 		doc = m[k]
 	}
 	return doc
+}
+
+// announceBody sends the headers of a POST announcing a body of length bytes, but not the body,
+// and returns the status the server answers with: how a test checks that an oversized body is
+// refused from its headers. Sending the body too would race the server's close against the
+// client's write, and the client could see a reset instead of the answer.
+func announceBody(t testing.TB, rawURL, token, contentType string, length int) int {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
+		u.RequestURI(), u.Host, token, contentType, length)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("reading the answer to headers announcing %d bytes: %v", length, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
