@@ -396,7 +396,8 @@ func (p *strictPeer) deliver(t *testing.T, inbox, name string, act map[string]an
 // instance resolves @alice@127.0.0.4:PORT through a signed fetch the peer authenticates by
 // WebFingering our instance actor, follows her locked account (requested until she accepts),
 // accepts a follow from the peer, delivers a post and a favourite the peer authenticates again,
-// and takes a followers-only post of the locked account once following it. Every
+// takes a followers-only post of the locked account once following it, and takes the Accepts
+// that approve its like and reply under the peer's interaction policy as no errors. Every
 // request we make must carry a User-Agent and, for documents, a signature.
 func TestGoToSocialStrictPeer(t *testing.T) {
 	ctx := context.Background()
@@ -501,14 +502,41 @@ func TestGoToSocialStrictPeer(t *testing.T) {
 	if _, err := d.client.Favourite(ctx, got.ID); err != nil {
 		t.Fatalf("favourite: %v", err)
 	}
+	var likeID string
 	testrig.Eventually(t, deadline, "the peer receives carol's Like", func() bool {
 		for _, l := range peer.postedOfType("Like") {
 			if l["object"] == note["id"] {
+				likeID, _ = l["id"].(string)
 				return true
 			}
 		}
 		return false
 	})
+	// A like or reply of a followers-only post is approved under GoToSocial's interaction
+	// policy by an Accept of the interaction itself (object: its id; target: the post), seen
+	// from GoToSocial 0.20 in the manual session. It is no follow, and no bad data either: the
+	// job ends, nothing goes to the dead letters.
+	reply := d.post(t, &gomastodon.Toot{Status: "@" + peer.acct("alice") + " Agreed", InReplyToID: got.ID, Visibility: "private"})
+	testrig.Eventually(t, deadline, "the peer receives carol's reply", func() bool {
+		for _, c := range peer.postedOfType("Create") {
+			if obj, _ := c["object"].(map[string]any); obj["id"] == reply.URI {
+				return true
+			}
+		}
+		return false
+	})
+	for i, interaction := range []string{likeID, reply.URI} {
+		peer.deliver(t, d.inst.URL+"/inbox", "alice", map[string]any{
+			"@context": "https://www.w3.org/ns/activitystreams",
+			"id":       fmt.Sprintf("%s/accepts/01JINTERACTION%d", peer.actorURI("alice"), i),
+			"type":     "Accept", "actor": peer.actorURI("alice"), "to": d.user.Account.URI,
+			"object": interaction, "target": note["id"],
+		})
+	}
+	quiesce(t, d.inst)
+	if dead := queueStats(t, d.inst, "inbox").Dead; dead != 0 {
+		t.Fatalf("the Accepts of carol's like and reply left %d dead-lettered inbox jobs, want 0", dead)
+	}
 	if refused := peer.refused()[checked:]; len(refused) != 0 {
 		t.Fatalf("the strict peer refused %d of our requests:\n%s", len(refused), strings.Join(refused, "\n"))
 	}

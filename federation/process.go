@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"watercooler/store"
@@ -268,10 +269,31 @@ func (f *Federator) followOf(ctx context.Context, a *activity) (follower, target
 		}
 	}
 	if followerID == "" {
+		if f.answersInteraction(a) {
+			return nil, nil, ignore("%s of a like, reply or boost of ours (an interaction policy's approval): nothing to record", a.typ)
+		}
 		return nil, nil, reject("%s of an unknown follow", a.typ)
 	}
 	follower, err = f.store.Account(ctx, followerID)
 	return follower, a.actor, err
+}
+
+// answersInteraction reports whether an Accept or Reject that names no follow answers a like,
+// reply or boost we sent instead. GoToSocial approves interactions under its interaction
+// policies (docs/federation/interaction_policy.md) with an Accept whose object is the
+// interaction's id, ours, often with the interacted post as target; a followers-only post's
+// likes and replies are always answered so. We do not enforce those policies (nor does
+// Mastodon), so the answer changes nothing here, but it is no bad data to dead-letter.
+func (f *Federator) answersInteraction(a *activity) bool {
+	obj, id := a.object()
+	if !f.isLocalURI(id) {
+		return false
+	}
+	if obj != nil {
+		typ := rawID(obj["type"])
+		return typ == "Like" || typ == "Announce" || noteTypes[typ]
+	}
+	return rawID(a.raw["target"]) != "" || strings.Contains(id, "#likes/") || strings.Contains(id, "/statuses/")
 }
 
 func (f *Federator) onAccept(ctx context.Context, a *activity) error {
