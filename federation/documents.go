@@ -110,6 +110,12 @@ func (f *Federator) serveInstanceActor(w http.ResponseWriter, r *http.Request) {
 	writeActivity(w, app)
 }
 
+// serveInstanceOutbox answers the outbox the instance actor names, empty: it posts nothing, but
+// GoToSocial counts the statuses of every actor it fetches by its outbox and warns of a 404.
+func (f *Federator) serveInstanceOutbox(w http.ResponseWriter, r *http.Request) {
+	f.collection(w, r, f.InstanceActorURI()+"/outbox", 0, func(store.Page) ([]store.Entry, []any, error) { return nil, nil, nil })
+}
+
 // collection answers an OrderedCollection: its summary without ?page, or one page of items
 // (newest first, paged by id) with it.
 func (f *Federator) collection(w http.ResponseWriter, r *http.Request, id string, total int64, page func(p store.Page) ([]store.Entry, []any, error)) {

@@ -96,6 +96,18 @@ func TestActorNamesWithPort(t *testing.T) {
 				if m := gtsNamestring.FindStringSubmatch("@" + strings.TrimPrefix(subject, "acct:")); m == nil || m[1] != name || m[2] != domain {
 					t.Fatalf("GoToSocial's namestring parser splits %s into %q, want %s and %s", subject, m, name, domain)
 				}
+				// GoToSocial counts an actor's statuses by its outbox (and warns when it is
+				// missing): every collection an actor names is served.
+				for _, prop := range []string{"outbox", "followers", "following", "featured"} {
+					uri, _ := doc[prop].(string)
+					if uri == "" {
+						continue
+					}
+					coll := getDoc(t, srv.URL+strings.TrimPrefix(uri, base), activityJSON, activityJSON)
+					if coll["id"] != uri || coll["type"] != "OrderedCollection" {
+						t.Fatalf("%s of %s = id %v type %v, want %s, an OrderedCollection", prop, a.path, coll["id"], coll["type"], uri)
+					}
+				}
 			}
 			// The domain was the instance actor's name before; peers that stored it still find it,
 			// and the forms with a leading '@' or without a scheme that Mastodon accepts work too.

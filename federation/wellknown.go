@@ -18,6 +18,7 @@ func (f *Federator) Handler() http.Handler {
 	mux.HandleFunc("GET /.well-known/nodeinfo", f.serveNodeInfoLinks)
 	mux.HandleFunc("GET /nodeinfo/{version}", f.serveNodeInfo)
 	mux.HandleFunc("GET /actor", f.serveInstanceActor)
+	mux.HandleFunc("GET /actor/outbox", f.serveInstanceOutbox)
 	mux.HandleFunc("POST /actor/inbox", func(w http.ResponseWriter, r *http.Request) { f.ServeInbox(w, r, "") })
 	mux.HandleFunc("POST /inbox", func(w http.ResponseWriter, r *http.Request) { f.ServeInbox(w, r, "") })
 	mux.HandleFunc("POST /users/{name}/inbox", func(w http.ResponseWriter, r *http.Request) { f.ServeInbox(w, r, r.PathValue("name")) })
