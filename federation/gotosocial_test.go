@@ -142,7 +142,7 @@ func selfLink(jrd map[string]any) string {
 //     name the same username (internal/federation/dereferencing/finger.go);
 //   - accounts are locked: a Follow is recorded, and accepted only when the test says so.
 //
-// Everything it refused is kept in refusals, for the test to show.
+// Everything it refused or warned about is kept in refusals, for the test to show.
 type strictPeer struct {
 	srv    *httptest.Server
 	client *http.Client
@@ -309,6 +309,15 @@ func (p *strictPeer) authenticate(r *http.Request, body []byte) error {
 	}
 	if err := p.finger(owner); err != nil {
 		return fmt.Errorf("key owner %s: %w", owner["id"], err)
+	}
+	// It counts the owner's statuses by its outbox (dereferenceAccountStats); a failure there
+	// only logs a warning, which is kept with the refusals.
+	if outbox, _ := owner["outbox"].(string); outbox != "" {
+		if coll, err := p.get(outbox, activityJSON); err != nil || coll["type"] != "OrderedCollection" {
+			p.mu.Lock()
+			p.refusals = append(p.refusals, fmt.Sprintf("warning: statuses of %s not counted: outbox %v (error %v)", owner["id"], coll["type"], err))
+			p.mu.Unlock()
+		}
 	}
 	if err := v.Verify(pub, httpsig.RSA_SHA256); err != nil {
 		return fmt.Errorf("signature of %s: %w", keyID, err)
