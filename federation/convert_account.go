@@ -146,6 +146,11 @@ func InstanceActor(site Site, publicKeyPEM string) (vocab.Type, error) {
 	app := streams.NewActivityStreamsApplication()
 	setID(app, id)
 	setActorCommon(app, text.InstanceActorName(site.Domain), id+"/inbox", id+"/outbox", base+"/inbox")
+	// Empty, but named: GoToSocial dereferences every actor's featured collection, an absent
+	// one included, and logs an error for it.
+	featured := streams.NewTootFeaturedProperty()
+	featured.SetIRI(iri(id + "/collections/featured"))
+	app.SetTootFeatured(featured)
 	u := streams.NewActivityStreamsUrlProperty()
 	u.AppendIRI(iri(base + "/about"))
 	app.SetActivityStreamsUrl(u)

@@ -116,6 +116,14 @@ func (f *Federator) serveInstanceOutbox(w http.ResponseWriter, r *http.Request) 
 	f.collection(w, r, f.InstanceActorURI()+"/outbox", 0, func(store.Page) ([]store.Entry, []any, error) { return nil, nil, nil })
 }
 
+// serveInstanceFeatured answers the instance actor's featured collection, empty: it pins nothing.
+func (f *Federator) serveInstanceFeatured(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, ContentType+"; charset=utf-8", map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams", "id": f.InstanceActorURI() + "/collections/featured", "type": "OrderedCollection",
+		"totalItems": 0, "orderedItems": []any{},
+	})
+}
+
 // collection answers an OrderedCollection: its summary without ?page, or one page of items
 // (newest first, paged by id) with it.
 func (f *Federator) collection(w http.ResponseWriter, r *http.Request, id string, total int64, page func(p store.Page) ([]store.Entry, []any, error)) {

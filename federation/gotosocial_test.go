@@ -310,12 +310,19 @@ func (p *strictPeer) authenticate(r *http.Request, body []byte) error {
 	if err := p.finger(owner); err != nil {
 		return fmt.Errorf("key owner %s: %w", owner["id"], err)
 	}
-	// It counts the owner's statuses by its outbox (dereferenceAccountStats); a failure there
-	// only logs a warning, which is kept with the refusals.
-	if outbox, _ := owner["outbox"].(string); outbox != "" {
-		if coll, err := p.get(outbox, activityJSON); err != nil || coll["type"] != "OrderedCollection" {
+	// It counts the owner's statuses by its outbox (dereferenceAccountStats) and reads its
+	// pinned posts from featured, even when the actor names none (dereferenceAccountFeatured);
+	// a failure there only logs, and is kept with the refusals.
+	for _, prop := range []string{"outbox", "featured"} {
+		uri, _ := owner[prop].(string)
+		var coll map[string]any
+		err := errors.New("not named")
+		if uri != "" {
+			coll, err = p.get(uri, activityJSON)
+		}
+		if err != nil || coll["type"] != "OrderedCollection" {
 			p.mu.Lock()
-			p.refusals = append(p.refusals, fmt.Sprintf("warning: statuses of %s not counted: outbox %v (error %v)", owner["id"], coll["type"], err))
+			p.refusals = append(p.refusals, fmt.Sprintf("logged: %s of %s: %v (error %v)", prop, owner["id"], coll["type"], err))
 			p.mu.Unlock()
 		}
 	}

@@ -19,6 +19,7 @@ func (f *Federator) Handler() http.Handler {
 	mux.HandleFunc("GET /nodeinfo/{version}", f.serveNodeInfo)
 	mux.HandleFunc("GET /actor", f.serveInstanceActor)
 	mux.HandleFunc("GET /actor/outbox", f.serveInstanceOutbox)
+	mux.HandleFunc("GET /actor/collections/featured", f.serveInstanceFeatured)
 	mux.HandleFunc("POST /actor/inbox", func(w http.ResponseWriter, r *http.Request) { f.ServeInbox(w, r, "") })
 	mux.HandleFunc("POST /inbox", func(w http.ResponseWriter, r *http.Request) { f.ServeInbox(w, r, "") })
 	mux.HandleFunc("POST /users/{name}/inbox", func(w http.ResponseWriter, r *http.Request) { f.ServeInbox(w, r, r.PathValue("name")) })

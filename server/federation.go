@@ -54,7 +54,7 @@ func (s *Server) mountFederation(app *fiber.App) {
 		return
 	}
 	h := adaptor.HTTPHandler(s.fed.Handler())
-	for _, path := range []string{"/.well-known/webfinger", "/.well-known/host-meta", "/.well-known/nodeinfo", "/nodeinfo/:version", "/actor", "/actor/outbox"} {
+	for _, path := range []string{"/.well-known/webfinger", "/.well-known/host-meta", "/.well-known/nodeinfo", "/nodeinfo/:version", "/actor", "/actor/outbox", "/actor/collections/featured"} {
 		app.Get(path, h)
 	}
 	app.Post("/actor/inbox", h)
