@@ -565,8 +565,8 @@ func mastodonSign(req *http.Request, body []byte, keyID string, key *rsa.Private
 		keyID, base64.StdEncoding.EncodeToString(sig)))
 }
 
-// postInbox POSTs body to an inbox after letting sign add headers, and returns the status.
-func postInbox(t testing.TB, inbox string, body []byte, sign func(*http.Request)) int {
+// inboxRequest is a POST of body to an inbox with the headers sign adds.
+func inboxRequest(t testing.TB, inbox string, body []byte, sign func(*http.Request)) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, inbox, bytes.NewReader(body))
 	if err != nil {
@@ -576,6 +576,13 @@ func postInbox(t testing.TB, inbox string, body []byte, sign func(*http.Request)
 	if sign != nil {
 		sign(req)
 	}
+	return req
+}
+
+// postInbox POSTs body to an inbox after letting sign add headers, and returns the status.
+func postInbox(t testing.TB, inbox string, body []byte, sign func(*http.Request)) int {
+	t.Helper()
+	req := inboxRequest(t, inbox, body, sign)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", inbox, err)
@@ -591,14 +598,7 @@ func postInbox(t testing.TB, inbox string, body []byte, sign func(*http.Request)
 // the client's write, and the client could see a reset instead of the answer.
 func announceInbox(t testing.TB, inbox string, body []byte, sign func(*http.Request)) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, inbox, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/activity+json")
-	if sign != nil {
-		sign(req)
-	}
+	req := inboxRequest(t, inbox, body, sign)
 	conn, err := net.Dial("tcp", req.URL.Host)
 	if err != nil {
 		t.Fatal(err)
