@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -59,13 +60,33 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		if status == fiber.StatusUnauthorized && len(c.Response().Header.Peek(fiber.HeaderWWWAuthenticate)) == 0 {
 			c.Set(fiber.HeaderWWWAuthenticate, bearerChallenge(bearerToken(c))) // RFC 9110 §15.5.2
 		}
-		if status >= 500 {
+		if why, ok := connectionNoise(fe, status); ok {
+			log.Debug("connection closed without a request", "status", status, "reason", why)
+		} else if status >= 500 {
 			log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 		} else {
 			log.Info("request refused", "method", c.Method(), "path", c.Path(), "status", status, "reason", msg)
 		}
 		return c.Status(status).JSON(mastodon.Error{Error: msg})
 	}
+}
+
+// connectionNoise recognizes the refusals fasthttp reports for connections that never carried
+// an HTTP request: a TLS handshake sent to this plain-HTTP listener (a peer trying https:// on
+// a department that serves http, as every first WebFinger to a private-network peer does) and
+// a connection that sent no complete request before the read timeout. Neither is anything an operator can
+// act on, so they are logged at debug level instead of filling the log beside real refusals.
+func connectionNoise(fe *fiber.Error, status int) (string, bool) {
+	if fe == nil {
+		return "", false
+	}
+	switch {
+	case status == fiber.StatusRequestTimeout:
+		return "no complete request before the read timeout", true
+	case status == fiber.StatusBadRequest && strings.Contains(fe.Message, `"\x16\x03`):
+		return "TLS handshake on the plain-HTTP listener", true
+	}
+	return "", false
 }
 
 // errNotImplemented answers routes whose handler is not written yet.

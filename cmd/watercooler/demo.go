@@ -104,7 +104,7 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		if err := cfg.Validate(); err != nil {
 			return err
 		}
-		rdb, closeRedis, err := openRedis(ctx, cfg.RedisURL, log)
+		rdb, closeRedis, err := openRedis(ctx, cfg.RedisURL, nil)
 		if err != nil {
 			return err
 		}
@@ -137,7 +137,11 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 			fmt.Fprintf(stdout, "    sign in as %s@example.com / %s  (%s)\n", p.username, demoPassword, p.displayName)
 		}
 	}
-	fmt.Fprintf(stdout, "\nUse any Mastodon client with one of the URLs above, or open it in a browser.\nData lives in memory unless REDIS_URL is set. Press Ctrl-C to stop.\n")
+	keeps := "Data lives in an embedded in-memory Redis and is gone when the demo stops (set REDIS_URL to keep it)."
+	if *redisURL != "" {
+		keeps = "Data is kept in the Redis at REDIS_URL, each department under its own key prefix."
+	}
+	fmt.Fprintf(stdout, "\nUse any Mastodon client with one of the URLs above, or open it in a browser.\n%s Press Ctrl-C to stop.\n", keeps)
 	return g.Wait()
 }
 

@@ -47,10 +47,11 @@ func freePortRun(t *testing.T) int {
 func TestDemoFederates(t *testing.T) {
 	base := freePortRun(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out testrig.LogBuffer
+	var out, logs testrig.LogBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"demo", "--base-port", strconv.Itoa(base)}, func(string) string { return "" }, &out, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		// The log at main's level: what a newcomer sees on the terminal.
+		done <- run(ctx, []string{"demo", "--base-port", strconv.Itoa(base)}, func(string) string { return "" }, &out, io.Discard, slog.New(slog.NewTextHandler(&logs, nil)))
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -70,6 +71,11 @@ func TestDemoFederates(t *testing.T) {
 		}
 		return strings.Contains(out.String(), "Press Ctrl-C")
 	})
+	// The first screen is the banner: no warning per embedded Redis, no TLS handshake bytes
+	// of one department's https:// attempt logged by another as a refused request.
+	if l := strings.TrimSpace(logs.String()); l != "" {
+		t.Errorf("the demo logged before its banner:\n%s", l)
+	}
 	for _, want := range []string{eng, "alice@example.com / watercooler-demo", "sales", "support"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
@@ -116,4 +122,9 @@ func TestDemoFederates(t *testing.T) {
 		var sts []status
 		return getJSON(eng+"/api/v1/accounts/"+found.ID+"/statuses", &sts) && has(sts, bob, "glad this exists")
 	})
+	for _, l := range logs.Lines() {
+		if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") || strings.Contains(l, "request refused") {
+			t.Errorf("quiet logs expected while nothing is wrong, got: %s", l)
+		}
+	}
 }

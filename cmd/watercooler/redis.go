@@ -10,14 +10,17 @@ import (
 )
 
 // openRedis connects to url, or starts an embedded in-process Redis when url is empty. The
-// returned function releases both.
+// returned function releases both. A nil log keeps the embedded Redis quiet: the demo says so
+// once in its banner instead of once per department.
 func openRedis(ctx context.Context, url string, log *slog.Logger) (redis.UniversalClient, func(), error) {
 	if url == "" {
 		mr := miniredis.NewMiniRedis()
 		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
 			return nil, nil, fmt.Errorf("start embedded Redis: %w", err)
 		}
-		log.Warn("REDIS_URL is not set: running on an embedded in-memory Redis; ALL DATA IS LOST WHEN THE PROCESS EXITS", "addr", mr.Addr())
+		if log != nil {
+			log.Warn("REDIS_URL is not set: running on an embedded in-memory Redis; ALL DATA IS LOST WHEN THE PROCESS EXITS", "addr", mr.Addr())
+		}
 		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 		return rdb, func() { rdb.Close(); mr.Close() }, nil
 	}
