@@ -29,6 +29,8 @@ type Federation interface {
 	Blocked(ctx context.Context, blocker, target *store.Account) error
 	Unblocked(ctx context.Context, blocker, target *store.Account) error
 	ProfileUpdated(ctx context.Context, acct *store.Account) error
+	// PreviewCard reads a linked page's preview card through the guarded fetcher.
+	PreviewCard(ctx context.Context, url string) (*store.Card, error)
 }
 
 // Option adjusts a Server built by New.

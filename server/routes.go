@@ -131,6 +131,12 @@ func (s *Server) routes(app *fiber.App) {
 	api.Post("/v1/tags/:name/follow", follow("write:follows"), s.tagFollow)
 	api.Post("/v1/tags/:name/unfollow", follow("write:follows"), s.tagUnfollow)
 
+	// Trends: this department's hashtags, statuses and links, public as in Mastodon.
+	api.Get("/v1/trends", ifToken("read:statuses"), s.trendTags)
+	api.Get("/v1/trends/tags", ifToken("read:statuses"), s.trendTags)
+	api.Get("/v1/trends/statuses", ifToken("read:statuses"), s.trendStatuses)
+	api.Get("/v1/trends/links", ifToken("read:statuses"), s.trendLinks)
+
 	// Search.
 	api.Get("/v2/search", ifToken("read:search"), s.searchV2)
 

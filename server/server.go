@@ -21,6 +21,7 @@ import (
 	"watercooler/server/mastodon"
 	"watercooler/store"
 	"watercooler/text"
+	"watercooler/trends"
 )
 
 // Server holds what handlers share; it has no mutable state of its own besides reusable
@@ -37,6 +38,8 @@ type Server struct {
 	// budgets holds the slices of rate-limit windows this process reserved (see ratelimit.go).
 	budgets rateBudgets
 	fed     Federation // nil when the instance does not federate (some tests)
+	// trends ranks this department's hashtags, statuses and links (trends.go).
+	trends *trends.Ranker
 	// decodes bounds how many uploaded images decode at once.
 	decodes *media.Gate
 	// streams delivers the streaming API's events; see streaming.go.
@@ -64,6 +67,11 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger, options ...Option
 	for _, o := range options {
 		o(s)
 	}
+	var cards trends.Cards
+	if s.fed != nil {
+		cards = s.fed
+	}
+	s.trends = trends.New(st, cards)
 	if h, err := dummyHash(s.hasher); err == nil {
 		s.dummyHash = h
 	} else {

@@ -72,6 +72,9 @@ func (k keys) tags() string                         { return k.p + "tags" }     
 func (k keys) tagFollowers(tag string) string       { return k.p + "tag:followers:" + tag }
 func (k keys) followedTags(accountID string) string { return k.p + "followed_tags:" + accountID }
 
+// Preview cards of linked pages, by a digest of the URL (trend.go).
+func (k keys) card(digest string) string { return k.p + "card:" + digest }
+
 // Notifications.
 func (k keys) notification(id string) string         { return k.p + "notification:" + id }
 func (k keys) notifications(accountID string) string { return k.p + "notifications:" + accountID }
