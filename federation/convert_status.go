@@ -35,6 +35,8 @@ type NoteContext struct {
 	Media     []*store.Media
 	InReplyTo string   // URI of the replied-to status, "" if none
 	Tags      []string // hashtag names
+	// QuoteAuthorization is the stamp of an accepted quote, "" if none (convert_quote.go).
+	QuoteAuthorization string
 }
 
 // StatusToNote builds the Note of a local status, addressed as Mastodon addresses it (see
@@ -134,6 +136,7 @@ func StatusToNote(site Site, st *store.Status, nc NoteContext) (vocab.ActivitySt
 		}
 		note.SetActivityStreamsAttachment(att)
 	}
+	addQuoteProperties(unknown, st, nc)
 	return note, nil
 }
 
@@ -238,6 +241,11 @@ type ParsedNote struct {
 	Mentions               []string // hrefs of Mention tags (ONLY from `tag` entries, never from content)
 	Hashtags               []string // lower-case names without '#'
 	Attachments            []ParsedAttachment
+	// Quotes (convert_quote.go): the quoted object, the stamp authorizing the quote, and who
+	// may quote this note (canQuote), when it says.
+	QuoteURI, QuoteAuthorization string
+	HasQuotePolicy               bool
+	QuoteAutomatic, QuoteManual  []string
 }
 
 // ParsedAttachment is one media attachment of a remote post.
@@ -347,6 +355,7 @@ func NoteToStatus(site Site, t vocab.Type, raw map[string]any) (*ParsedNote, err
 			}
 		}
 	}
+	parseQuote(n, raw)
 	return n, nil
 }
 

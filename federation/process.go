@@ -58,6 +58,8 @@ func (f *Federator) process(ctx context.Context, body []byte, signer string) err
 		return f.onBlock(ctx, a)
 	case "Move":
 		return f.onMove(ctx, a)
+	case "QuoteRequest":
+		return f.onQuoteRequest(ctx, a)
 	}
 	return ignore("unsupported activity type")
 }
@@ -164,6 +166,10 @@ func (f *Federator) onUpdate(ctx context.Context, a *activity) error {
 		if err != nil {
 			return reject("bad note: %v", err)
 		}
+		// A quote's authorization and a policy change come without an edit (quote_inbox.go).
+		if existing, err = f.updateQuote(ctx, existing, pn, a.actor); err != nil {
+			return err
+		}
 		updated := *existing
 		updated.Content, updated.SpoilerText, updated.Sensitive = pn.Content, pn.Summary, pn.Sensitive
 		updated.Tags, updated.Language = pn.Hashtags, pn.Language
@@ -189,6 +195,9 @@ func (f *Federator) onDelete(ctx context.Context, a *activity) error {
 	}
 	if id == a.actor.URI {
 		return f.deleteRemoteAccount(ctx, a.actor)
+	}
+	if handled, err := f.onStampDeleted(ctx, a, id); handled {
+		return err
 	}
 	st, err := f.store.StatusByURI(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -297,6 +306,9 @@ func (f *Federator) answersInteraction(a *activity) bool {
 }
 
 func (f *Federator) onAccept(ctx context.Context, a *activity) error {
+	if handled, err := f.onQuoteAnswer(ctx, a); handled {
+		return err
+	}
 	follower, target, err := f.followOf(ctx, a)
 	if err != nil {
 		return err
@@ -309,6 +321,9 @@ func (f *Federator) onAccept(ctx context.Context, a *activity) error {
 }
 
 func (f *Federator) onReject(ctx context.Context, a *activity) error {
+	if handled, err := f.onQuoteAnswer(ctx, a); handled {
+		return err
+	}
 	follower, target, err := f.followOf(ctx, a)
 	if err != nil {
 		return err

@@ -52,6 +52,7 @@ func (f *Federator) note(ctx context.Context, st *store.Status) (vocab.ActivityS
 			nc.InReplyTo = parent.URI
 		}
 	}
+	nc.QuoteAuthorization = f.noteQuoteAuthorization(ctx, st)
 	n, err := StatusToNote(f.site, st, nc)
 	return n, author, mentions, err
 }

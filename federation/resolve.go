@@ -146,6 +146,10 @@ func (f *Federator) storeNewNote(ctx context.Context, obj map[string]any, depth 
 		}
 		st.MediaIDs = append(st.MediaIDs, m.ID)
 	}
+	st.QuotePolicy, st.QuoteManual = quotePolicyOf(pn, author)
+	if err := f.attachQuote(ctx, &st, pn, author, depth); err != nil {
+		return nil, false, err
+	}
 	claimed, err := f.store.ClaimURI(ctx, uri)
 	if err != nil {
 		return nil, false, err

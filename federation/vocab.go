@@ -54,6 +54,20 @@ const ldContext = `["https://www.w3.org/ns/activitystreams","https://w3id.org/se
 	`"blurhash":"toot:blurhash",` +
 	`"focalPoint":{"@container":"@list","@id":"toot:focalPoint"},` +
 	`"votersCount":"toot:votersCount",` +
+	`"quote":{"@id":"https://w3id.org/fep/044f#quote","@type":"@id"},` +
+	`"quoteUrl":"as:quoteUrl",` +
+	`"quoteUri":"http://fedibird.com/ns#quoteUri",` +
+	`"_misskey_quote":"https://misskey-hub.net/ns#_misskey_quote",` +
+	`"quoteAuthorization":{"@id":"https://w3id.org/fep/044f#quoteAuthorization","@type":"@id"},` +
+	`"QuoteRequest":"https://w3id.org/fep/044f#QuoteRequest",` +
+	`"QuoteAuthorization":"https://w3id.org/fep/044f#QuoteAuthorization",` +
+	`"gts":"https://gotosocial.org/ns#",` +
+	`"interactionPolicy":{"@id":"gts:interactionPolicy","@type":"@id"},` +
+	`"canQuote":{"@id":"gts:canQuote","@type":"@id"},` +
+	`"automaticApproval":{"@id":"gts:automaticApproval","@type":"@id"},` +
+	`"manualApproval":{"@id":"gts:manualApproval","@type":"@id"},` +
+	`"interactingObject":{"@id":"gts:interactingObject","@type":"@id"},` +
+	`"interactionTarget":{"@id":"gts:interactionTarget","@type":"@id"},` +
 	`"schema":"http://schema.org#",` +
 	`"PropertyValue":"schema:PropertyValue",` +
 	`"value":"schema:value"}]`

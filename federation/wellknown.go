@@ -30,6 +30,7 @@ func (f *Federator) Handler() http.Handler {
 	mux.HandleFunc("GET /users/{name}/collections/featured", f.serveFeatured)
 	mux.HandleFunc("GET /users/{name}/statuses/{id}", f.serveStatus)
 	mux.HandleFunc("GET /users/{name}/statuses/{id}/activity", f.serveStatusActivity)
+	mux.HandleFunc("GET /users/{name}/quote_authorizations/{id}", f.serveQuoteAuthorization)
 	return mux
 }
 

@@ -20,7 +20,8 @@ const (
 // notificationHasStatus reports whether a notification type carries a status.
 func notificationHasStatus(typ string) bool {
 	switch typ {
-	case store.NotifyMention, store.NotifyStatus, store.NotifyReblog, store.NotifyFavourite, store.NotifyUpdate:
+	case store.NotifyMention, store.NotifyStatus, store.NotifyReblog, store.NotifyFavourite, store.NotifyUpdate,
+		store.NotifyQuote, store.NotifyQuotedUpdate:
 		return true
 	}
 	return false

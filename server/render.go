@@ -49,6 +49,11 @@ func (s *Server) renderChecking(ctx context.Context, viewer *store.Account, sts 
 			reblogs[r.ID] = r
 		}
 	}
+	// The quoted statuses join the boosted ones in what the batched read loads (quotes.go).
+	quotes, err := s.loadQuotes(ctx, viewer, sts, reblogs)
+	if err != nil {
+		return nil, err
+	}
 	q := renderQuery(viewer, sts, reblogs, filterContext)
 	if recheck {
 		q = timelineQuery(q)
@@ -57,7 +62,7 @@ func (s *Server) renderChecking(ctx context.Context, viewer *store.Account, sts 
 	if err != nil {
 		return nil, err
 	}
-	return s.buildStatuses(viewer, sts, reblogs, data, filterContext, recheck), nil
+	return s.buildStatuses(viewer, sts, reblogs, quotes, data, filterContext, recheck), nil
 }
 
 // renderQuery names what rendering sts, and the statuses they boost, needs.
@@ -99,7 +104,7 @@ func timelineQuery(q store.RenderQuery) store.RenderQuery {
 // timelineQuery's reads) it leaves out the statuses, and boosts of statuses, that mayView
 // refuses the viewer. Authors who block the viewer are not read: callers dropped them already,
 // as hidden accounts.
-func (s *Server) buildStatuses(viewer *store.Account, sts []*store.Status, reblogs map[string]*store.Status, data *store.RenderData, filterContext string, recheck bool) []mastodon.Status {
+func (s *Server) buildStatuses(viewer *store.Account, sts []*store.Status, reblogs map[string]*store.Status, quotes *quoteSet, data *store.RenderData, filterContext string, recheck bool) []mastodon.Status {
 	accounts, accountCounts, counts, media, flags := data.Accounts, data.AccountCounts, data.StatusCounts, data.Media, data.ViewerFlags
 	viewerID := viewerIDOf(viewer)
 	refused := func(st *store.Status) bool {
@@ -164,6 +169,7 @@ func (s *Server) buildStatuses(viewer *store.Account, sts []*store.Status, reblo
 		} else {
 			d.Filtered = results
 		}
+		quotes.attach(viewerID, d, build)
 		out = append(out, mastodon.StatusFrom(s.site, d))
 	}
 	return out
@@ -356,6 +362,16 @@ func (s *Server) renderRemembered(ctx context.Context, viewer *store.Account, id
 	if !ok {
 		return nil, false, nil
 	}
+	for _, st := range guess {
+		if needsQuoteReads(st) {
+			return nil, false, nil // quotes need reads of their own (quotes.go)
+		}
+	}
+	for _, st := range guessedReblogs {
+		if needsQuoteReads(st) {
+			return nil, false, nil
+		}
+	}
 	q := timelineQuery(renderQuery(viewer, guessed, guessedReblogs, filterContext))
 	read := store.PageRead{StatusIDs: ids, ReblogIDs: reblogIDs, Render: &q}
 	if viewer != nil {
@@ -384,7 +400,7 @@ func (s *Server) renderRemembered(ctx context.Context, viewer *store.Account, id
 	if len(page.Hidden) > 0 {
 		sts = slices.DeleteFunc(sts, func(st *store.Status) bool { return page.Hidden[st.AccountID] })
 	}
-	return s.buildStatuses(viewer, sts, reblogs, page.Render, filterContext, true), true, nil
+	return s.buildStatuses(viewer, sts, reblogs, nil, page.Render, filterContext, true), true, nil
 }
 
 // mayView is the one rule of who may see a status, as Mastodon's StatusPolicy#show? has it:

@@ -84,6 +84,9 @@ func (s *Server) routes(app *fiber.App) {
 	api.Post("/v1/statuses/:id/unpin", write("write:accounts"), s.statusUnpin)
 	api.Get("/v1/statuses/:id/reblogged_by", ifToken("read:accounts"), s.statusRebloggedBy)
 	api.Get("/v1/statuses/:id/favourited_by", ifToken("read:accounts"), s.statusFavouritedBy)
+	api.Get("/v1/statuses/:id/quotes", read("read:statuses"), s.statusQuotes)
+	api.Post("/v1/statuses/:id/quotes/:quoting_status_id/revoke", write("write:statuses"), s.quoteRevoke)
+	api.Put("/v1/statuses/:id/interaction_policy", write("write:statuses"), s.statusInteractionPolicy)
 	api.Get("/v1/favourites", read("read:favourites"), s.favouritesList)
 	api.Get("/v1/bookmarks", read("read:bookmarks"), s.bookmarksList)
 

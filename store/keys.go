@@ -49,6 +49,8 @@ func (k keys) statusReblogs(id string) string    { return k.p + "status:reblogs:
 func (k keys) statusFavourites(id string) string { return k.p + "status:favourites:" + id } // zset fav id, member account id
 func (k keys) statusHistory(id string) string    { return k.p + "status:history:" + id }    // list of JSON snapshots
 func (k keys) reblogIndex() string               { return k.p + "idx:reblog" }              // hash accountID/statusID → reblog id
+func (k keys) statusQuotes(id string) string     { return k.p + "status:quotes:" + id }     // zset of accepted quote ids (quote.go)
+func (k keys) quoteAuthorizations() string       { return k.p + "idx:quote_auth" }          // hash remote stamp URI → quote id
 func (k keys) idempotency(accountID, key string) string {
 	return k.p + "idempotency:" + accountID + ":" + key
 }

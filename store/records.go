@@ -109,11 +109,14 @@ type Status struct {
 	ApplicationWebsite string    `json:"application_website,omitempty"`
 	CreatedAt          time.Time `json:"created_at"`
 	EditedAt           time.Time `json:"edited_at,omitempty"`
+	Quote              *QuoteRef `json:"quote,omitempty"`        // what it quotes (quote.go)
+	QuotePolicy        string    `json:"quote_policy,omitempty"` // who may quote it, automatically approved
+	QuoteManual        string    `json:"quote_manual,omitempty"` // who may quote it after review (remote only)
 }
 
 // StatusCounts are a status's denormalized counters.
 type StatusCounts struct {
-	Replies, Reblogs, Favourites int64
+	Replies, Reblogs, Favourites, Quotes int64
 }
 
 // StatusEdit is one entry of a status's edit history.

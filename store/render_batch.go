@@ -170,7 +170,7 @@ func (s *Store) queueRenderData(ctx context.Context, p redis.Pipeliner, q Render
 		accountCounts[i] = hmget(ctx, p, s.k.accountCounts(id), accountFields)
 	}
 	statusCounts := make([]*redis.Cmd, len(q.StatusIDs))
-	statusFields := []any{"replies", "reblogs", "favourites"}
+	statusFields := []any{"replies", "reblogs", "favourites", "quotes"}
 	for i, id := range q.StatusIDs {
 		statusCounts[i] = hmget(ctx, p, s.k.statusCounts(id), statusFields)
 	}
@@ -329,12 +329,13 @@ func accountCountsOf(v []any) AccountCounts {
 	return c
 }
 
-// statusCountsOf decodes an HMGET of replies, reblogs and favourites, as StatusCounts reads them.
+// statusCountsOf decodes an HMGET of replies, reblogs, favourites and quotes, as StatusCounts
+// reads them.
 func statusCountsOf(v []any) StatusCounts {
-	if len(v) < 3 {
+	if len(v) < 4 {
 		return StatusCounts{}
 	}
-	return StatusCounts{Replies: toInt(v[0]), Reblogs: toInt(v[1]), Favourites: toInt(v[2])}
+	return StatusCounts{Replies: toInt(v[0]), Reblogs: toInt(v[1]), Favourites: toInt(v[2]), Quotes: toInt(v[3])}
 }
 
 // decodeMemo decodes the JSON records of an MGET reply of the records ids through m, skipping

@@ -146,6 +146,7 @@ type fanOut struct {
 	lists         []string // list ids
 	notifyMention []string // local account ids
 	notifyStatus  []string // local followers who asked to be notified of new posts
+	notifyQuote   string   // the local author of the status an accepted quote quotes
 	parentAuthor  string
 }
 
@@ -207,6 +208,9 @@ func (s *Store) fanOutTargets(ctx context.Context, st *Status) (*fanOut, error) 
 				}
 			}
 		}
+	}
+	if err := s.quoteTargets(ctx, st, out); err != nil {
+		return nil, err
 	}
 	slices.Sort(out.homes)
 	out.homes = slices.Compact(out.homes)
@@ -276,6 +280,7 @@ func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, 
 	for _, id := range f.notifyStatus {
 		s.addNotification(ctx, p, &Notification{Type: NotifyStatus, AccountID: id, FromAccountID: st.AccountID, StatusID: st.ID, CreatedAt: st.CreatedAt})
 	}
+	s.writeQuote(ctx, p, st, f)
 	s.publishStatus(ctx, p, EventUpdate, st, f)
 }
 
@@ -327,7 +332,7 @@ func (s *Store) StatusCounts(ctx context.Context, ids []string) (map[string]Stat
 	p := s.rdb.Pipeline()
 	cmds := make([]*redis.SliceCmd, len(ids))
 	for i, id := range ids {
-		cmds[i] = p.HMGet(ctx, s.k.statusCounts(id), "replies", "reblogs", "favourites")
+		cmds[i] = p.HMGet(ctx, s.k.statusCounts(id), "replies", "reblogs", "favourites", "quotes")
 	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("status counts: %w", err)
@@ -335,7 +340,7 @@ func (s *Store) StatusCounts(ctx context.Context, ids []string) (map[string]Stat
 	out := make(map[string]StatusCounts, len(ids))
 	for i, id := range ids {
 		v := cmds[i].Val()
-		out[id] = StatusCounts{Replies: toInt(v[0]), Reblogs: toInt(v[1]), Favourites: toInt(v[2])}
+		out[id] = StatusCounts{Replies: toInt(v[0]), Reblogs: toInt(v[1]), Favourites: toInt(v[2]), Quotes: toInt(v[3])}
 	}
 	return out, nil
 }
@@ -365,7 +370,7 @@ func (s *Store) UpdateStatus(ctx context.Context, updated *Status, previous *Sta
 	if err != nil {
 		return fmt.Errorf("update status %s: %w", updated.ID, err)
 	}
-	return nil
+	return s.NotifyQuotedUpdate(ctx, updated)
 }
 
 func editOf(st *Status) StatusEdit {
@@ -494,6 +499,7 @@ func (s *Store) unwriteStatus(ctx context.Context, p redis.Pipeliner, st *Status
 	for _, mediaID := range st.MediaIDs {
 		p.Del(ctx, s.k.media(mediaID))
 	}
+	s.unwriteQuote(ctx, p, st)
 }
 
 // ReblogOf finds accountID's boost of statusID.

@@ -118,6 +118,10 @@ type StatusData struct {
 	Viewer   *ViewerFlags
 	Reblog   *StatusData
 	Filtered []FilterResult
+	// Quote is what the status quotes as the viewer is to see it, nil when it quotes nothing.
+	Quote *QuoteData
+	// QuoteApproval is who may quote the status, for this viewer.
+	QuoteApproval *QuoteApproval
 }
 
 // ViewerFlags are the viewer's relation to a status.
@@ -136,6 +140,7 @@ func StatusFrom(site Site, d *StatusData) Status {
 		ReblogsCount: d.Counts.Reblogs, FavouritesCount: d.Counts.Favourites, RepliesCount: d.Counts.Replies,
 		InReplyToID: OptionalString(st.InReplyToID), InReplyToAccountID: OptionalString(st.InReplyToAccountID),
 		Language: OptionalString(st.Language), Filtered: d.Filtered,
+		Quote: QuoteFrom(site, d.Quote), QuoteApproval: d.QuoteApproval, QuotesCount: d.Counts.Quotes,
 	}
 	if d.AccountEntity != nil {
 		out.Account = *d.AccountEntity

@@ -103,6 +103,9 @@ type Status struct {
 	InReplyToID        *string           `json:"in_reply_to_id"`
 	InReplyToAccountID *string           `json:"in_reply_to_account_id"`
 	Reblog             *Status           `json:"reblog"`
+	Quote              any               `json:"quote"` // *Quote, ShallowQuote or null (quote.go)
+	QuoteApproval      *QuoteApproval    `json:"quote_approval"`
+	QuotesCount        int64             `json:"quotes_count"`
 	Poll               any               `json:"poll"`
 	Card               any               `json:"card"`
 	Language           *string           `json:"language"`

@@ -1,0 +1,249 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"testing"
+
+	"watercooler/store"
+	"watercooler/testrig"
+)
+
+// quoteOf stores a quote post of quoted by author straight in the store, in state, for tests
+// about reading quotes that should not depend on posting them.
+func quoteOf(t testing.TB, inst *testrig.Instance, author *store.Account, quoted *store.Status, state string) *store.Status {
+	t.Helper()
+	return storeStatus(t, inst, author, store.Status{
+		Content: "<p>look at this</p>",
+		Quote:   &store.QuoteRef{StatusID: quoted.ID, URI: quoted.URI, AccountID: quoted.AccountID, State: state},
+	})
+}
+
+// rawStatus reads one status as raw JSON, to check the entity's shape field by field.
+func rawStatus(t testing.TB, inst *testrig.Instance, id, token string) map[string]any {
+	t.Helper()
+	var doc map[string]any
+	apiGet(t, inst.API("/api/v1/statuses/%s", id), token).ok(t, &doc)
+	return doc
+}
+
+func TestQuoteEntityShape(t *testing.T) {
+	inst := testrig.StartInstance(t)
+	alice, bob, carol := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol")
+	original := storeStatus(t, inst, alice.Account, store.Status{Content: "<p>original</p>"})
+	quote := quoteOf(t, inst, bob.Account, original, store.QuoteAccepted)
+	nested := quoteOf(t, inst, carol.Account, quote, store.QuoteAccepted)
+
+	doc := rawStatus(t, inst, quote.ID, carol.Token)
+	if got := jsonPath(doc, "quote", "state"); got != "accepted" {
+		t.Fatalf("quote.state = %v, want accepted; %v", got, doc["quote"])
+	}
+	if got := jsonPath(doc, "quote", "quoted_status", "id"); got != original.ID {
+		t.Errorf("quote.quoted_status.id = %v, want %s", got, original.ID)
+	}
+	if got := jsonPath(doc, "quote", "quoted_status", "content"); got != "<p>original</p>" {
+		t.Errorf("quoted content = %v", got)
+	}
+	approval, ok := doc["quote_approval"].(map[string]any)
+	if !ok {
+		t.Fatalf("quote_approval = %v, want an object", doc["quote_approval"])
+	}
+	if a, ok := approval["automatic"].([]any); !ok || len(a) != 1 || a[0] != "public" {
+		t.Errorf("quote_approval.automatic = %v, want [public]", approval["automatic"])
+	}
+	if m, ok := approval["manual"].([]any); !ok || len(m) != 0 {
+		t.Errorf("quote_approval.manual = %v, want []", approval["manual"])
+	}
+	if approval["current_user"] != "automatic" {
+		t.Errorf("quote_approval.current_user = %v, want automatic", approval["current_user"])
+	}
+	if got := jsonPath(rawStatus(t, inst, original.ID, carol.Token), "quotes_count"); got != float64(1) {
+		t.Errorf("quotes_count of the quoted status = %v, want 1", got)
+	}
+	if q, present := rawStatus(t, inst, original.ID, "")["quote"]; !present || q != nil {
+		t.Errorf("quote of a status quoting nothing = %v (present %v), want null", q, present)
+	}
+	if got := jsonPath(rawStatus(t, inst, original.ID, ""), "quote_approval", "current_user"); got != "denied" {
+		t.Errorf("anonymous current_user = %v, want denied", got)
+	}
+
+	// A quote inside a quote is shallow: its id and state, never a third level of content.
+	doc = rawStatus(t, inst, nested.ID, alice.Token)
+	shallow, ok := jsonPath(doc, "quote", "quoted_status", "quote").(map[string]any)
+	if !ok || shallow["state"] != "accepted" || shallow["quoted_status_id"] != original.ID {
+		t.Fatalf("nested quote = %v, want a ShallowQuote of %s", jsonPath(doc, "quote", "quoted_status", "quote"), original.ID)
+	}
+	if _, deep := shallow["quoted_status"]; deep {
+		t.Errorf("nested quote carries a quoted_status: %v", shallow)
+	}
+}
+
+func TestQuoteShowsOnlyWhatTheViewerMaySee(t *testing.T) {
+	inst := testrig.StartInstance(t)
+	alice, bob, carol, dave := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol"), inst.CreateUser(t, "dave")
+	followUser(t, inst, bob, alice)
+	secret := storeStatus(t, inst, alice.Account, store.Status{Content: "<p>followers only</p>", Visibility: store.VisibilityPrivate})
+	// Quoting a followers-only post is alice's own right only, but a stored quote by bob stands
+	// in for one accepted before, or one a remote server claims.
+	quote := quoteOf(t, inst, bob.Account, secret, store.QuoteAccepted)
+	public := storeStatus(t, inst, alice.Account, store.Status{Content: "<p>public</p>"})
+	pending := quoteOf(t, inst, bob.Account, public, store.QuotePending)
+	gone := storeStatus(t, inst, alice.Account, store.Status{Content: "<p>soon gone</p>"})
+	orphan := quoteOf(t, inst, bob.Account, gone, store.QuoteAccepted)
+	if err := inst.Store.DeleteStatus(context.Background(), gone); err != nil {
+		t.Fatal(err)
+	}
+	if err := inst.Store.Block(context.Background(), dave.Account.ID, alice.Account.ID); err != nil {
+		t.Fatal(err)
+	}
+	blocked := quoteOf(t, inst, bob.Account, public, store.QuoteAccepted)
+
+	cases := []struct {
+		name, statusID, token, state string
+		shown                        bool
+	}{
+		{"follower of the quoted author", quote.ID, bob.Token, "accepted", true},
+		{"the quoted author", quote.ID, alice.Token, "accepted", true},
+		{"someone else", quote.ID, carol.Token, "unauthorized", false},
+		{"anonymous", quote.ID, "", "", false}, // the quote itself is public; the quoted post is not
+		{"pending quote", pending.ID, carol.Token, "pending", false},
+		{"quoted status deleted", orphan.ID, carol.Token, "deleted", false},
+		{"viewer blocks the quoted author", blocked.ID, dave.Token, "blocked_account", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := rawStatus(t, inst, tc.statusID, tc.token)
+			state := jsonPath(doc, "quote", "state")
+			if tc.state != "" && state != tc.state {
+				t.Errorf("state = %v, want %s", state, tc.state)
+			}
+			if tc.state == "" && state == "accepted" {
+				t.Errorf("state = accepted for a viewer who may not see the quoted post")
+			}
+			q := jsonPath(doc, "quote", "quoted_status")
+			if shown := q != nil; shown != tc.shown {
+				t.Errorf("quoted_status = %v, want shown %v", q, tc.shown)
+			}
+		})
+	}
+}
+
+func TestQuoteListAndRevoke(t *testing.T) {
+	inst := testrig.StartInstance(t)
+	alice, bob, carol := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol")
+	original := storeStatus(t, inst, alice.Account, store.Status{Content: "<p>original</p>"})
+	first := quoteOf(t, inst, bob.Account, original, store.QuoteAccepted)
+	second := quoteOf(t, inst, carol.Account, original, store.QuoteAccepted)
+	other := storeStatus(t, inst, bob.Account, store.Status{})
+
+	list := func(token string) []string {
+		return timelineIDs(t, inst.API("/api/v1/statuses/%s/quotes", original.ID), token)
+	}
+	if got, want := list(alice.Token), []string{second.ID, first.ID}; !slices.Equal(got, want) {
+		t.Fatalf("quotes = %v, want %v (newest first)", got, want)
+	}
+	resp := apiGet(t, inst.API("/api/v1/statuses/%s/quotes?limit=1", original.ID), alice.Token)
+	var page []map[string]any
+	resp.ok(t, &page)
+	if len(page) != 1 || mustLinkRel(t, resp.Header.Get("Link"), "next") == "" {
+		t.Fatalf("limit=1 page = %d statuses, Link %q", len(page), resp.Header.Get("Link"))
+	}
+
+	revoke := func(quotedID, quotingID, token string) apiResponse {
+		return apiDo(t, http.MethodPost, inst.API("/api/v1/statuses/%s/quotes/%s/revoke", quotedID, quotingID), token, "", "")
+	}
+	expectRefusals(t, []refusal{
+		{name: "list of someone else's status", method: http.MethodGet, url: inst.API("/api/v1/statuses/%s/quotes", original.ID), token: bob.Token, code: http.StatusForbidden, msg: "This action is not allowed"},
+		{name: "list without a token", method: http.MethodGet, url: inst.API("/api/v1/statuses/%s/quotes", original.ID), code: http.StatusUnauthorized, msg: ""},
+		{name: "revoke by the quote's author", method: http.MethodPost, url: inst.API("/api/v1/statuses/%s/quotes/%s/revoke", original.ID, first.ID), token: bob.Token, code: http.StatusForbidden, msg: "This action is not allowed"},
+		{name: "revoke of a status that quotes nothing", method: http.MethodPost, url: inst.API("/api/v1/statuses/%s/quotes/%s/revoke", original.ID, other.ID), token: alice.Token, code: http.StatusNotFound, msg: "Record not found"},
+		{name: "revoke of an unknown status", method: http.MethodPost, url: inst.API("/api/v1/statuses/%s/quotes/%s/revoke", original.ID, "12345"), token: alice.Token, code: http.StatusNotFound, msg: "Record not found"},
+	})
+
+	var revoked map[string]any
+	revoke(original.ID, first.ID, alice.Token).ok(t, &revoked)
+	if revoked["id"] != first.ID || jsonPath(revoked, "quote", "state") != "revoked" || jsonPath(revoked, "quote", "quoted_status") != nil {
+		t.Fatalf("revoke answered %v, want bob's quote, revoked, without the quoted status", revoked["quote"])
+	}
+	if got := jsonPath(rawStatus(t, inst, first.ID, carol.Token), "quote", "state"); got != "revoked" {
+		t.Errorf("revoked quote reads as %v", got)
+	}
+	if got, want := list(alice.Token), []string{second.ID}; !slices.Equal(got, want) {
+		t.Errorf("quotes after revoking = %v, want %v", got, want)
+	}
+	if got := jsonPath(rawStatus(t, inst, original.ID, alice.Token), "quotes_count"); got != float64(1) {
+		t.Errorf("quotes_count after revoking = %v, want 1", got)
+	}
+	revoke(original.ID, first.ID, alice.Token).ok(t, nil) // revoking twice changes nothing
+	if got := jsonPath(rawStatus(t, inst, original.ID, alice.Token), "quotes_count"); got != float64(1) {
+		t.Errorf("quotes_count after revoking twice = %v, want 1", got)
+	}
+
+	// Deleting a quote takes it off the list and the count.
+	if err := inst.Store.DeleteStatus(context.Background(), second); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(alice.Token); len(got) != 0 {
+		t.Errorf("quotes after deleting the last = %v", got)
+	}
+	if got := jsonPath(rawStatus(t, inst, original.ID, alice.Token), "quotes_count"); got != float64(0) {
+		t.Errorf("quotes_count after deleting = %v, want 0", got)
+	}
+}
+
+func TestQuoteInteractionPolicy(t *testing.T) {
+	inst := testrig.StartInstance(t)
+	alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
+	st := storeStatus(t, inst, alice.Account, store.Status{})
+	secret := storeStatus(t, inst, alice.Account, store.Status{Visibility: store.VisibilityPrivate})
+	set := func(id, token, policy string) apiResponse {
+		return apiForm(t, http.MethodPut, inst.API("/api/v1/statuses/%s/interaction_policy", id), token, "quote_approval_policy="+policy)
+	}
+
+	cases := []struct {
+		policy, automatic, alice, bob string
+	}{
+		{"nobody", "", "automatic", "denied"},
+		{"followers", "followers", "automatic", "denied"},
+		{"public", "public", "automatic", "automatic"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.policy, func(t *testing.T) {
+			var doc map[string]any
+			set(st.ID, alice.Token, tc.policy).ok(t, &doc)
+			automatic, _ := jsonPath(doc, "quote_approval", "automatic").([]any)
+			if (tc.automatic == "" && len(automatic) != 0) || (tc.automatic != "" && (len(automatic) != 1 || automatic[0] != tc.automatic)) {
+				t.Errorf("automatic = %v, want [%s]", automatic, tc.automatic)
+			}
+			if got := jsonPath(doc, "quote_approval", "current_user"); got != tc.alice {
+				t.Errorf("author's current_user = %v, want %s", got, tc.alice)
+			}
+			if got := jsonPath(rawStatus(t, inst, st.ID, bob.Token), "quote_approval", "current_user"); got != tc.bob {
+				t.Errorf("bob's current_user = %v, want %s", got, tc.bob)
+			}
+		})
+	}
+	followUser(t, inst, bob, alice)
+	set(st.ID, alice.Token, "followers").ok(t, nil)
+	if got := jsonPath(rawStatus(t, inst, st.ID, bob.Token), "quote_approval", "current_user"); got != "automatic" {
+		t.Errorf("follower's current_user under followers = %v, want automatic", got)
+	}
+
+	var doc map[string]any
+	set(secret.ID, alice.Token, "public").ok(t, &doc)
+	if a, _ := jsonPath(doc, "quote_approval", "automatic").([]any); len(a) != 0 {
+		t.Errorf("followers-only status's automatic = %v, want [] (nobody, forced)", a)
+	}
+	expectRefusals(t, []refusal{
+		{name: "unknown policy", method: http.MethodPut, url: inst.API("/api/v1/statuses/%s/interaction_policy", st.ID), token: alice.Token,
+			contentType: "application/x-www-form-urlencoded", body: "quote_approval_policy=everyone", code: http.StatusUnprocessableEntity, msg: "Validation failed: *"},
+		{name: "no policy", method: http.MethodPut, url: inst.API("/api/v1/statuses/%s/interaction_policy", st.ID), token: alice.Token,
+			contentType: "application/x-www-form-urlencoded", body: "", code: http.StatusUnprocessableEntity, msg: "Validation failed: *"},
+		{name: "someone else's status", method: http.MethodPut, url: inst.API("/api/v1/statuses/%s/interaction_policy", st.ID), token: bob.Token,
+			contentType: "application/x-www-form-urlencoded", body: "quote_approval_policy=nobody", code: http.StatusNotFound, msg: "Record not found"},
+	})
+	if got := jsonPath(rawStatus(t, inst, st.ID, alice.Token), "quote_approval", "automatic"); len(got.([]any)) != 1 {
+		t.Errorf("a refused change changed the policy: %v", got)
+	}
+}
