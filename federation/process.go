@@ -18,7 +18,11 @@ var noteTypes = map[string]bool{"Note": true, "Article": true, "Question": true,
 func (f *Federator) process(ctx context.Context, body []byte, signer string) error {
 	_, raw, err := Parse(ctx, body)
 	if err != nil {
-		return reject("unparseable activity: %v", err)
+		// go-fed knows no FEP-044f QuoteRequest: read it from the JSON alone (quote_inbox.go).
+		var qerr error
+		if raw, qerr = parseQuoteRequest(body); qerr != nil {
+			return reject("unparseable activity: %v", err)
+		}
 	}
 	typ, _ := raw["type"].(string)
 	id, _ := raw["id"].(string)

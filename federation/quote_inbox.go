@@ -387,3 +387,18 @@ func (f *Federator) quoteChanged(ctx context.Context, st *store.Status, what str
 	to, cc := noteAudience(n)
 	return f.publish(ctx, id, UpdateActivity(id, author.URI, n, to, cc), author, inboxes)
 }
+
+// parseQuoteRequest decodes a QuoteRequest, a type go-fed's vocabulary lacks, to its raw map.
+func parseQuoteRequest(body []byte) (map[string]any, error) {
+	if err := checkDepth(body); err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, err
+	}
+	if rawType(m) != "QuoteRequest" {
+		return nil, fmt.Errorf("type %q is not one we read", rawType(m))
+	}
+	return m, nil
+}
