@@ -457,13 +457,15 @@ func (s *Server) preferences(c *fiber.Ctx) error {
 	if expandMedia == "" {
 		expandMedia = "default"
 	}
-	return c.JSON(map[string]any{
+	prefs := map[string]any{
 		"posting:default:visibility": visibility,
 		"posting:default:sensitive":  p.PostingSensitive,
 		"posting:default:language":   mastodon.OptionalString(p.PostingLanguage),
 		"reading:expand:media":       expandMedia,
 		"reading:expand:spoilers":    p.ExpandSpoilers,
-	})
+	}
+	prefs["posting:default:quote_policy"] = defaultQuotePolicy(p)
+	return c.JSON(prefs)
 }
 
 // Profile limits, Mastodon's defaults.
@@ -524,6 +526,12 @@ func (s *Server) updateCredentials(c *fiber.Ctx) error {
 			return errorf(fiber.StatusUnprocessableEntity, "Validation failed: Setting default language is not included in the list")
 		}
 		u.Preferences.PostingLanguage = v
+	}
+	if v, ok := ps.lookup("source[quote_policy]"); ok {
+		if !store.ValidQuotePolicy(v) {
+			return errQuotePolicy
+		}
+		u.Preferences.PostingQuotePolicy = v
 	}
 	if fields, ok, err := s.profileFields(ps); err != nil {
 		return err

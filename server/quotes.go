@@ -42,6 +42,7 @@ func (s *Server) federateQuote(what string, notify func(quoteFederation) error) 
 type quoteRequest struct {
 	QuotedStatusID string // "" when the post quotes nothing
 	Policy         string // quote_approval_policy as sent
+	Default        string // the poster's default policy, for a Policy not sent
 }
 
 // Errors of quote posting, worded as Mastodon's validations are.
@@ -52,8 +53,9 @@ var (
 )
 
 // quotePolicyFor is the policy a new or edited status gets: followers-only and direct statuses
-// nobody else may quote, as Mastodon forces; otherwise what was asked, by default anybody.
-func quotePolicyFor(asked, visibility string) (string, error) {
+// nobody else may quote, as Mastodon forces; otherwise what was asked, by default fallback
+// (anybody when that is empty too).
+func quotePolicyFor(asked, fallback, visibility string) (string, error) {
 	asked = strings.TrimSpace(asked)
 	if asked != "" && !store.ValidQuotePolicy(asked) {
 		return "", errQuotePolicy
@@ -61,6 +63,8 @@ func quotePolicyFor(asked, visibility string) (string, error) {
 	switch {
 	case visibility == store.VisibilityPrivate || visibility == store.VisibilityDirect:
 		return store.QuoteNobody, nil
+	case asked == "" && store.ValidQuotePolicy(fallback):
+		return fallback, nil
 	case asked == "":
 		return store.QuotePublic, nil
 	}
@@ -73,7 +77,7 @@ func quotePolicyFor(asked, visibility string) (string, error) {
 // (accepted at once for a local quoted status whose policy approves it automatically, pending
 // for a remote one until its author's server answers), st.QuotePolicy and st.Visibility.
 func (s *Server) prepareQuote(ctx context.Context, author *store.Account, st *store.Status, req quoteRequest, hasPoll bool) error {
-	policy, err := quotePolicyFor(req.Policy, st.Visibility)
+	policy, err := quotePolicyFor(req.Policy, req.Default, st.Visibility)
 	if err != nil {
 		return err
 	}
@@ -355,7 +359,7 @@ func (s *Server) statusInteractionPolicy(c *fiber.Ctx) error {
 	if strings.TrimSpace(p.QuoteApprovalPolicy) == "" {
 		return errQuotePolicy
 	}
-	policy, err := quotePolicyFor(p.QuoteApprovalPolicy, st.Visibility)
+	policy, err := quotePolicyFor(p.QuoteApprovalPolicy, "", st.Visibility)
 	if err != nil {
 		return err
 	}
@@ -369,4 +373,13 @@ func (s *Server) statusInteractionPolicy(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(out)
+}
+
+// defaultQuotePolicy is who may quote a user's new posts unless they say otherwise: anybody,
+// Mastodon's default, until they choose.
+func defaultQuotePolicy(p store.Preferences) string {
+	if p.PostingQuotePolicy == "" {
+		return store.QuotePublic
+	}
+	return p.PostingQuotePolicy
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	gomastodon "github.com/mattn/go-mastodon"
+
 	"watercooler/store"
 	"watercooler/testrig"
 )
@@ -245,5 +247,55 @@ func TestQuoteInteractionPolicy(t *testing.T) {
 	})
 	if got := jsonPath(rawStatus(t, inst, st.ID, alice.Token), "quote_approval", "automatic"); len(got.([]any)) != 1 {
 		t.Errorf("a refused change changed the policy: %v", got)
+	}
+}
+
+func TestQuotedUpdateNotification(t *testing.T) {
+	inst := testrig.StartInstance(t)
+	alice, bob, carol := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol")
+	original := postStatus(t, inst, alice, gomastodon.Toot{Status: "first take", Visibility: "public"})
+	quoted, err := inst.Store.Status(context.Background(), string(original.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := quoteOf(t, inst, bob.Account, quoted, store.QuoteAccepted)
+	quoteOf(t, inst, carol.Account, quoted, store.QuoteRevoked)
+
+	apiForm(t, http.MethodPut, inst.API("/api/v1/statuses/%s", original.ID), alice.Token, "status=second+take").ok(t, nil)
+	ns := notificationsOf(t, inst, bob.Account.ID, store.NotifyQuotedUpdate)
+	if len(ns) != 1 || ns[0].StatusID != accepted.ID || ns[0].FromAccountID != alice.Account.ID {
+		t.Fatalf("bob's quoted_update notifications = %+v, want one from alice about his quote %s", ns, accepted.ID)
+	}
+	if ns := notificationsOf(t, inst, carol.Account.ID, store.NotifyQuotedUpdate); len(ns) != 0 {
+		t.Errorf("the author of a revoked quote was notified: %+v", ns)
+	}
+	var list []map[string]any
+	apiGet(t, inst.API("/api/v1/notifications?types[]=quoted_update"), bob.Token).ok(t, &list)
+	if len(list) != 1 || list[0]["type"] != "quoted_update" || jsonPath(list[0], "status", "id") != accepted.ID {
+		t.Errorf("GET /api/v1/notifications = %v, want bob's quote as the status", list)
+	}
+}
+
+func TestQuotePolicyDefault(t *testing.T) {
+	inst := testrig.StartInstance(t)
+	alice := inst.CreateUser(t, "alice")
+	source := func() any {
+		var acct map[string]any
+		apiGet(t, inst.API("/api/v1/accounts/verify_credentials"), alice.Token).ok(t, &acct)
+		return jsonPath(acct, "source", "quote_policy")
+	}
+	preference := func() any {
+		var prefs map[string]any
+		apiGet(t, inst.API("/api/v1/preferences"), alice.Token).ok(t, &prefs)
+		return prefs["posting:default:quote_policy"]
+	}
+	if s, p := source(), preference(); s != "public" || p != "public" {
+		t.Fatalf("default quote policy = %v (source), %v (preferences), want public", s, p)
+	}
+	apiForm(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), alice.Token, "source[quote_policy]=everyone").
+		expectError(t, http.StatusUnprocessableEntity, "Validation failed: *")
+	apiForm(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), alice.Token, "source[quote_policy]=followers").ok(t, nil)
+	if s, p := source(), preference(); s != "followers" || p != "followers" {
+		t.Fatalf("quote policy after setting followers = %v (source), %v (preferences)", s, p)
 	}
 }

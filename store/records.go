@@ -75,6 +75,8 @@ type Preferences struct {
 	PostingLanguage   string `json:"posting_language,omitempty"`
 	ExpandMedia       string `json:"expand_media,omitempty"`
 	ExpandSpoilers    bool   `json:"expand_spoilers,omitempty"`
+	// PostingQuotePolicy is who may quote new posts by default (quote.go), "" for anybody.
+	PostingQuotePolicy string `json:"posting_quote_policy,omitempty"`
 }
 
 // Visibility values, as in Mastodon.

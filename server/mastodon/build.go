@@ -61,6 +61,10 @@ func CredentialAccountFrom(site Site, a *store.Account, c store.AccountCounts, u
 		Privacy: u.Preferences.PostingVisibility, Sensitive: u.Preferences.PostingSensitive,
 		Language: u.Preferences.PostingLanguage, Note: a.NoteSource, Fields: sourceFields,
 		FollowRequestsCount: followRequests, Discoverable: a.Discoverable, Indexable: a.Discoverable,
+		QuotePolicy: u.Preferences.PostingQuotePolicy,
+	}
+	if out.Source.QuotePolicy == "" {
+		out.Source.QuotePolicy = store.QuotePublic
 	}
 	if out.Source.Privacy == "" {
 		out.Source.Privacy = store.VisibilityPublic

@@ -70,6 +70,7 @@ type AccountSource struct {
 	HideCollections     bool    `json:"hide_collections"`
 	Discoverable        bool    `json:"discoverable"`
 	Indexable           bool    `json:"indexable"`
+	QuotePolicy         string  `json:"quote_policy"`
 }
 
 // CustomEmoji is Mastodon's CustomEmoji entity.
