@@ -174,6 +174,9 @@ func (f *Federator) onUpdate(ctx context.Context, a *activity) error {
 		if existing, err = f.updateQuote(ctx, existing, pn, a.actor); err != nil {
 			return err
 		}
+		if unchangedText(existing, pn) {
+			return ignore("Update of %s changes nothing shown as an edit", id)
+		}
 		updated := *existing
 		updated.Content, updated.SpoilerText, updated.Sensitive = pn.Content, pn.Summary, pn.Sensitive
 		updated.Tags, updated.Language = pn.Hashtags, pn.Language

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,12 @@ func (f *Federator) attachQuote(ctx context.Context, st *store.Status, pn *Parse
 	if errors.Is(err, store.ErrNotFound) && depth < f.opts.MaxThreadDepth && !f.isLocalURI(pn.QuoteURI) {
 		if obj, ferr := f.fetchObject(ctx, pn.QuoteURI); ferr == nil && noteTypes[rawID(obj["type"])] {
 			quoted, err = f.storeNote(ctx, obj, depth+1)
+			var rej *rejection
+			if err != nil && !errors.As(err, &rej) {
+				// Most often another worker storing the same quoted note: retrying the activity
+				// finds it stored, where going on would leave the quote without its status.
+				return err
+			}
 		}
 	}
 	if err != nil || quoted == nil || quoted.ReblogOfID != "" {
@@ -196,7 +203,7 @@ func (f *Federator) onQuoteAnswer(ctx context.Context, a *activity) (handled boo
 	if err != nil || quoting.Quote == nil {
 		return true, ignore("%s of a QuoteRequest whose quote post is gone", a.typ)
 	}
-	if quoting.Quote.AccountID != a.actor.ID {
+	if !f.isQuotedAuthor(ctx, quoting.Quote, a.actor) {
 		return true, reject("%s by %s of a QuoteRequest to someone else", a.typ, a.actor.URI)
 	}
 	if a.typ == "Reject" {
@@ -237,7 +244,7 @@ func (f *Federator) onStampDeleted(ctx context.Context, a *activity, id string) 
 	if err != nil {
 		return true, err
 	}
-	if quoting.Quote.AccountID != a.actor.ID {
+	if !f.isQuotedAuthor(ctx, quoting.Quote, a.actor) {
 		return true, reject("Delete of stamp %s by someone else than the quoted author", id)
 	}
 	updated, err := f.store.SetQuoteState(ctx, quoting.ID, store.QuoteRevoked, "")
@@ -248,6 +255,17 @@ func (f *Federator) onStampDeleted(ctx context.Context, a *activity, id string) 
 		return true, f.quoteChanged(ctx, updated, "quote")
 	}
 	return true, nil
+}
+
+// isQuotedAuthor reports whether actor wrote the status q quotes. It compares actor URIs, not
+// account ids: two workers resolving a new actor at once can each store an account for it
+// (store.PutRemoteAccount checks, then writes), and the quote may name the other one.
+func (f *Federator) isQuotedAuthor(ctx context.Context, q *store.QuoteRef, actor *store.Account) bool {
+	if q.AccountID == actor.ID {
+		return true
+	}
+	author, err := f.store.Account(ctx, q.AccountID)
+	return err == nil && author.URI == actor.URI
 }
 
 // updateQuote applies what an Update of a stored remote note says about quoting, which changes
@@ -401,4 +419,12 @@ func parseQuoteRequest(body []byte) (map[string]any, error) {
 		return nil, fmt.Errorf("type %q is not one we read", rawType(m))
 	}
 	return m, nil
+}
+
+// unchangedText reports whether a remote note's Update leaves what an edit changes as it was:
+// Mastodon records an edit only for a significant change, and an Update that only brings a
+// quote's stamp or a new quote policy (quoteChanged sends those) must not show as one.
+func unchangedText(st *store.Status, pn *ParsedNote) bool {
+	return st.Content == pn.Content && st.SpoilerText == pn.Summary && st.Sensitive == pn.Sensitive &&
+		st.Language == pn.Language && slices.Equal(st.Tags, pn.Hashtags)
 }

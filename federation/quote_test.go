@@ -244,3 +244,44 @@ func TestQuoteRequestAnsweredByPolicy(t *testing.T) {
 		})
 	}
 }
+
+// TestQuotePolicyUpdateIsNoEdit: an Update that changes only who may quote a post (or brings a
+// quote's stamp) changes the policy without showing the post as edited; one that changes its
+// text is an edit.
+func TestQuotePolicyUpdateIsNoEdit(t *testing.T) {
+	d := newDept(t, "alice")
+	r := newFakeRemote(t)
+	r.addActor("carol", newKey(t))
+	canQuote := func(who ...any) map[string]any {
+		return map[string]any{"canQuote": map[string]any{"automaticApproval": who}}
+	}
+	note := r.note("carol", "policy", "quote me", map[string]any{"interactionPolicy": canQuote(publicAudience)})
+	r.deliver(t, d.inst, "carol", r.activity("carol", "Create", "policy", note))
+	id := d.waitStored(t, note["id"].(string))
+	read := func() (automatic []any, editedAt any) {
+		var doc map[string]any
+		d.getJSON(t, "/api/v1/statuses/"+id, &doc)
+		approval, _ := doc["quote_approval"].(map[string]any)
+		automatic, _ = approval["automatic"].([]any)
+		return automatic, doc["edited_at"]
+	}
+	if automatic, _ := read(); len(automatic) != 1 || automatic[0] != "public" {
+		t.Fatalf("automatic = %v, want [public] from canQuote", automatic)
+	}
+
+	note["interactionPolicy"] = canQuote(r.actorURI("carol"))
+	r.deliver(t, d.inst, "carol", r.activity("carol", "Update", "policy-1", note))
+	testrig.Eventually(t, deadline, "policy narrowed to nobody", func() bool {
+		automatic, _ := read()
+		return len(automatic) == 0
+	})
+	if _, editedAt := read(); editedAt != nil {
+		t.Errorf("a policy change shows as an edit at %v", editedAt)
+	}
+	note["content"] = "<p>quote me, edited</p>"
+	r.deliver(t, d.inst, "carol", r.activity("carol", "Update", "policy-2", note))
+	testrig.Eventually(t, deadline, "the text edit", func() bool {
+		_, editedAt := read()
+		return editedAt != nil
+	})
+}
