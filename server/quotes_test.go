@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"testing"
@@ -297,5 +298,33 @@ func TestQuotePolicyDefault(t *testing.T) {
 	apiForm(t, http.MethodPatch, inst.API("/api/v1/accounts/update_credentials"), alice.Token, "source[quote_policy]=followers").ok(t, nil)
 	if s, p := source(), preference(); s != "followers" || p != "followers" {
 		t.Fatalf("quote policy after setting followers = %v (source), %v (preferences)", s, p)
+	}
+}
+
+func TestQuoteChangesAreStreamed(t *testing.T) {
+	inst := testrig.StartInstance(t)
+	alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
+	original := storeStatus(t, inst, alice.Account, store.Status{Content: "<p>original</p>"})
+	quote := quoteOf(t, inst, bob.Account, original, store.QuoteAccepted)
+	ws := strmDial(t, inst, bob.Token, "?stream=user")
+	ws.sync()
+
+	apiDo(t, http.MethodPost, inst.API("/api/v1/statuses/%s/quotes/%s/revoke", original.ID, quote.ID), alice.Token, "", "").ok(t, nil)
+	m := ws.await("bob's quote updated on his stream", func(m strmMsg) bool { return m.Event == "status.update" })
+	if st := m.status(t); st.ID != quote.ID {
+		t.Fatalf("streamed %s, want bob's quote %s", st.ID, quote.ID)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(*m.Payload), &raw); err != nil || jsonPath(raw, "quote", "state") != "revoked" {
+		t.Fatalf("streamed quote = %v, want revoked", raw["quote"])
+	}
+
+	apiForm(t, http.MethodPut, inst.API("/api/v1/statuses/%s/interaction_policy", quote.ID), bob.Token, "quote_approval_policy=nobody").ok(t, nil)
+	m = ws.await("the policy change on bob's stream", func(m strmMsg) bool { return m.Event == "status.update" })
+	if err := json.Unmarshal([]byte(*m.Payload), &raw); err != nil {
+		t.Fatal(err)
+	}
+	if automatic, ok := jsonPath(raw, "quote_approval", "automatic").([]any); !ok || len(automatic) != 0 {
+		t.Fatalf("streamed quote_approval = %v, want nobody but bob", raw["quote_approval"])
 	}
 }

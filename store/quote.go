@@ -227,6 +227,11 @@ func (s *Store) SetQuoteState(ctx context.Context, quotingID, state, authorizati
 			if authorization != "" || state != QuoteAccepted {
 				q.Authorization = authorization
 			}
+			// Readers of the quote post see it change as they see an edit.
+			targets, err := s.fanOutTargets(ctx, &st)
+			if err != nil {
+				return err
+			}
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				p.Set(ctx, key, mustJSON(&st), 0)
 				if previousAuth != "" && previousAuth != q.Authorization {
@@ -247,6 +252,7 @@ func (s *Store) SetQuoteState(ctx context.Context, quotingID, state, authorizati
 					p.ZRem(ctx, s.k.statusQuotes(q.StatusID), st.ID)
 					p.HIncrBy(ctx, s.k.statusCounts(q.StatusID), "quotes", -1)
 				}
+				s.publishStatus(ctx, p, EventStatusUpdate, &st, targets)
 				return nil
 			})
 			if err == nil {
@@ -281,8 +287,13 @@ func (s *Store) SetQuotePolicy(ctx context.Context, statusID, policy string) (*S
 			return err
 		}
 		out.QuotePolicy = policy
+		targets, err := s.fanOutTargets(ctx, &out)
+		if err != nil {
+			return err
+		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.Set(ctx, key, mustJSON(&out), 0)
+			s.publishStatus(ctx, p, EventStatusUpdate, &out, targets)
 			return nil
 		})
 		return err
