@@ -10,6 +10,7 @@ import (
 
 	"watercooler/config"
 	"watercooler/federation"
+	"watercooler/store"
 	"watercooler/testrig"
 )
 
@@ -23,6 +24,13 @@ func TestRemoteAddressingDecidesRecipients(t *testing.T) {
 	r.addActor("trent", newKey(t))
 	alice := d.user.Account
 	mention := []any{map[string]any{"type": "Mention", "href": alice.URI, "name": "@" + d.acct()}}
+	// Mallory is a stranger whose private mentions the default policy sets aside as a request;
+	// this test is about addressing, so alice accepts them.
+	policy := store.DefaultNotificationPolicy()
+	policy.ForPrivateMentions = store.PolicyAccept
+	if err := d.inst.Store.SetNotificationPolicy(context.Background(), alice.ID, policy); err != nil {
+		t.Fatal(err)
+	}
 
 	cases := []struct {
 		name       string

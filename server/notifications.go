@@ -29,8 +29,19 @@ func notificationHasStatus(typ string) bool {
 
 // renderNotifications builds Notification entities in a fixed number of round trips. It drops
 // notifications from accounts the viewer blocks or muted with notifications, from accounts that
-// are gone, and those whose status is gone or hidden by the viewer's filters.
+// are gone, those whose status is gone or hidden by the viewer's filters, and those the
+// viewer's notification policy filters or drops.
 func (s *Server) renderNotifications(ctx context.Context, viewer *store.Account, ns []*store.Notification) ([]mastodon.Notification, error) {
+	return s.renderNotificationsWhere(ctx, viewer, ns, acceptedOnly)
+}
+
+// acceptedOnly keeps what the notification policy accepts; notDropped what it accepts or filters.
+func acceptedOnly(verdict string) bool { return verdict == store.PolicyAccept }
+func notDropped(verdict string) bool   { return verdict != store.PolicyDrop }
+
+// renderNotificationsWhere is renderNotifications keeping the notifications whose policy
+// verdict keep accepts: the filtered ones too for include_filtered, or only them for requests.
+func (s *Server) renderNotificationsWhere(ctx context.Context, viewer *store.Account, ns []*store.Notification, keep func(verdict string) bool) ([]mastodon.Notification, error) {
 	blocked, err := s.store.BlockedAccountIDs(ctx, viewer.ID)
 	if err != nil {
 		return nil, err
@@ -39,10 +50,14 @@ func (s *Server) renderNotifications(ctx context.Context, viewer *store.Account,
 	if err != nil {
 		return nil, err
 	}
+	verdicts, err := s.notificationVerdicts(ctx, viewer, ns)
+	if err != nil {
+		return nil, err
+	}
 	var accountIDs, statusIDs []string
 	kept := make([]*store.Notification, 0, len(ns))
 	for _, n := range ns {
-		if blocked[n.FromAccountID] || muted[n.FromAccountID] {
+		if blocked[n.FromAccountID] || muted[n.FromAccountID] || !keep(verdicts[n.ID]) {
 			continue
 		}
 		kept = append(kept, n)
@@ -109,6 +124,10 @@ func (s *Server) notificationsList(c *fiber.Ctx) error {
 		ExcludeTypes:  queryList(c, "exclude_types"),
 		FromAccountID: c.Query("account_id"),
 	}
+	keep := acceptedOnly
+	if queryBool(c, "include_filtered") {
+		keep = notDropped
+	}
 	var out []mastodon.Notification
 	for round := 0; round < notificationFillRounds && len(out) < page.Limit; round++ {
 		q.Limit = page.Limit - len(out)
@@ -116,7 +135,7 @@ func (s *Server) notificationsList(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		rendered, err := s.renderNotifications(ctx, self, ns)
+		rendered, err := s.renderNotificationsWhere(ctx, self, ns, keep)
 		if err != nil {
 			return err
 		}
@@ -156,7 +175,8 @@ func (s *Server) notificationGet(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.renderNotifications(ctx, me(c), []*store.Notification{n})
+	// Filtered notifications are still readable one by one, as a notification request shows them.
+	out, err := s.renderNotificationsWhere(ctx, me(c), []*store.Notification{n}, notDropped)
 	if err != nil {
 		return err
 	}

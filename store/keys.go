@@ -80,6 +80,12 @@ func (k keys) card(digest string) string { return k.p + "card:" + digest }
 // Notifications.
 func (k keys) notification(id string) string         { return k.p + "notification:" + id }
 func (k keys) notifications(accountID string) string { return k.p + "notifications:" + accountID }
+func (k keys) notificationPolicy(accountID string) string {
+	return k.p + "notifications:policy:" + accountID // hash of verdicts (notification_policy.go)
+}
+func (k keys) notificationPermits(accountID string) string {
+	return k.p + "notifications:permits:" + accountID // set of accounts whose requests were accepted
+}
 
 // Lists.
 func (k keys) list(id string) string                { return k.p + "list:" + id }
