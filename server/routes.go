@@ -129,6 +129,11 @@ func (s *Server) routes(app *fiber.App) {
 	api.Post("/v1/lists/:id/accounts", write("write:lists"), s.listAddAccounts)
 	api.Delete("/v1/lists/:id/accounts", write("write:lists"), s.listRemoveAccounts)
 
+	// Conversations (direct messages).
+	api.Get("/v1/conversations", read("read:statuses"), s.conversationsList)
+	api.Delete("/v1/conversations/:id", write("write:conversations"), s.conversationRemove)
+	api.Post("/v1/conversations/:id/read", write("write:conversations"), s.conversationRead)
+
 	// Markers.
 	api.Get("/v1/markers", read("read:statuses"), s.markersGet)
 	api.Post("/v1/markers", write("write:statuses"), s.markersSave)

@@ -87,6 +87,16 @@ func (k keys) notificationPermits(accountID string) string {
 	return k.p + "notifications:permits:" + accountID // set of accounts whose requests were accepted
 }
 
+// Conversations (conversation.go): per account, the direct-message threads it takes part in,
+// each named by its root status id.
+func (k keys) conversations(accountID string) string { return k.p + "conversations:" + accountID } // zset root by last status id
+func (k keys) conversation(accountID, root string) string {
+	return k.p + "conversation:" + accountID + ":" + root // hash last_status_id, unread
+}
+func (k keys) conversationAccounts(accountID, root string) string {
+	return k.p + "conversation:accounts:" + accountID + ":" + root // set of participant account ids
+}
+
 // Lists.
 func (k keys) list(id string) string                { return k.p + "list:" + id }
 func (k keys) accountLists(accountID string) string { return k.p + "lists:" + accountID }

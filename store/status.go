@@ -147,6 +147,7 @@ type fanOut struct {
 	notifyMention []string // local account ids
 	notifyStatus  []string // local followers who asked to be notified of new posts
 	notifyQuote   string   // the local author of the status an accepted quote quotes
+	conversation  string   // thread root of a direct status (conversation.go)
 	parentAuthor  string
 }
 
@@ -210,6 +211,9 @@ func (s *Store) fanOutTargets(ctx context.Context, st *Status) (*fanOut, error) 
 		}
 	}
 	if err := s.quoteTargets(ctx, st, out); err != nil {
+		return nil, err
+	}
+	if err := s.conversationTargets(ctx, st, out); err != nil {
 		return nil, err
 	}
 	slices.Sort(out.homes)
@@ -281,6 +285,7 @@ func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, 
 		s.addNotification(ctx, p, &Notification{Type: NotifyStatus, AccountID: id, FromAccountID: st.AccountID, StatusID: st.ID, CreatedAt: st.CreatedAt})
 	}
 	s.writeQuote(ctx, p, st, f)
+	s.writeConversation(ctx, p, st, f)
 	s.publishStatus(ctx, p, EventUpdate, st, f)
 }
 
