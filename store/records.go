@@ -112,9 +112,9 @@ type Status struct {
 	CreatedAt          time.Time `json:"created_at"`
 	EditedAt           time.Time `json:"edited_at,omitempty"`
 	ConversationID     string    `json:"conversation_id,omitempty"` // thread root of a direct status
-	Quote              *QuoteRef `json:"quote,omitempty"`        // what it quotes (quote.go)
-	QuotePolicy        string    `json:"quote_policy,omitempty"` // who may quote it, automatically approved
-	QuoteManual        string    `json:"quote_manual,omitempty"` // who may quote it after review (remote only)
+	Quote              *QuoteRef `json:"quote,omitempty"`           // what it quotes (quote.go)
+	QuotePolicy        string    `json:"quote_policy,omitempty"`    // who may quote it, automatically approved
+	QuoteManual        string    `json:"quote_manual,omitempty"`    // who may quote it after review (remote only)
 }
 
 // StatusCounts are a status's denormalized counters.
