@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 
 	gomastodon "github.com/mattn/go-mastodon"
@@ -284,4 +287,91 @@ func TestQuotePolicyUpdateIsNoEdit(t *testing.T) {
 		_, editedAt := read()
 		return editedAt != nil
 	})
+}
+
+// apiForm sends a form to a client API path as d's user and returns the status and body.
+func (d *dept) apiForm(t *testing.T, method, path string, form url.Values) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, d.inst.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+d.user.Token)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
+}
+
+// TestFederationQuoteAcrossInstances: bob on one instance quotes alice's post on another. His
+// quote is pending until alice's instance accepts his QuoteRequest with a stamp, then accepted
+// on both; alice is notified and sees it among her post's quotes; when she revokes it, bob's
+// copy shows it revoked. A post whose federated policy lets nobody quote it is refused at once.
+func TestFederationQuoteAcrossInstances(t *testing.T) {
+	ctx := context.Background()
+	eng, sales := newDept(t, "alice"), newDept(t, "bob")
+	post := eng.post(t, &gomastodon.Toot{Status: "Quarterly numbers are in", Visibility: "public"})
+	res, err := sales.client.Search(ctx, post.URI, true)
+	if err != nil || len(res.Statuses) != 1 {
+		t.Fatalf("bob resolves alice's post: %v, %d statuses", err, len(res.Statuses))
+	}
+	onSales := res.Statuses[0].ID
+
+	code, body := sales.apiForm(t, http.MethodPost, "/api/v1/statuses", url.Values{"status": {"Great quarter!"}, "quoted_status_id": {string(onSales)}})
+	var quote struct {
+		ID    string `json:"id"`
+		URI   string `json:"uri"`
+		Quote struct {
+			State string `json:"state"`
+		} `json:"quote"`
+	}
+	if code != http.StatusOK || json.Unmarshal(body, &quote) != nil {
+		t.Fatalf("bob posts the quote: %d %s", code, body)
+	}
+	if quote.Quote.State != store.QuotePending {
+		t.Errorf("a quote of a remote post starts %q, want pending", quote.Quote.State)
+	}
+	testrig.Eventually(t, deadline, "bob's quote accepted by alice's instance", func() bool {
+		state, shown := sales.quoteState(t, quote.ID)
+		return state == store.QuoteAccepted && shown
+	})
+	eng.waitNotification(t, "quote", sales.acct())
+	onEng := eng.waitStored(t, quote.URI)
+	if state, shown := eng.quoteState(t, onEng); state != store.QuoteAccepted || !shown {
+		t.Errorf("bob's quote on alice's instance reads %q (shown %v)", state, shown)
+	}
+	var quotes []struct {
+		ID string `json:"id"`
+	}
+	eng.getJSON(t, "/api/v1/statuses/"+string(post.ID)+"/quotes", &quotes)
+	if len(quotes) != 1 || quotes[0].ID != onEng {
+		t.Errorf("quotes of alice's post = %+v, want bob's %s", quotes, onEng)
+	}
+
+	eng.apiPost(t, "/api/v1/statuses/"+string(post.ID)+"/quotes/"+onEng+"/revoke", nil)
+	testrig.Eventually(t, deadline, "revocation reaches bob's instance", func() bool {
+		state, shown := sales.quoteState(t, quote.ID)
+		return state == store.QuoteRevoked && !shown
+	})
+
+	// Alice lets nobody quote her next post; bob's instance knows it from the Note's canQuote.
+	closed := eng.post(t, &gomastodon.Toot{Status: "Not for quoting", Visibility: "public"})
+	if code, body := eng.apiForm(t, http.MethodPut, "/api/v1/statuses/"+string(closed.ID)+"/interaction_policy", url.Values{"quote_approval_policy": {"nobody"}}); code != http.StatusOK {
+		t.Fatalf("alice sets the policy: %d %s", code, body)
+	}
+	res, err = sales.client.Search(ctx, closed.URI, true)
+	if err != nil || len(res.Statuses) != 1 {
+		t.Fatalf("bob resolves alice's second post: %v", err)
+	}
+	code, body = sales.apiForm(t, http.MethodPost, "/api/v1/statuses", url.Values{"status": {"Quoting anyway"}, "quoted_status_id": {string(res.Statuses[0].ID)}})
+	if code != http.StatusForbidden {
+		t.Errorf("quoting a post nobody may quote = %d %s, want 403", code, body)
+	}
 }

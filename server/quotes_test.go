@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	gomastodon "github.com/mattn/go-mastodon"
@@ -299,6 +301,21 @@ func TestQuotePolicyDefault(t *testing.T) {
 	if s, p := source(), preference(); s != "followers" || p != "followers" {
 		t.Fatalf("quote policy after setting followers = %v (source), %v (preferences)", s, p)
 	}
+	var doc map[string]any
+	apiForm(t, http.MethodPost, inst.API("/api/v1/statuses"), alice.Token, "status=new+post").ok(t, &doc)
+	if a, _ := jsonPath(doc, "quote_approval", "automatic").([]any); len(a) != 1 || a[0] != "followers" {
+		t.Errorf("a new post's automatic = %v, want [followers] from the default", a)
+	}
+	apiForm(t, http.MethodPost, inst.API("/api/v1/statuses"), alice.Token, "status=open&quote_approval_policy=public").ok(t, &doc)
+	if a, _ := jsonPath(doc, "quote_approval", "automatic").([]any); len(a) != 1 || a[0] != "public" {
+		t.Errorf("a post asking for public: automatic = %v", a)
+	}
+	apiForm(t, http.MethodPut, inst.API("/api/v1/statuses/%s", doc["id"]), alice.Token, "status=open+edited&quote_approval_policy=nobody").ok(t, &doc)
+	if a, _ := jsonPath(doc, "quote_approval", "automatic").([]any); len(a) != 0 || doc["content"] != "<p>open edited</p>" {
+		t.Errorf("after an edit asking for nobody: automatic = %v, content %v", a, doc["content"])
+	}
+	apiForm(t, http.MethodPut, inst.API("/api/v1/statuses/%s", doc["id"]), alice.Token, "status=again&quote_approval_policy=everyone").
+		expectError(t, http.StatusUnprocessableEntity, "Validation failed: *")
 }
 
 func TestQuoteChangesAreStreamed(t *testing.T) {
@@ -326,5 +343,98 @@ func TestQuoteChangesAreStreamed(t *testing.T) {
 	}
 	if automatic, ok := jsonPath(raw, "quote_approval", "automatic").([]any); !ok || len(automatic) != 0 {
 		t.Fatalf("streamed quote_approval = %v, want nobody but bob", raw["quote_approval"])
+	}
+}
+
+func TestQuotePosting(t *testing.T) {
+	inst := testrig.StartInstance(t)
+	alice, bob, carol := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol")
+	followUser(t, inst, carol, alice)
+	public := postStatus(t, inst, alice, gomastodon.Toot{Status: "public words", Visibility: "public"})
+	post := func(u *testrig.User, form string) apiResponse {
+		return apiForm(t, http.MethodPost, inst.API("/api/v1/statuses"), u.Token, form)
+	}
+	var followersOnly, nobody map[string]any
+	post(alice, "status=followers+may+quote&quote_approval_policy=followers").ok(t, &followersOnly)
+	post(alice, "status=only+me&quote_approval_policy=nobody").ok(t, &nobody)
+	secret := postStatus(t, inst, alice, gomastodon.Toot{Status: "for followers", Visibility: "private"})
+	direct := postStatus(t, inst, alice, gomastodon.Toot{Status: "@bob psst", Visibility: "direct"})
+
+	cases := []struct {
+		name       string
+		by         *testrig.User
+		form       string
+		code       int
+		visibility string // of the quote post, when posted
+	}{
+		{"anybody may quote a public post", bob, "status=so+true&quoted_status_id=" + string(public.ID), 200, "public"},
+		{"unlisted quote", bob, "status=so+true&visibility=unlisted&quoted_status_id=" + string(public.ID), 200, "unlisted"},
+		{"followers policy, not a follower", bob, "status=x&quoted_status_id=" + followersOnly["id"].(string), 403, ""},
+		{"followers policy, a follower", carol, "status=x&quoted_status_id=" + followersOnly["id"].(string), 200, "public"},
+		{"nobody policy, someone else", bob, "status=x&quoted_status_id=" + nobody["id"].(string), 403, ""},
+		{"nobody policy, the author", alice, "status=x&quoted_status_id=" + nobody["id"].(string), 200, "public"},
+		{"followers-only post, someone who cannot see it", bob, "status=x&quoted_status_id=" + string(secret.ID), 404, ""},
+		{"followers-only post, a follower", carol, "status=x&quoted_status_id=" + string(secret.ID), 403, ""},
+		{"followers-only post, its author: the quote is followers-only too", alice, "status=x&visibility=public&quoted_status_id=" + string(secret.ID), 200, "private"},
+		{"a direct message, even its author", alice, "status=x&quoted_status_id=" + string(direct.ID), 403, ""},
+		{"unknown status", bob, "status=x&quoted_status_id=4242", 404, ""},
+		{"unknown policy", bob, "status=x&quote_approval_policy=everyone&quoted_status_id=" + string(public.ID), 422, ""},
+		{"direct quote without mentioning the quoted author", bob, "status=x&visibility=direct&quoted_status_id=" + string(public.ID), 422, ""},
+		{"direct quote mentioning the quoted author", bob, "status=%40alice+x&visibility=direct&quoted_status_id=" + string(public.ID), 200, "direct"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := statusesCount(t, inst, tc.by.Account.ID)
+			resp := post(tc.by, tc.form)
+			if tc.code != http.StatusOK {
+				resp.expectError(t, tc.code, "")
+				if after := statusesCount(t, inst, tc.by.Account.ID); after != before {
+					t.Errorf("a refused quote was posted: statuses %d → %d", before, after)
+				}
+				return
+			}
+			var doc map[string]any
+			resp.ok(t, &doc)
+			if doc["visibility"] != tc.visibility {
+				t.Errorf("visibility = %v, want %s", doc["visibility"], tc.visibility)
+			}
+			if got := jsonPath(doc, "quote", "state"); got != "accepted" {
+				t.Errorf("quote.state = %v, want accepted", got)
+			}
+			if jsonPath(doc, "quote", "quoted_status", "id") == nil {
+				t.Errorf("quote carries no quoted_status: %v", doc["quote"])
+			}
+		})
+	}
+
+	// The quoted author hears of quotes by others, not of their own.
+	if n := len(notificationsOf(t, inst, alice.Account.ID, store.NotifyQuote)); n != 4 {
+		t.Errorf("alice has %d quote notifications, want 4 (bob twice, carol, bob's direct quote)", n)
+	}
+	var grouped map[string]any
+	apiGet(t, inst.API("/api/v2/notifications?types[]=quote"), alice.Token).ok(t, &grouped)
+	groups, _ := grouped["notification_groups"].([]any)
+	for _, g := range groups {
+		if jsonPath(g, "type") != "quote" || jsonPath(g, "status_id") == nil {
+			t.Errorf("grouped quote notification = %v, want type quote with the quote post", g)
+		}
+	}
+	if len(groups) == 0 {
+		t.Errorf("GET /api/v2/notifications shows no quote notifications: %v", grouped)
+	}
+	var doc map[string]any
+	post(bob, "status=my+take&quote_approval_policy=nobody&quoted_status_id="+string(public.ID)).ok(t, &doc)
+	if content, _ := doc["content"].(string); !strings.HasPrefix(content, `<p class="quote-inline">RE: <a href="`+public.URL+`">`) {
+		t.Errorf("content %q lacks the RE: link to the quoted post", content)
+	}
+	if a, _ := jsonPath(doc, "quote_approval", "automatic").([]any); len(a) != 0 {
+		t.Errorf("quote_approval.automatic = %v, want [] under nobody", a)
+	}
+	post(bob, "status=about+"+url.QueryEscape(public.URL)+"&quoted_status_id="+string(public.ID)).ok(t, &doc)
+	if content, _ := doc["content"].(string); strings.Contains(content, "quote-inline") {
+		t.Errorf("content %q got an RE: link though it links the quoted post", content)
+	}
+	if got := jsonPath(rawStatus(t, inst, string(public.ID), alice.Token), "quotes_count"); got != float64(5) {
+		t.Errorf("quotes_count = %v, want 5", got)
 	}
 }

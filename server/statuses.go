@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -86,6 +87,9 @@ type statusParams struct {
 	Language    string     `json:"language" form:"language"`
 	ScheduledAt string     `json:"scheduled_at" form:"scheduled_at"`
 	Poll        any        `json:"poll" form:"-"`
+	// Quote posts (quotes.go).
+	QuotedStatusID      string `json:"quoted_status_id" form:"quoted_status_id"`
+	QuoteApprovalPolicy string `json:"quote_approval_policy" form:"quote_approval_policy"`
 }
 
 // refuseUnsupported answers 422 for features a Mastodon client may ask for that we do not
@@ -238,7 +242,7 @@ func (s *Server) statusCreate(c *fiber.Ctx) error {
 	}
 	st.Sensitive = st.Sensitive || st.SpoilerText != ""
 	if st.Language == "" {
-		st.Language = user.Preferences.PostingLanguage
+		st.Language = cmp.Or(user.Preferences.PostingLanguage, s.cfg.DefaultLanguage)
 	}
 	if p.InReplyToID != "" {
 		parent, err := s.visibleStatus(ctx, author, p.InReplyToID)
@@ -249,6 +253,10 @@ func (s *Server) statusCreate(c *fiber.Ctx) error {
 			return err
 		}
 		st.InReplyToID, st.InReplyToAccountID, st.InReplyToURI = parent.ID, parent.AccountID, parent.URI
+	}
+	quote := quoteRequest{QuotedStatusID: p.QuotedStatusID, Policy: p.QuoteApprovalPolicy, Default: user.Preferences.PostingQuotePolicy}
+	if err := s.prepareQuote(ctx, author, &st, quote, p.Poll != nil); err != nil {
+		return err
 	}
 	if err := s.attachableMedia(ctx, author.ID, "", st.MediaIDs); err != nil {
 		return err
@@ -262,6 +270,9 @@ func (s *Server) statusCreate(c *fiber.Ctx) error {
 		}
 	}
 	s.renderText(ctx, &st)
+	if err := s.finishQuote(ctx, &st); err != nil {
+		return err
+	}
 	created, err := s.store.CreateStatus(ctx, store.NewStatus{Status: st, IdempotencyKey: c.Get("Idempotency-Key"), BaseURL: s.cfg.URL})
 	if errors.Is(err, store.ErrConflict) {
 		return errorf(fiber.StatusUnprocessableEntity, "A request with this Idempotency-Key is still being processed")
@@ -270,6 +281,7 @@ func (s *Server) statusCreate(c *fiber.Ctx) error {
 		return err
 	}
 	s.federate("post", func(f Federation) error { return f.StatusCreated(ctx, created) })
+	s.quoteCreated(ctx, created)
 	out, err := s.renderStatus(ctx, author, created)
 	if err != nil {
 		return err
@@ -366,6 +378,11 @@ func (s *Server) statusEdit(c *fiber.Ctx) error {
 	}
 	if err := validateText(updated.Text, updated.SpoilerText, len(updated.MediaIDs) > 0); err != nil {
 		return err
+	}
+	if p.QuoteApprovalPolicy != "" {
+		if updated.QuotePolicy, err = quotePolicyFor(p.QuoteApprovalPolicy, "", updated.Visibility); err != nil {
+			return err
+		}
 	}
 	s.renderText(ctx, &updated)
 	updated.EditedAt = time.Now().UTC()
