@@ -36,6 +36,12 @@ type Config struct {
 	ContactEmail string
 	// OpenRegistrations allows POST /api/v1/accounts.
 	OpenRegistrations bool
+	// PasswordGrant lets OAuth clients exchange a user's e-mail and password for a token
+	// (grant_type=password, toot login_cli); off, they are told to sign in through the browser.
+	PasswordGrant bool
+	// DefaultLanguage is the language of posts whose author and client name none, as Mastodon
+	// takes the instance's default locale.
+	DefaultLanguage string
 	// PeerNetworks lists CIDRs that remote fetches may reach although they are private.
 	PeerNetworks []*net.IPNet
 	// DomainBlocks are hosts never federated with; added to the ones kept in Redis at start.
@@ -124,13 +130,14 @@ func (c *Config) Domain() string {
 // Defaults returns a Config with every optional setting filled in.
 func Defaults() Config {
 	return Config{
-		URL:         "http://127.0.0.1:8080",
-		Listen:      "127.0.0.1:8080",
-		RedisPrefix: "wc",
-		MediaDir:    filepath.Join(os.TempDir(), "watercooler-media"),
-		Title:       "Watercooler",
-		Description: "A department's Watercooler: share what you know across team lines.",
-		BodyLimit:   16 << 20,
+		URL:             "http://127.0.0.1:8080",
+		Listen:          "127.0.0.1:8080",
+		RedisPrefix:     "wc",
+		MediaDir:        filepath.Join(os.TempDir(), "watercooler-media"),
+		Title:           "Watercooler",
+		Description:     "A department's Watercooler: share what you know across team lines.",
+		DefaultLanguage: "en",
+		BodyLimit:       16 << 20,
 
 		RequestBodyLimit: 1 << 20,
 		MediaDecodes:     2,
@@ -184,6 +191,15 @@ func settings() []setting {
 				return fmt.Errorf("must be true or false, got %q", v)
 			}
 			c.OpenRegistrations = b
+			return nil
+		}},
+		{"default-language", "WATERCOOLER_DEFAULT_LANGUAGE", "ISO 639-1 language of posts that name none (the author's posting language comes first)", str(func(c *Config) *string { return &c.DefaultLanguage })},
+		{"password-grant", "WATERCOOLER_PASSWORD_GRANT", "accept OAuth's password grant (toot login_cli); off, clients are told to sign in in the browser (true/false)", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("must be true or false, got %q", v)
+			}
+			c.PasswordGrant = b
 			return nil
 		}},
 		{"peer-networks", "WATERCOOLER_PEER_NETWORKS", "comma-separated CIDRs that remote fetches may reach although private", func(c *Config, v string) error {
@@ -381,6 +397,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MediaDir == "" {
 		return errors.New("WATERCOOLER_MEDIA_DIR (--media-dir): must not be empty")
+	}
+	if l := c.DefaultLanguage; l != "" && (len(l) < 2 || len(l) > 3 || strings.Trim(l, "abcdefghijklmnopqrstuvwxyz") != "") {
+		return fmt.Errorf("WATERCOOLER_DEFAULT_LANGUAGE (--default-language): %q must be an ISO 639 code like en", l)
 	}
 	return nil
 }

@@ -44,6 +44,10 @@ const (
 
 // oauthMetadata serves RFC 8414 authorization server metadata, as Mastodon 4.3 does.
 func (s *Server) oauthMetadata(c *fiber.Ctx) error {
+	grants := []string{"authorization_code", "client_credentials"}
+	if s.cfg.PasswordGrant {
+		grants = append(grants, "password")
+	}
 	return c.JSON(fiber.Map{
 		"issuer":                                s.cfg.URL + "/",
 		"service_documentation":                 "https://docs.joinmastodon.org/",
@@ -54,7 +58,7 @@ func (s *Server) oauthMetadata(c *fiber.Ctx) error {
 		"scopes_supported":                      knownScopes,
 		"response_types_supported":              []string{"code"},
 		"response_modes_supported":              []string{"query"},
-		"grant_types_supported":                 []string{"authorization_code", "client_credentials"},
+		"grant_types_supported":                 grants,
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 		"code_challenge_methods_supported":      []string{"S256"},
 	})
@@ -310,6 +314,8 @@ type tokenParams struct {
 	CodeVerifier string `json:"code_verifier" form:"code_verifier" query:"code_verifier"`
 	Scope        string `json:"scope" form:"scope" query:"scope"`
 	Token        string `json:"token" form:"token" query:"token"`
+	Username     string `json:"username" form:"username" query:"username"`
+	Password     string `json:"password" form:"password" query:"password"`
 }
 
 // oauthFail writes an RFC 6749 §5.2 error. OAuth clients expect error codes with descriptions
@@ -370,7 +376,12 @@ func (s *Server) oauthToken(c *fiber.Ctx) error {
 	if p.GrantType == "" {
 		return oauthFail(c, fiber.StatusBadRequest, "invalid_request", "Missing required parameter: grant_type.")
 	}
-	if p.GrantType != "authorization_code" && p.GrantType != "client_credentials" {
+	if p.GrantType == "password" && !s.cfg.PasswordGrant {
+		// toot login_cli and other command-line clients use this grant; tell them what works.
+		return oauthFail(c, fiber.StatusBadRequest, "unsupported_grant_type",
+			"This server does not accept passwords from apps. Sign in through the browser instead (for toot: toot login).")
+	}
+	if p.GrantType != "authorization_code" && p.GrantType != "client_credentials" && p.GrantType != "password" {
 		return oauthFail(c, fiber.StatusBadRequest, "unsupported_grant_type", "The authorization grant type is not supported by the authorization server.")
 	}
 	app, ok, err := s.authenticateClient(c, &p)
@@ -382,12 +393,35 @@ func (s *Server) oauthToken(c *fiber.Ctx) error {
 	}
 	var accountID string
 	var scopes []string
-	if p.GrantType == "client_credentials" {
+	switch p.GrantType {
+	case "client_credentials":
 		scopes, err = ParseScopes(p.Scope)
 		if err != nil || !scopesWithin(scopes, app.Scopes) {
 			return oauthFail(c, fiber.StatusBadRequest, "invalid_scope", descInvalidScope)
 		}
-	} else {
+	case "password":
+		scopes, err = ParseScopes(p.Scope)
+		if err != nil || !scopesWithin(scopes, app.Scopes) {
+			return oauthFail(c, fiber.StatusBadRequest, "invalid_scope", descInvalidScope)
+		}
+		if p.Username == "" || p.Password == "" {
+			return oauthFail(c, fiber.StatusBadRequest, "invalid_request", missingParam+"username and password.")
+		}
+		// The same sign-in as the form's, throttled the same way.
+		acct, wait, err := s.signIn(ctx, p.Username, p.Password, s.clientAddress(c))
+		switch {
+		case err != nil:
+			return err
+		case wait > 0:
+			c.Set(fiber.HeaderRetryAfter, retryAfter(wait))
+			return oauthFail(c, fiber.StatusTooManyRequests, "invalid_grant", "Too many failed sign-in attempts; wait "+waitText(wait)+".")
+		case acct == nil:
+			return oauthFail(c, fiber.StatusBadRequest, "invalid_grant", "Invalid e-mail address, username or password.")
+		case acct.Suspended:
+			return oauthFail(c, fiber.StatusBadRequest, "invalid_grant", "Your login is currently disabled.")
+		}
+		accountID = acct.ID
+	default:
 		code, desc := s.redeemCode(ctx, app, &p)
 		if code == nil {
 			if desc == "" {

@@ -67,6 +67,7 @@ func (s *Server) routes(app *fiber.App) {
 	api.Get("/v1/preferences", read("read:accounts"), s.preferences)
 
 	// Statuses.
+	api.Get("/v1/statuses", ifToken("read:statuses"), s.statusesByID)
 	api.Post("/v1/statuses", write("write:statuses"), s.statusCreate)
 	api.Get("/v1/statuses/:id", ifToken("read:statuses"), s.statusGet)
 	api.Delete("/v1/statuses/:id", write("write:statuses"), s.statusDelete)

@@ -230,7 +230,14 @@ func (s *Server) searchAccounts(ctx context.Context, v *store.Account, q searchQ
 			return nil, err
 		}
 	}
-	found = slices.DeleteFunc(found, func(a *store.Account) bool { return a.Suspended || hidden[a.ID] || (localOnly && !a.Local()) })
+	// The exact match stays even when blocked or muted, as in Mastodon, so that people can find
+	// whom they blocked or muted to undo it (toot unblock/unmute search for user@host).
+	exact := func(a *store.Account) bool {
+		return strings.EqualFold(a.Acct(), term) || (localOnly && a.Local() && strings.EqualFold(a.Username, term))
+	}
+	found = slices.DeleteFunc(found, func(a *store.Account) bool {
+		return a.Suspended || (hidden[a.ID] && !exact(a)) || (localOnly && !a.Local())
+	})
 	if q.following && v != nil && len(found) > 0 {
 		ids := make([]string, len(found))
 		for i, a := range found {
