@@ -18,7 +18,7 @@ func (s *Store) Follow(ctx context.Context, follower, target *Account, opts Foll
 	now := time.Now().UTC()
 	id := s.NewID(now)
 	z := redis.Z{Score: idScore(id), Member: target.ID}
-	backfill, err := s.recentVisibleToFollowers(ctx, target.ID)
+	backfill, err := s.recentVisibleToFollowers(ctx, target.ID, opts)
 	if err != nil {
 		return err
 	}
@@ -49,8 +49,8 @@ func (s *Store) Follow(ctx context.Context, follower, target *Account, opts Foll
 }
 
 // recentVisibleToFollowers lists the ids of an account's latest statuses that a new follower
-// sees in their home timeline: not direct messages.
-func (s *Store) recentVisibleToFollowers(ctx context.Context, accountID string) ([]string, error) {
+// sees in their home timeline: not direct messages, and only what the follow's options let in.
+func (s *Store) recentVisibleToFollowers(ctx context.Context, accountID string, opts FollowOptions) ([]string, error) {
 	ids, err := s.rdb.ZRevRange(ctx, s.k.accountStatuses(accountID), 0, homeBackfill-1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("recent statuses of %s: %w", accountID, err)
@@ -61,7 +61,7 @@ func (s *Store) recentVisibleToFollowers(ctx context.Context, accountID string) 
 	}
 	out := make([]string, 0, len(sts))
 	for _, st := range sts {
-		if st.Visibility != VisibilityDirect && (st.InReplyToAccountID == "" || st.InReplyToAccountID == accountID) {
+		if st.Visibility != VisibilityDirect && (st.InReplyToAccountID == "" || st.InReplyToAccountID == accountID) && homeAccepts(opts, st) {
 			out = append(out, st.ID)
 		}
 	}
@@ -72,6 +72,7 @@ func (s *Store) recentVisibleToFollowers(ctx context.Context, accountID string) 
 func (s *Store) SetFollowOptions(ctx context.Context, followerID, targetID string, opts FollowOptions) error {
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, s.k.followOptions(followerID), targetID, mustJSON(opts))
+		s.writeFollowFilter(ctx, p, followerID, targetID, opts)
 		if opts.Notify {
 			p.SAdd(ctx, s.k.notifySubscribers(targetID), followerID)
 		} else {
@@ -160,6 +161,7 @@ func (s *Store) Unfollow(ctx context.Context, followerID, targetID string) error
 			p.HIncrBy(ctx, s.k.accountCounts(followerID), "following", -1)
 			p.HIncrBy(ctx, s.k.accountCounts(targetID), "followers", -1)
 			p.SRem(ctx, s.k.notifySubscribers(targetID), followerID)
+			p.HDel(ctx, s.k.followFilters(targetID), followerID)
 			if len(recent) > 0 {
 				p.ZRem(ctx, s.k.homeTimeline(followerID), toAny(recent)...)
 			}

@@ -166,3 +166,12 @@ func (k keys) consumerLease(consumer string) string {
 // Rate limits (ratelimit.go): fixed-window counters that expire with their window.
 func (k keys) rateLimit(bucket, subject string) string { return k.p + "rate:" + bucket + ":" + subject }
 func (k keys) signInFailures(subject string) string    { return k.p + "rate:signin:" + subject }
+
+// Home timeline rules (home_filters.go): the follows whose options filter an account's posts
+// from their home, and the posts a boost already brought into a home.
+func (k keys) followFilters(id string) string {
+	return k.p + "follow_filters:" + id // hash local follower → options
+}
+func (k keys) homeReblogs(accountID string) string {
+	return k.p + "tl:home:reblogs:" + accountID // zset original id by the boost that brought it home
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -216,6 +217,9 @@ func (s *Store) fanOutTargets(ctx context.Context, st *Status) (*fanOut, error) 
 	if err := s.conversationTargets(ctx, st, out); err != nil {
 		return nil, err
 	}
+	if err := s.filterHomes(ctx, st, out); err != nil {
+		return nil, err
+	}
 	slices.Sort(out.homes)
 	out.homes = slices.Compact(out.homes)
 	return out, nil
@@ -274,6 +278,7 @@ func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, 
 	}
 	for _, home := range f.homes {
 		addTrimmed(ctx, p, s.k.homeTimeline(home), z, HomeTimelineLength)
+		s.trackHomeReblog(ctx, p, st, home)
 	}
 	for _, list := range f.lists {
 		addTrimmed(ctx, p, s.k.listTimeline(list), z, HomeTimelineLength)
@@ -463,6 +468,8 @@ func (s *Store) DeleteStatus(ctx context.Context, st *Status) error {
 			s.unwriteStatus(ctx, p, x)
 			for _, home := range homes[x.ID] {
 				p.ZRem(ctx, s.k.homeTimeline(home), x.ID)
+				// A boost gone lets a later boost of its post in again (home_filters.go).
+				p.ZRem(ctx, s.k.homeReblogs(home), cmp.Or(x.ReblogOfID, x.ID))
 			}
 			for _, list := range lists[x.ID] {
 				p.ZRem(ctx, s.k.listTimeline(list), x.ID)
