@@ -2,6 +2,7 @@ package federation_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	gomastodon "github.com/mattn/go-mastodon"
@@ -60,6 +61,20 @@ func TestFederationFollowPostReplyBoostFavourite(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng.waitHome(t, "edit reaches alice", contains("now with Q3"))
+	// The edit is one as Mastodon shows it: edited_at, two versions in the history, and an
+	// update notification for alice, who boosted it.
+	var edited struct {
+		EditedAt *string `json:"edited_at"`
+	}
+	eng.getJSON(t, "/api/v1/statuses/"+string(seen.ID), &edited)
+	var history []struct {
+		Content string `json:"content"`
+	}
+	eng.getJSON(t, "/api/v1/statuses/"+string(seen.ID)+"/history", &history)
+	if edited.EditedAt == nil || len(history) != 2 || strings.Contains(history[0].Content, "Q3") || !strings.Contains(history[1].Content, "Q3") {
+		t.Errorf("edited copy: edited_at %v, history %+v; want edited_at and the original then the edit", edited.EditedAt, history)
+	}
+	eng.waitNotification(t, "update", sales.acct())
 	if err := sales.client.DeleteStatus(ctx, post.ID); err != nil {
 		t.Fatal(err)
 	}

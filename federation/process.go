@@ -187,7 +187,8 @@ func (f *Federator) onUpdate(ctx context.Context, a *activity) error {
 		if !updated.EditedAt.After(existing.EditedAt) {
 			return ignore("an older or repeated edit of %s", id)
 		}
-		return f.store.UpdateStatus(ctx, &updated, existing)
+		// As a local edit: history, and an update notification for local accounts that boosted it.
+		return f.store.EditStatus(ctx, &updated, existing)
 	}
 	return ignore("unsupported object type %q", typ)
 }
