@@ -139,6 +139,13 @@ func (s *Server) routes(app *fiber.App) {
 	api.Get("/v1/markers", read("read:statuses"), s.markersGet)
 	api.Post("/v1/markers", write("write:statuses"), s.markersSave)
 
+	// Filters (v1, each a keyword of a v2 filter).
+	api.Get("/v1/filters", read("read:filters"), s.filtersListV1)
+	api.Post("/v1/filters", write("write:filters"), s.filterCreateV1)
+	api.Get("/v1/filters/:id", read("read:filters"), s.filterGetV1)
+	api.Put("/v1/filters/:id", write("write:filters"), s.filterUpdateV1)
+	api.Delete("/v1/filters/:id", write("write:filters"), s.filterDeleteV1)
+
 	// Filters (v2).
 	api.Get("/v2/filters", read("read:filters"), s.filtersList)
 	api.Post("/v2/filters", write("write:filters"), s.filterCreate)
