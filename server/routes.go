@@ -135,6 +135,12 @@ func (s *Server) routes(app *fiber.App) {
 	api.Delete("/v1/conversations/:id", write("write:conversations"), s.conversationRemove)
 	api.Post("/v1/conversations/:id/read", write("write:conversations"), s.conversationRead)
 
+	// Announcements (published with watercooler admin announcement create).
+	api.Get("/v1/announcements", read("read:accounts"), s.announcementsList)
+	api.Post("/v1/announcements/:id/dismiss", write("write:accounts"), s.announcementDismiss)
+	api.Put("/v1/announcements/:id/reactions/:name", write("write:favourites"), s.announcementReact(true))
+	api.Delete("/v1/announcements/:id/reactions/:name", write("write:favourites"), s.announcementReact(false))
+
 	// Markers.
 	api.Get("/v1/markers", read("read:statuses"), s.markersGet)
 	api.Post("/v1/markers", write("write:statuses"), s.markersSave)

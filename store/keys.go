@@ -175,3 +175,16 @@ func (k keys) followFilters(id string) string {
 func (k keys) homeReblogs(accountID string) string {
 	return k.p + "tl:home:reblogs:" + accountID // zset original id by the boost that brought it home
 }
+
+// Announcements (announcement.go).
+func (k keys) announcements() string         { return k.p + "announcements" } // zset id
+func (k keys) announcement(id string) string { return k.p + "announcement:" + id }
+func (k keys) announcementsRead(accountID string) string {
+	return k.p + "announcements:read:" + accountID // set of dismissed ids
+}
+func (k keys) announcementReactions(id string) string {
+	return k.p + "announcement:reactions:" + id // hash emoji → count
+}
+func (k keys) announcementReactors(id, name string) string {
+	return k.p + "announcement:reactors:" + id + ":" + name // set of account ids
+}

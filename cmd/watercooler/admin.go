@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -29,6 +30,9 @@ const adminUsage = `Usage:
   watercooler admin federation mode --set open|allowlist
   watercooler admin deliveries dead [--limit N]
   watercooler admin deliveries stats
+  watercooler admin announcement create --text TEXT [--starts-at T] [--ends-at T] [--all-day]
+  watercooler admin announcement list
+  watercooler admin announcement delete --id ID
 
 Admin commands use the same configuration as serve (REDIS_URL, WATERCOOLER_URL, ...).
 `
@@ -273,7 +277,7 @@ func localUser(ctx context.Context, st *store.Store, username string) (*store.Us
 }
 
 func admin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	for _, cmd := range append(adminCommands(), federationCommands()...) {
+	for _, cmd := range slices.Concat(adminCommands(), federationCommands(), announcementCommands()) {
 		words := strings.Fields(cmd.path)
 		if len(args) < len(words) || strings.Join(args[:len(words)], " ") != cmd.path {
 			continue
