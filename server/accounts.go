@@ -420,7 +420,7 @@ func (s *Server) accountStatusFilter(ctx context.Context, c *fiber.Ctx, v, autho
 		}
 		hiddenOriginal := map[string]bool{}
 		for _, o := range originals {
-			hiddenOriginal[o.ID] = hidden[o.AccountID]
+			hiddenOriginal[o.ID] = store.StatusHidden(hidden, o)
 		}
 		return slices.DeleteFunc(out, func(st *store.Status) bool { return hiddenOriginal[st.ReblogOfID] }), nil
 	}, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -75,9 +76,15 @@ func (s *Server) renderNotificationsWhere(ctx context.Context, viewer *store.Acc
 	if err != nil {
 		return nil, err
 	}
+	blockedDomains, err := s.store.BlockedDomainSet(ctx, viewer.ID)
+	if err != nil {
+		return nil, err
+	}
 	accountByID := make(map[string]mastodon.Account, len(accounts))
 	for i, a := range accounts {
-		accountByID[a.ID] = entities[i]
+		if !blockedDomains[strings.ToLower(a.Domain)] { // a blocked domain's people notify no one
+			accountByID[a.ID] = entities[i]
+		}
 	}
 	sts, err := s.store.Statuses(ctx, statusIDs)
 	if err != nil {

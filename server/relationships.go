@@ -67,6 +67,20 @@ func (s *Server) relationshipEntities(ctx context.Context, accountID string, tar
 	if err != nil {
 		return nil, err
 	}
+	blockedDomains, err := s.store.BlockedDomainSet(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	domainOf := map[string]string{}
+	if len(blockedDomains) > 0 {
+		accounts, err := s.store.AccountsInOrder(ctx, targetIDs)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range accounts {
+			domainOf[a.ID] = strings.ToLower(a.Domain)
+		}
+	}
 	out := make([]mastodon.Relationship, len(rels))
 	for i, r := range rels {
 		out[i] = mastodon.Relationship{
@@ -74,6 +88,7 @@ func (s *Server) relationshipEntities(ctx context.Context, accountID string, tar
 			Languages: r.Languages, FollowedBy: r.FollowedBy, Blocking: r.Blocking, BlockedBy: r.BlockedBy,
 			Muting: r.Muting, MutingNotifications: r.MutingNotifications, Requested: r.Requested,
 			RequestedBy: r.RequestedBy, Endorsed: r.Endorsed, Note: r.Note,
+			DomainBlocking: domainOf[r.ID] != "" && blockedDomains[domainOf[r.ID]],
 		}
 	}
 	return out, nil

@@ -323,7 +323,7 @@ func (s *Server) renderEntries(ctx context.Context, viewer *store.Account, entri
 		return nil, err
 	}
 	if len(hidden) > 0 {
-		sts = slices.DeleteFunc(sts, func(st *store.Status) bool { return hidden[st.AccountID] })
+		sts = slices.DeleteFunc(sts, func(st *store.Status) bool { return store.StatusHidden(hidden, st) })
 	}
 	return s.renderChecking(ctx, viewer, sts, filterContext, true)
 }
@@ -398,7 +398,7 @@ func (s *Server) renderRemembered(ctx context.Context, viewer *store.Account, id
 	}
 	sts := page.Statuses
 	if len(page.Hidden) > 0 {
-		sts = slices.DeleteFunc(sts, func(st *store.Status) bool { return page.Hidden[st.AccountID] })
+		sts = slices.DeleteFunc(sts, func(st *store.Status) bool { return store.StatusHidden(page.Hidden, st) })
 	}
 	return s.buildStatuses(viewer, sts, reblogs, nil, page.Render, filterContext, true), true, nil
 }

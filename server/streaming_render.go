@@ -346,6 +346,9 @@ func hidesStatus(hidden map[string]bool, st *mastodon.Status) bool {
 		if hidden[st.Account.ID] {
 			return true
 		}
+		if _, domain, remote := strings.Cut(st.Account.Acct, "@"); remote && hidden[store.HiddenDomainKey(strings.ToLower(domain))] {
+			return true
+		}
 		for _, m := range st.Mentions {
 			if hidden[m.ID] {
 				return true

@@ -255,7 +255,8 @@ func (s *Store) Relationships(ctx context.Context, accountID string, targetIDs [
 	type cmds struct {
 		following, followedBy, blocking, blockedBy, muting, requested, requestedBy *redis.FloatCmd
 		mutingNotifications                                                        *redis.BoolCmd
-		opts                                                                       *redis.StringCmd
+		opts, note                                                                 *redis.StringCmd
+		endorsed                                                                   *redis.FloatCmd
 	}
 	p := s.rdb.Pipeline()
 	all := make([]cmds, len(targetIDs))
@@ -270,6 +271,8 @@ func (s *Store) Relationships(ctx context.Context, accountID string, targetIDs [
 			requestedBy:         p.ZScore(ctx, s.k.followRequests(accountID), t),
 			mutingNotifications: p.SIsMember(ctx, s.k.mutedNotifications(accountID), t),
 			opts:                p.HGet(ctx, s.k.followOptions(accountID), t),
+			note:                p.HGet(ctx, s.k.accountNotes(accountID), t),
+			endorsed:            p.ZScore(ctx, s.k.endorsements(accountID), t),
 		}
 	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -282,7 +285,7 @@ func (s *Store) Relationships(ctx context.Context, accountID string, targetIDs [
 			ID: t, Following: c.following.Err() == nil, FollowedBy: c.followedBy.Err() == nil,
 			Blocking: c.blocking.Err() == nil, BlockedBy: c.blockedBy.Err() == nil, Muting: c.muting.Err() == nil,
 			MutingNotifications: c.mutingNotifications.Val(), Requested: c.requested.Err() == nil,
-			RequestedBy: c.requestedBy.Err() == nil,
+			RequestedBy: c.requestedBy.Err() == nil, Endorsed: c.endorsed.Err() == nil, Note: c.note.Val(),
 		}
 		if r.Following || r.Requested {
 			opts := FollowOptions{ShowReblogs: true}
@@ -331,7 +334,8 @@ func (s *Store) Mutes(ctx context.Context, accountID string, p Page) ([]Entry, e
 	return pageZSet(ctx, s.rdb, s.k.mutes(accountID), p)
 }
 
-// Hidden lists the accounts whose statuses accountID must not see: blocked, blocking, or muted.
+// Hidden lists the accounts whose statuses accountID must not see: blocked, blocking, or muted;
+// and, under HiddenDomainKey, the domains accountID blocks (see StatusHidden).
 func (s *Store) Hidden(ctx context.Context, accountID string) (map[string]bool, error) {
 	p := s.rdb.Pipeline()
 	cmds := []*redis.StringSliceCmd{
@@ -339,6 +343,7 @@ func (s *Store) Hidden(ctx context.Context, accountID string) (map[string]bool, 
 		p.ZRange(ctx, s.k.blockedBy(accountID), 0, -1),
 		p.ZRange(ctx, s.k.mutes(accountID), 0, -1),
 	}
+	domains := p.ZRange(ctx, s.k.userDomainBlocks(accountID), 0, -1)
 	if _, err := p.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("hidden accounts: %w", err)
 	}
@@ -347,6 +352,9 @@ func (s *Store) Hidden(ctx context.Context, accountID string) (map[string]bool, 
 		for _, id := range c.Val() {
 			out[id] = true
 		}
+	}
+	for _, d := range domains.Val() {
+		out[HiddenDomainKey(d)] = true
 	}
 	return out, nil
 }

@@ -188,3 +188,10 @@ func (k keys) announcementReactions(id string) string {
 func (k keys) announcementReactors(id, name string) string {
 	return k.p + "announcement:reactors:" + id + ":" + name // set of account ids
 }
+
+// What one person keeps about other accounts (account_extras.go).
+func (k keys) endorsements(accountID string) string { return k.p + "endorsements:" + accountID }  // zset target by id
+func (k keys) accountNotes(accountID string) string { return k.p + "account_notes:" + accountID } // hash target → note
+func (k keys) userDomainBlocks(accountID string) string {
+	return k.p + "domain_blocks:user:" + accountID // zset domain by id
+}

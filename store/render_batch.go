@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -255,6 +257,7 @@ func (s *Store) queueHidden(ctx context.Context, p redis.Pipeliner, accountID st
 		p.ZRange(ctx, s.k.blockedBy(accountID), 0, -1),
 		p.ZRange(ctx, s.k.mutes(accountID), 0, -1),
 	}
+	domains := p.ZRange(ctx, s.k.userDomainBlocks(accountID), 0, -1)
 	return func() map[string]bool {
 		out := map[string]bool{}
 		for _, c := range cmds {
@@ -262,8 +265,28 @@ func (s *Store) queueHidden(ctx context.Context, p redis.Pipeliner, accountID st
 				out[id] = true
 			}
 		}
+		for _, d := range domains.Val() {
+			out[HiddenDomainKey(d)] = true
+		}
 		return out
 	}
+}
+
+// HiddenDomainKey is how a domain the viewer blocks appears among the hidden accounts: a key no
+// account id can take. StatusHidden checks it.
+func HiddenDomainKey(domain string) string { return "@" + domain }
+
+// StatusHidden reports whether hidden (from Hidden or StatusesFor) hides st: its author is
+// blocked, blocking or muted, or its author's domain is blocked.
+func StatusHidden(hidden map[string]bool, st *Status) bool {
+	if hidden[st.AccountID] {
+		return true
+	}
+	if st.Local || len(hidden) == 0 {
+		return false
+	}
+	u, err := url.Parse(st.URI)
+	return err == nil && hidden[HiddenDomainKey(strings.ToLower(u.Host))]
 }
 
 // queueViewerFlags queues ViewerFlags' reads on p as four commands whatever the number of
