@@ -195,3 +195,6 @@ func (k keys) accountNotes(accountID string) string { return k.p + "account_note
 func (k keys) userDomainBlocks(accountID string) string {
 	return k.p + "domain_blocks:user:" + accountID // zset domain by id
 }
+func (k keys) dismissedSuggestions(accountID string) string {
+	return k.p + "suggestions:dismissed:" + accountID // set of account ids (suggestion.go)
+}
