@@ -69,6 +69,11 @@ func (s *Server) routes(app *fiber.App) {
 	api.Post("/v1/accounts/:id/note", write("write:accounts"), s.accountNote)
 	api.Get("/v1/accounts/:id/endorsements", ifToken("read:accounts"), s.accountEndorsements)
 	api.Get("/v1/endorsements", read("read:accounts"), s.endorsementsList)
+	api.Get("/v1/accounts/:id/featured_tags", ifToken("read:accounts"), s.accountFeaturedTags)
+	api.Get("/v1/featured_tags", read("read:accounts"), s.featuredTagsList)
+	api.Post("/v1/featured_tags", write("write:accounts"), s.featuredTagCreate)
+	api.Get("/v1/featured_tags/suggestions", read("read:accounts"), s.featuredTagSuggestionsList)
+	api.Delete("/v1/featured_tags/:id", write("write:accounts"), s.featuredTagDelete)
 	api.Get("/v1/domain_blocks", read("read:blocks"), s.domainBlocksList)
 	api.Post("/v1/domain_blocks", follow("write:blocks"), s.domainBlock)
 	api.Delete("/v1/domain_blocks", follow("write:blocks"), s.domainUnblock)
@@ -182,6 +187,8 @@ func (s *Server) routes(app *fiber.App) {
 	api.Get("/v1/tags/:name", s.tagGet)
 	api.Post("/v1/tags/:name/follow", follow("write:follows"), s.tagFollow)
 	api.Post("/v1/tags/:name/unfollow", follow("write:follows"), s.tagUnfollow)
+	api.Post("/v1/tags/:name/feature", write("write:accounts"), s.tagFeature)
+	api.Post("/v1/tags/:name/unfeature", write("write:accounts"), s.tagUnfeature)
 
 	// Trends: this department's hashtags, statuses and links, public as in Mastodon.
 	api.Get("/v1/trends", ifToken("read:statuses"), s.trendTags)

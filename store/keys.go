@@ -198,3 +198,6 @@ func (k keys) userDomainBlocks(accountID string) string {
 func (k keys) dismissedSuggestions(accountID string) string {
 	return k.p + "suggestions:dismissed:" + accountID // set of account ids (suggestion.go)
 }
+func (k keys) featuredTags(accountID string) string {
+	return k.p + "featured_tags:" + accountID // hash id → JSON (featured_tag.go)
+}
