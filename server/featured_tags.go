@@ -173,4 +173,3 @@ func (s *Server) tagUnfeature(c *fiber.Ctx) error {
 	}
 	return s.tagGet(c)
 }
-
