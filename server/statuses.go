@@ -214,10 +214,33 @@ func (s *Server) statusCreate(c *fiber.Ctx) error {
 	if err := refuseUnsupported(&p); err != nil {
 		return err
 	}
+	clientID := ""
+	if tok := token(c); tok != nil {
+		clientID = tok.ClientID
+	}
+	st, err := s.composeStatus(ctx, author, &p, clientID)
+	if err != nil {
+		return err
+	}
+	created, err := s.publishStatus(ctx, st, c.Get("Idempotency-Key"))
+	if err != nil {
+		return err
+	}
+	out, err := s.renderStatus(ctx, author, created)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+// composeStatus turns what a poster sent into the status to create, refusing whatever a post can
+// be refused for. It writes nothing, so a scheduled post can be checked when it is scheduled and
+// composed again when it is due.
+func (s *Server) composeStatus(ctx context.Context, author *store.Account, p *statusParams, clientID string) (*store.Status, error) {
 	p.MediaIDs = cleanIDs(p.MediaIDs)
 	user, err := s.store.User(ctx, author.ID)
 	if err != nil {
-		return fmt.Errorf("poster's preferences: %w", err)
+		return nil, fmt.Errorf("poster's preferences: %w", err)
 	}
 	visibility := strings.TrimSpace(p.Visibility)
 	if visibility == "" {
@@ -227,10 +250,10 @@ func (s *Server) statusCreate(c *fiber.Ctx) error {
 		visibility = store.VisibilityPublic
 	}
 	if !validVisibility(visibility) {
-		return errVisibility
+		return nil, errVisibility
 	}
 	if !validLanguage(p.Language) {
-		return errLanguage
+		return nil, errLanguage
 	}
 	st := store.Status{
 		AccountID: author.ID, Local: true, Text: p.Status, SpoilerText: strings.TrimSpace(p.SpoilerText),
@@ -247,46 +270,47 @@ func (s *Server) statusCreate(c *fiber.Ctx) error {
 	if p.InReplyToID != "" {
 		parent, err := s.visibleStatus(ctx, author, p.InReplyToID)
 		if errors.Is(err, errNotFound) || (err == nil && parent.ReblogOfID != "") {
-			return errorf(fiber.StatusNotFound, "The post you are trying to reply to does not appear to exist.")
+			return nil, errorf(fiber.StatusNotFound, "The post you are trying to reply to does not appear to exist.")
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		st.InReplyToID, st.InReplyToAccountID, st.InReplyToURI = parent.ID, parent.AccountID, parent.URI
 	}
 	quote := quoteRequest{QuotedStatusID: p.QuotedStatusID, Policy: p.QuoteApprovalPolicy, Default: user.Preferences.PostingQuotePolicy}
 	if err := s.prepareQuote(ctx, author, &st, quote, p.Poll != nil); err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.attachableMedia(ctx, author.ID, "", st.MediaIDs); err != nil {
-		return err
+		return nil, err
 	}
 	if err := validateText(st.Text, st.SpoilerText, len(st.MediaIDs) > 0); err != nil {
-		return err
+		return nil, err
 	}
-	if tok := token(c); tok != nil && tok.ClientID != "" {
-		if app, err := s.store.App(ctx, tok.ClientID); err == nil {
+	if clientID != "" {
+		if app, err := s.store.App(ctx, clientID); err == nil {
 			st.ApplicationName, st.ApplicationWebsite = app.Name, app.Website
 		}
 	}
 	s.renderText(ctx, &st)
 	if err := s.finishQuote(ctx, &st); err != nil {
-		return err
+		return nil, err
 	}
-	created, err := s.store.CreateStatus(ctx, store.NewStatus{Status: st, IdempotencyKey: c.Get("Idempotency-Key"), BaseURL: s.cfg.URL})
+	return &st, nil
+}
+
+// publishStatus creates a composed status and sends it to other servers.
+func (s *Server) publishStatus(ctx context.Context, st *store.Status, idempotencyKey string) (*store.Status, error) {
+	created, err := s.store.CreateStatus(ctx, store.NewStatus{Status: *st, IdempotencyKey: idempotencyKey, BaseURL: s.cfg.URL})
 	if errors.Is(err, store.ErrConflict) {
-		return errorf(fiber.StatusUnprocessableEntity, "A request with this Idempotency-Key is still being processed")
+		return nil, errorf(fiber.StatusUnprocessableEntity, "A request with this Idempotency-Key is still being processed")
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.federate("post", func(f Federation) error { return f.StatusCreated(ctx, created) })
 	s.quoteCreated(ctx, created)
-	out, err := s.renderStatus(ctx, author, created)
-	if err != nil {
-		return err
-	}
-	return c.JSON(out)
+	return created, nil
 }
 
 // statusGet is GET /api/v1/statuses/:id.
