@@ -212,7 +212,7 @@ func (s *Server) instanceV1(c *fiber.Ctx) error {
 	out := instanceV1Entity{
 		URI: s.cfg.Domain(), Title: s.cfg.Title, ShortDescription: s.cfg.Description, Description: s.cfg.Description,
 		Email: s.cfg.ContactEmail, Version: instanceVersion, URLs: map[string]string{"streaming_api": s.streamingURL()},
-		Thumbnail: s.instanceThumbnail(), Languages: []string{"en"}, Registrations: s.cfg.OpenRegistrations,
+		Thumbnail: s.instanceThumbnail(), Languages: []string{s.cfg.DefaultLanguage}, Registrations: s.cfg.OpenRegistrations,
 		ContactAccount: contact, Rules: []any{},
 	}
 	out.Stats.UserCount, out.Stats.StatusCount, out.Stats.DomainCount = stats.Users, stats.Statuses, int64(len(domains))
@@ -231,7 +231,7 @@ func (s *Server) instanceV2(c *fiber.Ctx) error {
 	}
 	out := instanceV2Entity{
 		Domain: s.cfg.Domain(), Title: s.cfg.Title, Version: instanceVersion, SourceURL: s.cfg.URL,
-		Description: s.cfg.Description, Icon: []any{}, Languages: []string{"en"},
+		Description: s.cfg.Description, Icon: []any{}, Languages: []string{s.cfg.DefaultLanguage},
 		APIVersions: map[string]int{"mastodon": 2}, Rules: []any{},
 	}
 	out.Usage.Users.ActiveMonth = stats.ActiveMonth

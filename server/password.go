@@ -105,6 +105,9 @@ func (s *Server) signIn(ctx context.Context, login, password, address string) (*
 	if err := s.store.SignInSucceeded(ctx, account, from); err != nil {
 		return nil, 0, err
 	}
+	if err := s.store.CountLogin(ctx, u.AccountID, time.Now()); err != nil {
+		return nil, 0, err
+	}
 	acct, err := s.store.Account(ctx, u.AccountID)
 	if err != nil {
 		return nil, 0, err

@@ -39,6 +39,14 @@ func (s *Server) routes(app *fiber.App) {
 	api.Get("/v2/instance", s.instanceV2)
 	api.Get("/v1/instance/peers", s.instancePeers)
 	api.Get("/v1/instance/rules", s.instanceRules)
+	api.Get("/v1/instance/activity", s.instanceActivity)
+	api.Get("/v1/instance/extended_description", s.instanceExtendedDescription)
+	api.Get("/v1/instance/privacy_policy", s.instancePrivacyPolicy)
+	api.Get("/v1/instance/terms_of_service", s.instanceTermsOfService)
+	api.Get("/v1/instance/translation_languages", s.instanceTranslationLanguages)
+	api.Get("/v1/instance/languages", s.instanceLanguages)
+	api.Get("/v1/instance/domain_blocks", s.instanceDomainBlocks)
+	api.Get("/oembed", s.oembed)
 	api.Get("/v1/custom_emojis", s.customEmojis)
 
 	// Accounts.

@@ -201,3 +201,6 @@ func (k keys) dismissedSuggestions(accountID string) string {
 func (k keys) featuredTags(accountID string) string {
 	return k.p + "featured_tags:" + accountID // hash id → JSON (featured_tag.go)
 }
+func (k keys) weeklyLogins(week string) string {
+	return k.p + "activity:logins:" + week // HyperLogLog of accounts signing in that week (activity_counts.go)
+}
