@@ -125,6 +125,8 @@ func AccountToPerson(site Site, a *store.Account) (vocab.Type, error) {
 	// Watercooler has no separate "index my posts" switch; an account that wants to be found
 	// also lets its public posts be searched.
 	unknown["indexable"] = a.Discoverable
+	// Mastodon shows another server's account with the hashtags it features, read from here.
+	unknown["featuredTags"] = a.URI + "/collections/tags"
 	fields := make([]any, 0, len(a.Fields))
 	for _, f := range a.Fields {
 		fields = append(fields, map[string]any{"type": "PropertyValue", "name": f.Name, "value": f.Value})

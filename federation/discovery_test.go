@@ -230,3 +230,30 @@ func TestDiscoveryStatusDocument(t *testing.T) {
 		t.Fatalf("deleted status = %d %s, want 410 with a Tombstone", status, body)
 	}
 }
+
+// TestDiscoveryFeaturedTags: the actor names its featured hashtags as Mastodon's featuredTags
+// collection, which lists each as a Hashtag with its tag page.
+func TestDiscoveryFeaturedTags(t *testing.T) {
+	d := newDept(t, "alice")
+	alice := d.user.Account
+	for _, name := range []string{"golang", "onboarding"} {
+		if _, err := d.inst.Store.FeatureTag(context.Background(), alice.ID, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	actor := getDoc(t, alice.URI, activityJSON, activityJSON)
+	if actor["featuredTags"] != alice.URI+"/collections/tags" {
+		t.Fatalf("actor featuredTags = %v, want %s/collections/tags", actor["featuredTags"], alice.URI)
+	}
+	coll := getDoc(t, alice.URI+"/collections/tags", activityJSON, activityJSON)
+	items, _ := coll["items"].([]any)
+	if coll["type"] != "Collection" || coll["totalItems"] != 2.0 || len(items) != 2 {
+		t.Fatalf("featured tags collection = %v", coll)
+	}
+	for i, name := range []string{"golang", "onboarding"} {
+		tag, _ := items[i].(map[string]any)
+		if tag["type"] != "Hashtag" || tag["name"] != "#"+name || tag["href"] != d.inst.URL+"/tags/"+name {
+			t.Errorf("item %d = %v, want #%s", i, tag, name)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -274,6 +275,29 @@ func (f *Federator) serveFeatured(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ContentType+"; charset=utf-8", map[string]any{
 		"@context": "https://www.w3.org/ns/activitystreams", "id": acct.FeaturedURI, "type": "OrderedCollection",
 		"totalItems": len(items), "orderedItems": items,
+	})
+}
+
+// serveFeaturedTags answers an account's featured hashtags as Mastodon's featuredTags
+// collection of Hashtag objects, oldest featured first.
+func (f *Federator) serveFeaturedTags(w http.ResponseWriter, r *http.Request) {
+	acct, ok := f.collectionOwner(w, r)
+	if !ok {
+		return
+	}
+	tags, err := f.store.FeaturedTags(r.Context(), acct.ID)
+	if err != nil {
+		http.Error(w, "try again later", http.StatusServiceUnavailable)
+		return
+	}
+	base := strings.TrimSuffix(f.site.BaseURL, "/")
+	items := make([]any, 0, len(tags))
+	for _, t := range tags {
+		items = append(items, map[string]any{"type": "Hashtag", "href": base + "/tags/" + url.PathEscape(t.Name), "name": "#" + t.Name})
+	}
+	writeJSON(w, http.StatusOK, ContentType+"; charset=utf-8", map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams", "id": acct.URI + "/collections/tags", "type": "Collection",
+		"totalItems": len(items), "items": items,
 	})
 }
 

@@ -28,6 +28,7 @@ func (f *Federator) Handler() http.Handler {
 	mux.HandleFunc("GET /users/{name}/followers", f.serveFollowers)
 	mux.HandleFunc("GET /users/{name}/following", f.serveFollowing)
 	mux.HandleFunc("GET /users/{name}/collections/featured", f.serveFeatured)
+	mux.HandleFunc("GET /users/{name}/collections/tags", f.serveFeaturedTags)
 	mux.HandleFunc("GET /users/{name}/statuses/{id}", f.serveStatus)
 	mux.HandleFunc("GET /users/{name}/statuses/{id}/activity", f.serveStatusActivity)
 	mux.HandleFunc("GET /users/{name}/quote_authorizations/{id}", f.serveQuoteAuthorization)
