@@ -104,7 +104,7 @@ func (s *Server) renderNotificationsWhere(ctx context.Context, viewer *store.Acc
 		if !ok {
 			continue
 		}
-		entity := mastodon.Notification{ID: n.ID, Type: n.Type, CreatedAt: mastodon.Timestamp(n.CreatedAt), Account: account}
+		entity := mastodon.Notification{ID: n.ID, Type: n.Type, CreatedAt: mastodon.Timestamp(n.CreatedAt), Account: account, GroupKey: notificationGroupKey(n, groupableTypes)}
 		if notificationHasStatus(n.Type) {
 			if entity.Status, ok = statusByID[n.StatusID]; !ok {
 				continue

@@ -87,6 +87,18 @@ func TestGroupedNotifications(t *testing.T) {
 		t.Errorf("accounts %d, statuses %d: want each of bob, carol, dave and both statuses once", len(all.Accounts), len(all.Statuses))
 	}
 
+	// v1 notifications name the group each belongs to, the key v2 gives it.
+	var v1 []struct {
+		Type     string `json:"type"`
+		GroupKey string `json:"group_key"`
+	}
+	apiGet(t, inst.URL+"/api/v1/notifications", alice.Token).ok(t, &v1)
+	for _, n := range v1 {
+		if g, ok := byType[n.Type]; !ok || n.GroupKey != g.GroupKey {
+			t.Errorf("v1 %s notification's group_key = %q, want v2's %q", n.Type, n.GroupKey, g.GroupKey)
+		}
+	}
+
 	// Pages: one group at a time, following the Link header, no group twice.
 	var keys []string
 	next := inst.URL + "/api/v2/notifications?limit=1"

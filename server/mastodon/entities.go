@@ -219,6 +219,9 @@ type Notification struct {
 	CreatedAt string  `json:"created_at"`
 	Account   Account `json:"account"`
 	Status    *Status `json:"status,omitempty"`
+	// GroupKey names the group the notification belongs to in grouped notifications (v2), so
+	// clients can merge v1 and streamed notifications into their groups.
+	GroupKey string `json:"group_key"`
 }
 
 // List is Mastodon's List entity.
