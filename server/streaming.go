@@ -32,8 +32,6 @@ const (
 	streamSubscribeTimeout = 10 * time.Second
 	// streamWriteTimeout bounds one write to a client that stopped reading.
 	streamWriteTimeout = 10 * time.Second
-	// conversationDepth bounds the walk to a direct thread's first status.
-	conversationDepth = 40
 )
 
 // errStreamUnavailable answers when the subscription cannot be made (Redis down, shutdown).

@@ -1,10 +1,10 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
-	"slices"
 	"strings"
 	"sync"
 
@@ -328,7 +328,7 @@ func (c *streamConn) renderStatus(d streamDelivery) (*streamPayload, bool, error
 	var b []byte
 	if sub.conversations {
 		conv, err := c.s.conversationOf(c.ctx, c.viewer, sh.st, &out)
-		if err != nil {
+		if err != nil || conv == nil {
 			return nil, false, err
 		}
 		b, err = json.Marshal(conv)
@@ -358,38 +358,24 @@ func hidesStatus(hidden map[string]bool, st *mastodon.Status) bool {
 	return false
 }
 
-// streamConversation is Mastodon's Conversation entity, as the direct stream sends it.
-type streamConversation struct {
-	ID         string             `json:"id"`
-	Unread     bool               `json:"unread"`
-	Accounts   []mastodon.Account `json:"accounts"`
-	LastStatus *mastodon.Status   `json:"last_status"`
-}
-
-// conversationOf builds the conversation a direct status belongs to. Watercooler keeps no
-// conversation records: a conversation's id is the id of its thread's first status.
-func (s *Server) conversationOf(ctx context.Context, viewer *store.Account, st *store.Status, rendered *mastodon.Status) (streamConversation, error) {
-	root := st.ID
-	ancestors, err := s.store.Ancestors(ctx, st, conversationDepth)
+// conversationOf is the viewer's conversation a direct status belongs to, as stored with the
+// status (so it has the same id, unread state and participants as GET /api/v1/conversations).
+// A conversation the viewer removed is not streamed until a new status brings it back.
+func (s *Server) conversationOf(ctx context.Context, viewer *store.Account, st *store.Status, rendered *mastodon.Status) (*conversation, error) {
+	c, err := s.store.ConversationOf(ctx, viewer.ID, cmp.Or(st.ConversationID, st.ID))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
 	if err != nil {
-		return streamConversation{}, err
+		return nil, err
 	}
-	if len(ancestors) > 0 {
-		root = ancestors[0].ID
-	}
-	var ids []string
-	for _, id := range append([]string{st.AccountID}, st.Mentions...) {
-		if id != viewer.ID && !slices.Contains(ids, id) {
-			ids = append(ids, id)
-		}
-	}
-	accounts, err := s.store.AccountsInOrder(ctx, ids)
+	accounts, err := s.store.AccountsInOrder(ctx, c.AccountIDs)
 	if err != nil {
-		return streamConversation{}, err
+		return nil, err
 	}
 	entities, err := s.accountEntities(ctx, accounts)
 	if err != nil {
-		return streamConversation{}, err
+		return nil, err
 	}
-	return streamConversation{ID: root, Unread: st.AccountID != viewer.ID, Accounts: entities, LastStatus: rendered}, nil
+	return &conversation{ID: c.ID, Unread: c.Unread, Accounts: entities, LastStatus: rendered}, nil
 }

@@ -485,6 +485,14 @@ func TestStreamingListAndDirect(t *testing.T) {
 	if m.Stream[0] != "direct" || conv.LastStatus.ID != string(dm.ID) || !conv.Unread || len(conv.Accounts) != 1 || conv.Accounts[0].ID != carol.Account.ID {
 		t.Fatalf("conversation = %+v on %q", conv, m.Stream)
 	}
+	// The streamed conversation is the one the API lists, so a client can update it in place.
+	var listed []struct {
+		ID string `json:"id"`
+	}
+	apiGet(t, inst.API("/api/v1/conversations"), bob.Token).ok(t, &listed)
+	if len(listed) != 1 || listed[0].ID != conv.ID {
+		t.Fatalf("conversations = %+v, want the streamed one %s", listed, conv.ID)
+	}
 }
 
 func TestStreamingSubscribeAndUnsubscribeMessages(t *testing.T) {
