@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -65,17 +64,10 @@ func (f *Federator) PreviewCard(ctx context.Context, rawURL string) (*store.Card
 // getPageHead fetches the start of an HTML page: the head a preview card is made from. Unlike
 // get, a longer page is cut rather than refused.
 func (f *Fetcher) getPageHead(ctx context.Context, rawURL string) ([]byte, *url.URL, error) {
-	u, err := parseRemoteURL(rawURL)
+	req, _, err := f.newGET(ctx, rawURL, "text/html, application/xhtml+xml")
 	if err != nil {
 		return nil, nil, err
 	}
-	ctx = context.WithValue(ctx, redirectGuardKey{}, &redirectGuard{})
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("GET %s: %w", rawURL, err)
-	}
-	req.Header.Set("Accept", "text/html, application/xhtml+xml")
-	req.Header.Set("User-Agent", f.opts.UserAgent)
 	resp, err := f.client.Do(req)
 	if err != nil {
 		return nil, nil, fmt.Errorf("GET %s: %w", rawURL, err)

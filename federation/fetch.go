@@ -197,8 +197,8 @@ func (f *Fetcher) GetJSON(ctx context.Context, rawURL string, accept string) ([]
 	return body, err
 }
 
-// get performs a GET and returns the capped body and the URL finally fetched.
-func (f *Fetcher) get(ctx context.Context, rawURL, accept string, sign, wantAP bool) ([]byte, *url.URL, error) {
+// newGET builds a GET of a remote URL whose redirects are guarded as the first request is.
+func (f *Fetcher) newGET(ctx context.Context, rawURL, accept string) (*http.Request, *url.URL, error) {
 	u, err := parseRemoteURL(rawURL)
 	if err != nil {
 		return nil, nil, err
@@ -210,6 +210,16 @@ func (f *Fetcher) get(ctx context.Context, rawURL, accept string, sign, wantAP b
 	}
 	req.Header.Set("Accept", accept)
 	req.Header.Set("User-Agent", f.opts.UserAgent)
+	return req, u, nil
+}
+
+// get performs a GET and returns the capped body and the URL finally fetched.
+func (f *Fetcher) get(ctx context.Context, rawURL, accept string, sign, wantAP bool) ([]byte, *url.URL, error) {
+	req, u, err := f.newGET(ctx, rawURL, accept)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx = req.Context()
 	sign = sign && f.opts.SignGet != nil
 	if sign {
 		if err := f.opts.SignGet(req); err != nil {
