@@ -56,28 +56,7 @@ type PasswordHasher interface {
 
 // New builds the Fiber app of one instance; main and tests both use it.
 func New(cfg config.Config, st *store.Store, log *slog.Logger, options ...Option) *fiber.App {
-	s := &Server{
-		cfg: cfg, store: st, log: log,
-		site:   mastodon.Site{BaseURL: cfg.URL},
-		text:   text.NewRenderer(cfg.URL),
-		hasher: Bcrypt{Cost: cfg.BcryptCost},
-		// The configured number, or 2 for configs built by hand.
-		decodes: media.NewGate(cmp.Or(cfg.MediaDecodes, 2)),
-	}
-	for _, o := range options {
-		o(s)
-	}
-	var cards trends.Cards
-	if s.fed != nil {
-		cards = s.fed
-	}
-	s.trends = trends.New(st, cards)
-	if h, err := dummyHash(s.hasher); err == nil {
-		s.dummyHash = h
-	} else {
-		// Unreachable with bcrypt and a random password; an empty hash still fails every check.
-		log.Error("sign-in", "err", err)
-	}
+	s := newServer(cfg, st, log, options...)
 	app := fiber.New(fiber.Config{
 		AppName:               "watercooler",
 		BodyLimit:             cfg.BodyLimit,
@@ -103,6 +82,33 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger, options ...Option
 	s.startStreaming(app)
 	s.routes(app)
 	return app
+}
+
+// newServer builds what the handlers and the scheduled-post worker share.
+func newServer(cfg config.Config, st *store.Store, log *slog.Logger, options ...Option) *Server {
+	s := &Server{
+		cfg: cfg, store: st, log: log,
+		site:   mastodon.Site{BaseURL: cfg.URL},
+		text:   text.NewRenderer(cfg.URL),
+		hasher: Bcrypt{Cost: cfg.BcryptCost},
+		// The configured number, or 2 for configs built by hand.
+		decodes: media.NewGate(cmp.Or(cfg.MediaDecodes, 2)),
+	}
+	for _, o := range options {
+		o(s)
+	}
+	var cards trends.Cards
+	if s.fed != nil {
+		cards = s.fed
+	}
+	s.trends = trends.New(st, cards)
+	if h, err := dummyHash(s.hasher); err == nil {
+		s.dummyHash = h
+	} else {
+		// Unreachable with bcrypt and a random password; an empty hash still fails every check.
+		log.Error("sign-in", "err", err)
+	}
+	return s
 }
 
 // placeholderPNG draws the default avatar and header: a flat square in the house colour.

@@ -90,14 +90,25 @@ type statusParams struct {
 	// Quote posts (quotes.go).
 	QuotedStatusID      string `json:"quoted_status_id" form:"quoted_status_id"`
 	QuoteApprovalPolicy string `json:"quote_approval_policy" form:"quote_approval_policy"`
+	// Idempotency is the Idempotency-Key a scheduled post was sent with, kept to show it.
+	Idempotency string `json:"idempotency,omitempty" form:"-"`
+	// scheduledID is set when the scheduled-post worker composes the post: the media reserved
+	// for it are its own.
+	scheduledID string
+}
+
+// MarshalJSON writes a boolean, or null when none was sent, as UnmarshalJSON reads it back:
+// a scheduled post's parameters are kept as JSON.
+func (b optBool) MarshalJSON() ([]byte, error) {
+	if !b.Set {
+		return []byte("null"), nil
+	}
+	return json.Marshal(b.Value)
 }
 
 // refuseUnsupported answers 422 for features a Mastodon client may ask for that we do not
 // have, rather than posting something other than what the user composed.
 func refuseUnsupported(p *statusParams) error {
-	if p.ScheduledAt != "" {
-		return errorf(fiber.StatusUnprocessableEntity, "Validation failed: Scheduled posts are not supported by this server")
-	}
 	hasPoll := p.Poll != nil // poll[options][]=... decodes to an object too
 	if hasPoll {
 		return errorf(fiber.StatusUnprocessableEntity, "Validation failed: Polls are not supported by this server")
@@ -133,8 +144,8 @@ func validateText(status, spoiler string, withMedia bool) error {
 }
 
 // attachableMedia checks that ids name at most four uploads of ownerID that are not attached to
-// a status other than statusID.
-func (s *Server) attachableMedia(ctx context.Context, ownerID, statusID string, ids []string) error {
+// a status other than statusID nor reserved for a scheduled post other than scheduledID.
+func (s *Server) attachableMedia(ctx context.Context, ownerID, statusID, scheduledID string, ids []string) error {
 	if len(ids) > maxMediaAttachments {
 		return errorf(fiber.StatusUnprocessableEntity, "Cannot attach more than %d files", maxMediaAttachments)
 	}
@@ -148,7 +159,7 @@ func (s *Server) attachableMedia(ctx context.Context, ownerID, statusID string, 
 	var missing []string
 	for _, id := range ids {
 		m, ok := media[id]
-		if !ok || m.AccountID != ownerID || (m.StatusID != "" && m.StatusID != statusID) {
+		if !ok || m.AccountID != ownerID || (m.StatusID != "" && m.StatusID != statusID) || (m.ScheduledStatusID != "" && m.ScheduledStatusID != scheduledID) {
 			missing = append(missing, id)
 		}
 	}
@@ -218,9 +229,16 @@ func (s *Server) statusCreate(c *fiber.Ctx) error {
 	if tok := token(c); tok != nil {
 		clientID = tok.ClientID
 	}
+	scheduledAt, err := parseScheduledAt(p.ScheduledAt, time.Now())
+	if err != nil {
+		return err
+	}
 	st, err := s.composeStatus(ctx, author, &p, clientID)
 	if err != nil {
 		return err
+	}
+	if !scheduledAt.IsZero() {
+		return s.scheduleStatus(c, &p, st, clientID, scheduledAt)
 	}
 	created, err := s.publishStatus(ctx, st, c.Get("Idempotency-Key"))
 	if err != nil {
@@ -281,7 +299,7 @@ func (s *Server) composeStatus(ctx context.Context, author *store.Account, p *st
 	if err := s.prepareQuote(ctx, author, &st, quote, p.Poll != nil); err != nil {
 		return nil, err
 	}
-	if err := s.attachableMedia(ctx, author.ID, "", st.MediaIDs); err != nil {
+	if err := s.attachableMedia(ctx, author.ID, "", p.scheduledID, st.MediaIDs); err != nil {
 		return nil, err
 	}
 	if err := validateText(st.Text, st.SpoilerText, len(st.MediaIDs) > 0); err != nil {
@@ -396,7 +414,7 @@ func (s *Server) statusEdit(c *fiber.Ctx) error {
 	}
 	if ids := cleanIDs(p.MediaIDs); ids != nil {
 		updated.MediaIDs = ids
-		if err := s.attachableMedia(ctx, owner.ID, previous.ID, ids); err != nil {
+		if err := s.attachableMedia(ctx, owner.ID, previous.ID, "", ids); err != nil {
 			return err
 		}
 	}

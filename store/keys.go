@@ -204,3 +204,15 @@ func (k keys) featuredTags(accountID string) string {
 func (k keys) weeklyLogins(week string) string {
 	return k.p + "activity:logins:" + week // HyperLogLog of accounts signing in that week (activity_counts.go)
 }
+func (k keys) scheduledStatus(id string) string {
+	return k.p + "scheduled:" + id // JSON of a ScheduledStatus (scheduled.go)
+}
+func (k keys) scheduledByAccount(accountID string) string {
+	return k.p + "scheduled:account:" + accountID // zset id → id score: an account's scheduled posts, paged
+}
+func (k keys) scheduledTimes(accountID string) string {
+	return k.p + "scheduled:times:" + accountID // zset id → scheduled ms: limits per account and day
+}
+func (k keys) scheduledDue() string {
+	return k.p + "scheduled:due" // zset id → ms when due, or when its worker's lease ends
+}

@@ -244,21 +244,23 @@ type Token struct {
 
 // Media is an uploaded attachment's metadata.
 type Media struct {
-	ID          string    `json:"id"`
-	AccountID   string    `json:"account_id"`
-	Type        string    `json:"type"` // image, gifv, video, audio, unknown
-	URL         string    `json:"url"`
-	PreviewURL  string    `json:"preview_url,omitempty"`
-	RemoteURL   string    `json:"remote_url,omitempty"`
-	Description string    `json:"description,omitempty"`
-	Blurhash    string    `json:"blurhash,omitempty"`
-	Width       int       `json:"width,omitempty"`
-	Height      int       `json:"height,omitempty"`
-	SmallWidth  int       `json:"small_width,omitempty"` // of the local preview at PreviewURL
-	SmallHeight int       `json:"small_height,omitempty"`
-	FocusX      float64   `json:"focus_x,omitempty"`
-	FocusY      float64   `json:"focus_y,omitempty"`
-	ContentType string    `json:"content_type,omitempty"`
-	StatusID    string    `json:"status_id,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID          string  `json:"id"`
+	AccountID   string  `json:"account_id"`
+	Type        string  `json:"type"` // image, gifv, video, audio, unknown
+	URL         string  `json:"url"`
+	PreviewURL  string  `json:"preview_url,omitempty"`
+	RemoteURL   string  `json:"remote_url,omitempty"`
+	Description string  `json:"description,omitempty"`
+	Blurhash    string  `json:"blurhash,omitempty"`
+	Width       int     `json:"width,omitempty"`
+	Height      int     `json:"height,omitempty"`
+	SmallWidth  int     `json:"small_width,omitempty"` // of the local preview at PreviewURL
+	SmallHeight int     `json:"small_height,omitempty"`
+	FocusX      float64 `json:"focus_x,omitempty"`
+	FocusY      float64 `json:"focus_y,omitempty"`
+	ContentType string  `json:"content_type,omitempty"`
+	StatusID    string  `json:"status_id,omitempty"`
+	// ScheduledStatusID reserves the upload for a scheduled post until it is posted or deleted.
+	ScheduledStatusID string    `json:"scheduled_status_id,omitempty"`
+	CreatedAt         time.Time `json:"created_at"`
 }

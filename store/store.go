@@ -81,7 +81,7 @@ func (s *Store) getJSON(ctx context.Context, key string, v any) error {
 }
 
 // mgetJSON reads many JSON records in one round trip; missing ones are skipped.
-func mgetJSON[T any](ctx context.Context, rdb redis.UniversalClient, keys []string) ([]T, error) {
+func mgetJSON[T any](ctx context.Context, rdb redis.Cmdable, keys []string) ([]T, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}

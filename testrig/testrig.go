@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,6 +74,7 @@ type Instance struct {
 	served      chan error
 	stopWorkers context.CancelFunc
 	workersDone chan struct{}
+	log         *slog.Logger
 }
 
 // Logger discards output unless the test runs verbosely.
@@ -119,7 +121,7 @@ func StartInstance(t testing.TB, options ...func(*config.Config)) *Instance {
 		t.Fatalf("federation: %v", err)
 	}
 	app := server.New(cfg, st, log, server.WithFederation(fed))
-	inst := &Instance{URL: cfg.URL, Config: cfg, Store: st, Federator: fed, app: app, ln: ln}
+	inst := &Instance{URL: cfg.URL, Config: cfg, Store: st, Federator: fed, app: app, ln: ln, log: log}
 	inst.start()
 	t.Cleanup(inst.Stop)
 	return inst
@@ -151,7 +153,17 @@ func (i *Instance) start() {
 	i.served = make(chan error, 1)
 	i.workersDone = make(chan struct{})
 	go func() { i.served <- i.app.Listener(i.ln) }()
-	go func() { defer close(i.workersDone); i.Federator.Run(ctx) }()
+	go func() {
+		defer close(i.workersDone)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			server.RunScheduled(ctx, i.Config, i.Store, i.log, server.WithFederation(i.Federator))
+		}()
+		i.Federator.Run(ctx)
+		wg.Wait()
+	}()
 }
 
 // Stop shuts the listener and the workers down, like a process exiting; queued work stays in
@@ -180,7 +192,7 @@ func (i *Instance) Restart(t testing.TB) {
 	if err != nil {
 		t.Fatalf("federation: %v", err)
 	}
-	i.Federator, i.ln = fed, ln
+	i.Federator, i.ln, i.log = fed, ln, log
 	i.app = server.New(i.Config, i.Store, log, server.WithFederation(fed))
 	i.start()
 }

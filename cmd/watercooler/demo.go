@@ -116,6 +116,10 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		}
 		app := server.New(cfg, st, log.With("department", dept.name), server.WithFederation(fed))
 		g.Go(func() error { fed.Run(gctx); return nil })
+		g.Go(func() error {
+			server.RunScheduled(gctx, cfg, st, log.With("department", dept.name, "part", "scheduled"), server.WithFederation(fed))
+			return nil
+		})
 		ln, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {
 			return fmt.Errorf("department %s: %w", dept.name, err)

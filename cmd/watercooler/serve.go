@@ -42,18 +42,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, log *
 		return fmt.Errorf("WATERCOOLER_LISTEN: %w", err)
 	}
 	log.Info("watercooler serving", "url", cfg.URL, "listen", cfg.Listen)
-	workers := runWorkers(ctx, fed)
+	workers := runWorkers(ctx, fed, func(ctx context.Context) {
+		server.RunScheduled(ctx, cfg, st, log.With("instance", cfg.Domain(), "part", "scheduled"), server.WithFederation(fed))
+	})
 	err = listenUntilDone(ctx, app, ln)
 	workers.Wait()
 	return err
 }
 
-// runWorkers runs the federation workers until ctx ends; Wait returns when they have stopped,
-// leaving unfinished jobs pending in Redis for the next start.
-func runWorkers(ctx context.Context, fed *federation.Federator) *sync.WaitGroup {
+// runWorkers runs the federation workers and the other background workers until ctx ends;
+// Wait returns when they have stopped, leaving unfinished jobs pending in Redis for the next
+// start.
+func runWorkers(ctx context.Context, fed *federation.Federator, others ...func(context.Context)) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); fed.Run(ctx) }()
+	for _, run := range others {
+		wg.Add(1)
+		go func() { defer wg.Done(); run(ctx) }()
+	}
 	return &wg
 }
 
