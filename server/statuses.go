@@ -98,10 +98,6 @@ func refuseUnsupported(p *statusParams) error {
 	if p.ScheduledAt != "" {
 		return errorf(fiber.StatusUnprocessableEntity, "Validation failed: Scheduled posts are not supported by this server")
 	}
-	hasPoll := p.Poll != nil // poll[options][]=... decodes to an object too
-	if hasPoll {
-		return errorf(fiber.StatusUnprocessableEntity, "Validation failed: Polls are not supported by this server")
-	}
 	return nil
 }
 
@@ -277,6 +273,9 @@ func (s *Server) composeStatus(ctx context.Context, author *store.Account, p *st
 		}
 		st.InReplyToID, st.InReplyToAccountID, st.InReplyToURI = parent.ID, parent.AccountID, parent.URI
 	}
+	if err := composePoll(&st, p); err != nil {
+		return nil, err
+	}
 	quote := quoteRequest{QuotedStatusID: p.QuotedStatusID, Policy: p.QuoteApprovalPolicy, Default: user.Preferences.PostingQuotePolicy}
 	if err := s.prepareQuote(ctx, author, &st, quote, p.Poll != nil); err != nil {
 		return nil, err
@@ -301,7 +300,7 @@ func (s *Server) composeStatus(ctx context.Context, author *store.Account, p *st
 
 // publishStatus creates a composed status and sends it to other servers.
 func (s *Server) publishStatus(ctx context.Context, st *store.Status, idempotencyKey string) (*store.Status, error) {
-	created, err := s.store.CreateStatus(ctx, store.NewStatus{Status: *st, IdempotencyKey: idempotencyKey, BaseURL: s.cfg.URL})
+	created, err := s.store.CreateStatus(ctx, store.NewStatus{Status: *st, IdempotencyKey: idempotencyKey, BaseURL: s.cfg.URL, Poll: st.NewPoll})
 	if errors.Is(err, store.ErrConflict) {
 		return nil, errorf(fiber.StatusUnprocessableEntity, "A request with this Idempotency-Key is still being processed")
 	}
@@ -400,6 +399,10 @@ func (s *Server) statusEdit(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	writePoll, err := s.editPoll(ctx, &updated, previous, &p)
+	if err != nil {
+		return err
+	}
 	if err := validateText(updated.Text, updated.SpoilerText, len(updated.MediaIDs) > 0); err != nil {
 		return err
 	}
@@ -410,6 +413,9 @@ func (s *Server) statusEdit(c *fiber.Ctx) error {
 	}
 	s.renderText(ctx, &updated)
 	updated.EditedAt = time.Now().UTC()
+	if err := writePoll(); err != nil {
+		return err
+	}
 	if err := s.store.EditStatus(ctx, &updated, previous); err != nil {
 		return err
 	}

@@ -201,3 +201,9 @@ func (k keys) dismissedSuggestions(accountID string) string {
 func (k keys) featuredTags(accountID string) string {
 	return k.p + "featured_tags:" + accountID // hash id → JSON (featured_tag.go)
 }
+
+// Polls (poll.go), under their status's id.
+func (k keys) poll(id string) string       { return k.p + "poll:" + id }        // JSON definition
+func (k keys) pollCounts(id string) string { return k.p + "poll:counts:" + id } // hash option index → votes, "voters"
+func (k keys) pollVoters(id string) string { return k.p + "poll:voters:" + id } // hash account id → "0,2"
+func (k keys) pollEnds() string            { return k.p + "poll:ends" }         // zset poll id by end (ms), or by a claim's lease end
