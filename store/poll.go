@@ -60,7 +60,7 @@ func (s *Store) writePoll(ctx context.Context, p redis.Pipeliner, poll *Poll) {
 	p.Set(ctx, s.k.poll(poll.ID), mustJSON(poll), 0)
 	p.Del(ctx, s.k.pollCounts(poll.ID), s.k.pollVoters(poll.ID))
 	s.writePollCounts(ctx, p, poll)
-	s.schedulePollEnd(ctx, p, poll)
+	s.schedulePollEnd(ctx, p, poll, false)
 }
 
 // writePollCounts queues the counts of a poll, as a remote origin reports them or zero.
@@ -77,13 +77,20 @@ func (s *Store) writePollCounts(ctx context.Context, p redis.Pipeliner, poll *Po
 	p.HSet(ctx, s.k.pollCounts(poll.ID), fields...)
 }
 
-// schedulePollEnd puts a poll that ends in the future in the set the expiry worker reads.
-func (s *Store) schedulePollEnd(ctx context.Context, p redis.Pipeliner, poll *Poll) {
-	if poll.ExpiresAt.IsZero() || poll.Expired(time.Now()) {
+// schedulePollEnd puts a poll's end in the set the expiry worker reads, an end already past
+// included: the worker then ends it at once. With pending, only an end still waiting moves, so
+// that the counts a remote origin keeps sending after its poll ended notify no one twice.
+func (s *Store) schedulePollEnd(ctx context.Context, p redis.Pipeliner, poll *Poll, pending bool) {
+	if poll.ExpiresAt.IsZero() {
 		p.ZRem(ctx, s.k.pollEnds(), poll.ID)
 		return
 	}
-	p.ZAdd(ctx, s.k.pollEnds(), redis.Z{Score: float64(poll.ExpiresAt.UnixMilli()), Member: poll.ID})
+	z := redis.Z{Score: float64(poll.ExpiresAt.UnixMilli()), Member: poll.ID}
+	if pending {
+		p.ZAddXX(ctx, s.k.pollEnds(), z)
+		return
+	}
+	p.ZAdd(ctx, s.k.pollEnds(), z)
 }
 
 // unwritePoll queues the removal of a status's poll.
@@ -267,7 +274,7 @@ func (s *Store) ReplacePoll(ctx context.Context, poll *Poll, reset bool) error {
 			return nil
 		}
 		p.Set(ctx, s.k.poll(poll.ID), mustJSON(poll), 0)
-		s.schedulePollEnd(ctx, p, poll)
+		s.schedulePollEnd(ctx, p, poll, false)
 		return nil
 	})
 	if err != nil {
@@ -281,7 +288,7 @@ func (s *Store) SetPollCounts(ctx context.Context, poll *Poll) error {
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, s.k.poll(poll.ID), mustJSON(poll), 0)
 		s.writePollCounts(ctx, p, poll)
-		s.schedulePollEnd(ctx, p, poll)
+		s.schedulePollEnd(ctx, p, poll, true)
 		return nil
 	})
 	if err != nil {
