@@ -142,3 +142,48 @@ func TestFederationPoll(t *testing.T) {
 		t.Error("a vote in an ended poll was taken")
 	}
 }
+
+func TestFederationPollEdit(t *testing.T) {
+	ctx := context.Background()
+	eng, sales := newDept(t, "alice"), newDept(t, "bob")
+	sales.follow(t, eng)
+	post := eng.post(t, &gomastodon.Toot{Status: "Team colour?", Visibility: "public",
+		Poll: &gomastodon.TootPoll{Options: []string{"red", "blue"}, ExpiresInSeconds: 3600, Multiple: true}})
+	seen := sales.waitHome(t, "alice's poll on bob's instance", contains("Team colour"))
+	if seen.Poll == nil || !seen.Poll.Multiple {
+		t.Fatalf("federated poll = %+v, want multiple choice", seen.Poll)
+	}
+	if _, err := sales.client.PollVote(ctx, seen.Poll.ID, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	eng.waitPoll(t, "both of bob's choices counted", post.Poll.ID, func(p *gomastodon.Poll) bool {
+		return slices.Equal(pollCounts(p), []int64{1, 1}) && p.VotersCount == 1
+	})
+
+	// New options: an edit, and the votes cast for the old ones are gone on both sides.
+	if _, err := eng.client.UpdateStatus(ctx, &gomastodon.Toot{Status: "Team colour, third try?",
+		Poll: &gomastodon.TootPoll{Options: []string{"red", "blue", "green"}, ExpiresInSeconds: 3600, Multiple: true}}, post.ID); err != nil {
+		t.Fatal(err)
+	}
+	p := sales.waitPoll(t, "bob's copy has the new options", seen.Poll.ID, func(p *gomastodon.Poll) bool { return len(p.Options) == 3 })
+	if p.VotesCount != 0 || p.Voted || len(p.OwnVotes) != 0 {
+		t.Errorf("bob's copy after new options: %+v, want the votes reset", p)
+	}
+	var history []json.RawMessage
+	sales.getJSON(t, "/api/v1/statuses/"+string(seen.ID)+"/history", &history)
+	if len(history) != 2 {
+		t.Errorf("history of the edited poll has %d versions, want 2", len(history))
+	}
+
+	// An edit without a poll takes it away there too. Edits are told apart by their time in
+	// whole seconds (the Update's id and updated, as Mastodon's), so this one waits for the next.
+	edited, err := eng.client.GetStatus(ctx, post.ID)
+	if err != nil || edited.EditedAt.IsZero() {
+		t.Fatalf("edited status: %v %v", edited, err)
+	}
+	testrig.Eventually(t, deadline, "the second after the first edit", func() bool { return time.Now().Unix() > edited.EditedAt.Unix() })
+	if _, err := eng.client.UpdateStatus(ctx, &gomastodon.Toot{Status: "Never mind the colour"}, post.ID); err != nil {
+		t.Fatal(err)
+	}
+	sales.waitHome(t, "the edit without a poll", func(s *gomastodon.Status) bool { return s.ID == seen.ID && s.Poll == nil })
+}
