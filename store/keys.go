@@ -207,3 +207,4 @@ func (k keys) poll(id string) string       { return k.p + "poll:" + id }        
 func (k keys) pollCounts(id string) string { return k.p + "poll:counts:" + id } // hash option index → votes, "voters"
 func (k keys) pollVoters(id string) string { return k.p + "poll:voters:" + id } // hash account id → "0,2"
 func (k keys) pollEnds() string            { return k.p + "poll:ends" }         // zset poll id by end (ms), or by a claim's lease end
+func (k keys) pollClaim(id string) string  { return k.p + "poll:claim:" + id }  // PX key: token of the process ending the poll

@@ -98,7 +98,7 @@ func (s *Store) unwritePoll(ctx context.Context, p redis.Pipeliner, st *Status) 
 	if !st.HasPoll {
 		return
 	}
-	p.Del(ctx, s.k.poll(st.ID), s.k.pollCounts(st.ID), s.k.pollVoters(st.ID))
+	p.Del(ctx, s.k.poll(st.ID), s.k.pollCounts(st.ID), s.k.pollVoters(st.ID), s.k.pollClaim(st.ID))
 	p.ZRem(ctx, s.k.pollEnds(), st.ID)
 }
 
@@ -332,15 +332,26 @@ func (s *Store) RemovePoll(ctx context.Context, st *Status) error {
 // and finish it (FinishPoll), after which another process may claim it again.
 type PollClaim struct {
 	PollID string
-	score  float64 // the claim's lease end, which FinishPoll checks is still ours
+	score  float64 // the lease's end, which the poll's end became
+	token  string  // what the claim key holds while the claim is this one
 }
 
 // claimPollScript leases a poll end that is due: its score becomes the lease's end, so the
-// other processes skip it until then. KEYS: the ends. ARGV: poll id, now, lease end (ms).
+// other processes skip it until then, and the claim key holds the claim's token for as long.
+// KEYS: the ends, the poll's claim key. ARGV: poll id, now, lease end (ms), token, lease (ms).
 var claimPollScript = redis.NewScript(`
 local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not s or tonumber(s) > tonumber(ARGV[2]) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
+return 1
+`)
+
+// unschedulePollScript takes a poll out of the ends unless its end moved meanwhile (an Update
+// of a remote poll): then the new end stays for the worker. KEYS: the ends. ARGV: id, score.
+var unschedulePollScript = redis.NewScript(`
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if s and tonumber(s) == tonumber(ARGV[2]) then redis.call('ZREM', KEYS[1], ARGV[1]) end
 return 1
 `)
 
@@ -352,29 +363,30 @@ func (s *Store) ClaimDuePolls(ctx context.Context, now time.Time, lease time.Dur
 		return nil, fmt.Errorf("due polls: %w", err)
 	}
 	var out []PollClaim
-	for i, id := range ids {
-		// Distinct lease ends keep claims apart even within one millisecond.
-		until := nowMS + lease.Milliseconds() + int64(i)
-		ok, err := claimPollScript.Run(ctx, s.rdb, []string{s.k.pollEnds()}, id, nowMS, until).Int()
+	for _, id := range ids {
+		c := PollClaim{PollID: id, score: float64(nowMS + lease.Milliseconds()), token: RandomToken(8)}
+		keys := []string{s.k.pollEnds(), s.k.pollClaim(id)}
+		ok, err := claimPollScript.Run(ctx, s.rdb, keys, id, nowMS, int64(c.score), c.token, lease.Milliseconds()).Int()
 		if err != nil {
 			return out, fmt.Errorf("claim poll %s: %w", id, err)
 		}
 		if ok == 1 {
-			out = append(out, PollClaim{PollID: id, score: float64(until)})
+			out = append(out, c)
 		}
 	}
 	return out, nil
 }
 
 // FinishPoll writes the "poll" notifications of an ended poll and takes it out of the ends, in
-// one transaction, provided the claim is still this process's: a claim whose lease lapsed and
-// that another process took over is left to that process, so each ending notifies once.
+// one transaction, provided the claim is still this process's: a claim whose lease lapsed, and
+// that another process may have taken over, is left to be claimed again, so that each end
+// notifies once. It reports whether it finished the poll.
 func (s *Store) FinishPoll(ctx context.Context, c PollClaim, notify []string, from string) (bool, error) {
-	key := s.k.pollEnds()
+	claim := s.k.pollClaim(c.PollID)
 	done := false
-	watch := func(tx *redis.Tx) error {
-		score, err := tx.ZScore(ctx, key, c.PollID).Result()
-		if errors.Is(err, redis.Nil) || (err == nil && score != c.score) {
+	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+		token, err := tx.Get(ctx, claim).Result()
+		if errors.Is(err, redis.Nil) || (err == nil && token != c.token) {
 			return nil
 		}
 		if err != nil {
@@ -385,25 +397,20 @@ func (s *Store) FinishPoll(ctx context.Context, c PollClaim, notify []string, fr
 			for _, id := range notify {
 				s.addNotification(ctx, p, &Notification{Type: NotifyPoll, AccountID: id, FromAccountID: from, StatusID: c.PollID, CreatedAt: now})
 			}
-			p.ZRem(ctx, key, c.PollID)
+			unschedulePollScript.Eval(ctx, p, []string{s.k.pollEnds()}, c.PollID, int64(c.score))
+			p.Del(ctx, claim)
 			return nil
 		})
 		done = err == nil
 		return err
+	}, claim)
+	if errors.Is(err, redis.TxFailedErr) {
+		return false, nil // claimed again meanwhile: that claim finishes it
 	}
-	// Any poll scheduled meanwhile touches the ends too: look again, and give up only when
-	// the claim is no longer ours.
-	for try := 0; try < maxVoteTries; try++ {
-		err := s.rdb.Watch(ctx, watch, key)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
-		}
-		if err != nil {
-			return false, fmt.Errorf("finish poll %s: %w", c.PollID, err)
-		}
-		return done, nil
+	if err != nil {
+		return false, fmt.Errorf("finish poll %s: %w", c.PollID, err)
 	}
-	return false, nil // the lease lapses and the poll is claimed again
+	return done, nil
 }
 
 // queuePolls queues the reads of polls and of viewerID's votes in them on p; the returned

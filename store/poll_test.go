@@ -175,3 +175,53 @@ func TestPollRefusalsAndRemoteVotes(t *testing.T) {
 		t.Errorf("poll notifications = %v, %v; want one", ns, err)
 	}
 }
+
+func TestPollEndsClaimedOnceAcrossProcesses(t *testing.T) {
+	st, rdb, prefix := rawStore(t)
+	ctx := context.Background()
+	author := localAccount(t, st, "author")
+	want := map[string]bool{}
+	for range 20 {
+		s := pollStatus(t, st, author, false, "a", "b")
+		if err := st.SetPollEnd(ctx, s.ID, time.Now().Add(-time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		want[s.ID] = true
+	}
+	// Four processes, each with its own store on the same Redis, claim at once.
+	var mu sync.Mutex
+	claimed := map[string]int{}
+	var wg sync.WaitGroup
+	for range 4 {
+		proc := store.New(rdb, prefix, testDomain)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				claims, err := proc.ClaimDuePolls(ctx, time.Now(), time.Minute, 3)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, c := range claims {
+					if done, err := proc.FinishPoll(ctx, c, []string{author.ID}, author.ID); err != nil || !done {
+						t.Errorf("FinishPoll(%s) = %v, %v", c.PollID, done, err)
+					}
+					mu.Lock()
+					claimed[c.PollID]++
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for id := range want {
+		if claimed[id] != 1 {
+			t.Errorf("poll %s claimed %d times, want once", id, claimed[id])
+		}
+	}
+	ns, err := st.Notifications(ctx, author.ID, store.NotificationQuery{Page: store.Page{Limit: 40}, Types: []string{store.NotifyPoll}})
+	if err != nil || len(ns) != len(want) {
+		t.Errorf("%d poll notifications (%v), want %d", len(ns), err, len(want))
+	}
+}
