@@ -234,9 +234,23 @@ func (f *Federator) PollVoted(ctx context.Context, voter *store.Account, st *sto
 	return nil
 }
 
-// PollCountsChanged sends Update{Question} with a local poll's counts to the servers of the
-// status's audience and of the poll's remote voters.
+// PollCountsChanged sends a local poll's new counts at once, or with the other votes of the
+// same window when some went out lately (Options.PollUpdateDelay): Mastodon sends the votes of
+// a multiple-choice ballot one by one, and each would otherwise reach every follower's server.
 func (f *Federator) PollCountsChanged(ctx context.Context, st *store.Status) error {
+	if !st.Local || !st.HasPoll {
+		return nil
+	}
+	now, err := f.store.DebouncePollUpdate(ctx, st.ID, f.opts.PollUpdateDelay)
+	if err != nil || !now {
+		return err
+	}
+	return f.sendPollCounts(ctx, st)
+}
+
+// sendPollCounts sends Update{Question} with a local poll's counts to the servers of the
+// status's audience and of the poll's remote voters.
+func (f *Federator) sendPollCounts(ctx context.Context, st *store.Status) error {
 	if !st.Local || !st.HasPoll {
 		return nil
 	}
@@ -314,6 +328,24 @@ func (f *Federator) expirePolls(ctx context.Context) {
 				f.log.Warn("ending a poll failed; it is tried again when its lease lapses", "poll", c.PollID, "err", err)
 			}
 		}
+		f.sendDuePollCounts(ctx)
+	}
+}
+
+// sendDuePollCounts sends the counts PollCountsChanged held back, once their window ended.
+func (f *Federator) sendDuePollCounts(ctx context.Context) {
+	ids, err := f.store.TakeDuePollUpdates(ctx, time.Now(), f.opts.PollUpdateDelay, 100)
+	if err != nil && ctx.Err() == nil {
+		f.log.Warn("reading due poll counts failed", "err", err)
+	}
+	for _, id := range ids {
+		st, err := f.store.Status(ctx, id)
+		if err == nil {
+			err = f.sendPollCounts(ctx, st)
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
+			f.log.Warn("sending a poll's counts failed; its next vote or its end sends them", "poll", id, "err", err)
+		}
 	}
 }
 
@@ -348,5 +380,5 @@ func (f *Federator) endPoll(ctx context.Context, c store.PollClaim) error {
 	if err != nil || !done || !st.Local {
 		return err
 	}
-	return f.PollCountsChanged(ctx, st)
+	return f.sendPollCounts(ctx, st) // the final counts, whatever the window
 }

@@ -98,8 +98,9 @@ func (s *Store) unwritePoll(ctx context.Context, p redis.Pipeliner, st *Status) 
 	if !st.HasPoll {
 		return
 	}
-	p.Del(ctx, s.k.poll(st.ID), s.k.pollCounts(st.ID), s.k.pollVoters(st.ID), s.k.pollClaim(st.ID))
+	p.Del(ctx, s.k.poll(st.ID), s.k.pollCounts(st.ID), s.k.pollVoters(st.ID), s.k.pollClaim(st.ID), s.k.pollUpdated(st.ID))
 	p.ZRem(ctx, s.k.pollEnds(), st.ID)
+	p.ZRem(ctx, s.k.pollUpdates(), st.ID)
 }
 
 // Poll reads a poll with its counts.
@@ -442,4 +443,50 @@ func (s *Store) queuePolls(ctx context.Context, p redis.Pipeliner, ids []string,
 		}
 		return polls, own
 	}
+}
+
+// debouncePollScript decides whether a poll's new counts go out now: yes when none went out
+// within the window, which starts again; otherwise once, when the window ends. KEYS: the
+// poll's window key, the due updates. ARGV: window (ms), now (ms), poll id.
+var debouncePollScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 1 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then ttl = 0 end
+redis.call('ZADD', KEYS[2], 'NX', tonumber(ARGV[2]) + ttl, ARGV[3])
+return 0
+`)
+
+// DebouncePollUpdate reports whether a local poll's changed counts should go out now; when
+// not, they are due once the window since the last ones ends (TakeDuePollUpdates).
+func (s *Store) DebouncePollUpdate(ctx context.Context, pollID string, window time.Duration) (bool, error) {
+	keys := []string{s.k.pollUpdated(pollID), s.k.pollUpdates()}
+	n, err := debouncePollScript.Run(ctx, s.rdb, keys, window.Milliseconds(), time.Now().UnixMilli(), pollID).Int()
+	if err != nil {
+		return false, fmt.Errorf("debounce poll %s: %w", pollID, err)
+	}
+	return n == 1, nil
+}
+
+// TakeDuePollUpdates takes the polls whose counts are due to go out at now, each given to one
+// caller only, and starts their next window. A process that dies before sending loses the
+// update, which the next vote, or the poll's end, sends.
+func (s *Store) TakeDuePollUpdates(ctx context.Context, now time.Time, window time.Duration, limit int64) ([]string, error) {
+	ids, err := s.rdb.ZRangeByScore(ctx, s.k.pollUpdates(), &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10), Count: limit}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("due poll updates: %w", err)
+	}
+	var out []string
+	for _, id := range ids {
+		taken, err := s.rdb.ZRem(ctx, s.k.pollUpdates(), id).Result()
+		if err != nil {
+			return out, fmt.Errorf("take poll update %s: %w", id, err)
+		}
+		if taken == 1 {
+			out = append(out, id)
+			if err := s.rdb.Set(ctx, s.k.pollUpdated(id), "1", window).Err(); err != nil {
+				return out, fmt.Errorf("window of poll %s: %w", id, err)
+			}
+		}
+	}
+	return out, nil
 }

@@ -225,3 +225,37 @@ func TestPollEndsClaimedOnceAcrossProcesses(t *testing.T) {
 		t.Errorf("%d poll notifications (%v), want %d", len(ns), err, len(want))
 	}
 }
+
+func TestPollUpdateDebounce(t *testing.T) {
+	st, _, _ := rawStore(t)
+	ctx := context.Background()
+	author := localAccount(t, st, "author")
+	s := pollStatus(t, st, author, false, "a", "b")
+	window := 300 * time.Millisecond
+	var sends []bool
+	for range 3 {
+		now, err := st.DebouncePollUpdate(ctx, s.ID, window)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sends = append(sends, now)
+	}
+	// The first goes out at once; the next two wait for the window's end, together.
+	if !slices.Equal(sends, []bool{true, false, false}) {
+		t.Errorf("sends = %v, want [true false false]", sends)
+	}
+	if due, _ := st.TakeDuePollUpdates(ctx, time.Now(), window, 10); len(due) != 0 {
+		t.Errorf("due before the window ended: %v", due)
+	}
+	due, err := st.TakeDuePollUpdates(ctx, time.Now().Add(window), window, 10)
+	if err != nil || !slices.Equal(due, []string{s.ID}) {
+		t.Errorf("due after the window = %v, %v; want the poll once", due, err)
+	}
+	if again, _ := st.TakeDuePollUpdates(ctx, time.Now().Add(window), window, 10); len(again) != 0 {
+		t.Errorf("taken twice: %v", again)
+	}
+	// Sending the held counts started a new window.
+	if now, _ := st.DebouncePollUpdate(ctx, s.ID, window); now {
+		t.Error("a vote right after the held counts went out was sent at once")
+	}
+}
