@@ -292,3 +292,40 @@ func TestPollsEdit(t *testing.T) {
 	}
 	apiGet(t, inst.API("/api/v1/polls/%s", st.ID), bob.Token).expectError(t, 404, "Record not found")
 }
+
+func TestPollsEndNotifies(t *testing.T) {
+	inst := testrig.StartInstance(t)
+	alice, bob, carol := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob"), inst.CreateUser(t, "carol")
+	st := postPoll(t, inst, alice, `{"status":"Friday drinks?","poll":{"options":["yes","no"],"expires_in":300}}`)
+	vote(inst, t, st.ID, bob.Token, "0").ok(t, nil)
+	// bob filters notifications from people he does not follow; a poll's end still reaches him.
+	apiJSON(t, http.MethodPatch, inst.API("/api/v2/notifications/policy"), bob.Token, `{"for_not_following":"filter"}`).ok(t, nil)
+
+	// Ended through the store: the shortest poll lasts five minutes.
+	if err := inst.Store.SetPollEnd(context.Background(), st.ID, time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// Read before the worker got to it, the poll has ended already.
+	if p := getPoll(t, inst, st.ID, carol.Token); !p.Expired {
+		t.Error("a poll past its end reads as open")
+	}
+	pollNotifications := func(u *testrig.User) []mastodon.Notification {
+		var ns []mastodon.Notification
+		apiGet(t, inst.API("/api/v1/notifications?types[]=poll"), u.Token).ok(t, &ns)
+		return ns
+	}
+	for _, u := range []*testrig.User{alice, bob} {
+		testrig.Eventually(t, 30*time.Second, u.Account.Username+" notified of the poll's end", func() bool {
+			ns := pollNotifications(u)
+			return len(ns) == 1 && ns[0].Type == "poll" && ns[0].Account.ID == alice.Account.ID && ns[0].Status != nil && ns[0].Status.ID == st.ID
+		})
+	}
+	if ns := pollNotifications(carol); len(ns) != 0 {
+		t.Errorf("carol, who did not vote, was notified: %+v", ns)
+	}
+	// Once: the end is not claimed again.
+	due, err := inst.Store.ClaimDuePolls(context.Background(), time.Now().Add(time.Hour), time.Minute, 10)
+	if err != nil || len(due) != 0 {
+		t.Errorf("an ended poll is still due: %v %v", due, err)
+	}
+}
