@@ -93,8 +93,9 @@ func (f *Federator) withPoll(ctx context.Context, st *store.Status, n vocab.Acti
 
 // parseQuestion reads the poll of a Question as Mastodon's ActivityPub::Activity::Create
 // does: anyOf makes it multiple-choice; the end is closed when it is a time, now when it is
-// some other truthy value, endTime otherwise; each option counts replies.totalItems. It is nil
-// when the Question has no options to show.
+// some other value than a boolean, endTime otherwise (and now for closed: true without one,
+// where Mastodon would leave the poll open forever); each option counts replies.totalItems.
+// It is nil when the Question has no options to show.
 func parseQuestion(raw map[string]any) *store.Poll {
 	items, multiple := rawList(raw["anyOf"]), true
 	if _, ok := raw["anyOf"].([]any); !ok {
@@ -209,11 +210,14 @@ func (f *Federator) PollVoted(ctx context.Context, voter *store.Account, st *sto
 		return err
 	}
 	inboxes := store.InboxesOf([]*store.Account{author})
+	// Each vote has an id of its own, as Mastodon's votes have: a vote cast again after an edit
+	// reset the poll must not look like the old one, which receivers would drop as seen.
+	ballot := voter.URI + "#votes/" + st.ID + "-" + store.RandomToken(6)
 	for _, c := range choices {
 		if c < 0 || c >= len(poll.Options) {
 			continue
 		}
-		noteID := voter.URI + "#votes/" + st.ID + "/" + strconv.Itoa(c)
+		noteID := ballot + "/" + strconv.Itoa(c)
 		n := streams.NewActivityStreamsNote()
 		setID(n, noteID)
 		name := streams.NewActivityStreamsNameProperty()

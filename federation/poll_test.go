@@ -169,6 +169,13 @@ func TestFederationPollEdit(t *testing.T) {
 	if p.VotesCount != 0 || p.Voted || len(p.OwnVotes) != 0 {
 		t.Errorf("bob's copy after new options: %+v, want the votes reset", p)
 	}
+	// bob votes again, as he did before the reset: a new vote, counted again.
+	if _, err := sales.client.PollVote(ctx, seen.Poll.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	eng.waitPoll(t, "bob's vote after the reset counted", post.Poll.ID, func(p *gomastodon.Poll) bool {
+		return slices.Equal(pollCounts(p), []int64{1, 0, 0}) && p.VotersCount == 1
+	})
 	var history []json.RawMessage
 	sales.getJSON(t, "/api/v1/statuses/"+string(seen.ID)+"/history", &history)
 	if len(history) != 2 {
