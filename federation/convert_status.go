@@ -246,6 +246,8 @@ type ParsedNote struct {
 	QuoteURI, QuoteAuthorization string
 	HasQuotePolicy               bool
 	QuoteAutomatic, QuoteManual  []string
+	// Poll is a Question's poll (poll.go), nil for other notes.
+	Poll *store.Poll
 }
 
 // ParsedAttachment is one media attachment of a remote post.
@@ -306,7 +308,9 @@ func NoteToStatus(site Site, t vocab.Type, raw map[string]any) (*ParsedNote, err
 	case !native:
 		content = convertedContent(raw, content, n.URL)
 	case t.GetTypeName() == "Question":
-		content += pollOptions(raw)
+		if n.Poll = parseQuestion(raw); n.Poll == nil {
+			content += pollOptions(raw)
+		}
 	}
 	n.Content = site.renderer().Sanitize(content)
 	n.Summary = strings.TrimSpace(text.PlainText(rawText(raw, "summary")))
@@ -396,8 +400,8 @@ func convertedContent(raw map[string]any, content, link string) string {
 	return b.String()
 }
 
-// pollOptions lists a Question's choices after its text, since we cannot show a poll: a reader
-// still sees what was asked.
+// pollOptions lists a Question's choices after its text when they make no poll (parseQuestion
+// found no option it could keep): a reader still sees what was asked.
 func pollOptions(raw map[string]any) string {
 	var b strings.Builder
 	for _, key := range []string{"oneOf", "anyOf"} {

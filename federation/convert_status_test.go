@@ -344,8 +344,17 @@ func TestNoteToStatusShapes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "<p>Lunch?</p><ul><li>Tacos &amp; more</li><li>Soup</li></ul>"; n.Content != want {
-		t.Errorf("NoteToStatus(Question).Content = %q, want %q", n.Content, want)
+	// A Question is a poll (poll.go); its text stays as it is.
+	if n.Content != "<p>Lunch?</p>" || n.Poll == nil || !reflect.DeepEqual(n.Poll.Options, []string{"Tacos & more", "Soup"}) {
+		t.Errorf("NoteToStatus(Question) = content %q poll %+v", n.Content, n.Poll)
+	}
+	// One without options it could show lists what was asked after its text.
+	n, err = parse(base(map[string]any{"type": "Question", "content": "<p>Lunch?</p>", "oneOf": []any{map[string]any{"type": "Note", "name": " "}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Poll != nil || n.Content != "<p>Lunch?</p>" {
+		t.Errorf("NoteToStatus(Question without options) = content %q poll %+v", n.Content, n.Poll)
 	}
 
 	n, err = parse(base(map[string]any{"content": nil, "contentMap": map[string]any{"fr": "<p>salut</p>"}, "published": "2999-01-01T00:00:00Z"}))

@@ -61,6 +61,10 @@ type Options struct {
 	MaxThreadDepth int
 	// AuthorizedFetch requires signed GETs for ActivityPub documents.
 	AuthorizedFetch bool
+	// PollUpdateDelay spaces the Update{Question} a local poll's votes send: the first vote
+	// after a quiet spell is sent at once, the votes within the next PollUpdateDelay together at
+	// its end. The default is Mastodon's three minutes.
+	PollUpdateDelay time.Duration
 	// NewKeyPair makes the instance actor's key on first start; nil means actorkey.NewKeyPair.
 	NewKeyPair func() (publicPEM, privatePEM string, err error)
 }
@@ -101,6 +105,9 @@ func (o *Options) fillDefaults() {
 	}
 	if o.NewKeyPair == nil {
 		o.NewKeyPair = actorkey.NewKeyPair
+	}
+	if o.PollUpdateDelay == 0 {
+		o.PollUpdateDelay = 3 * time.Minute
 	}
 	if o.MaxThreadDepth == 0 {
 		o.MaxThreadDepth = 8

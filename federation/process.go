@@ -121,6 +121,9 @@ func (f *Federator) onCreate(ctx context.Context, a *activity) error {
 	if attributed := rawID(obj["attributedTo"]); attributed != a.actor.URI {
 		return reject("Create by %s of a note attributed to %s", a.actor.URI, attributed)
 	}
+	if vote, err := f.onVote(ctx, a, obj); vote {
+		return err
+	}
 	_, created, err := f.storeNewNote(ctx, obj, 0)
 	if err == nil && !created {
 		return ignore("%s is already stored", id)
@@ -174,10 +177,19 @@ func (f *Federator) onUpdate(ctx context.Context, a *activity) error {
 		if existing, err = f.updateQuote(ctx, existing, pn, a.actor); err != nil {
 			return err
 		}
-		if unchangedText(existing, pn) {
+		// A poll's new counts come without an edit too (poll.go).
+		pollChanged, err := f.applyRemotePoll(ctx, existing, pn)
+		if err != nil {
+			return err
+		}
+		if unchangedText(existing, pn) && !pollChanged {
+			if pn.Poll != nil {
+				return nil
+			}
 			return ignore("Update of %s changes nothing shown as an edit", id)
 		}
 		updated := *existing
+		updated.HasPoll = pn.Poll != nil
 		updated.Content, updated.SpoilerText, updated.Sensitive = pn.Content, pn.Summary, pn.Sensitive
 		updated.Tags, updated.Language = pn.Hashtags, pn.Language
 		updated.EditedAt = pn.Updated

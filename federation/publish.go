@@ -54,6 +54,9 @@ func (f *Federator) note(ctx context.Context, st *store.Status) (vocab.ActivityS
 	}
 	nc.QuoteAuthorization = f.noteQuoteAuthorization(ctx, st)
 	n, err := StatusToNote(f.site, st, nc)
+	if err == nil {
+		n, err = f.withPoll(ctx, st, n) // a Question when it has a poll (poll.go)
+	}
 	return n, author, mentions, err
 }
 

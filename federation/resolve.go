@@ -161,7 +161,7 @@ func (f *Federator) storeNewNote(ctx context.Context, obj map[string]any, depth 
 	if existing, err := f.store.StatusByURI(ctx, uri); err == nil {
 		return existing, false, nil
 	}
-	created, err := f.store.CreateStatus(ctx, store.NewStatus{Status: st})
+	created, err := f.store.CreateStatus(ctx, store.NewStatus{Status: st, Poll: pn.Poll})
 	return created, err == nil, err
 }
 

@@ -41,6 +41,7 @@ func (f *Federator) Run(ctx context.Context) {
 	start(delivery.run)
 	start(func(ctx context.Context) { f.maintain(ctx, inbox, delivery) })
 	start(f.keepLease)
+	start(f.expirePolls)
 	wg.Wait()
 	// Every worker has stopped: hand what is left pending to the other processes at once.
 	release, cancel := context.WithTimeout(context.Background(), 2*time.Second)

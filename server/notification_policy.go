@@ -81,7 +81,9 @@ func (s *Server) notificationVerdicts(ctx context.Context, viewer *store.Account
 	}
 	now := time.Now()
 	for _, n := range ns {
-		if n.FromAccountID == viewer.ID || permits[n.FromAccountID] || strings.HasPrefix(n.Type, "admin.") {
+		// A poll's end is never filtered: Mastodon's NotifyService lists it among the
+		// non-filterable types, since the voter asked for the poll.
+		if n.FromAccountID == viewer.ID || permits[n.FromAccountID] || strings.HasPrefix(n.Type, "admin.") || n.Type == store.NotifyPoll {
 			continue
 		}
 		r := rels[n.FromAccountID]

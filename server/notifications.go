@@ -22,7 +22,7 @@ const (
 func notificationHasStatus(typ string) bool {
 	switch typ {
 	case store.NotifyMention, store.NotifyStatus, store.NotifyReblog, store.NotifyFavourite, store.NotifyUpdate,
-		store.NotifyQuote, store.NotifyQuotedUpdate:
+		store.NotifyQuote, store.NotifyQuotedUpdate, store.NotifyPoll:
 		return true
 	}
 	return false

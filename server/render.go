@@ -67,12 +67,15 @@ func (s *Server) renderChecking(ctx context.Context, viewer *store.Account, sts 
 
 // renderQuery names what rendering sts, and the statuses they boost, needs.
 func renderQuery(viewer *store.Account, sts []*store.Status, reblogs map[string]*store.Status, filterContext string) store.RenderQuery {
-	var accountIDs, statusIDs, mediaIDs []string
+	var accountIDs, statusIDs, mediaIDs, pollIDs []string
 	add := func(st *store.Status) {
 		accountIDs = append(accountIDs, st.AccountID)
 		accountIDs = append(accountIDs, st.Mentions...)
 		statusIDs = append(statusIDs, st.ID)
 		mediaIDs = append(mediaIDs, st.MediaIDs...)
+		if st.HasPoll {
+			pollIDs = append(pollIDs, st.ID)
+		}
 	}
 	for _, st := range sts {
 		add(st)
@@ -82,7 +85,7 @@ func renderQuery(viewer *store.Account, sts []*store.Status, reblogs map[string]
 	}
 	slices.Sort(accountIDs)
 	accountIDs = slices.Compact(accountIDs)
-	q := store.RenderQuery{AccountIDs: accountIDs, StatusIDs: statusIDs, MediaIDs: mediaIDs}
+	q := store.RenderQuery{AccountIDs: accountIDs, StatusIDs: statusIDs, MediaIDs: mediaIDs, PollIDs: pollIDs}
 	if viewer != nil {
 		// Filters only apply in a context; without one they would be read for nothing.
 		q.ViewerID, q.Filters = viewer.ID, filterContext != ""
@@ -133,6 +136,10 @@ func (s *Server) buildStatuses(viewer *store.Account, sts []*store.Status, reblo
 			if m, ok := media[id]; ok {
 				d.Media = append(d.Media, m)
 			}
+		}
+		if poll, ok := data.Polls[st.ID]; ok && st.HasPoll {
+			own, voted := data.PollVotes[st.ID]
+			d.Poll = &mastodon.PollData{Poll: poll, ViewerID: viewerID, Voted: voted, OwnVotes: own}
 		}
 		if viewer != nil {
 			f := flags[st.ID]

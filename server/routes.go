@@ -118,6 +118,10 @@ func (s *Server) routes(app *fiber.App) {
 	api.Get("/v1/statuses/:id/quotes", read("read:statuses"), s.statusQuotes)
 	api.Post("/v1/statuses/:id/quotes/:quoting_status_id/revoke", write("write:statuses"), s.quoteRevoke)
 	api.Put("/v1/statuses/:id/interaction_policy", write("write:statuses"), s.statusInteractionPolicy)
+
+	// Polls.
+	api.Get("/v1/polls/:id", ifToken("read:statuses"), s.pollGet)
+	api.Post("/v1/polls/:id/votes", write("write:statuses"), s.pollVote)
 	api.Get("/v1/favourites", read("read:favourites"), s.favouritesList)
 	api.Get("/v1/bookmarks", read("read:bookmarks"), s.bookmarksList)
 

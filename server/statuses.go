@@ -106,16 +106,6 @@ func (b optBool) MarshalJSON() ([]byte, error) {
 	return json.Marshal(b.Value)
 }
 
-// refuseUnsupported answers 422 for features a Mastodon client may ask for that we do not
-// have, rather than posting something other than what the user composed.
-func refuseUnsupported(p *statusParams) error {
-	hasPoll := p.Poll != nil // poll[options][]=... decodes to an object too
-	if hasPoll {
-		return errorf(fiber.StatusUnprocessableEntity, "Validation failed: Polls are not supported by this server")
-	}
-	return nil
-}
-
 // cleanIDs drops empty ids (what an empty form array leaves) and duplicates, keeping the order
 // and keeping nil apart from empty: nil means "not sent".
 func cleanIDs(ids []string) []string {
@@ -222,9 +212,6 @@ func (s *Server) statusCreate(c *fiber.Ctx) error {
 	if err := decodeParams(c, &p); err != nil {
 		return err
 	}
-	if err := refuseUnsupported(&p); err != nil {
-		return err
-	}
 	clientID := ""
 	if tok := token(c); tok != nil {
 		clientID = tok.ClientID
@@ -295,6 +282,9 @@ func (s *Server) composeStatus(ctx context.Context, author *store.Account, p *st
 		}
 		st.InReplyToID, st.InReplyToAccountID, st.InReplyToURI = parent.ID, parent.AccountID, parent.URI
 	}
+	if err := composePoll(&st, p); err != nil {
+		return nil, err
+	}
 	quote := quoteRequest{QuotedStatusID: p.QuotedStatusID, Policy: p.QuoteApprovalPolicy, Default: user.Preferences.PostingQuotePolicy}
 	if err := s.prepareQuote(ctx, author, &st, quote, p.Poll != nil); err != nil {
 		return nil, err
@@ -319,7 +309,7 @@ func (s *Server) composeStatus(ctx context.Context, author *store.Account, p *st
 
 // publishStatus creates a composed status and sends it to other servers.
 func (s *Server) publishStatus(ctx context.Context, st *store.Status, idempotencyKey string) (*store.Status, error) {
-	created, err := s.store.CreateStatus(ctx, store.NewStatus{Status: *st, IdempotencyKey: idempotencyKey, BaseURL: s.cfg.URL})
+	created, err := s.store.CreateStatus(ctx, store.NewStatus{Status: *st, IdempotencyKey: idempotencyKey, BaseURL: s.cfg.URL, Poll: st.NewPoll})
 	if errors.Is(err, store.ErrConflict) {
 		return nil, errorf(fiber.StatusUnprocessableEntity, "A request with this Idempotency-Key is still being processed")
 	}
@@ -397,9 +387,6 @@ func (s *Server) statusEdit(c *fiber.Ctx) error {
 	if err := decodeParams(c, &p); err != nil {
 		return err
 	}
-	if err := refuseUnsupported(&p); err != nil {
-		return err
-	}
 	if !validLanguage(p.Language) {
 		return errLanguage
 	}
@@ -418,6 +405,10 @@ func (s *Server) statusEdit(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	writePoll, err := s.editPoll(ctx, &updated, previous, &p)
+	if err != nil {
+		return err
+	}
 	if err := validateText(updated.Text, updated.SpoilerText, len(updated.MediaIDs) > 0); err != nil {
 		return err
 	}
@@ -428,6 +419,9 @@ func (s *Server) statusEdit(c *fiber.Ctx) error {
 	}
 	s.renderText(ctx, &updated)
 	updated.EditedAt = time.Now().UTC()
+	if err := writePoll(); err != nil {
+		return err
+	}
 	if err := s.store.EditStatus(ctx, &updated, previous); err != nil {
 		return err
 	}

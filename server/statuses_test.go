@@ -207,8 +207,6 @@ func TestStatusesBadInput(t *testing.T) {
 		{"no status at all", "POST", post, alice.Token, jsonType, `{}`, 422, "Validation failed: Text can't be blank"},
 		{"unknown visibility", "POST", post, alice.Token, formType, form("status", "hi", "visibility", "friends"), 422, "Validation failed: Visibility is not included in the list"},
 		{"unknown parent", "POST", post, alice.Token, formType, form("status", "hi", "in_reply_to_id", "99999"), 404, "The post you are trying to reply to does not appear to exist."},
-		{"poll", "POST", post, alice.Token, formType, form("status", "hi", "poll[options][]", "a", "poll[options][]", "b", "poll[expires_in]", "300"), 422, "Validation failed: Polls are not supported by this server"},
-		{"poll in JSON", "POST", post, alice.Token, jsonType, `{"status":"hi","poll":{"options":["a","b"],"expires_in":300}}`, 422, "Validation failed: Polls are not supported by this server"},
 		{"unknown status", "GET", inst.API("/api/v1/statuses/12345"), alice.Token, "", "", 404, "Record not found"},
 		{"non-numeric status", "GET", inst.API("/api/v1/statuses/abc"), "", "", "", 404, "Record not found"},
 		{"delete unknown", "DELETE", inst.API("/api/v1/statuses/12345"), alice.Token, "", "", 404, "Record not found"},

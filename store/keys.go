@@ -216,3 +216,14 @@ func (k keys) scheduledTimes(accountID string) string {
 func (k keys) scheduledDue() string {
 	return k.p + "scheduled:due" // zset id → ms when due, or when its worker's lease ends
 }
+
+// Polls (poll.go), under their status's id.
+func (k keys) poll(id string) string       { return k.p + "poll:" + id }        // JSON definition
+func (k keys) pollCounts(id string) string { return k.p + "poll:counts:" + id } // hash option index → votes, "voters"
+func (k keys) pollVoters(id string) string { return k.p + "poll:voters:" + id } // hash account id → "0,2"
+func (k keys) pollEnds() string            { return k.p + "poll:ends" }         // zset poll id by end (ms), or by a claim's lease end
+func (k keys) pollClaim(id string) string  { return k.p + "poll:claim:" + id }  // PX key: token of the process ending the poll
+func (k keys) pollUpdates() string         { return k.p + "poll:updates" }      // zset poll id by when its counts are due to go out
+func (k keys) pollUpdated(id string) string {
+	return k.p + "poll:updated:" + id // PX key: the poll's counts went out lately
+}

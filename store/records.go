@@ -115,6 +115,10 @@ type Status struct {
 	Quote              *QuoteRef `json:"quote,omitempty"`           // what it quotes (quote.go)
 	QuotePolicy        string    `json:"quote_policy,omitempty"`    // who may quote it, automatically approved
 	QuoteManual        string    `json:"quote_manual,omitempty"`    // who may quote it after review (remote only)
+	HasPoll            bool      `json:"poll,omitempty"`            // it has a poll under its id (poll.go)
+	// NewPoll is the poll to create with the status, carried from composing a post to creating
+	// it; never stored.
+	NewPoll *Poll `json:"-"`
 }
 
 // StatusCounts are a status's denormalized counters.

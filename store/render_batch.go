@@ -43,6 +43,8 @@ type RenderQuery struct {
 	// Following asks which of AccountIDs the viewer follows, for a visibility check of
 	// followers-only statuses at no extra round trip.
 	Following bool
+	// PollIDs are the polls to read, with the viewer's votes in them.
+	PollIDs []string
 }
 
 // RenderData is what LoadRenderData read. Unknown accounts and media are absent from their maps;
@@ -56,6 +58,8 @@ type RenderData struct {
 	ViewerFlags   map[string]ViewerFlags // nil when anonymous
 	Filters       []*Filter              // when asked for, oldest first, expired ones included
 	Following     map[string]bool        // when asked for with a viewer: the accounts it follows
+	Polls         map[string]*Poll       // by id; unknown ones absent
+	PollVotes     map[string][]int       // the viewer's choices by poll id, present when it voted
 }
 
 // LoadRenderData reads, in one round trip, what Accounts, AccountCounts, StatusCounts,
@@ -193,6 +197,7 @@ func (s *Store) queueRenderData(ctx context.Context, p redis.Pipeliner, q Render
 			following = p.Do(ctx, args...)
 		}
 	}
+	polls := s.queuePolls(ctx, p, q.PollIDs, q.ViewerID)
 	return func() (*RenderData, error) {
 		out := &RenderData{
 			Accounts:      make(map[string]*Account, len(q.AccountIDs)),
@@ -235,6 +240,7 @@ func (s *Store) queueRenderData(ctx context.Context, p redis.Pipeliner, q Render
 				return nil, err
 			}
 		}
+		out.Polls, out.PollVotes = polls()
 		if q.Following && q.ViewerID != "" {
 			out.Following = make(map[string]bool, len(q.AccountIDs))
 			if following != nil {

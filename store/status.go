@@ -19,6 +19,8 @@ type NewStatus struct {
 	IdempotencyKey string
 	// BaseURL is the instance URL that local status URIs derive from.
 	BaseURL string
+	// Poll, when set, is created with the status, under its id.
+	Poll *Poll
 }
 
 // CreateStatus stores a status with all its indexes, fans it out to the home and list timelines
@@ -26,6 +28,7 @@ type NewStatus struct {
 // either all of it or nothing. With an IdempotencyKey seen before, it returns the first status.
 func (s *Store) CreateStatus(ctx context.Context, n NewStatus) (*Status, error) {
 	st := n.Status
+	st.HasPoll = n.Poll != nil
 	if st.CreatedAt.IsZero() {
 		st.CreatedAt = time.Now().UTC()
 	}
@@ -79,6 +82,10 @@ func (s *Store) CreateStatus(ctx context.Context, n NewStatus) (*Status, error) 
 			p.Set(ctx, s.k.idempotency(st.AccountID, n.IdempotencyKey), st.ID, time.Hour)
 		}
 		s.writeStatus(ctx, p, &st, targets)
+		if n.Poll != nil {
+			n.Poll.ID, n.Poll.AccountID, n.Poll.Local = st.ID, st.AccountID, st.Local
+			s.writePoll(ctx, p, n.Poll)
+		}
 	})
 	if err != nil {
 		if n.IdempotencyKey != "" {
@@ -512,6 +519,7 @@ func (s *Store) unwriteStatus(ctx context.Context, p redis.Pipeliner, st *Status
 		p.Del(ctx, s.k.media(mediaID))
 	}
 	s.unwriteQuote(ctx, p, st)
+	s.unwritePoll(ctx, p, st)
 }
 
 // ReblogOf finds accountID's boost of statusID.

@@ -141,6 +141,7 @@ func FastFederation() federation.Options {
 		ProbeEvery:       100 * time.Millisecond,
 		ReviveCooldown:   100 * time.Millisecond,
 		Poll:             50 * time.Millisecond,
+		PollUpdateDelay:  200 * time.Millisecond,
 		UnavailableAfter: time.Hour,
 		NewKeyPair:       TestKeyPair,
 	}

@@ -3,6 +3,7 @@ package mastodon
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"watercooler/store"
 )
@@ -126,6 +127,8 @@ type StatusData struct {
 	Quote *QuoteData
 	// QuoteApproval is who may quote the status, for this viewer.
 	QuoteApproval *QuoteApproval
+	// Poll is the status's poll, nil when it has none.
+	Poll *PollData
 }
 
 // ViewerFlags are the viewer's relation to a status.
@@ -170,6 +173,9 @@ func StatusFrom(site Site, d *StatusData) Status {
 	if d.Viewer != nil {
 		out.Favourited, out.Reblogged, out.Muted = Bool(d.Viewer.Favourited), Bool(d.Viewer.Reblogged), Bool(d.Viewer.Muted)
 		out.Bookmarked, out.Pinned = Bool(d.Viewer.Bookmarked), Bool(d.Viewer.Pinned)
+	}
+	if d.Poll != nil {
+		out.Poll = PollFrom(d.Poll, time.Now())
 	}
 	if d.Reblog != nil {
 		r := StatusFrom(site, d.Reblog)
