@@ -227,3 +227,8 @@ func (k keys) pollUpdates() string         { return k.p + "poll:updates" }      
 func (k keys) pollUpdated(id string) string {
 	return k.p + "poll:updated:" + id // PX key: the poll's counts went out lately
 }
+
+// Reports (report.go).
+func (k keys) report(id string) string { return k.p + "report:" + id } // JSON of a Report
+func (k keys) reports() string         { return k.p + "reports" }      // zset of every report by id
+func (k keys) openReports() string     { return k.p + "reports:open" } // zset of unresolved reports by id
