@@ -201,3 +201,12 @@ func (k keys) dismissedSuggestions(accountID string) string {
 func (k keys) featuredTags(accountID string) string {
 	return k.p + "featured_tags:" + accountID // hash id → JSON (featured_tag.go)
 }
+
+// Web Push (push.go).
+func (k keys) vapidKey() string { return k.p + "push:vapid" } // JSON {public, private}, set once
+func (k keys) pushSubscription(tokenHash string) string {
+	return k.p + "push:sub:" + tokenHash // JSON PushSubscription, one per access token
+}
+func (k keys) accountPushSubscriptions(accountID string) string {
+	return k.p + "push:subs:" + accountID // set of token hashes with a subscription
+}

@@ -16,6 +16,7 @@ import (
 
 	"watercooler/config"
 	"watercooler/federation"
+	"watercooler/push"
 	"watercooler/server"
 	"watercooler/signup"
 	"watercooler/store"
@@ -67,6 +68,7 @@ type Instance struct {
 	Config    config.Config
 	Store     *store.Store
 	Federator *federation.Federator
+	Push      *push.Service
 
 	app         *fiber.App
 	ln          net.Listener
@@ -118,8 +120,12 @@ func StartInstance(t testing.TB, options ...func(*config.Config)) *Instance {
 	if err != nil {
 		t.Fatalf("federation: %v", err)
 	}
-	app := server.New(cfg, st, log, server.WithFederation(fed))
-	inst := &Instance{URL: cfg.URL, Config: cfg, Store: st, Federator: fed, app: app, ln: ln}
+	pusher, err := push.New(context.Background(), cfg, st, fed.Fetcher(), log, FastPush(fed))
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	app := server.New(cfg, st, log, server.WithFederation(fed), server.WithPush(pusher))
+	inst := &Instance{URL: cfg.URL, Config: cfg, Store: st, Federator: fed, Push: pusher, app: app, ln: ln}
 	inst.start()
 	t.Cleanup(inst.Stop)
 	return inst
@@ -144,6 +150,19 @@ func FastFederation() federation.Options {
 	}
 }
 
+// FastPush compresses the Web Push retry schedule as FastFederation does federation's.
+func FastPush(fed *federation.Federator) push.Options {
+	return push.Options{
+		RetrySchedule: []time.Duration{
+			100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond,
+			5 * time.Second, 20 * time.Second, 80 * time.Second,
+		},
+		Consumer: fed.Consumer() + "/push",
+		Lease:    2 * time.Second,
+		Poll:     50 * time.Millisecond,
+	}
+}
+
 // start serves HTTP on the instance's listener and runs its federation workers.
 func (i *Instance) start() {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -151,7 +170,13 @@ func (i *Instance) start() {
 	i.served = make(chan error, 1)
 	i.workersDone = make(chan struct{})
 	go func() { i.served <- i.app.Listener(i.ln) }()
-	go func() { defer close(i.workersDone); i.Federator.Run(ctx) }()
+	go func() {
+		defer close(i.workersDone)
+		done := make(chan struct{})
+		go func() { defer close(done); i.Push.Run(ctx) }()
+		i.Federator.Run(ctx)
+		<-done
+	}()
 }
 
 // Stop shuts the listener and the workers down, like a process exiting; queued work stays in
@@ -180,8 +205,12 @@ func (i *Instance) Restart(t testing.TB) {
 	if err != nil {
 		t.Fatalf("federation: %v", err)
 	}
-	i.Federator, i.ln = fed, ln
-	i.app = server.New(i.Config, i.Store, log, server.WithFederation(fed))
+	pusher, err := push.New(context.Background(), i.Config, i.Store, fed.Fetcher(), log, FastPush(fed))
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	i.Federator, i.Push, i.ln = fed, pusher, ln
+	i.app = server.New(i.Config, i.Store, log, server.WithFederation(fed), server.WithPush(pusher))
 	i.start()
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"watercooler/config"
 	"watercooler/federation"
+	"watercooler/push"
 	"watercooler/server"
 	"watercooler/store"
 )
@@ -36,24 +37,29 @@ func serve(ctx context.Context, args []string, getenv func(string) string, log *
 	if err != nil {
 		return err
 	}
-	app := server.New(cfg, st, log.With("instance", cfg.Domain()), server.WithFederation(fed))
+	pusher, err := push.New(ctx, cfg, st, fed.Fetcher(), log.With("instance", cfg.Domain(), "part", "push"), push.Options{Consumer: fed.Consumer() + "/push"})
+	if err != nil {
+		return err
+	}
+	app := server.New(cfg, st, log.With("instance", cfg.Domain()), server.WithFederation(fed), server.WithPush(pusher))
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("WATERCOOLER_LISTEN: %w", err)
 	}
 	log.Info("watercooler serving", "url", cfg.URL, "listen", cfg.Listen)
-	workers := runWorkers(ctx, fed)
+	workers := runWorkers(ctx, fed, pusher)
 	err = listenUntilDone(ctx, app, ln)
 	workers.Wait()
 	return err
 }
 
-// runWorkers runs the federation workers until ctx ends; Wait returns when they have stopped,
-// leaving unfinished jobs pending in Redis for the next start.
-func runWorkers(ctx context.Context, fed *federation.Federator) *sync.WaitGroup {
+// runWorkers runs the federation and Web Push workers until ctx ends; Wait returns when they
+// have stopped, leaving unfinished jobs pending in Redis for the next start.
+func runWorkers(ctx context.Context, fed *federation.Federator, pusher *push.Service) *sync.WaitGroup {
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); fed.Run(ctx) }()
+	go func() { defer wg.Done(); pusher.Run(ctx) }()
 	return &wg
 }
 
