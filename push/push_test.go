@@ -449,7 +449,7 @@ func TestPushAlertsAndPolicy(t *testing.T) {
 
 	id := postStatus(t, inst, alice.Token, "Lunch at noon?")
 	mustCall(t, http.MethodPost, inst.API("/api/v1/statuses/%s/favourite", id), bob.Token, nil, nil) // alerts off
-	postStatus(t, inst, bob.Token, "@alice yes, noon")                                                  // wanted
+	postStatus(t, inst, bob.Token, "@alice yes, noon")                                               // wanted
 	got := ps.waitDelivered(1)
 	waitQueueEmpty(t, inst)
 	if _, delivered, _ := ps.state(); len(delivered) != 1 || got[0].NotificationType != "mention" || got[0].Title != "bob mentioned you" || got[0].Body != "@alice yes, noon" {
