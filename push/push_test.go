@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -28,6 +29,7 @@ import (
 	"golang.org/x/crypto/hkdf"
 
 	"watercooler/config"
+	"watercooler/federation"
 	"watercooler/push"
 	"watercooler/store"
 	"watercooler/testrig"
@@ -54,7 +56,8 @@ type pushService struct {
 	requests  int
 	delivered []push.Payload // decrypted payloads of the requests answered 2xx
 	paths     []string
-	failure   string // the first thing found wrong with a request
+	times     []time.Time // when each request came
+	failure   string      // the first thing found wrong with a request
 }
 
 func newPushService(t *testing.T, serverKey string) *pushService {
@@ -88,6 +91,7 @@ func (ps *pushService) serve(w http.ResponseWriter, r *http.Request) {
 	defer ps.mu.Unlock()
 	ps.requests++
 	ps.paths = append(ps.paths, r.URL.Path)
+	ps.times = append(ps.times, time.Now())
 	if err != nil && ps.failure == "" {
 		ps.failure = err.Error()
 	}
@@ -97,6 +101,9 @@ func (ps *pushService) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil && code/100 == 2 {
 		ps.delivered = append(ps.delivered, payload)
+	}
+	if code == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "1")
 	}
 	w.WriteHeader(code)
 }
@@ -494,24 +501,114 @@ func TestPushGone(t *testing.T) {
 	}
 }
 
-// TestPushRetry: 500 twice, then 201: the push arrives once, on the third attempt.
+// TestPushRetry: a push service that fails for a while gets the push once it answers 201:
+// once, not once per attempt, and not before a Retry-After it asked for.
 func TestPushRetry(t *testing.T) {
+	cases := []struct {
+		name     string
+		answers  []int
+		minDelay time.Duration // between the first request and the delivery
+	}{
+		{"500 twice", []int{http.StatusInternalServerError, http.StatusInternalServerError}, 0},
+		{"502 then 503", []int{http.StatusBadGateway, http.StatusServiceUnavailable}, 0},
+		{"429 with Retry-After", []int{http.StatusTooManyRequests}, time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			inst := testrig.StartInstance(t)
+			alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
+			ps := newPushService(t, instanceKey(t, inst))
+			subscribe(t, inst, alice.Token, ps, ps.endpoint(), "follow")
+			ps.answer(tc.answers...)
+
+			mustCall(t, http.MethodPost, inst.API("/api/v1/accounts/%s/follow", alice.Account.ID), bob.Token, nil, nil)
+			got := ps.waitDelivered(1)
+			waitQueueEmpty(t, inst)
+			nid, typ := newestNotification(t, inst, alice.Token)
+			requests, delivered, _ := ps.state()
+			if requests != len(tc.answers)+1 || len(delivered) != 1 || got[0].NotificationID != nid || typ != "follow" || got[0].Title != "bob is now following you" {
+				t.Fatalf("%d requests, delivered %+v; want %d requests and notification %s delivered once", requests, delivered, len(tc.answers)+1, nid)
+			}
+			ps.mu.Lock()
+			waited := ps.times[len(ps.times)-1].Sub(ps.times[0])
+			ps.mu.Unlock()
+			if waited < tc.minDelay {
+				t.Fatalf("delivered %s after the first attempt, want at least %s", waited, tc.minDelay)
+			}
+			if dead, _ := inst.Store.Queue(store.PushQueue).DeadLetters(context.Background(), 10); len(dead) != 0 {
+				t.Fatalf("dead letters %+v", dead)
+			}
+		})
+	}
+}
+
+// TestPushServiceDown: while nothing listens at the endpoint the job waits for a retry; when
+// the push service comes back on the same address it gets the push.
+func TestPushServiceDown(t *testing.T) {
 	inst := testrig.StartInstance(t)
 	alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
 	ps := newPushService(t, instanceKey(t, inst))
 	subscribe(t, inst, alice.Token, ps, ps.endpoint(), "follow")
-	ps.answer(http.StatusInternalServerError, http.StatusServiceUnavailable)
+	addr := ps.srv.Listener.Addr().String()
+	ps.srv.Close()
 
 	mustCall(t, http.MethodPost, inst.API("/api/v1/accounts/%s/follow", alice.Account.ID), bob.Token, nil, nil)
+	q := inst.Store.Queue(store.PushQueue)
+	testrig.Eventually(t, within, "a failed attempt waiting for its retry", func() bool {
+		st, err := q.Stats(context.Background())
+		return err == nil && st.Retrying > 0
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen again on %s: %v", addr, err)
+	}
+	ps.srv = httptest.NewUnstartedServer(http.HandlerFunc(ps.serve))
+	ps.srv.Listener.Close()
+	ps.srv.Listener = ln
+	ps.srv.Start()
+	t.Cleanup(ps.srv.Close)
+
 	got := ps.waitDelivered(1)
 	waitQueueEmpty(t, inst)
-	nid, typ := newestNotification(t, inst, alice.Token)
-	requests, delivered, _ := ps.state()
-	if requests != 3 || len(delivered) != 1 || got[0].NotificationID != nid || typ != "follow" || got[0].Title != "bob is now following you" {
-		t.Fatalf("%d requests, delivered %+v; want three requests and notification %s delivered once", requests, delivered, nid)
+	if requests, _, _ := ps.state(); requests != 1 || got[0].NotificationType != "follow" {
+		t.Fatalf("%d requests, delivered %+v; want the follow once", requests, got)
 	}
-	if dead, _ := inst.Store.Queue(store.PushQueue).DeadLetters(context.Background(), 10); len(dead) != 0 {
-		t.Fatalf("dead letters %+v", dead)
+}
+
+// TestVAPIDKeyMadeOnce: processes that start together on one Redis agree on one key pair,
+// and a restart keeps it, so push services keep accepting the instance's signatures.
+func TestVAPIDKeyMadeOnce(t *testing.T) {
+	st := testrig.NewStore(t, "push.example")
+	ctx := context.Background()
+	fetcher := federation.NewFetcher(federation.FetchOptions{})
+	cfg := config.Defaults()
+	services := make([]*push.Service, 6)
+	var wg sync.WaitGroup
+	for i := range services {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := push.New(ctx, cfg, st, fetcher, testrig.Logger(t), push.Options{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			services[i] = s
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	first := services[0].PublicKey()
+	for i, s := range services {
+		if s.PublicKey() != first || first == "" {
+			t.Fatalf("process %d has key %q, process 0 %q", i, s.PublicKey(), first)
+		}
+	}
+	again, err := st.VAPIDKeys(ctx, func() (store.VAPIDKeys, error) { return store.VAPIDKeys{Public: "other", Private: "other"}, nil })
+	if err != nil || again.Public != first {
+		t.Fatalf("key after a restart %q (%v), want %q", again.Public, err, first)
 	}
 }
 
