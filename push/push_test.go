@@ -385,8 +385,13 @@ func subscribe(t *testing.T, inst *testrig.Instance, token string, ps *pushServi
 
 func postStatus(t *testing.T, inst *testrig.Instance, token, text string) string {
 	t.Helper()
+	return postWith(t, inst, token, text, "public")
+}
+
+func postWith(t *testing.T, inst *testrig.Instance, token, text, visibility string) string {
+	t.Helper()
 	var st struct{ ID string }
-	mustCall(t, http.MethodPost, inst.API("/api/v1/statuses"), token, map[string]string{"status": text}, &st)
+	mustCall(t, http.MethodPost, inst.API("/api/v1/statuses"), token, map[string]string{"status": text, "visibility": visibility}, &st)
 	return st.ID
 }
 
@@ -456,6 +461,7 @@ func TestPushAlertsAndPolicy(t *testing.T) {
 
 	id := postStatus(t, inst, alice.Token, "Lunch at noon?")
 	mustCall(t, http.MethodPost, inst.API("/api/v1/statuses/%s/favourite", id), bob.Token, nil, nil) // alerts off
+	postWith(t, inst, bob.Token, "@alice psst", "direct")                                            // a stranger's private mention: filtered
 	postStatus(t, inst, bob.Token, "@alice yes, noon")                                               // wanted
 	got := ps.waitDelivered(1)
 	waitQueueEmpty(t, inst)

@@ -165,6 +165,15 @@ func (s *Service) prepare(ctx context.Context, j store.Job) (*store.PushSubscrip
 	if err != nil || !wanted {
 		return sub, n, nil, err
 	}
+	// A notification the person's notification policy filters (a private mention from a
+	// stranger, by default) waits among the notification requests, unannounced, as in Mastodon.
+	verdicts, err := s.store.NotificationVerdicts(ctx, sub.AccountID, []*store.Notification{n})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if verdicts[n.ID] != store.PolicyAccept {
+		return sub, n, nil, nil
+	}
 	from, err := s.store.Account(ctx, n.FromAccountID)
 	if err != nil {
 		return nil, nil, nil, err
