@@ -6,6 +6,7 @@
 package push
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdh"
 	"encoding/base64"
@@ -13,6 +14,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -125,7 +127,11 @@ func (s *Service) CheckSubscription(ctx context.Context, endpoint, p256dh, auth 
 	if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") {
 		return invalid("Endpoint is not a valid https URL")
 	}
-	if err := s.fetcher.CheckHost(ctx, u.Hostname(), u.Scheme == "http"); err != nil {
+	port, err := strconv.ParseUint(cmp.Or(u.Port(), map[string]string{"http": "80", "https": "443"}[u.Scheme]), 10, 16)
+	if err != nil {
+		return invalid("Endpoint is not a valid https URL")
+	}
+	if err := s.fetcher.CheckAddress(ctx, u.Hostname(), uint16(port), u.Scheme == "http"); err != nil {
 		if u.Scheme == "http" {
 			return invalid("Endpoint must use https")
 		}

@@ -794,3 +794,63 @@ func TestPushPeerNetworks(t *testing.T) {
 		}
 	}
 }
+
+// TestPushNotToRedis: even where loopback is a peer network, an endpoint at the instance's
+// own Redis is refused, as every fetch there is.
+func TestPushNotToRedis(t *testing.T) {
+	u, err := url.Parse(config.TestRedisURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := testrig.StartInstance(t, func(c *config.Config) { c.RedisURL = "redis://" + u.Host + "/0" })
+	alice := inst.CreateUser(t, "alice")
+	ps := newPushService(t, instanceKey(t, inst))
+	for _, endpoint := range []string{"http://" + u.Host + "/push", "https://" + u.Host + "/push", "http://localhost:" + u.Port() + "/push"} {
+		var e struct{ Error string }
+		code := call(t, http.MethodPost, inst.API("/api/v1/push/subscription"), alice.Token, map[string]any{
+			"subscription": map[string]any{"endpoint": endpoint, "keys": map[string]string{"p256dh": ps.p256dh(), "auth": ps.authKey()}},
+		}, &e)
+		if code != http.StatusUnprocessableEntity || !strings.HasPrefix(e.Error, "Validation failed: Endpoint") {
+			t.Errorf("%s: %d %q, want 422", endpoint, code, e.Error)
+		}
+	}
+	// The push service beside it on loopback is still fine.
+	subscribe(t, inst, alice.Token, ps, ps.endpoint(), "mention")
+}
+
+// TestPushSurvivesRestart: a job a process had taken when it died (read, never settled) and a
+// job queued while no process ran are both sent after the restart, signed with the same key.
+func TestPushSurvivesRestart(t *testing.T) {
+	inst := testrig.StartInstance(t)
+	alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
+	ps := newPushService(t, instanceKey(t, inst))
+	subscribe(t, inst, alice.Token, ps, ps.endpoint(), "follow", "mention")
+	inst.Stop()
+
+	ctx := context.Background()
+	notify := func(typ string) string {
+		n := &store.Notification{Type: typ, AccountID: alice.Account.ID, FromAccountID: bob.Account.ID}
+		if err := inst.Store.Notify(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		return n.ID
+	}
+	held := notify("follow")
+	// The dead process had read this job and died before sending it.
+	q := inst.Store.Queue(store.PushQueue)
+	if jobs, err := q.Read(ctx, inst.Federator.Consumer()+"/push", 1, 0); err != nil || len(jobs) != 1 {
+		t.Fatalf("taking the job as the dead process: %v, %d jobs", err, len(jobs))
+	}
+	queued := notify("mention")
+
+	inst.Restart(t)
+	got := ps.waitDelivered(2)
+	waitQueueEmpty(t, inst)
+	ids := map[string]bool{got[0].NotificationID: true, got[1].NotificationID: true}
+	if !ids[held] || !ids[queued] {
+		t.Fatalf("delivered %+v, want notifications %s and %s", got, held, queued)
+	}
+	if key := instanceKey(t, inst); key != ps.serverKey {
+		t.Fatalf("VAPID key changed across the restart: %q, was %q", key, ps.serverKey)
+	}
+}
