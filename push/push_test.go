@@ -57,6 +57,7 @@ type pushService struct {
 	delivered []push.Payload // decrypted payloads of the requests answered 2xx
 	paths     []string
 	times     []time.Time // when each request came
+	encodings []string    // Content-Encoding of each request that decrypted
 	failure   string      // the first thing found wrong with a request
 }
 
@@ -99,6 +100,9 @@ func (ps *pushService) serve(w http.ResponseWriter, r *http.Request) {
 	if len(ps.answers) > 0 {
 		code, ps.answers = ps.answers[0], ps.answers[1:]
 	}
+	if err == nil {
+		ps.encodings = append(ps.encodings, r.Header.Get("Content-Encoding"))
+	}
 	if err == nil && code/100 == 2 {
 		ps.delivered = append(ps.delivered, payload)
 	}
@@ -108,25 +112,59 @@ func (ps *pushService) serve(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(code)
 }
 
-// check verifies a request's headers and VAPID signature and decrypts its body.
+// check verifies a request's headers and VAPID signature and decrypts its body, in either
+// encoding Mastodon sends: RFC 8291's aes128gcm to standard subscriptions, the draft's aesgcm
+// to the others.
 func (ps *pushService) check(r *http.Request, body []byte) (push.Payload, error) {
 	var p push.Payload
 	switch {
 	case r.Method != http.MethodPost:
 		return p, fmt.Errorf("method %s", r.Method)
-	case r.Header.Get("Content-Encoding") != "aes128gcm":
-		return p, fmt.Errorf("Content-Encoding %q", r.Header.Get("Content-Encoding"))
 	case r.Header.Get("TTL") != "172800":
 		return p, fmt.Errorf("TTL %q, want Mastodon's 48 hours", r.Header.Get("TTL"))
 	case r.Header.Get("Urgency") != "normal":
 		return p, fmt.Errorf("Urgency %q", r.Header.Get("Urgency"))
 	}
-	if err := ps.checkVAPID(r.Header.Get("Authorization")); err != nil {
-		return p, err
-	}
-	plain, err := decrypt(ps.key, ps.auth, body)
-	if err != nil {
-		return p, err
+	var plain []byte
+	switch enc := r.Header.Get("Content-Encoding"); enc {
+	case "aes128gcm":
+		// Authorization: vapid t=<JWT>, k=<key> (RFC 8292).
+		rest, ok := strings.CutPrefix(r.Header.Get("Authorization"), "vapid ")
+		if !ok {
+			return p, fmt.Errorf("Authorization %q is not vapid", r.Header.Get("Authorization"))
+		}
+		params := headerParams(rest, ",")
+		if err := ps.checkJWT(params["t"], params["k"]); err != nil {
+			return p, err
+		}
+		var err error
+		if plain, err = decrypt(ps.key, ps.auth, body); err != nil {
+			return p, err
+		}
+	case "aesgcm":
+		// Authorization: WebPush <JWT>, the key in Crypto-Key's p256ecdsa, the sender's key in
+		// its dh, the salt in Encryption (the drafts Mastodon followed before 4.4).
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "WebPush ")
+		if !ok {
+			return p, fmt.Errorf("Authorization %q is not WebPush", r.Header.Get("Authorization"))
+		}
+		cryptoKey := headerParams(r.Header.Get("Crypto-Key"), ";")
+		if err := ps.checkJWT(token, cryptoKey["p256ecdsa"]); err != nil {
+			return p, err
+		}
+		salt, err := b64.DecodeString(headerParams(r.Header.Get("Encryption"), ";")["salt"])
+		if err != nil || len(salt) != 16 {
+			return p, fmt.Errorf("Encryption %q", r.Header.Get("Encryption"))
+		}
+		dh, err := b64.DecodeString(cryptoKey["dh"])
+		if err != nil {
+			return p, fmt.Errorf("Crypto-Key %q", r.Header.Get("Crypto-Key"))
+		}
+		if plain, err = decryptLegacy(ps.key, ps.auth, salt, dh, body); err != nil {
+			return p, err
+		}
+	default:
+		return p, fmt.Errorf("Content-Encoding %q", enc)
 	}
 	dec := json.NewDecoder(bytes.NewReader(plain))
 	dec.DisallowUnknownFields()
@@ -136,20 +174,21 @@ func (ps *pushService) check(r *http.Request, body []byte) (push.Payload, error)
 	return p, nil
 }
 
-// checkVAPID verifies "vapid t=<JWT>, k=<key>": k is the instance's public key, and the JWT is
-// signed with ES256 by it, for this push service's origin, not yet expired.
-func (ps *pushService) checkVAPID(h string) error {
-	rest, ok := strings.CutPrefix(h, "vapid ")
-	if !ok {
-		return fmt.Errorf("Authorization %q is not vapid", h)
+// headerParams splits "a=1, b=2" (or with sep ";") into a map.
+func headerParams(v, sep string) map[string]string {
+	out := map[string]string{}
+	for _, part := range strings.Split(v, sep) {
+		k, val, _ := strings.Cut(strings.TrimSpace(part), "=")
+		out[k] = val
 	}
-	params := map[string]string{}
-	for _, part := range strings.Split(rest, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
-		params[k] = v
-	}
-	if params["k"] != ps.serverKey {
-		return fmt.Errorf("vapid k=%q, want the instance's key %q", params["k"], ps.serverKey)
+	return out
+}
+
+// checkJWT verifies a VAPID JWT: key is the instance's public key, and the JWT is signed with
+// ES256 by it, for this push service's origin, not yet expired.
+func (ps *pushService) checkJWT(token, key string) error {
+	if key != ps.serverKey {
+		return fmt.Errorf("vapid key %q, want the instance's key %q", key, ps.serverKey)
 	}
 	pubBytes, err := b64.DecodeString(ps.serverKey)
 	if err != nil {
@@ -160,9 +199,9 @@ func (ps *pushService) checkVAPID(h string) error {
 		return errors.New("the instance's public key is not a P-256 point")
 	}
 	pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}
-	parts := strings.Split(params["t"], ".")
+	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		return fmt.Errorf("JWT %q", params["t"])
+		return fmt.Errorf("JWT %q", token)
 	}
 	var header struct{ Alg, Typ string }
 	var claims struct {
@@ -198,6 +237,57 @@ func (ps *pushService) checkVAPID(h string) error {
 		return fmt.Errorf("JWT sub %q", claims.Sub)
 	}
 	return nil
+}
+
+// decryptLegacy undoes draft-ietf-webpush-encryption-04's aesgcm: the key and nonce come from
+// the ECDH secret, the auth secret and a context naming both public keys; the plaintext starts
+// with a two-byte padding length.
+func decryptLegacy(ua *ecdh.PrivateKey, auth, salt, asPublic, ciphertext []byte) ([]byte, error) {
+	as, err := ecdh.P256().NewPublicKey(asPublic)
+	if err != nil {
+		return nil, fmt.Errorf("sender key: %v", err)
+	}
+	secret, err := ua.ECDH(as)
+	if err != nil {
+		return nil, err
+	}
+	ikm := make([]byte, 32)
+	if _, err := io.ReadFull(hkdf.New(sha256.New, secret, auth, []byte("Content-Encoding: auth\x00")), ikm); err != nil {
+		return nil, err
+	}
+	context := []byte("P-256\x00")
+	for _, k := range [][]byte{ua.PublicKey().Bytes(), asPublic} {
+		context = append(context, byte(len(k)>>8), byte(len(k)))
+		context = append(context, k...)
+	}
+	prk := hkdf.Extract(sha256.New, ikm, salt)
+	cek, nonce := make([]byte, 16), make([]byte, 12)
+	if _, err := io.ReadFull(hkdf.Expand(sha256.New, prk, append([]byte("Content-Encoding: aesgcm\x00"), context...)), cek); err != nil {
+		return nil, err
+	}
+	if _, err := io.ReadFull(hkdf.Expand(sha256.New, prk, append([]byte("Content-Encoding: nonce\x00"), context...)), nonce); err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(cek)
+	if err != nil {
+		return nil, err
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := gcm.Open(nil, nonce, ciphertext, nil)
+	if err != nil {
+		return nil, fmt.Errorf("decrypt aesgcm: %v", err)
+	}
+	if len(plain) < 2 {
+		return nil, errors.New("no padding length")
+	}
+	pad := int(binary.BigEndian.Uint16(plain))
+	if 2+pad > len(plain) || !bytes.Equal(plain[2:2+pad], make([]byte, pad)) {
+		return nil, errors.New("bad padding")
+	}
+	return plain[2+pad:], nil
 }
 
 // decrypt undoes RFC 8291's aes128gcm encryption as a user agent does: the header carries the
@@ -852,5 +942,47 @@ func TestPushSurvivesRestart(t *testing.T) {
 	}
 	if key := instanceKey(t, inst); key != ps.serverKey {
 		t.Fatalf("VAPID key changed across the restart: %q, was %q", key, ps.serverKey)
+	}
+}
+
+// TestPushEncodings: a subscription that says standard gets RFC 8291's aes128gcm with RFC
+// 8292's VAPID header; one that does not (every app written before Mastodon 4.4) gets the
+// drafts' aesgcm with the WebPush authorization and Crypto-Key headers, as from Mastodon.
+func TestPushEncodings(t *testing.T) {
+	cases := []struct {
+		name     string
+		standard any // the parameter as sent; nil leaves it out
+		want     string
+	}{
+		{"standard", true, "aes128gcm"},
+		{"standard as a form string", "1", "aes128gcm"},
+		{"not standard", false, "aesgcm"},
+		{"standard left out", nil, "aesgcm"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			inst := testrig.StartInstance(t)
+			alice, bob := inst.CreateUser(t, "alice"), inst.CreateUser(t, "bob")
+			ps := newPushService(t, instanceKey(t, inst))
+			params := map[string]any{"endpoint": ps.endpoint(), "keys": map[string]string{"p256dh": ps.p256dh(), "auth": ps.authKey()}}
+			if tc.standard != nil {
+				params["standard"] = tc.standard
+			}
+			var sub subscription
+			mustCall(t, http.MethodPost, inst.API("/api/v1/push/subscription"), alice.Token, map[string]any{
+				"subscription": params, "data": map[string]any{"alerts": map[string]bool{"follow": true}},
+			}, &sub)
+			if sub.Standard != (tc.want == "aes128gcm") {
+				t.Fatalf("standard = %v", sub.Standard)
+			}
+			mustCall(t, http.MethodPost, inst.API("/api/v1/accounts/%s/follow", alice.Account.ID), bob.Token, nil, nil)
+			got := ps.waitDelivered(1)
+			ps.mu.Lock()
+			encodings := append([]string(nil), ps.encodings...)
+			ps.mu.Unlock()
+			if got[0].NotificationType != "follow" || got[0].Title != "bob is now following you" || len(encodings) != 1 || encodings[0] != tc.want {
+				t.Fatalf("delivered %+v as %v, want the follow as %s", got, encodings, tc.want)
+			}
+		})
 	}
 }

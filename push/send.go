@@ -238,16 +238,22 @@ func truncate(s string, limit int) string {
 // send encrypts and posts one message. It returns the push service's status and the wait it
 // asked for with Retry-After; only failures to send are errors.
 func (s *Service) send(ctx context.Context, sub *store.PushSubscription, payload []byte) (int, time.Duration, error) {
-	resp, err := webpush.SendNotificationWithContext(ctx, payload, &webpush.Subscription{
-		Endpoint: sub.Endpoint, Keys: webpush.Keys{Auth: sub.Auth, P256dh: sub.P256dh},
-	}, &webpush.Options{
-		HTTPClient:      s.fetcher,
-		Subscriber:      s.subscriber(),
-		TTL:             int(s.opts.TTL / time.Second),
-		Urgency:         webpush.UrgencyNormal,
-		VAPIDPublicKey:  s.keys.Public,
-		VAPIDPrivateKey: s.keys.Private,
-	})
+	var resp *http.Response
+	var err error
+	if sub.Standard {
+		resp, err = webpush.SendNotificationWithContext(ctx, payload, &webpush.Subscription{
+			Endpoint: sub.Endpoint, Keys: webpush.Keys{Auth: sub.Auth, P256dh: sub.P256dh},
+		}, &webpush.Options{
+			HTTPClient:      s.fetcher,
+			Subscriber:      s.subscriber(),
+			TTL:             int(s.opts.TTL / time.Second),
+			Urgency:         webpush.UrgencyNormal,
+			VAPIDPublicKey:  s.keys.Public,
+			VAPIDPrivateKey: s.keys.Private,
+		})
+	} else {
+		resp, err = s.sendLegacy(ctx, sub, payload)
+	}
 	if err != nil {
 		return 0, 0, fmt.Errorf("push to %s: %w", endpointHost(sub.Endpoint), err)
 	}
