@@ -771,10 +771,11 @@ func TestPushSubscriptionAPI(t *testing.T) {
 	form := url + "?" + (urlValues{
 		"subscription[endpoint]": ps.endpoint(), "subscription[keys][p256dh]": std.EncodeToString(ps.key.PublicKey().Bytes()),
 		"subscription[keys][auth]": std.EncodeToString(ps.auth), "data[alerts][mention]": "true", "data[policy]": "follower",
+		"data[alerts][admin.sign_up]": "1", "data[alerts][reblog]": "false", "data[alerts][nonsense]": "true",
 	}).encode()
 	var sub subscription
 	mustCall(t, http.MethodPost, form, alice.Token, nil, &sub)
-	if !sub.Alerts["mention"] || sub.Policy != "follower" || sub.Standard {
+	if !sub.Alerts["mention"] || !sub.Alerts["admin.sign_up"] || sub.Alerts["reblog"] || len(sub.Alerts) != len(store.PushAlerts) || sub.Policy != "follower" || sub.Standard {
 		t.Fatalf("form subscription %+v", sub)
 	}
 
