@@ -384,3 +384,13 @@ func canonicalHost(u *url.URL) string {
 	}
 	return host
 }
+
+// Do sends a request the caller built (a Web Push message) through the guarded transport:
+// every connection passes the address check, and redirects are not followed, since a push
+// service that redirects has no business being followed with a signed request.
+func (f *Fetcher) Do(req *http.Request) (*http.Response, error) {
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", f.opts.UserAgent)
+	}
+	return f.poster.Do(req)
+}

@@ -272,3 +272,31 @@ func (fa forbiddenAddrs) has(ap netip.AddrPort) bool {
 	}
 	return false
 }
+
+// CheckAddress resolves host and fails with ErrForbiddenAddress unless every address it has
+// may be dialled on port; peerOnly further requires each address to lie in the peer networks.
+// It lets a URL that will be used later (a Web Push endpoint) be refused up front; the
+// dial-time check still applies when it is used.
+func (f *Fetcher) CheckAddress(ctx context.Context, host string, port uint16, peerOnly bool) error {
+	addrs, err := lookupAddrs(ctx, host)
+	if err != nil {
+		return err
+	}
+	for _, a := range addrs {
+		if !f.allowedAddr(a) || (peerOnly && !f.inPeers(a)) || f.forbidden.has(netip.AddrPortFrom(a, port)) {
+			return fmt.Errorf("%s is %s: %w", host, a, ErrForbiddenAddress)
+		}
+	}
+	return nil
+}
+
+// inPeers reports whether addr lies in one of the peer networks.
+func (f *Fetcher) inPeers(addr netip.Addr) bool {
+	addr = addr.WithZone("").Unmap()
+	for _, n := range f.peers {
+		if n.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}

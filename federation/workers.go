@@ -54,6 +54,10 @@ func (f *Federator) Run(ctx context.Context) {
 // Consumer is the name this process works the queues under (Options.Consumer).
 func (f *Federator) Consumer() string { return f.consumer }
 
+// Fetcher is the guarded client of remote requests, for other parts of the instance that
+// reach other servers (Web Push) under the same address rules.
+func (f *Federator) Fetcher() *Fetcher { return f.fetcher }
+
 // keepLease renews the consumer lease well before it lapses.
 func (f *Federator) keepLease(ctx context.Context) {
 	tick := time.NewTicker(f.opts.Lease / 3)

@@ -106,6 +106,7 @@ func (s *Server) appsCreate(c *fiber.Ctx) error {
 	}
 	out := credentialApplication{Application: applicationEntity(app)}
 	out.ClientID, out.ClientSecret = app.ClientID, app.ClientSecret
+	out.VapidKey = s.vapidKey()
 	return c.JSON(out)
 }
 
@@ -142,11 +143,13 @@ func applicationEntity(app *store.App) mastodon.Application {
 func (s *Server) appsVerify(c *fiber.Ctx) error {
 	tok := token(c)
 	if tok.ClientID == "" {
-		return c.JSON(mastodon.Application{Name: "Web", Scopes: tok.Scopes})
+		return c.JSON(mastodon.Application{Name: "Web", Scopes: tok.Scopes, VapidKey: s.vapidKey()})
 	}
 	app, err := s.store.App(c.UserContext(), tok.ClientID)
 	if err != nil {
 		return err
 	}
-	return c.JSON(applicationEntity(app))
+	out := applicationEntity(app)
+	out.VapidKey = s.vapidKey()
+	return c.JSON(out)
 }

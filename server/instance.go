@@ -241,6 +241,7 @@ func (s *Server) instanceV2(c *fiber.Ctx) error {
 	out.Configuration.Statuses = statusesConfig()
 	out.Configuration.MediaAttachments = mediaConfig()
 	out.Configuration.Polls = pollsConfig()
+	out.Configuration.Vapid.PublicKey = s.vapidKey()
 	out.Registrations.Enabled = s.cfg.OpenRegistrations
 	out.Contact.Email, out.Contact.Account = s.cfg.ContactEmail, contact
 	return c.JSON(out)

@@ -122,7 +122,7 @@ func TestInstanceV2(t *testing.T) {
 		{[]string{"version"}, "4.3.0 (compatible; Watercooler 0.1)"},
 		{[]string{"usage", "users", "active_month"}, float64(1)},
 		{[]string{"configuration", "urls", "streaming"}, "wss://" + inst.Config.Domain()},
-		{[]string{"configuration", "vapid", "public_key"}, ""},
+		{[]string{"configuration", "vapid", "public_key"}, inst.Push.PublicKey()},
 		{[]string{"configuration", "statuses", "max_characters"}, float64(500)},
 		{[]string{"configuration", "media_attachments", "image_size_limit"}, float64(16777216)},
 		{[]string{"configuration", "media_attachments", "description_limit"}, float64(1500)},

@@ -4,8 +4,6 @@ import (
 	"context"
 	"slices"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -16,93 +14,10 @@ import (
 // notificationRequestsScan bounds how many of the newest notifications requests are read from.
 const notificationRequestsScan = 400
 
-// notificationVerdicts applies the viewer's notification policy (Mastodon 4.3) to ns: each
-// notification's verdict, accept, filter or drop, keyed by notification id. The relationships,
-// accounts and statuses a verdict needs are read only when the policy asks for them.
+// notificationVerdicts applies the viewer's notification policy (Mastodon 4.3) to ns; see
+// store.NotificationVerdicts, which Web Push shares.
 func (s *Server) notificationVerdicts(ctx context.Context, viewer *store.Account, ns []*store.Notification) (map[string]string, error) {
-	out := make(map[string]string, len(ns))
-	for _, n := range ns {
-		out[n.ID] = store.PolicyAccept
-	}
-	if len(ns) == 0 {
-		return out, nil
-	}
-	policy, err := s.store.NotificationPolicyOf(ctx, viewer.ID)
-	if err != nil {
-		return nil, err
-	}
-	needRelations := policy.ForNotFollowing != store.PolicyAccept || policy.ForNotFollowers != store.PolicyAccept || policy.ForPrivateMentions != store.PolicyAccept
-	var senderIDs, mentionStatusIDs []string
-	for _, n := range ns {
-		if n.FromAccountID != viewer.ID && !slices.Contains(senderIDs, n.FromAccountID) {
-			senderIDs = append(senderIDs, n.FromAccountID)
-		}
-		if n.Type == store.NotifyMention && n.StatusID != "" {
-			mentionStatusIDs = append(mentionStatusIDs, n.StatusID)
-		}
-	}
-	if len(senderIDs) == 0 {
-		return out, nil
-	}
-	permits, err := s.store.NotificationPermits(ctx, viewer.ID)
-	if err != nil {
-		return nil, err
-	}
-	rels := map[string]store.Relationship{}
-	if needRelations {
-		list, err := s.store.Relationships(ctx, viewer.ID, senderIDs)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range list {
-			rels[r.ID] = r
-		}
-	}
-	created := map[string]time.Time{}
-	if policy.ForNewAccounts != store.PolicyAccept {
-		accounts, err := s.store.AccountsInOrder(ctx, senderIDs)
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range accounts {
-			created[a.ID] = a.CreatedAt
-		}
-	}
-	private := map[string]bool{} // mention status ids that are private mentions from strangers
-	if policy.ForPrivateMentions != store.PolicyAccept && len(mentionStatusIDs) > 0 {
-		sts, err := s.store.Statuses(ctx, mentionStatusIDs)
-		if err != nil {
-			return nil, err
-		}
-		for _, st := range sts {
-			// A reply to a conversation the viewer started is not unsolicited.
-			private[st.ID] = st.Visibility == store.VisibilityDirect && st.InReplyToAccountID != viewer.ID
-		}
-	}
-	now := time.Now()
-	for _, n := range ns {
-		// A poll's end is never filtered: Mastodon's NotifyService lists it among the
-		// non-filterable types, since the voter asked for the poll.
-		if n.FromAccountID == viewer.ID || permits[n.FromAccountID] || strings.HasPrefix(n.Type, "admin.") || n.Type == store.NotifyPoll {
-			continue
-		}
-		r := rels[n.FromAccountID]
-		verdict := store.PolicyAccept
-		apply := func(applies bool, v string) {
-			if !applies || v == store.PolicyAccept || verdict == store.PolicyDrop {
-				return
-			}
-			verdict = v
-		}
-		apply(needRelations && !r.Following, policy.ForNotFollowing)
-		apply(needRelations && !r.FollowedBy, policy.ForNotFollowers)
-		if t, ok := created[n.FromAccountID]; ok {
-			apply(now.Sub(t) < store.NewAccountAge, policy.ForNewAccounts)
-		}
-		apply(n.Type == store.NotifyMention && private[n.StatusID] && !r.Following, policy.ForPrivateMentions)
-		out[n.ID] = verdict
-	}
-	return out, nil
+	return s.store.NotificationVerdicts(ctx, viewer.ID, ns)
 }
 
 // notificationPolicyV2 is Mastodon's NotificationPolicy entity (API v2).

@@ -34,6 +34,12 @@ func (s *Server) routes(app *fiber.App) {
 	api.Post("/v1/apps", s.appsCreate)
 	api.Get("/v1/apps/verify_credentials", requireAppScope(""), s.appsVerify)
 
+	// Web Push: one subscription per access token.
+	api.Post("/v1/push/subscription", requireScope("push"), s.pushSubscribe)
+	api.Get("/v1/push/subscription", requireScope("push"), s.pushSubscription)
+	api.Put("/v1/push/subscription", requireScope("push"), s.pushUpdate)
+	api.Delete("/v1/push/subscription", requireScope("push"), s.pushUnsubscribe)
+
 	// Instance.
 	api.Get("/v1/instance", s.instanceV1)
 	api.Get("/v2/instance", s.instanceV2)

@@ -232,3 +232,12 @@ func (k keys) pollUpdated(id string) string {
 func (k keys) report(id string) string { return k.p + "report:" + id } // JSON of a Report
 func (k keys) reports() string         { return k.p + "reports" }      // zset of every report by id
 func (k keys) openReports() string     { return k.p + "reports:open" } // zset of unresolved reports by id
+
+// Web Push (push.go).
+func (k keys) vapidKey() string { return k.p + "push:vapid" } // JSON {public, private}, set once
+func (k keys) pushSubscription(tokenHash string) string {
+	return k.p + "push:sub:" + tokenHash // JSON PushSubscription, one per access token
+}
+func (k keys) accountPushSubscriptions(accountID string) string {
+	return k.p + "push:subs:" + accountID // set of token hashes with a subscription
+}

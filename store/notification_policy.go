@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -121,3 +123,94 @@ func (s *Store) DismissNotifications(ctx context.Context, accountID string, ids 
 // NewAccountAge is how young an account counts as new for the notification policy, as in
 // Mastodon.
 const NewAccountAge = 30 * 24 * time.Hour
+
+// NotificationVerdicts applies the viewer's notification policy (Mastodon 4.3) to ns: each
+// notification's verdict, accept, filter or drop, keyed by notification id. The relationships,
+// accounts and statuses a verdict needs are read only when the policy asks for them. The
+// notifications list and Web Push both ask it, so a filtered notification is neither listed
+// nor pushed, as in Mastodon.
+func (s *Store) NotificationVerdicts(ctx context.Context, viewerID string, ns []*Notification) (map[string]string, error) {
+	out := make(map[string]string, len(ns))
+	for _, n := range ns {
+		out[n.ID] = PolicyAccept
+	}
+	if len(ns) == 0 {
+		return out, nil
+	}
+	policy, err := s.NotificationPolicyOf(ctx, viewerID)
+	if err != nil {
+		return nil, err
+	}
+	needRelations := policy.ForNotFollowing != PolicyAccept || policy.ForNotFollowers != PolicyAccept || policy.ForPrivateMentions != PolicyAccept
+	var senderIDs, mentionStatusIDs []string
+	for _, n := range ns {
+		if n.FromAccountID != viewerID && !slices.Contains(senderIDs, n.FromAccountID) {
+			senderIDs = append(senderIDs, n.FromAccountID)
+		}
+		if n.Type == NotifyMention && n.StatusID != "" {
+			mentionStatusIDs = append(mentionStatusIDs, n.StatusID)
+		}
+	}
+	if len(senderIDs) == 0 {
+		return out, nil
+	}
+	permits, err := s.NotificationPermits(ctx, viewerID)
+	if err != nil {
+		return nil, err
+	}
+	rels := map[string]Relationship{}
+	if needRelations {
+		list, err := s.Relationships(ctx, viewerID, senderIDs)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range list {
+			rels[r.ID] = r
+		}
+	}
+	created := map[string]time.Time{}
+	if policy.ForNewAccounts != PolicyAccept {
+		accounts, err := s.AccountsInOrder(ctx, senderIDs)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range accounts {
+			created[a.ID] = a.CreatedAt
+		}
+	}
+	private := map[string]bool{} // mention status ids that are private mentions from strangers
+	if policy.ForPrivateMentions != PolicyAccept && len(mentionStatusIDs) > 0 {
+		sts, err := s.Statuses(ctx, mentionStatusIDs)
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range sts {
+			// A reply to a conversation the viewer started is not unsolicited.
+			private[st.ID] = st.Visibility == VisibilityDirect && st.InReplyToAccountID != viewerID
+		}
+	}
+	now := time.Now()
+	for _, n := range ns {
+		// A poll's end is never filtered: Mastodon's NotifyService lists it among the
+		// non-filterable types, since the voter asked for the poll.
+		if n.FromAccountID == viewerID || permits[n.FromAccountID] || strings.HasPrefix(n.Type, "admin.") || n.Type == NotifyPoll {
+			continue
+		}
+		r := rels[n.FromAccountID]
+		verdict := PolicyAccept
+		apply := func(applies bool, v string) {
+			if !applies || v == PolicyAccept || verdict == PolicyDrop {
+				return
+			}
+			verdict = v
+		}
+		apply(needRelations && !r.Following, policy.ForNotFollowing)
+		apply(needRelations && !r.FollowedBy, policy.ForNotFollowers)
+		if t, ok := created[n.FromAccountID]; ok {
+			apply(now.Sub(t) < NewAccountAge, policy.ForNewAccounts)
+		}
+		apply(n.Type == NotifyMention && private[n.StatusID] && !r.Following, policy.ForPrivateMentions)
+		out[n.ID] = verdict
+	}
+	return out, nil
+}

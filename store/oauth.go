@@ -121,6 +121,8 @@ func (s *Store) RevokeToken(ctx context.Context, value string) error {
 		p.Del(ctx, s.k.token(t.Hash))
 		p.SRem(ctx, s.k.accountTokens(t.AccountID), t.Hash)
 		p.SRem(ctx, s.k.appTokens(t.ClientID), t.Hash)
+		p.Del(ctx, s.k.pushSubscription(t.Hash))
+		p.SRem(ctx, s.k.accountPushSubscriptions(t.AccountID), t.Hash)
 		s.publish(ctx, p, s.k.streamToken(t.Hash), StreamEvent{Event: EventRevoked})
 		return nil
 	})
@@ -136,9 +138,11 @@ func (s *Store) RevokeAccountTokens(ctx context.Context, accountID string) error
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, h := range hashes {
 			p.Del(ctx, s.k.token(h))
+			p.Del(ctx, s.k.pushSubscription(h))
 			s.publish(ctx, p, s.k.streamToken(h), StreamEvent{Event: EventRevoked})
 		}
 		p.Del(ctx, s.k.accountTokens(accountID))
+		p.Del(ctx, s.k.accountPushSubscriptions(accountID))
 		return nil
 	})
 	return err

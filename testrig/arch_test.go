@@ -17,6 +17,7 @@ func TestImportRules(t *testing.T) {
 		{"watercooler/federation", []string{"github.com/gofiber/", "watercooler/server"}},
 		{"watercooler/config", []string{"watercooler/", "github.com/"}},
 		{"watercooler/server/mastodon", []string{"github.com/gofiber/", "watercooler/server\n"}},
+		{"watercooler/push", []string{"github.com/gofiber/", "watercooler/server\n"}},
 	}
 	for _, r := range rules {
 		out, err := exec.Command("go", "list", "-deps", r.pkg).CombinedOutput()

@@ -17,6 +17,7 @@ import (
 
 	"watercooler/config"
 	"watercooler/federation"
+	"watercooler/push"
 	"watercooler/server"
 	"watercooler/signup"
 	"watercooler/store"
@@ -68,6 +69,7 @@ type Instance struct {
 	Config    config.Config
 	Store     *store.Store
 	Federator *federation.Federator
+	Push      *push.Service
 
 	app         *fiber.App
 	ln          net.Listener
@@ -120,8 +122,12 @@ func StartInstance(t testing.TB, options ...func(*config.Config)) *Instance {
 	if err != nil {
 		t.Fatalf("federation: %v", err)
 	}
-	app := server.New(cfg, st, log, server.WithFederation(fed))
-	inst := &Instance{URL: cfg.URL, Config: cfg, Store: st, Federator: fed, app: app, ln: ln, log: log}
+	pusher, err := push.New(context.Background(), cfg, st, fed.Fetcher(), log, FastPush(fed))
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	app := server.New(cfg, st, log, server.WithFederation(fed), server.WithPush(pusher))
+	inst := &Instance{URL: cfg.URL, Config: cfg, Store: st, Federator: fed, Push: pusher, app: app, ln: ln, log: log}
 	inst.start()
 	t.Cleanup(inst.Stop)
 	return inst
@@ -147,6 +153,19 @@ func FastFederation() federation.Options {
 	}
 }
 
+// FastPush compresses the Web Push retry schedule as FastFederation does federation's.
+func FastPush(fed *federation.Federator) push.Options {
+	return push.Options{
+		RetrySchedule: []time.Duration{
+			100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond,
+			5 * time.Second, 20 * time.Second, 80 * time.Second,
+		},
+		Consumer: fed.Consumer() + "/push",
+		Lease:    2 * time.Second,
+		Poll:     50 * time.Millisecond,
+	}
+}
+
 // start serves HTTP on the instance's listener and runs its federation workers.
 func (i *Instance) start() {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -157,7 +176,8 @@ func (i *Instance) start() {
 	go func() {
 		defer close(i.workersDone)
 		var wg sync.WaitGroup
-		wg.Add(1)
+		wg.Add(2)
+		go func() { defer wg.Done(); i.Push.Run(ctx) }()
 		go func() {
 			defer wg.Done()
 			server.RunScheduled(ctx, i.Config, i.Store, i.log, server.WithFederation(i.Federator))
@@ -193,8 +213,12 @@ func (i *Instance) Restart(t testing.TB) {
 	if err != nil {
 		t.Fatalf("federation: %v", err)
 	}
-	i.Federator, i.ln, i.log = fed, ln, log
-	i.app = server.New(i.Config, i.Store, log, server.WithFederation(fed))
+	pusher, err := push.New(context.Background(), i.Config, i.Store, fed.Fetcher(), log, FastPush(fed))
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	i.Federator, i.Push, i.ln, i.log = fed, pusher, ln, log
+	i.app = server.New(i.Config, i.Store, log, server.WithFederation(fed), server.WithPush(pusher))
 	i.start()
 }
 

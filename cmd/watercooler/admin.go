@@ -223,7 +223,7 @@ func federationCommands() []adminCommand {
 		}},
 		{"deliveries stats", func(fs *flag.FlagSet) func(context.Context, adminEnv) error {
 			return func(ctx context.Context, env adminEnv) error {
-				for _, name := range []string{federation.DeliveryQueue, federation.InboxQueue} {
+				for _, name := range []string{federation.DeliveryQueue, federation.InboxQueue, store.PushQueue} {
 					st, err := env.store.Queue(name).Stats(ctx)
 					if err != nil {
 						return err

@@ -22,6 +22,7 @@ import (
 
 	"watercooler/config"
 	"watercooler/federation"
+	"watercooler/push"
 	"watercooler/server"
 	"watercooler/signup"
 	"watercooler/store"
@@ -114,12 +115,17 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		if err != nil {
 			return err
 		}
-		app := server.New(cfg, st, log.With("department", dept.name), server.WithFederation(fed))
+		pusher, err := push.New(ctx, cfg, st, fed.Fetcher(), log.With("department", dept.name, "part", "push"), push.Options{Consumer: fed.Consumer() + "/push"})
+		if err != nil {
+			return err
+		}
+		app := server.New(cfg, st, log.With("department", dept.name), server.WithFederation(fed), server.WithPush(pusher))
 		g.Go(func() error { fed.Run(gctx); return nil })
 		g.Go(func() error {
 			server.RunScheduled(gctx, cfg, st, log.With("department", dept.name, "part", "scheduled"), server.WithFederation(fed))
 			return nil
 		})
+		g.Go(func() error { pusher.Run(gctx); return nil })
 		ln, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {
 			return fmt.Errorf("department %s: %w", dept.name, err)

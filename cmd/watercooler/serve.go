@@ -14,6 +14,7 @@ import (
 
 	"watercooler/config"
 	"watercooler/federation"
+	"watercooler/push"
 	"watercooler/server"
 	"watercooler/store"
 )
@@ -36,13 +37,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, log *
 	if err != nil {
 		return err
 	}
-	app := server.New(cfg, st, log.With("instance", cfg.Domain()), server.WithFederation(fed))
+	pusher, err := push.New(ctx, cfg, st, fed.Fetcher(), log.With("instance", cfg.Domain(), "part", "push"), push.Options{Consumer: fed.Consumer() + "/push"})
+	if err != nil {
+		return err
+	}
+	app := server.New(cfg, st, log.With("instance", cfg.Domain()), server.WithFederation(fed), server.WithPush(pusher))
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("WATERCOOLER_LISTEN: %w", err)
 	}
 	log.Info("watercooler serving", "url", cfg.URL, "listen", cfg.Listen)
-	workers := runWorkers(ctx, fed, func(ctx context.Context) {
+	workers := runWorkers(ctx, fed, pusher.Run, func(ctx context.Context) {
 		server.RunScheduled(ctx, cfg, st, log.With("instance", cfg.Domain(), "part", "scheduled"), server.WithFederation(fed))
 	})
 	err = listenUntilDone(ctx, app, ln)
