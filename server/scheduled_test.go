@@ -187,6 +187,30 @@ func TestScheduledStatusesPostWhenDue(t *testing.T) {
 		t.Fatalf("published as %+v", posted[0])
 	}
 	apiGet(t, inst.API("/api/v1/scheduled_statuses/%s", sch.ID), alice.Token).expectError(t, http.StatusNotFound, "Record not found")
+
+	// A scheduled poll opens when it is posted, for as long as it was asked to.
+	var pollSch scheduledJSON
+	apiJSON(t, http.MethodPost, inst.URL+"/api/v1/statuses", alice.Token,
+		`{"status":"lunch?","scheduled_at":"`+time.Now().Add(time.Hour).UTC().Format(time.RFC3339)+`","poll":{"options":["pizza","salad"],"expires_in":3600}}`).ok(t, &pollSch)
+	due := time.Now()
+	if _, err := inst.Store.RescheduleStatus(context.Background(), alice.Account.ID, pollSch.ID, due); err != nil {
+		t.Fatal(err)
+	}
+	var withPoll []struct {
+		Poll *struct {
+			ExpiresAt time.Time `json:"expires_at"`
+			Options   []struct {
+				Title string `json:"title"`
+			} `json:"options"`
+		} `json:"poll"`
+	}
+	testrig.Eventually(t, scheduledWait, "the scheduled poll published", func() bool {
+		apiGet(t, inst.API("/api/v1/accounts/%s/statuses?limit=1", alice.Account.ID), alice.Token).ok(t, &withPoll)
+		return len(withPoll) == 1 && withPoll[0].Poll != nil
+	})
+	if p := withPoll[0].Poll; len(p.Options) != 2 || p.Options[0].Title != "pizza" || p.ExpiresAt.Before(due.Add(time.Hour-time.Second)) {
+		t.Fatalf("scheduled poll = %+v, want pizza/salad open an hour from posting", p)
+	}
 }
 
 // TestScheduledStatusesSeveralWorkers: twenty due posts, one of them claimed by a worker that
