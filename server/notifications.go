@@ -55,7 +55,7 @@ func (s *Server) renderNotificationsWhere(ctx context.Context, viewer *store.Acc
 	if err != nil {
 		return nil, err
 	}
-	var accountIDs, statusIDs, reportIDs []string
+	var accountIDs, statusIDs []string
 	kept := make([]*store.Notification, 0, len(ns))
 	for _, n := range ns {
 		if blocked[n.FromAccountID] || muted[n.FromAccountID] || !keep(verdicts[n.ID]) {
@@ -66,13 +66,6 @@ func (s *Server) renderNotificationsWhere(ctx context.Context, viewer *store.Acc
 		if notificationHasStatus(n.Type) && n.StatusID != "" {
 			statusIDs = append(statusIDs, n.StatusID)
 		}
-		if n.ReportID != "" {
-			reportIDs = append(reportIDs, n.ReportID)
-		}
-	}
-	reports, err := s.reportsOf(ctx, reportIDs)
-	if err != nil {
-		return nil, err
 	}
 	slices.Sort(accountIDs)
 	accounts, err := s.store.AccountsInOrder(ctx, slices.Compact(accountIDs))
@@ -114,11 +107,6 @@ func (s *Server) renderNotificationsWhere(ctx context.Context, viewer *store.Acc
 		entity := mastodon.Notification{ID: n.ID, Type: n.Type, CreatedAt: mastodon.Timestamp(n.CreatedAt), Account: account, GroupKey: notificationGroupKey(n, groupableTypes)}
 		if notificationHasStatus(n.Type) {
 			if entity.Status, ok = statusByID[n.StatusID]; !ok {
-				continue
-			}
-		}
-		if n.Type == store.NotifyAdminReport {
-			if entity.Report, ok = reports[n.ReportID]; !ok {
 				continue
 			}
 		}

@@ -102,7 +102,6 @@ func (s *Server) routes(app *fiber.App) {
 	api.Get("/v1/statuses", ifToken("read:statuses"), s.statusesByID)
 	api.Post("/v1/statuses", write("write:statuses"), s.statusCreate)
 	api.Get("/v1/statuses/:id", ifToken("read:statuses"), s.statusGet)
-	api.Post("/v1/reports", write("write:reports"), s.reportCreate)
 	api.Get("/v1/scheduled_statuses", read("read:statuses"), s.scheduledList)
 	api.Get("/v1/scheduled_statuses/:id", read("read:statuses"), s.scheduledGet)
 	api.Put("/v1/scheduled_statuses/:id", write("write:statuses"), s.scheduledUpdate)

@@ -228,11 +228,6 @@ func (k keys) pollUpdated(id string) string {
 	return k.p + "poll:updated:" + id // PX key: the poll's counts went out lately
 }
 
-// Reports (report.go).
-func (k keys) report(id string) string { return k.p + "report:" + id } // JSON of a Report
-func (k keys) reports() string         { return k.p + "reports" }      // zset of every report by id
-func (k keys) openReports() string     { return k.p + "reports:open" } // zset of unresolved reports by id
-
 // Web Push (push.go).
 func (k keys) vapidKey() string { return k.p + "push:vapid" } // JSON {public, private}, set once
 func (k keys) pushSubscription(tokenHash string) string {

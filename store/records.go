@@ -153,7 +153,6 @@ type Notification struct {
 	AccountID     string    `json:"account_id"`
 	FromAccountID string    `json:"from_account_id"`
 	StatusID      string    `json:"status_id,omitempty"`
-	ReportID      string    `json:"report_id,omitempty"` // of admin.report
 	CreatedAt     time.Time `json:"created_at"`
 }
 

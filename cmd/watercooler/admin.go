@@ -277,7 +277,7 @@ func localUser(ctx context.Context, st *store.Store, username string) (*store.Us
 }
 
 func admin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	for _, cmd := range slices.Concat(adminCommands(), federationCommands(), announcementCommands(), reportCommands()) {
+	for _, cmd := range slices.Concat(adminCommands(), federationCommands(), announcementCommands()) {
 		words := strings.Fields(cmd.path)
 		if len(args) < len(words) || strings.Join(args[:len(words)], " ") != cmd.path {
 			continue

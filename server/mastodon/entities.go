@@ -222,22 +222,6 @@ type Notification struct {
 	// GroupKey names the group the notification belongs to in grouped notifications (v2), so
 	// clients can merge v1 and streamed notifications into their groups.
 	GroupKey string `json:"group_key"`
-	// Report is the report an admin.report notification is about.
-	Report *Report `json:"report,omitempty"`
-}
-
-// Report is Mastodon's Report entity, as its reporter and the moderators see it.
-type Report struct {
-	ID            string   `json:"id"`
-	ActionTaken   bool     `json:"action_taken"`
-	ActionTakenAt *string  `json:"action_taken_at"`
-	Category      string   `json:"category"`
-	Comment       string   `json:"comment"`
-	Forwarded     bool     `json:"forwarded"`
-	CreatedAt     string   `json:"created_at"`
-	StatusIDs     []string `json:"status_ids"`
-	RuleIDs       []string `json:"rule_ids"`
-	TargetAccount Account  `json:"target_account"`
 }
 
 // List is Mastodon's List entity.
