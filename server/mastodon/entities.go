@@ -219,6 +219,7 @@ type Notification struct {
 	CreatedAt string  `json:"created_at"`
 	Account   Account `json:"account"`
 	Status    *Status `json:"status,omitempty"`
+	Report    *Report `json:"report,omitempty"` // of admin.report notifications
 }
 
 // List is Mastodon's List entity.
