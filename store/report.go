@@ -69,11 +69,18 @@ func (s *Store) FileReport(ctx context.Context, r *Report) (created bool, err er
 		r.ID = s.NewID(r.CreatedAt)
 	}
 	openKey := s.k.reportsOpenAgainst(r.TargetAccountID)
+	watched := []string{openKey}
+	var uriKey string
+	if r.URI != "" {
+		// One Flag naming two local accounts files a report on each.
+		uriKey = s.k.reportByURI(r.URI, r.TargetAccountID)
+		watched = append(watched, uriKey)
+	}
 	for try := 0; try < maxReportRetries; try++ {
 		var existing string
 		err = s.rdb.Watch(ctx, func(tx *redis.Tx) error {
 			if r.URI != "" {
-				id, err := tx.HGet(ctx, s.k.reportByURI(), reportURIField(r)).Result()
+				id, err := tx.Get(ctx, uriKey).Result()
 				if err == nil {
 					existing = id
 					return nil
@@ -94,7 +101,7 @@ func (s *Store) FileReport(ctx context.Context, r *Report) (created bool, err er
 				p.ZAdd(ctx, s.k.reportsAgainst(r.TargetAccountID), z)
 				p.ZAdd(ctx, openKey, z)
 				if r.URI != "" {
-					p.HSet(ctx, s.k.reportByURI(), reportURIField(r), r.ID)
+					p.Set(ctx, uriKey, r.ID, 0)
 				}
 				if siblings > 0 {
 					return nil
@@ -107,7 +114,7 @@ func (s *Store) FileReport(ctx context.Context, r *Report) (created bool, err er
 				return nil
 			})
 			return err
-		}, s.k.reportByURI(), openKey)
+		}, watched...)
 		switch {
 		case errors.Is(err, redis.TxFailedErr):
 			continue
@@ -125,10 +132,6 @@ func (s *Store) FileReport(ctx context.Context, r *Report) (created bool, err er
 	}
 	return false, fmt.Errorf("file report on %s: %w", r.TargetAccountID, redis.TxFailedErr)
 }
-
-// reportURIField names a remote report in the URI index: one Flag naming two local accounts
-// files a report on each.
-func reportURIField(r *Report) string { return r.URI + " " + r.TargetAccountID }
 
 // StaffAccountIDs lists the local accounts that moderate: those whose user is an admin and
 // that are not suspended.
