@@ -180,3 +180,41 @@ func TestFlagShapeAndInbound(t *testing.T) {
 		t.Errorf("%d reports, want alice's on mallory and mallory's on alice", len(all))
 	}
 }
+
+// TestReportForwardToDomains: a reported post of mallory's replies to victor on another
+// server; with that server in forward_to_domains, it gets the Flag too, as Mastodon forwards
+// to the servers of the people the reported posts reply to, and a third server does not.
+func TestReportForwardToDomains(t *testing.T) {
+	eng := newDept(t, "alice")
+	home, elsewhere, bystander := newFakeRemote(t), newFakeRemote(t), newFakeRemote(t)
+	home.addActor("mallory", newKey(t))
+	elsewhere.addActor("victor", newKey(t))
+	bystander.addActor("zed", newKey(t))
+	mallory := eng.resolve(t, home.acct("mallory"))
+	eng.resolve(t, bystander.acct("zed"))
+	parent := elsewhere.note("victor", "1", "my holiday photos", nil)
+	elsewhere.put(parent)
+	reply := home.note("mallory", "2", "nobody cares", map[string]any{"inReplyTo": parent["id"]})
+	home.deliver(t, eng.inst, "mallory", home.activity("mallory", "Create", "2", reply))
+	var replyOnEng *gomastodon.Status
+	testrig.Eventually(t, deadline, "mallory's reply is stored on eng", func() bool {
+		replyOnEng = eng.findStatus(t, reply["id"].(string))
+		return replyOnEng != nil && replyOnEng.InReplyToAccountID != nil
+	})
+
+	eng.report(t, url.Values{
+		"account_id": {string(mallory.ID)}, "status_ids[]": {string(replyOnEng.ID)}, "comment": {"pile-on"}, "forward": {"true"},
+		"forward_to_domains[]": {elsewhere.host(), bystander.host()},
+	})
+	want := []any{home.actorURI("mallory"), reply["id"]}
+	for _, r := range []*fakeRemote{home, elsewhere} {
+		testrig.Eventually(t, deadline, "a Flag reaches "+r.host(), func() bool { return len(r.postedOfType("Flag")) == 1 })
+		if got := r.postedOfType("Flag")[0]; !slices.Equal(got["object"].([]any), want) || got["content"] != "pile-on" {
+			t.Errorf("Flag to %s = %v, want object %v", r.host(), got, want)
+		}
+	}
+	quiesce(t, eng.inst)
+	if n := len(bystander.postedOfType("Flag")); n != 0 {
+		t.Errorf("a server in forward_to_domains that no reported post replies to got %d Flags", n)
+	}
+}
