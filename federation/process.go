@@ -64,6 +64,8 @@ func (f *Federator) process(ctx context.Context, body []byte, signer string) err
 		return f.onMove(ctx, a)
 	case "QuoteRequest":
 		return f.onQuoteRequest(ctx, a)
+	case "Flag":
+		return f.onFlag(ctx, a)
 	}
 	return ignore("unsupported activity type")
 }

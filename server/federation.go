@@ -29,6 +29,10 @@ type Federation interface {
 	Blocked(ctx context.Context, blocker, target *store.Account) error
 	Unblocked(ctx context.Context, blocker, target *store.Account) error
 	ProfileUpdated(ctx context.Context, acct *store.Account) error
+	// ReportFiled forwards a report its reporter asked to forward: a Flag from the instance
+	// actor to the target's server, and to those of forwardToDomains whose people the reported
+	// statuses reply to.
+	ReportFiled(ctx context.Context, r *store.Report, forwardToDomains []string) error
 	// PreviewCard reads a linked page's preview card through the guarded fetcher.
 	PreviewCard(ctx context.Context, url string) (*store.Card, error)
 }

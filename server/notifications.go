@@ -98,6 +98,10 @@ func (s *Server) renderNotificationsWhere(ctx context.Context, viewer *store.Acc
 	for i := range rendered {
 		statusByID[rendered[i].ID] = &rendered[i]
 	}
+	reportByID, err := s.reportEntities(ctx, store.ReportNotificationIDs(kept))
+	if err != nil {
+		return nil, err
+	}
 	out := make([]mastodon.Notification, 0, len(kept))
 	for _, n := range kept {
 		account, ok := accountByID[n.FromAccountID]
@@ -107,6 +111,11 @@ func (s *Server) renderNotificationsWhere(ctx context.Context, viewer *store.Acc
 		entity := mastodon.Notification{ID: n.ID, Type: n.Type, CreatedAt: mastodon.Timestamp(n.CreatedAt), Account: account, GroupKey: notificationGroupKey(n, groupableTypes)}
 		if notificationHasStatus(n.Type) {
 			if entity.Status, ok = statusByID[n.StatusID]; !ok {
+				continue
+			}
+		}
+		if n.Type == store.NotifyAdminReport {
+			if entity.Report, ok = reportByID[n.ReportID]; !ok {
 				continue
 			}
 		}

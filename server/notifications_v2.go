@@ -44,15 +44,16 @@ func notificationGroupKey(n *store.Notification, grouped []string) string {
 
 // notificationGroup is Mastodon's NotificationGroup entity.
 type notificationGroup struct {
-	GroupKey                 string   `json:"group_key"`
-	NotificationsCount       int      `json:"notifications_count"`
-	Type                     string   `json:"type"`
-	MostRecentNotificationID string   `json:"most_recent_notification_id"`
-	PageMinID                string   `json:"page_min_id"`
-	PageMaxID                string   `json:"page_max_id"`
-	LatestPageNotificationAt string   `json:"latest_page_notification_at"`
-	SampleAccountIDs         []string `json:"sample_account_ids"`
-	StatusID                 *string  `json:"status_id,omitempty"`
+	GroupKey                 string           `json:"group_key"`
+	NotificationsCount       int              `json:"notifications_count"`
+	Type                     string           `json:"type"`
+	MostRecentNotificationID string           `json:"most_recent_notification_id"`
+	PageMinID                string           `json:"page_min_id"`
+	PageMaxID                string           `json:"page_max_id"`
+	LatestPageNotificationAt string           `json:"latest_page_notification_at"`
+	SampleAccountIDs         []string         `json:"sample_account_ids"`
+	StatusID                 *string          `json:"status_id,omitempty"`
+	Report                   *mastodon.Report `json:"report,omitempty"`
 }
 
 // groupedNotifications is Mastodon's GroupedNotificationsResults entity.
@@ -83,6 +84,7 @@ func groupNotifications(rendered []mastodon.Notification, byID map[string]*store
 			i = len(into.NotificationGroups)
 			index[key] = i
 			g := notificationGroup{GroupKey: key, Type: n.Type, MostRecentNotificationID: n.ID, PageMaxID: n.ID, LatestPageNotificationAt: n.CreatedAt, SampleAccountIDs: []string{}}
+			g.Report = n.Report
 			if n.Status != nil {
 				id := n.Status.ID
 				g.StatusID = &id

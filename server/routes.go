@@ -181,6 +181,9 @@ func (s *Server) routes(app *fiber.App) {
 	api.Put("/v1/announcements/:id/reactions/:name", write("write:favourites"), s.announcementReact(true))
 	api.Delete("/v1/announcements/:id/reactions/:name", write("write:favourites"), s.announcementReact(false))
 
+	// Reports to the moderators (listed and resolved with watercooler admin report).
+	api.Post("/v1/reports", write("write:reports"), s.reportCreate)
+
 	// Markers.
 	api.Get("/v1/markers", read("read:statuses"), s.markersGet)
 	api.Post("/v1/markers", write("write:statuses"), s.markersSave)

@@ -236,3 +236,17 @@ func (k keys) pushSubscription(tokenHash string) string {
 func (k keys) accountPushSubscriptions(accountID string) string {
 	return k.p + "push:subs:" + accountID // set of token hashes with a subscription
 }
+
+// Moderation reports (report.go).
+func (k keys) report(id string) string { return k.p + "report:" + id }
+func (k keys) reports() string         { return k.p + "reports" }      // zset id, every report
+func (k keys) reportsOpen() string     { return k.p + "reports:open" } // zset id, unresolved
+func (k keys) reportsAgainst(accountID string) string {
+	return k.p + "reports:target:" + accountID // zset id, every report on the account
+}
+func (k keys) reportsOpenAgainst(accountID string) string {
+	return k.p + "reports:target:open:" + accountID // zset id, unresolved reports on the account
+}
+func (k keys) reportByURI(uri, targetID string) string {
+	return k.p + "report:uri:" + targetID + ":" + uri // id of the report a remote Flag filed on target
+}

@@ -148,12 +148,14 @@ const (
 
 // Notification tells AccountID that FromAccountID did something, possibly to StatusID.
 type Notification struct {
-	ID            string    `json:"id"`
-	Type          string    `json:"type"`
-	AccountID     string    `json:"account_id"`
-	FromAccountID string    `json:"from_account_id"`
-	StatusID      string    `json:"status_id,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
+	ID            string `json:"id"`
+	Type          string `json:"type"`
+	AccountID     string `json:"account_id"`
+	FromAccountID string `json:"from_account_id"`
+	StatusID      string `json:"status_id,omitempty"`
+	// ReportID is the report an admin.report notification is about (report.go).
+	ReportID  string    `json:"report_id,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Relationship is how one account relates to another, from the first one's side.

@@ -33,6 +33,9 @@ const adminUsage = `Usage:
   watercooler admin announcement create --text TEXT [--starts-at T] [--ends-at T] [--all-day]
   watercooler admin announcement list
   watercooler admin announcement delete --id ID
+  watercooler admin report list [--all]
+  watercooler admin report show --id ID
+  watercooler admin report resolve --id ID [--note TEXT]
 
 Admin commands use the same configuration as serve (REDIS_URL, WATERCOOLER_URL, ...).
 `
@@ -277,7 +280,7 @@ func localUser(ctx context.Context, st *store.Store, username string) (*store.Us
 }
 
 func admin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	for _, cmd := range slices.Concat(adminCommands(), federationCommands(), announcementCommands()) {
+	for _, cmd := range slices.Concat(adminCommands(), federationCommands(), announcementCommands(), reportCommands()) {
 		words := strings.Fields(cmd.path)
 		if len(args) < len(words) || strings.Join(args[:len(words)], " ") != cmd.path {
 			continue

@@ -221,7 +221,8 @@ type Notification struct {
 	Status    *Status `json:"status,omitempty"`
 	// GroupKey names the group the notification belongs to in grouped notifications (v2), so
 	// clients can merge v1 and streamed notifications into their groups.
-	GroupKey string `json:"group_key"`
+	GroupKey string  `json:"group_key"`
+	Report   *Report `json:"report,omitempty"` // of admin.report notifications
 }
 
 // List is Mastodon's List entity.

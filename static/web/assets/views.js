@@ -127,6 +127,7 @@ const NOTIFICATION_TEXT = {
   status: "posted",
   update: "edited a post you interacted with",
   poll: "'s poll has ended",
+  "admin.report": "filed a report",
 };
 
 const NOTIFICATION_ICON = { favourite: "star", reblog: "boost", mention: "reply", follow: "globe", follow_request: "lock", update: "reply", status: "reply" };
@@ -146,6 +147,12 @@ export function renderNotification(n) {
     el.append(renderStatus(n.status));
   } else if (n.type === "follow" || n.type === "follow_request") {
     el.append(renderAccountRow(n.account, n.type === "follow_request" ? requestButtons(n, el) : null));
+  } else if (n.report) {
+    // Moderators act on reports with `watercooler admin report`; the app only tells them.
+    const r = n.report, posts = r.status_ids.length;
+    el.append(h("p", { class: "notification-report" },
+      "Report " + r.id + " on @" + r.target_account.acct + " (" + r.category + (posts ? ", " + posts + (posts === 1 ? " post" : " posts") : "") + ")" +
+      (r.comment ? ": " + r.comment : "")));
   }
   return el;
 }
