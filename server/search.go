@@ -208,9 +208,6 @@ func (s *Server) searchAccounts(ctx context.Context, v *store.Account, q searchQ
 	if user, domain, ok := strings.Cut(term, "@"); ok && strings.EqualFold(domain, s.cfg.Domain()) {
 		term, localOnly = user, true // the index holds local accounts by username alone
 	}
-	if strings.ContainsAny(term, " \t\n") {
-		return nil, nil
-	}
 	found, err := s.store.SearchAccounts(ctx, term, q.offset+q.limit)
 	if err != nil {
 		return nil, err

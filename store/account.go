@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,6 +73,9 @@ func (s *Store) CreateLocalAccount(ctx context.Context, n NewLocalAccount) (*Acc
 	case "email":
 		return nil, fmt.Errorf("e-mail %q is taken: %w", n.Email, ErrConflict)
 	}
+	if err := s.indexAccountTerms(ctx, a); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -94,7 +98,12 @@ func (s *Store) PutRemoteAccount(ctx context.Context, a *Account) (*Account, err
 		return nil, err
 	}
 	acct := strings.ToLower(a.Acct())
+	oldTerms, err := s.oldTerms(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		s.writeTerms(ctx, p, a, oldTerms)
 		p.Set(ctx, s.k.account(a.ID), mustJSON(a), 0)
 		p.HSet(ctx, s.k.accountByURI(), a.URI, a.ID)
 		p.HSet(ctx, s.k.accountByAcct(), acct, a.ID)
@@ -179,22 +188,38 @@ func (s *Store) AccountByURI(ctx context.Context, uri string) (*Account, error) 
 
 // UpdateAccount saves a changed account record.
 func (s *Store) UpdateAccount(ctx context.Context, a *Account) error {
-	if err := s.rdb.SetXX(ctx, s.k.account(a.ID), mustJSON(a), 0).Err(); err != nil {
+	oldTerms, err := s.oldTerms(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	// Words of an account that is gone find nothing: searches read accounts by id.
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.SetXX(ctx, s.k.account(a.ID), mustJSON(a), 0)
+		s.writeTerms(ctx, p, a, oldTerms)
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("update account %s: %w", a.ID, err)
 	}
 	return nil
 }
 
-// SearchAccounts finds accounts whose acct starts with prefix (case-insensitive).
-func (s *Store) SearchAccounts(ctx context.Context, prefix string, limit int) ([]*Account, error) {
-	prefix = strings.ToLower(strings.TrimPrefix(prefix, "@"))
+// SearchAccounts finds accounts whose acct starts with query (case-insensitive), then, for a
+// query that names no host, accounts found by the words of their names, bios and fields
+// (SearchAccountTerms).
+func (s *Store) SearchAccounts(ctx context.Context, query string, limit int) ([]*Account, error) {
+	prefix := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(query, "@")))
 	if prefix == "" {
 		return nil, nil
 	}
-	members, err := s.rdb.ZRangeByLex(ctx, s.k.accountSearch(), &redis.ZRangeBy{
-		Min: "[" + prefix, Max: "[" + prefix + "\xff", Count: int64(limit)}).Result()
-	if err != nil {
-		return nil, fmt.Errorf("search accounts: %w", err)
+	var members []string
+	if !strings.ContainsAny(prefix, " \t\n") {
+		var err error
+		members, err = s.rdb.ZRangeByLex(ctx, s.k.accountSearch(), &redis.ZRangeBy{
+			Min: "[" + prefix, Max: "[" + prefix + "\xff", Count: int64(limit)}).Result()
+		if err != nil {
+			return nil, fmt.Errorf("search accounts: %w", err)
+		}
 	}
 	ids := make([]string, 0, len(members))
 	for _, m := range members {
@@ -202,7 +227,20 @@ func (s *Store) SearchAccounts(ctx context.Context, prefix string, limit int) ([
 			ids = append(ids, id)
 		}
 	}
-	return s.AccountsInOrder(ctx, ids)
+	found, err := s.AccountsInOrder(ctx, ids)
+	if err != nil || len(found) >= limit || strings.Contains(prefix, "@") {
+		return found, err
+	}
+	byWords, err := s.SearchAccountTerms(ctx, prefix, limit)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range byWords {
+		if len(found) < limit && !slices.ContainsFunc(found, func(f *Account) bool { return f.ID == a.ID }) {
+			found = append(found, a)
+		}
+	}
+	return found, nil
 }
 
 // LocalAccounts lists local accounts, oldest first.

@@ -250,3 +250,9 @@ func (k keys) reportsOpenAgainst(accountID string) string {
 func (k keys) reportByURI(uri, targetID string) string {
 	return k.p + "report:uri:" + targetID + ":" + uri // id of the report a remote Flag filed on target
 }
+
+// People search by words (account_terms.go).
+func (k keys) accountTermIndex() string { return k.p + "idx:account:terms" } // lex zset word NUL id
+func (k keys) accountTermWords() string {
+	return k.p + "idx:account:terms:words" // hash account id → its indexed words, space-separated
+}
