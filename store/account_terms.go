@@ -149,3 +149,29 @@ func (s *Store) SearchAccountTerms(ctx context.Context, query string, limit int)
 	}
 	return s.AccountsInOrder(ctx, ids)
 }
+
+// EnsureAccountTermsIndexed indexes the words of every account once, for data written before
+// the word index existed; later writes keep it. Processes starting together may both index,
+// which writes the same words.
+func (s *Store) EnsureAccountTermsIndexed(ctx context.Context) error {
+	done, err := s.rdb.Exists(ctx, s.k.accountTermsIndexed()).Result()
+	if err != nil || done == 1 {
+		return err
+	}
+	ids, err := s.rdb.HVals(ctx, s.k.accountByURI()).Result()
+	if err != nil {
+		return fmt.Errorf("index account terms: %w", err)
+	}
+	for batch := range slices.Chunk(ids, 500) {
+		accounts, err := s.AccountsInOrder(ctx, batch)
+		if err != nil {
+			return err
+		}
+		for _, a := range accounts {
+			if err := s.indexAccountTerms(ctx, a); err != nil {
+				return err
+			}
+		}
+	}
+	return s.rdb.Set(ctx, s.k.accountTermsIndexed(), "1", 0).Err()
+}

@@ -256,3 +256,6 @@ func (k keys) accountTermIndex() string { return k.p + "idx:account:terms" } // 
 func (k keys) accountTermWords() string {
 	return k.p + "idx:account:terms:words" // hash account id → its indexed words, space-separated
 }
+func (k keys) accountTermsIndexed() string {
+	return k.p + "idx:account:terms:indexed" // set once every account written before the index was indexed
+}

@@ -111,6 +111,9 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		}
 		defer closeRedis()
 		st := store.New(rdb, cfg.RedisPrefix, cfg.Domain())
+		if err := st.EnsureAccountTermsIndexed(ctx); err != nil {
+			return err
+		}
 		fed, err := federation.New(ctx, cfg, st, log.With("department", dept.name, "part", "federation"), federation.Options{})
 		if err != nil {
 			return err

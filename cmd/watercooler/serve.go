@@ -33,6 +33,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, log *
 		return fmt.Errorf("WATERCOOLER_MEDIA_DIR: %w", err)
 	}
 	st := store.New(rdb, cfg.RedisPrefix, cfg.Domain())
+	if err := st.EnsureAccountTermsIndexed(ctx); err != nil {
+		return err
+	}
 	fed, err := federation.New(ctx, cfg, st, log.With("instance", cfg.Domain(), "part", "federation"), federation.Options{})
 	if err != nil {
 		return err
