@@ -222,6 +222,9 @@ func (f *Federator) serveOutbox(w http.ResponseWriter, r *http.Request) {
 			if st.Visibility != store.VisibilityPublic && st.Visibility != store.VisibilityUnlisted {
 				continue
 			}
+			if only, err := f.departmentOnly(ctx, st); only || err != nil {
+				continue
+			}
 			var act vocab.Type
 			if st.ReblogOfID != "" {
 				announce, _, err := f.boostAnnounce(ctx, st, acct, nil)
@@ -264,6 +267,9 @@ func (f *Federator) serveFeatured(w http.ResponseWriter, r *http.Request) {
 	}
 	items := []any{}
 	for _, st := range sts {
+		if st.LocalOnly {
+			continue
+		}
 		n, _, _, err := f.note(ctx, st)
 		if err != nil {
 			continue
@@ -322,7 +328,7 @@ func (f *Federator) localStatus(w http.ResponseWriter, r *http.Request) (*store.
 		http.NotFound(w, r)
 		return nil, false
 	}
-	if st.ReblogOfID != "" || (st.Visibility != store.VisibilityPublic && st.Visibility != store.VisibilityUnlisted) {
+	if st.ReblogOfID != "" || st.LocalOnly || (st.Visibility != store.VisibilityPublic && st.Visibility != store.VisibilityUnlisted) {
 		http.NotFound(w, r)
 		return nil, false
 	}

@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -60,9 +61,29 @@ func (f *Federator) note(ctx context.Context, st *store.Status) (vocab.ActivityS
 	return n, author, mentions, err
 }
 
+// departmentOnly reports whether st stays inside this department: a local-only post, or a
+// boost of one.
+func (f *Federator) departmentOnly(ctx context.Context, st *store.Status) (bool, error) {
+	if st.LocalOnly || st.ReblogOfID == "" {
+		return st.LocalOnly, nil
+	}
+	original, err := f.store.Status(ctx, st.ReblogOfID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return original.LocalOnly, nil
+}
+
 // audienceInboxes lists where a status goes: remote followers unless it is direct, plus every
-// mentioned remote account.
+// mentioned remote account; nowhere for a department-only status, whatever sends it (create,
+// edit, delete, poll counts, quote policy).
 func (f *Federator) audienceInboxes(ctx context.Context, st *store.Status, mentions []*store.Account) ([]string, error) {
+	if only, err := f.departmentOnly(ctx, st); only || err != nil {
+		return nil, err
+	}
 	var inboxes []string
 	if st.Visibility != store.VisibilityDirect {
 		followers, err := f.store.RemoteFollowerInboxes(ctx, st.AccountID)
@@ -134,6 +155,9 @@ func (f *Federator) StatusDeleted(ctx context.Context, st *store.Status) error {
 
 // Reblogged sends Announce for a local boost, to the booster's followers and the original author.
 func (f *Federator) Reblogged(ctx context.Context, boost, original *store.Status) error {
+	if original.LocalOnly {
+		return nil
+	}
 	booster, err := f.store.Account(ctx, boost.AccountID)
 	if err != nil {
 		return err

@@ -90,6 +90,8 @@ type statusParams struct {
 	// Quote posts (quotes.go).
 	QuotedStatusID      string `json:"quoted_status_id" form:"quoted_status_id"`
 	QuoteApprovalPolicy string `json:"quote_approval_policy" form:"quote_approval_policy"`
+	// LocalOnly keeps the post inside the department, as glitch-soc and Hometown take it.
+	LocalOnly optBool `json:"local_only" form:"local_only"`
 	// Idempotency is the Idempotency-Key a scheduled post was sent with, kept to show it.
 	Idempotency string `json:"idempotency,omitempty" form:"-"`
 	// scheduledID is set when the scheduled-post worker composes the post: the media reserved
@@ -269,6 +271,7 @@ func (s *Server) composeStatus(ctx context.Context, author *store.Account, p *st
 		st.Sensitive = p.Sensitive.Value
 	}
 	st.Sensitive = st.Sensitive || st.SpoilerText != ""
+	st.LocalOnly = p.LocalOnly.Value
 	if st.Language == "" {
 		st.Language = cmp.Or(user.Preferences.PostingLanguage, s.cfg.DefaultLanguage)
 	}
@@ -281,6 +284,8 @@ func (s *Server) composeStatus(ctx context.Context, author *store.Account, p *st
 			return nil, err
 		}
 		st.InReplyToID, st.InReplyToAccountID, st.InReplyToURI = parent.ID, parent.AccountID, parent.URI
+		// A reply in a department-only thread stays in the department with it.
+		st.LocalOnly = st.LocalOnly || parent.LocalOnly
 	}
 	if err := composePoll(&st, p); err != nil {
 		return nil, err
@@ -288,6 +293,10 @@ func (s *Server) composeStatus(ctx context.Context, author *store.Account, p *st
 	quote := quoteRequest{QuotedStatusID: p.QuotedStatusID, Policy: p.QuoteApprovalPolicy, Default: user.Preferences.PostingQuotePolicy}
 	if err := s.prepareQuote(ctx, author, &st, quote, p.Poll != nil); err != nil {
 		return nil, err
+	}
+	if st.LocalOnly && st.Quote != nil && st.Quote.State == store.QuotePending {
+		// The quoted author's server would have to approve a post it may never see.
+		return nil, errorf(fiber.StatusUnprocessableEntity, "Validation failed: A post that stays in this department cannot quote a post from another server")
 	}
 	if err := s.attachableMedia(ctx, author.ID, "", p.scheduledID, st.MediaIDs); err != nil {
 		return nil, err

@@ -116,6 +116,8 @@ type Status struct {
 	QuotePolicy        string    `json:"quote_policy,omitempty"`    // who may quote it, automatically approved
 	QuoteManual        string    `json:"quote_manual,omitempty"`    // who may quote it after review (remote only)
 	HasPoll            bool      `json:"poll,omitempty"`            // it has a poll under its id (poll.go)
+	// LocalOnly keeps a post inside its department: never delivered or served to another server.
+	LocalOnly bool `json:"local_only,omitempty"`
 	// NewPoll is the poll to create with the status, carried from composing a post to creating
 	// it; never stored.
 	NewPoll *Poll `json:"-"`

@@ -141,7 +141,7 @@ func StatusFrom(site Site, d *StatusData) Status {
 	st := d.Status
 	out := Status{
 		ID: st.ID, URI: st.URI, URL: OptionalString(st.URL), CreatedAt: Timestamp(st.CreatedAt),
-		Content: st.Content, Visibility: st.Visibility,
+		Content: st.Content, Visibility: st.Visibility, LocalOnly: st.LocalOnly,
 		Sensitive: st.Sensitive, SpoilerText: st.SpoilerText, MediaAttachments: make([]MediaAttachment, 0, len(d.Media)),
 		Mentions: make([]Mention, 0, len(d.Mentions)), Tags: make([]Tag, 0, len(st.Tags)), Emojis: []CustomEmoji{},
 		ReblogsCount: d.Counts.Reblogs, FavouritesCount: d.Counts.Favourites, RepliesCount: d.Counts.Replies,

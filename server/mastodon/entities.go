@@ -91,6 +91,7 @@ type Status struct {
 	Account            Account           `json:"account"`
 	Content            string            `json:"content"`
 	Visibility         string            `json:"visibility"`
+	LocalOnly          bool              `json:"local_only"` // glitch-soc's and Hometown's department-only flag
 	Sensitive          bool              `json:"sensitive"`
 	SpoilerText        string            `json:"spoiler_text"`
 	MediaAttachments   []MediaAttachment `json:"media_attachments"`

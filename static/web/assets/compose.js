@@ -50,6 +50,7 @@ export class Composer {
       h("option", { value: "unlisted" }, "Unlisted (quiet public)"),
       h("option", { value: "private" }, "Followers only"),
       h("option", { value: "direct" }, "Mentioned people only"));
+    this.localOnly = h("input", { id: "compose-local-only", type: "checkbox" });
     this.submit = h("button", { type: "submit", class: "button" }, "Post");
     this.form = h("form", { class: "compose-form", novalidate: true },
       this.replyBanner, this.cwField,
@@ -61,6 +62,8 @@ export class Composer {
         this.cwToggle),
       h("div", { class: "field field-inline" },
         h("label", { for: "compose-visibility" }, "Visibility"), this.visibility),
+      h("div", { class: "field field-inline" },
+        this.localOnly, h("label", { for: "compose-local-only" }, "Only this department (never sent to other departments)")),
       h("div", { class: "compose-submit" }, this.count, this.submit));
     this.root.replaceChildren(this.heading, this.form);
 
@@ -95,6 +98,7 @@ export class Composer {
     this.setReply(null);
     const privacy = session.me && session.me.source && session.me.source.privacy;
     this.visibility.value = privacy || "public";
+    this.localOnly.checked = false;
     this.idempotency = randomToken(16);
     this.updateCount();
   }
@@ -178,6 +182,7 @@ export class Composer {
     if (!this.text.value.startsWith(prefix)) this.text.value = prefix + this.text.value;
     const order = ["public", "unlisted", "private", "direct"];
     if (order.indexOf(status.visibility) > order.indexOf(this.visibility.value)) this.visibility.value = status.visibility;
+    if (status.local_only) this.localOnly.checked = true; // the server keeps such a thread inside anyway
     if (status.spoiler_text) {
       this.setCW(true);
       this.cwInput.value = status.spoiler_text;
@@ -234,6 +239,7 @@ export class Composer {
         status: text, visibility: this.visibility.value, media_ids: mediaIDs,
         spoiler_text: this.cwField.hidden ? "" : this.cwInput.value,
         sensitive: !this.cwField.hidden && this.cwInput.value.trim() !== "",
+        local_only: this.localOnly.checked,
       };
       if (this.replyTo) body.in_reply_to_id = this.replyTo.id;
       const { data } = await api("/api/v1/statuses", { method: "POST", body, idempotency: this.idempotency });

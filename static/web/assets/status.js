@@ -50,6 +50,7 @@ export function renderStatus(outer, { focused = false } = {}) {
       h("span", { class: "acct" }, "@" + s.account.acct)),
     h("div", { class: "meta" },
       s.visibility !== "public" ? h("span", { class: "visibility", title: vis.label }, icon(vis.icon), h("span", { class: "visually-hidden" }, vis.label)) : null,
+      s.local_only ? h("span", { class: "local-only", title: "Only this department" }, "Department only") : null,
       focused ? h("span", { class: "time" }, fullDate(s.created_at))
         : h("a", { href: statusPath(s), class: "time", title: fullDate(s.created_at) }, timeEl(s.created_at),
           h("span", { class: "visually-hidden" }, ", open thread")))));
