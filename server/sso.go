@@ -107,6 +107,7 @@ func (s *Server) ssoCallback(c *fiber.Ctx) error {
 	acct, pending, err := s.sso.Finish(ctx, q)
 	var refusal interface{ HTTPStatus() int }
 	if errors.As(err, &refusal) {
+		s.log.Warn("sso sign-in refused", "err", err, "cause", errors.Unwrap(err))
 		return fail(refusal.HTTPStatus(), err.Error())
 	}
 	if err != nil {

@@ -27,6 +27,8 @@ import (
 type oidcUser struct {
 	Subject, PreferredUsername, Email, Name string
 	Groups                                  []string
+	// Unverified says the provider has not verified the e-mail address.
+	Unverified bool
 }
 
 func (u oidcUser) ID() string { return u.Subject }
@@ -41,10 +43,15 @@ type oidcUserClaims struct {
 	Email             string   `json:"email,omitempty"`
 	Name              string   `json:"name,omitempty"`
 	Groups            []string `json:"groups,omitempty"`
+	EmailVerified     *bool    `json:"email_verified,omitempty"`
 }
 
 func (u oidcUser) Claims(_ []string, base *mockoidc.IDTokenClaims) (jwt.Claims, error) {
-	return &oidcUserClaims{IDTokenClaims: base, PreferredUsername: u.PreferredUsername, Email: u.Email, Name: u.Name, Groups: u.Groups}, nil
+	c := &oidcUserClaims{IDTokenClaims: base, PreferredUsername: u.PreferredUsername, Email: u.Email, Name: u.Name, Groups: u.Groups}
+	if u.Unverified {
+		c.EmailVerified = new(bool)
+	}
+	return c, nil
 }
 
 // testProvider is a real OpenID provider (mockoidc) on 127.0.0.1 whose token endpoint can be
@@ -224,11 +231,22 @@ func TestSSOSignInCreatesAndLinksAccount(t *testing.T) {
 		t.Fatalf("second sign-in gave account %s (%s), want %s", again.ID, again.Username, me.ID)
 	}
 
-	// Without preferred_username the e-mail's local part names the account.
-	p.QueueUser(oidcUser{Subject: "sub-2", Email: "bob.berg@corp.example", Name: "Bob"})
+	// Without preferred_username the e-mail's local part names the account; an address the
+	// provider has not verified is not kept.
+	p.QueueUser(oidcUser{Subject: "sub-2", Email: "bob.berg@corp.example", Name: "Bob", Unverified: true})
 	bob := verifyCredentials(t, inst, ssoSignIn(t, inst, app).token(t, inst))
 	if bob.Username != "bob_berg" {
 		t.Fatalf("username from e-mail %q, want bob_berg", bob.Username)
+	}
+	if u, err := inst.Store.User(t.Context(), bob.ID); err != nil || u.Email != "" {
+		t.Fatalf("unverified e-mail kept: %+v, %v", u, err)
+	}
+
+	// An address a password user already has is not taken over.
+	p.QueueUser(oidcUser{Subject: "sub-3", PreferredUsername: "other", Email: "jane@corp.example", Name: "Other"})
+	other := verifyCredentials(t, inst, ssoSignIn(t, inst, app).token(t, inst))
+	if u, err := inst.Store.User(t.Context(), other.ID); err != nil || u.Email != "" {
+		t.Fatalf("second account got a taken e-mail: %+v, %v", u, err)
 	}
 }
 

@@ -36,14 +36,23 @@ const flowLifetime = 10 * time.Minute
 type Refusal struct {
 	Status  int
 	Message string
+	// Err is the cause, for the operator's log only.
+	Err error
 }
 
 func (r *Refusal) Error() string { return r.Message }
+
+// Unwrap returns the cause.
+func (r *Refusal) Unwrap() error { return r.Err }
 
 // HTTPStatus lets the server pick the page's status without importing this package.
 func (r *Refusal) HTTPStatus() int { return r.Status }
 
 func refuse(status int, msg string) error { return &Refusal{Status: status, Message: msg} }
+
+func refuseFor(err error, status int, msg string) error {
+	return &Refusal{Status: status, Message: msg, Err: err}
+}
 
 // Provider is one instance's sign-in through one OpenID provider.
 type Provider struct {
@@ -125,7 +134,9 @@ type claims struct {
 	PreferredUsername string `json:"preferred_username"`
 	Name              string `json:"name"`
 	Email             string `json:"email"`
-	groups            []string
+	// EmailVerified is absent with many providers; only an explicit false drops the e-mail.
+	EmailVerified *bool `json:"email_verified"`
+	groups        []string
 }
 
 // Finish completes a sign-in from the provider's callback parameters: it spends the state,
@@ -149,7 +160,7 @@ func (p *Provider) Finish(ctx context.Context, q url.Values) (*store.Account, ma
 	cctx := oidc.ClientContext(ctx, p.client)
 	tok, err := p.oauth2Config(prov).Exchange(cctx, q.Get("code"), oauth2.VerifierOption(flow.Verifier))
 	if err != nil {
-		return nil, nil, refuse(http.StatusBadGateway, "The sign-in provider did not confirm the sign-in.")
+		return nil, nil, refuseFor(err, http.StatusBadGateway, "The sign-in provider did not confirm the sign-in.")
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
@@ -157,14 +168,14 @@ func (p *Provider) Finish(ctx context.Context, q url.Values) (*store.Account, ma
 	}
 	idt, err := prov.Verifier(&oidc.Config{ClientID: p.cfg.ClientID}).Verify(cctx, raw)
 	if err != nil {
-		return nil, nil, refuse(http.StatusForbidden, "The sign-in provider's ID token could not be verified.")
+		return nil, nil, refuseFor(err, http.StatusForbidden, "The sign-in provider's ID token could not be verified.")
 	}
 	if idt.Nonce != flow.Nonce {
 		return nil, nil, refuse(http.StatusForbidden, "The sign-in provider's ID token was not issued for this sign-in.")
 	}
 	c, err := p.readClaims(idt)
 	if err != nil {
-		return nil, nil, refuse(http.StatusForbidden, "The sign-in provider's ID token could not be read.")
+		return nil, nil, refuseFor(err, http.StatusForbidden, "The sign-in provider's ID token could not be read.")
 	}
 	acct, err := p.account(ctx, idt.Issuer, c)
 	if err != nil {
@@ -239,6 +250,9 @@ func (p *Provider) account(ctx context.Context, issuer string, c *claims) (*stor
 // a random password no one knows, so it signs in only through the provider.
 func (p *Provider) create(ctx context.Context, issuer string, c *claims, admin bool) (*store.Account, error) {
 	email := c.Email
+	if c.EmailVerified != nil && !*c.EmailVerified {
+		email = ""
+	}
 	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
 		email = ""
 	} else if _, err := p.st.UserByLogin(ctx, email); err == nil {
@@ -260,7 +274,7 @@ func (p *Provider) create(ctx context.Context, issuer string, c *claims, admin b
 			continue
 		}
 		acct, err := signup.Create(ctx, p.st, p.hasher, p.baseURL, signup.Params{
-			Username: name, Email: email, Password: store.RandomToken(36), DisplayName: c.Name, Admin: admin,
+			Username: name, Email: email, Password: store.RandomToken(36), DisplayName: displayName(c.Name), Admin: admin,
 		})
 		if errors.Is(err, store.ErrConflict) {
 			continue // taken meanwhile
@@ -298,6 +312,15 @@ func usernameBase(c *claims) string {
 	}
 	if name == "" || !text.ValidUsername(name) {
 		name = "user"
+	}
+	return name
+}
+
+// displayName keeps Mastodon's limit of 30 characters.
+func displayName(name string) string {
+	name = strings.TrimSpace(name)
+	if r := []rune(name); len(r) > 30 {
+		return strings.TrimSpace(string(r[:30]))
 	}
 	return name
 }
