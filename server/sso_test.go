@@ -154,6 +154,16 @@ func ssoApp(t *testing.T, inst *testrig.Instance) *gomastodon.Application {
 // the queued person in, and follows the provider's redirect back to the instance.
 func ssoSignIn(t *testing.T, inst *testrig.Instance, app *gomastodon.Application) *ssoFlow {
 	t.Helper()
+	f := ssoBegin(t, inst, app)
+	if f.callback != "" {
+		f.final = apiSend(t, f.browser, newAPIRequest(t, http.MethodGet, f.callback, "", "", ""))
+	}
+	return f
+}
+
+// ssoBegin is ssoSignIn up to the provider's redirect back, which it does not follow.
+func ssoBegin(t *testing.T, inst *testrig.Instance, app *gomastodon.Application) *ssoFlow {
+	t.Helper()
 	verifier, challenge := oaPKCE()
 	q := url.Values{"response_type": {"code"}, "client_id": {app.ClientID}, "redirect_uri": {ssoRedirect},
 		"scope": {"read write"}, "state": {"client-state"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}
@@ -178,7 +188,6 @@ func ssoSignIn(t *testing.T, inst *testrig.Instance, app *gomastodon.Application
 	if !strings.HasPrefix(f.callback, inst.URL+"/auth/oidc/callback?") {
 		t.Fatalf("provider redirected to %q", f.callback)
 	}
-	f.final = apiSend(t, f.browser, newAPIRequest(t, http.MethodGet, f.callback, "", "", ""))
 	return f
 }
 
@@ -365,6 +374,54 @@ func TestSSORefusals(t *testing.T) {
 		}
 		apiGet(t, inst.API("/api/v1/accounts/verify_credentials"), carolToken).expectError(t, http.StatusUnauthorized, "The access token is invalid")
 	})
+}
+
+// TestSSOFirstSignInTwiceAtOnce: two first sign-ins of one person at once (two tabs) make
+// one account, never two.
+func TestSSOFirstSignInTwiceAtOnce(t *testing.T) {
+	p := startProvider(t)
+	inst := testrig.StartInstance(t, p.oidcConfig())
+	app := ssoApp(t, inst)
+	var flows [2]*ssoFlow
+	for i := range flows {
+		p.QueueUser(oidcUser{Subject: "twin", PreferredUsername: "twin"})
+		flows[i] = ssoBegin(t, inst, app)
+	}
+	var wg sync.WaitGroup
+	for _, f := range flows {
+		wg.Go(func() { f.final = apiSend(t, f.browser, newAPIRequest(t, http.MethodGet, f.callback, "", "", "")) })
+	}
+	wg.Wait()
+	var ids []string
+	for _, f := range flows {
+		switch f.final.Code {
+		case http.StatusFound:
+			ids = append(ids, verifyCredentials(t, inst, f.token(t, inst)).ID)
+		case http.StatusConflict:
+		default:
+			t.Fatalf("callback %d %s", f.final.Code, f.final.Body)
+		}
+	}
+	if len(ids) == 0 || (len(ids) == 2 && ids[0] != ids[1]) {
+		t.Fatalf("accounts signed in: %v", ids)
+	}
+	if _, err := inst.Store.AccountByAcct(t.Context(), "twin2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a second account was made (err %v)", err)
+	}
+}
+
+// TestSSOStartNeedsThePage: the button's form carries the page's CSRF token, so another site
+// cannot send a browser through the provider to authorize an app unseen.
+func TestSSOStartNeedsThePage(t *testing.T) {
+	p := startProvider(t)
+	inst := testrig.StartInstance(t, p.oidcConfig())
+	app := ssoApp(t, inst)
+	_, challenge := oaPKCE()
+	q := oaAuthorizeQuery(app, ssoRedirect, "read", "s", challenge)
+	r := apiSend(t, oaBrowser(t), newAPIRequest(t, http.MethodPost, inst.URL+"/oauth/oidc", "", formType, q.Encode()))
+	if r.Code != http.StatusForbidden || r.Header.Get("Location") != "" {
+		t.Fatalf("start without the page's token: %d %s", r.Code, r.Body)
+	}
 }
 
 func TestSSOWrongIssuerConfigured(t *testing.T) {

@@ -227,7 +227,23 @@ func (p *Provider) account(ctx context.Context, issuer string, c *claims) (*stor
 	}
 	admin := p.cfg.AdminGroup != "" && slices.Contains(c.groups, p.cfg.AdminGroup)
 	if linked == "" {
-		return p.create(ctx, issuer, c, admin)
+		ok, err := p.st.ClaimSSOFirstSignIn(ctx, issuer, c.Subject, time.Minute)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, refuse(http.StatusConflict, "Your account is being created by another sign-in. Please try again in a moment.")
+		}
+		defer func() { _ = p.st.ReleaseSSOFirstSignIn(context.WithoutCancel(ctx), issuer, c.Subject) }()
+		// The other sign-in may have finished between the look-up and the claim.
+		switch id, err := p.st.SSOLink(ctx, issuer, c.Subject); {
+		case err == nil:
+			linked = id
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, err
+		default:
+			return p.create(ctx, issuer, c, admin)
+		}
 	}
 	acct, err := p.st.Account(ctx, linked)
 	if err != nil {

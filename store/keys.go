@@ -267,3 +267,6 @@ func (k keys) ssoFlow(state string) string {
 func (k keys) ssoLinks() string {
 	return k.p + "sso:links" // hash issuer NUL subject → local account id
 }
+func (k keys) ssoFirstSignIn(issuer, subject string) string {
+	return k.p + "sso:creating:" + issuer + "\x00" + subject // held while a first sign-in creates the account
+}

@@ -63,3 +63,22 @@ func (s *Store) LinkSSO(ctx context.Context, issuer, subject, accountID string) 
 	}
 	return nil
 }
+
+// ClaimSSOFirstSignIn reserves the creation of a provider subject's account for ttl, so two
+// first sign-ins at once (two tabs, a double click) cannot make two accounts; false means
+// another holds it.
+func (s *Store) ClaimSSOFirstSignIn(ctx context.Context, issuer, subject string, ttl time.Duration) (bool, error) {
+	ok, err := s.rdb.SetNX(ctx, s.k.ssoFirstSignIn(issuer, subject), "1", ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("sso first sign-in: %w", err)
+	}
+	return ok, nil
+}
+
+// ReleaseSSOFirstSignIn ends a reservation made by ClaimSSOFirstSignIn.
+func (s *Store) ReleaseSSOFirstSignIn(ctx context.Context, issuer, subject string) error {
+	if err := s.rdb.Del(ctx, s.k.ssoFirstSignIn(issuer, subject)).Err(); err != nil {
+		return fmt.Errorf("sso first sign-in: %w", err)
+	}
+	return nil
+}
