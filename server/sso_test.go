@@ -426,10 +426,10 @@ func TestSSOStartNeedsThePage(t *testing.T) {
 
 func TestSSOWrongIssuerConfigured(t *testing.T) {
 	p := startProvider(t)
-	// The provider is there, but its discovery document names its issuer as 127.0.0.1: an
-	// instance configured with another issuer refuses the provider's metadata.
-	_, port, _ := net.SplitHostPort(strings.TrimPrefix(p.Addr(), "http://"))
-	inst := testrig.StartInstance(t, p.oidcConfig(func(o *config.OIDC) { o.Issuer = "http://localhost:" + port + "/oidc" }))
+	// The provider is up and serves its discovery document at the configured issuer's
+	// well-known URL, but names its issuer without the trailing slash: issuers must match
+	// exactly (OpenID Connect Discovery §4.3), so the instance refuses the provider.
+	inst := testrig.StartInstance(t, p.oidcConfig(func(o *config.OIDC) { o.Issuer = p.Issuer() + "/" }))
 	f := ssoSignIn(t, inst, ssoApp(t, inst))
 	if f.startResp.Code != http.StatusBadGateway || !bytes.Contains(f.startResp.Body, []byte("cannot be reached")) {
 		t.Fatalf("start with a wrong issuer: %d %s", f.startResp.Code, f.startResp.Body)
