@@ -257,6 +257,17 @@ func TestSSOSignInCreatesAndLinksAccount(t *testing.T) {
 	if u, err := inst.Store.User(t.Context(), other.ID); err != nil || u.Email != "" {
 		t.Fatalf("second account got a taken e-mail: %+v, %v", u, err)
 	}
+
+	// A suspended account stays shut although the provider vouches for the person.
+	acct := storeAccount(t, inst, me.ID)
+	acct.Suspended = true
+	if err := inst.Store.UpdateAccount(t.Context(), acct); err != nil {
+		t.Fatal(err)
+	}
+	p.QueueUser(oidcUser{Subject: "sub-1", PreferredUsername: "jane.doe"})
+	if f := ssoSignIn(t, inst, app); f.final.Code != http.StatusForbidden || !bytes.Contains(f.final.Body, []byte("currently disabled")) {
+		t.Fatalf("suspended account's sign-in: %d %s", f.final.Code, f.final.Body)
+	}
 }
 
 func TestSSOAdminGroup(t *testing.T) {
