@@ -518,3 +518,17 @@ func TestPasswordSignInOff(t *testing.T) {
 		}
 	}
 }
+
+// TestSSOOneIdentityEveryDepartment: three departments trust one provider, and one person
+// signs in to each with the same identity and the same name.
+func TestSSOOneIdentityEveryDepartment(t *testing.T) {
+	p := startProvider(t)
+	for i := range 3 {
+		inst := testrig.StartInstance(t, p.oidcConfig())
+		p.QueueUser(oidcUser{Subject: "erin", PreferredUsername: "erin", Name: "Erin Example", Groups: []string{"staff"}})
+		me := verifyCredentials(t, inst, ssoSignIn(t, inst, ssoApp(t, inst)).token(t, inst))
+		if me.Username != "erin" || me.DisplayName != "Erin Example" {
+			t.Fatalf("department %d: signed in as %q %q", i, me.Username, me.DisplayName)
+		}
+	}
+}
