@@ -29,6 +29,9 @@ type oidcUser struct {
 	Groups                                  []string
 	// Unverified says the provider has not verified the e-mail address.
 	Unverified bool
+	// OnlyInUserinfo keeps every claim but sub out of the ID token, as providers may when
+	// they issue an access token for the UserInfo endpoint.
+	OnlyInUserinfo bool
 }
 
 func (u oidcUser) ID() string { return u.Subject }
@@ -47,6 +50,9 @@ type oidcUserClaims struct {
 }
 
 func (u oidcUser) Claims(_ []string, base *mockoidc.IDTokenClaims) (jwt.Claims, error) {
+	if u.OnlyInUserinfo {
+		return &oidcUserClaims{IDTokenClaims: base}, nil
+	}
 	c := &oidcUserClaims{IDTokenClaims: base, PreferredUsername: u.PreferredUsername, Email: u.Email, Name: u.Name, Groups: u.Groups}
 	if u.Unverified {
 		c.EmailVerified = new(bool)
@@ -61,6 +67,8 @@ type testProvider struct {
 	*mockoidc.MockOIDC
 	mu     sync.Mutex
 	tamper func(jwt.MapClaims) *mockoidc.Keypair
+	// userinfoDown makes the UserInfo endpoint answer 503.
+	userinfoDown bool
 }
 
 func startProvider(t *testing.T) *testProvider {
@@ -93,8 +101,12 @@ func (p *testProvider) setTamper(f func(jwt.MapClaims) *mockoidc.Keypair) {
 func (p *testProvider) rewriteIDToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
-		tamper := p.tamper
+		tamper, userinfoDown := p.tamper, p.userinfoDown
 		p.mu.Unlock()
+		if r.URL.Path == mockoidc.UserinfoEndpoint && userinfoDown {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
 		if r.URL.Path != mockoidc.TokenEndpoint || tamper == nil {
 			next.ServeHTTP(w, r)
 			return
@@ -530,5 +542,41 @@ func TestSSOOneIdentityEveryDepartment(t *testing.T) {
 		if me.Username != "erin" || me.DisplayName != "Erin Example" {
 			t.Fatalf("department %d: signed in as %q %q", i, me.Username, me.DisplayName)
 		}
+	}
+}
+
+// TestSSOClaimsFromUserInfo: a provider that keeps the profile and groups claims out of the
+// ID token still names the account and decides by groups, through its UserInfo endpoint.
+func TestSSOClaimsFromUserInfo(t *testing.T) {
+	p := startProvider(t)
+	inst := testrig.StartInstance(t, p.oidcConfig(func(o *config.OIDC) {
+		o.AllowedGroups, o.AdminGroup = []string{"staff"}, "wc-admins"
+	}))
+	app := ssoApp(t, inst)
+	p.QueueUser(oidcUser{Subject: "fay", PreferredUsername: "fay", Name: "Fay Field", Email: "fay@corp.example",
+		Groups: []string{"staff", "wc-admins"}, OnlyInUserinfo: true})
+	faysToken := ssoSignIn(t, inst, app).token(t, inst)
+	me := verifyCredentials(t, inst, faysToken)
+	u, err := inst.Store.User(t.Context(), me.ID)
+	if err != nil || me.Username != "fay" || me.DisplayName != "Fay Field" || u.Email != "fay@corp.example" || !u.Admin {
+		t.Fatalf("account %q %q, user %+v (%v)", me.Username, me.DisplayName, u, err)
+	}
+	// UserInfo down: the groups are unknown, so the sign-in fails, but without treating Fay
+	// as removed from her groups (her token stays).
+	p.mu.Lock()
+	p.userinfoDown = true
+	p.mu.Unlock()
+	p.QueueUser(oidcUser{Subject: "fay", OnlyInUserinfo: true})
+	if f := ssoSignIn(t, inst, app); f.final.Code != http.StatusBadGateway || !bytes.Contains(f.final.Body, []byte("groups could not be read")) {
+		t.Fatalf("UserInfo down: %d %s", f.final.Code, f.final.Body)
+	}
+	p.mu.Lock()
+	p.userinfoDown = false
+	p.mu.Unlock()
+	verifyCredentials(t, inst, faysToken)
+
+	p.QueueUser(oidcUser{Subject: "gus", PreferredUsername: "gus", Groups: []string{"sales"}, OnlyInUserinfo: true})
+	if f := ssoSignIn(t, inst, app); f.final.Code != http.StatusForbidden {
+		t.Fatalf("outside the groups, read from UserInfo: %d %s", f.final.Code, f.final.Body)
 	}
 }

@@ -173,9 +173,13 @@ func (p *Provider) Finish(ctx context.Context, q url.Values) (*store.Account, ma
 	if idt.Nonce != flow.Nonce {
 		return nil, nil, refuse(http.StatusForbidden, "The sign-in provider's ID token was not issued for this sign-in.")
 	}
-	c, err := p.readClaims(idt)
+	c, err := p.readClaims(idt.Claims)
 	if err != nil {
 		return nil, nil, refuseFor(err, http.StatusForbidden, "The sign-in provider's ID token could not be read.")
+	}
+	c.Subject = idt.Subject
+	if err := p.completeFromUserInfo(cctx, prov, tok, c); err != nil {
+		return nil, nil, err
 	}
 	acct, err := p.account(ctx, idt.Issuer, c)
 	if err != nil {
@@ -184,23 +188,68 @@ func (p *Provider) Finish(ctx context.Context, q url.Values) (*store.Account, ma
 	return acct, flow.Pending, nil
 }
 
-func (p *Provider) readClaims(idt *oidc.IDToken) (*claims, error) {
+// needsGroups reports whether sign-in decisions depend on the person's groups.
+func (p *Provider) needsGroups() bool {
+	return p.cfg.GroupsClaim != "" && (len(p.cfg.AllowedGroups) > 0 || p.cfg.AdminGroup != "")
+}
+
+// completeFromUserInfo fills the claims the ID token lacks from the UserInfo endpoint: with
+// an access token, a provider may keep the profile, e-mail and groups claims there alone
+// (OpenID Connect Core §5.4). When groups decide and cannot be read, the sign-in fails rather
+// than treating the person as outside every group.
+func (p *Provider) completeFromUserInfo(ctx context.Context, prov *oidc.Provider, tok *oauth2.Token, c *claims) error {
+	missingGroups := p.needsGroups() && c.groups == nil
+	if !missingGroups && c.Name != "" && (c.PreferredUsername != "" || c.Email != "") || prov.UserInfoEndpoint() == "" {
+		return nil
+	}
+	info, err := prov.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+	if err == nil && info.Subject != c.Subject {
+		err = fmt.Errorf("userinfo subject %q is not the ID token's %q", info.Subject, c.Subject)
+	}
+	var more *claims
+	if err == nil {
+		more, err = p.readClaims(info.Claims)
+	}
+	if err != nil {
+		if missingGroups {
+			return refuseFor(err, http.StatusBadGateway, "Your groups could not be read from the sign-in provider. Please try again later.")
+		}
+		return nil // the ID token's claims suffice to name the account
+	}
+	if c.PreferredUsername == "" {
+		c.PreferredUsername = more.PreferredUsername
+	}
+	if c.Name == "" {
+		c.Name = more.Name
+	}
+	if c.Email == "" {
+		c.Email, c.EmailVerified = more.Email, more.EmailVerified
+	}
+	if c.groups == nil {
+		c.groups = more.groups
+	}
+	return nil
+}
+
+// readClaims decodes the claims a sign-in uses, from the ID token or the UserInfo answer;
+// groups is nil when the groups claim is absent.
+func (p *Provider) readClaims(decode func(any) error) (*claims, error) {
 	var c claims
-	if err := idt.Claims(&c); err != nil {
+	if err := decode(&c); err != nil {
 		return nil, err
 	}
-	c.Subject = idt.Subject
 	if p.cfg.GroupsClaim == "" {
 		return &c, nil
 	}
 	var all map[string]any
-	if err := idt.Claims(&all); err != nil {
+	if err := decode(&all); err != nil {
 		return nil, err
 	}
 	switch g := all[p.cfg.GroupsClaim].(type) {
 	case string:
 		c.groups = []string{g}
 	case []any:
+		c.groups = []string{} // present, perhaps empty
 		for _, v := range g {
 			if s, ok := v.(string); ok {
 				c.groups = append(c.groups, s)
