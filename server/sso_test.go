@@ -78,6 +78,11 @@ func startProvider(t *testing.T) *testProvider {
 		t.Fatal(err)
 	}
 	p := &testProvider{MockOIDC: m}
+	// KeyID computes and caches the key id on first use, unguarded: done here, before any
+	// request, concurrent token requests only read it.
+	if _, err := m.Keypair.KeyID(); err != nil {
+		t.Fatal(err)
+	}
 	if err := m.AddMiddleware(p.rewriteIDToken); err != nil {
 		t.Fatal(err)
 	}
