@@ -78,6 +78,9 @@ wants to use your account on {{.Instance}}.</p>
 <button type="submit">Sign in with {{.SSOName}}</button>
 </div>
 </form>
+{{- if .Password}}
+<p>Or sign in with your password:</p>
+{{- end}}
 {{- end}}
 <form method="post" action="/oauth/authorize">
 {{- range .Hidden}}
