@@ -39,6 +39,11 @@ type Config struct {
 	// PasswordGrant lets OAuth clients exchange a user's e-mail and password for a token
 	// (grant_type=password, toot login_cli); off, they are told to sign in through the browser.
 	PasswordGrant bool
+	// PasswordSignIn allows signing in with a password (the authorize form and the password
+	// grant); an organization that signs in only through its OpenID provider switches it off.
+	PasswordSignIn bool
+	// OIDC is the organization's OpenID Connect provider; no Issuer means none.
+	OIDC OIDC
 	// DefaultLanguage is the language of posts whose author and client name none, as Mastodon
 	// takes the instance's default locale.
 	DefaultLanguage string
@@ -127,6 +132,20 @@ func (c *Config) Domain() string {
 	return u.Host
 }
 
+// OIDC configures sign-in with an OpenID Connect provider.
+type OIDC struct {
+	Issuer, ClientID, ClientSecret string
+	// Name is shown as "Sign in with <Name>"; empty means the issuer's host.
+	Name string
+	// GroupsClaim names the ID token claim that lists the person's groups.
+	GroupsClaim string
+	// AllowedGroups admits only members of one of them; empty admits everyone the provider
+	// authenticates.
+	AllowedGroups []string
+	// AdminGroup's members are the instance's admins, kept in step at every sign-in.
+	AdminGroup string
+}
+
 // Defaults returns a Config with every optional setting filled in.
 func Defaults() Config {
 	return Config{
@@ -146,6 +165,9 @@ func Defaults() Config {
 		WriteTimeout: 30 * time.Second,
 		IdleTimeout:  120 * time.Second,
 		BcryptCost:   12,
+
+		PasswordSignIn: true,
+		OIDC:           OIDC{GroupsClaim: "groups"},
 
 		StreamingHeartbeat: 15 * time.Second,
 		StreamingBuffer:    256,
@@ -202,6 +224,29 @@ func settings() []setting {
 			c.PasswordGrant = b
 			return nil
 		}},
+		{"password-sign-in", "WATERCOOLER_PASSWORD_SIGN_IN", "allow signing in with a password; off, the sign-in form and the password grant refuse passwords (true/false)", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("must be true or false, got %q", v)
+			}
+			c.PasswordSignIn = b
+			return nil
+		}},
+		{"oidc-issuer", "WATERCOOLER_OIDC_ISSUER", "issuer URL of the organization's OpenID Connect provider; empty means no single sign-on", str(func(c *Config) *string { return &c.OIDC.Issuer })},
+		{"oidc-client-id", "WATERCOOLER_OIDC_CLIENT_ID", "client id of this instance at the OpenID provider", str(func(c *Config) *string { return &c.OIDC.ClientID })},
+		{"oidc-client-secret", "WATERCOOLER_OIDC_CLIENT_SECRET", "client secret of this instance at the OpenID provider", str(func(c *Config) *string { return &c.OIDC.ClientSecret })},
+		{"oidc-name", "WATERCOOLER_OIDC_NAME", "provider name on the sign-in button (\"Sign in with <name>\"); default the issuer's host", str(func(c *Config) *string { return &c.OIDC.Name })},
+		{"oidc-groups-claim", "WATERCOOLER_OIDC_GROUPS_CLAIM", "ID token claim listing the person's groups", str(func(c *Config) *string { return &c.OIDC.GroupsClaim })},
+		{"oidc-allowed-groups", "WATERCOOLER_OIDC_ALLOWED_GROUPS", "comma-separated groups whose members may sign in; empty admits everyone the provider authenticates", func(c *Config, v string) error {
+			c.OIDC.AllowedGroups = nil
+			for _, g := range strings.Split(v, ",") {
+				if g = strings.TrimSpace(g); g != "" {
+					c.OIDC.AllowedGroups = append(c.OIDC.AllowedGroups, g)
+				}
+			}
+			return nil
+		}},
+		{"oidc-admin-group", "WATERCOOLER_OIDC_ADMIN_GROUP", "group whose members are admins of this instance", str(func(c *Config) *string { return &c.OIDC.AdminGroup })},
 		{"peer-networks", "WATERCOOLER_PEER_NETWORKS", "comma-separated CIDRs that remote fetches may reach although private", func(c *Config, v string) error {
 			nets, err := ParseNetworks(v)
 			c.PeerNetworks = nets
@@ -398,8 +443,37 @@ func (c *Config) Validate() error {
 	if c.MediaDir == "" {
 		return errors.New("WATERCOOLER_MEDIA_DIR (--media-dir): must not be empty")
 	}
+	if err := c.OIDC.validate(); err != nil {
+		return err
+	}
+	if !c.PasswordSignIn && c.OIDC.Issuer == "" {
+		return errors.New("WATERCOOLER_PASSWORD_SIGN_IN (--password-sign-in): false needs WATERCOOLER_OIDC_ISSUER, or no one could sign in")
+	}
 	if l := c.DefaultLanguage; l != "" && (len(l) < 2 || len(l) > 3 || strings.Trim(l, "abcdefghijklmnopqrstuvwxyz") != "") {
 		return fmt.Errorf("WATERCOOLER_DEFAULT_LANGUAGE (--default-language): %q must be an ISO 639 code like en", l)
+	}
+	return nil
+}
+
+func (o *OIDC) validate() error {
+	if o.Issuer == "" {
+		if o.ClientID != "" || o.ClientSecret != "" || len(o.AllowedGroups) > 0 || o.AdminGroup != "" {
+			return errors.New("WATERCOOLER_OIDC_ISSUER (--oidc-issuer): the other OIDC settings need an issuer")
+		}
+		return nil
+	}
+	u, err := url.Parse(o.Issuer)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("WATERCOOLER_OIDC_ISSUER (--oidc-issuer): %q must be an absolute http(s) URL, like https://login.corp.example", o.Issuer)
+	}
+	if o.ClientID == "" {
+		return errors.New("WATERCOOLER_OIDC_CLIENT_ID (--oidc-client-id): required with WATERCOOLER_OIDC_ISSUER")
+	}
+	if o.GroupsClaim == "" && (len(o.AllowedGroups) > 0 || o.AdminGroup != "") {
+		return errors.New("WATERCOOLER_OIDC_GROUPS_CLAIM (--oidc-groups-claim): must not be empty when groups are allowed or an admin group is set")
+	}
+	if o.Name == "" {
+		o.Name = u.Host
 	}
 	return nil
 }

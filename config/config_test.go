@@ -57,6 +57,11 @@ func TestLoadNamesTheBadSetting(t *testing.T) {
 		{"rate without window", nil, map[string]string{"WATERCOOLER_API_RATE_LIMIT": "300"}, "WATERCOOLER_API_RATE_LIMIT"},
 		{"rate with a tiny window", []string{"--sign-in-account-limit", "5/10ms"}, nil, "--sign-in-account-limit"},
 		{"bad trusted proxy", nil, map[string]string{"WATERCOOLER_TRUSTED_PROXIES": "10.0.0.1"}, "WATERCOOLER_TRUSTED_PROXIES"},
+		{"relative OIDC issuer", nil, map[string]string{"WATERCOOLER_OIDC_ISSUER": "login.corp.example", "WATERCOOLER_OIDC_CLIENT_ID": "wc"}, "WATERCOOLER_OIDC_ISSUER"},
+		{"OIDC issuer without client id", nil, map[string]string{"WATERCOOLER_OIDC_ISSUER": "https://login.corp.example"}, "WATERCOOLER_OIDC_CLIENT_ID"},
+		{"OIDC groups without issuer", nil, map[string]string{"WATERCOOLER_OIDC_ALLOWED_GROUPS": "staff"}, "WATERCOOLER_OIDC_ISSUER"},
+		{"no password and no provider", nil, map[string]string{"WATERCOOLER_PASSWORD_SIGN_IN": "false"}, "WATERCOOLER_PASSWORD_SIGN_IN"},
+		{"OIDC groups with no claim", []string{"--oidc-issuer", "https://login.corp.example", "--oidc-client-id", "wc", "--oidc-admin-group", "admins", "--oidc-groups-claim", ""}, map[string]string{"WATERCOOLER_OIDC_GROUPS_CLAIM": ""}, "WATERCOOLER_OIDC_GROUPS_CLAIM"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -101,5 +106,21 @@ func TestParseRate(t *testing.T) {
 	}
 	if off := (Rate{}); !off.Off() || off.String() != "0" {
 		t.Errorf("zero Rate: Off %v, String %q; want true, \"0\"", off.Off(), off.String())
+	}
+}
+
+func TestLoadOIDC(t *testing.T) {
+	cfg, _, err := Load("serve", nil, envOf(map[string]string{
+		"WATERCOOLER_OIDC_ISSUER": "https://login.corp.example/realms/corp", "WATERCOOLER_OIDC_CLIENT_ID": "wc",
+		"WATERCOOLER_OIDC_CLIENT_SECRET": "s3cret", "WATERCOOLER_OIDC_ALLOWED_GROUPS": " staff, ,eng ",
+		"WATERCOOLER_OIDC_ADMIN_GROUP": "wc-admins", "WATERCOOLER_PASSWORD_SIGN_IN": "false",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cfg.OIDC
+	if o.Name != "login.corp.example" || o.GroupsClaim != "groups" || strings.Join(o.AllowedGroups, "|") != "staff|eng" ||
+		o.AdminGroup != "wc-admins" || o.ClientSecret != "s3cret" || cfg.PasswordSignIn {
+		t.Fatalf("OIDC settings %+v, password sign-in %v", o, cfg.PasswordSignIn)
 	}
 }

@@ -45,7 +45,7 @@ const (
 // oauthMetadata serves RFC 8414 authorization server metadata, as Mastodon 4.3 does.
 func (s *Server) oauthMetadata(c *fiber.Ctx) error {
 	grants := []string{"authorization_code", "client_credentials"}
-	if s.cfg.PasswordGrant {
+	if s.cfg.PasswordGrant && s.cfg.PasswordSignIn {
 		grants = append(grants, "password")
 	}
 	return c.JSON(fiber.Map{
@@ -211,10 +211,15 @@ func (s *Server) renderAuthorizeForm(c *fiber.Ctx, status int, r authRequest, ap
 	if !strings.HasPrefix(website, "https://") && !strings.HasPrefix(website, "http://") {
 		website = ""
 	}
-	return renderPage(c, status, authorizeTemplate, authorizePage{
+	page := authorizePage{
 		Title: "Authorize " + app.Name, Instance: s.cfg.Title, AppName: app.Name, AppWebsite: website,
 		Scopes: describeScopes(scopes), Hidden: hidden, Login: login, Error: problem,
-	})
+		Password: s.cfg.PasswordSignIn,
+	}
+	if s.sso != nil {
+		page.SSOName = s.sso.Name()
+	}
+	return renderPage(c, status, authorizeTemplate, page)
 }
 
 // csrfToken binds a form to the browser's cookie and to the exact OAuth parameters until
@@ -264,6 +269,9 @@ func (s *Server) oauthAuthorizeSubmit(c *fiber.Ctx) error {
 		return s.refuseAuthRequest(c, r, &authProblem{code: "access_denied", redirect: true,
 			description: "The resource owner or authorization server denied the request."})
 	}
+	if !s.cfg.PasswordSignIn {
+		return s.renderAuthorizeForm(c, fiber.StatusForbidden, r, app, scopes, "", passwordSignInOff)
+	}
 	password := c.FormValue("password")
 	if login == "" || password == "" {
 		return s.renderAuthorizeForm(c, fiber.StatusUnprocessableEntity, r, app, scopes, login,
@@ -288,7 +296,13 @@ func (s *Server) oauthAuthorizeSubmit(c *fiber.Ctx) error {
 		return s.renderAuthorizeForm(c, fiber.StatusForbidden, r, app, scopes, login,
 			"Your login is currently disabled.")
 	}
-	code, err := s.store.CreateAuthCode(ctx, &store.AuthCode{
+	return s.issueAuthCode(c, r, app, scopes, acct)
+}
+
+// issueAuthCode ends a granted authorization request of a signed-in person: the code goes to
+// the client's redirect URI, or is shown for out-of-band clients.
+func (s *Server) issueAuthCode(c *fiber.Ctx, r authRequest, app *store.App, scopes []string, acct *store.Account) error {
+	code, err := s.store.CreateAuthCode(c.UserContext(), &store.AuthCode{
 		ClientID: app.ClientID, AccountID: acct.ID, RedirectURI: r.RedirectURI, Scopes: scopes,
 		CodeChallenge: r.CodeChallenge, CodeChallengeMethod: r.CodeChallengeMethod,
 	})
@@ -375,6 +389,9 @@ func (s *Server) oauthToken(c *fiber.Ctx) error {
 	}
 	if p.GrantType == "" {
 		return oauthFail(c, fiber.StatusBadRequest, "invalid_request", "Missing required parameter: grant_type.")
+	}
+	if p.GrantType == "password" && !s.cfg.PasswordSignIn {
+		return oauthFail(c, fiber.StatusBadRequest, "unsupported_grant_type", passwordSignInOff)
 	}
 	if p.GrantType == "password" && !s.cfg.PasswordGrant {
 		// toot login_cli and other command-line clients use this grant; tell them what works.

@@ -69,16 +69,33 @@ wants to use your account on {{.Instance}}.</p>
 {{- end}}
 </ul>
 {{if .Error}}<p class="error" role="alert" id="form-error">{{.Error}}</p>{{end}}
+{{- if .SSOName}}
+<form method="post" action="/oauth/oidc" id="sso">
+{{- range .Hidden}}
+<input type="hidden" name="{{.Name}}" value="{{.Value}}">
+{{- end}}
+<div class="actions">
+<button type="submit">Sign in with {{.SSOName}}</button>
+</div>
+</form>
+{{- if .Password}}
+<p>Or sign in with your password:</p>
+{{- end}}
+{{- end}}
 <form method="post" action="/oauth/authorize">
 {{- range .Hidden}}
 <input type="hidden" name="{{.Name}}" value="{{.Value}}">
 {{- end}}
+{{- if .Password}}
 <label for="login">E-mail address or username</label>
 <input id="login" name="login" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value="{{.Login}}"{{if .Error}} aria-describedby="form-error" aria-invalid="true"{{end}}>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
+{{- end}}
 <div class="actions">
+{{- if .Password}}
 <button type="submit" name="decision" value="approve">Sign in and authorize</button>
+{{- end}}
 <button type="submit" name="decision" value="deny" class="secondary" formnovalidate>Deny</button>
 </div>
 </form>` + pageFoot))
@@ -97,6 +114,9 @@ type authorizePage struct {
 	Scopes              []scopeLine
 	Hidden              []hiddenField
 	Login, Error        string
+	// Password shows the password form; SSOName, when set, the "Sign in with" button.
+	Password bool
+	SSOName  string
 }
 
 type scopeLine struct{ Name, Description string }

@@ -25,6 +25,8 @@ func (s *Server) routes(app *fiber.App) {
 	app.Post("/oauth/authorize", s.oauthAuthorizeSubmit)
 	app.Post("/oauth/token", s.oauthToken)
 	app.Post("/oauth/revoke", s.oauthRevoke)
+	app.Post("/oauth/oidc", s.ssoStart)
+	app.Get(ssoCallbackPath, s.ssoCallback)
 
 	api := app.Group("/api", s.authenticate, s.limitAPI)
 	read, write, follow := requireScope, requireScope, requireScope

@@ -38,6 +38,7 @@ type Server struct {
 	// budgets holds the slices of rate-limit windows this process reserved (see ratelimit.go).
 	budgets rateBudgets
 	fed     Federation // nil when the instance does not federate (some tests)
+	sso     SSO        // nil when no OpenID provider is configured
 	push    Push       // nil when the instance sends no Web Push (some tests)
 	// trends ranks this department's hashtags, statuses and links (trends.go).
 	trends *trends.Ranker

@@ -259,3 +259,14 @@ func (k keys) accountTermWords() string {
 func (k keys) accountTermsIndexed() string {
 	return k.p + "idx:account:terms:indexed" // set once every account written before the index was indexed
 }
+
+// Single sign-on (sso.go).
+func (k keys) ssoFlow(state string) string {
+	return k.p + "sso:flow:" + state // JSON of a sign-in under way at the provider, short-lived
+}
+func (k keys) ssoLinks() string {
+	return k.p + "sso:links" // hash issuer NUL subject → local account id
+}
+func (k keys) ssoFirstSignIn(issuer, subject string) string {
+	return k.p + "sso:creating:" + issuer + "\x00" + subject // held while a first sign-in creates the account
+}

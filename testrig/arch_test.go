@@ -18,6 +18,8 @@ func TestImportRules(t *testing.T) {
 		{"watercooler/config", []string{"watercooler/", "github.com/"}},
 		{"watercooler/server/mastodon", []string{"github.com/gofiber/", "watercooler/server\n"}},
 		{"watercooler/push", []string{"github.com/gofiber/", "watercooler/server\n"}},
+		{"watercooler/sso", []string{"github.com/gofiber/", "watercooler/server\n", "watercooler/federation"}},
+		{"watercooler/server", []string{"watercooler/sso"}},
 	}
 	for _, r := range rules {
 		out, err := exec.Command("go", "list", "-deps", r.pkg).CombinedOutput()

@@ -20,6 +20,7 @@ import (
 	"watercooler/push"
 	"watercooler/server"
 	"watercooler/signup"
+	"watercooler/sso"
 	"watercooler/store"
 )
 
@@ -126,7 +127,11 @@ func StartInstance(t testing.TB, options ...func(*config.Config)) *Instance {
 	if err != nil {
 		t.Fatalf("push: %v", err)
 	}
-	app := server.New(cfg, st, log, server.WithFederation(fed), server.WithPush(pusher))
+	opts := []server.Option{server.WithFederation(fed), server.WithPush(pusher)}
+	if cfg.OIDC.Issuer != "" {
+		opts = append(opts, server.WithSSO(sso.New(cfg.OIDC, cfg.URL, st, server.Bcrypt{Cost: cfg.BcryptCost}, nil)))
+	}
+	app := server.New(cfg, st, log, opts...)
 	inst := &Instance{URL: cfg.URL, Config: cfg, Store: st, Federator: fed, Push: pusher, app: app, ln: ln, log: log}
 	inst.start()
 	t.Cleanup(inst.Stop)

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauth2-proxy/mockoidc"
 	"golang.org/x/sync/errgroup"
 
 	"watercooler/config"
@@ -25,11 +26,15 @@ import (
 	"watercooler/push"
 	"watercooler/server"
 	"watercooler/signup"
+	"watercooler/sso"
 	"watercooler/store"
 )
 
 // demoPassword signs in every demo user; the demo runs on loopback only.
 const demoPassword = "watercooler-demo"
+
+// demoProviderName names the demo's OpenID provider on the sign-in pages.
+const demoProviderName = "Demo ID"
 
 // department is one demo instance with its sample people and posts.
 type department struct {
@@ -86,6 +91,19 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	defer os.RemoveAll(mediaRoot)
 
+	// One OpenID provider for the organization, so one identity signs in to every department.
+	// mockoidc signs every sign-in in as its default person without asking anything, which
+	// suits a loopback demo that already prints its passwords.
+	provider, err := mockoidc.Run()
+	if err != nil {
+		return fmt.Errorf("demo OpenID provider: %w", err)
+	}
+	defer func() { _ = provider.Shutdown() }()
+	// mockoidc caches its key id on first use without a lock: compute it before any request.
+	if _, err := provider.Keypair.KeyID(); err != nil {
+		return fmt.Errorf("demo OpenID provider: %w", err)
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	type running struct {
 		dept  department
@@ -102,6 +120,8 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		cfg.Title = "Watercooler · " + dept.name
 		cfg.MediaDir = filepath.Join(mediaRoot, dept.name)
 		cfg.PeerNetworks, _ = config.ParseNetworks("127.0.0.0/8,::1/128")
+		cfg.OIDC = config.OIDC{Issuer: provider.Issuer(), ClientID: provider.ClientID, ClientSecret: provider.ClientSecret,
+			Name: demoProviderName, GroupsClaim: "groups"}
 		if err := cfg.Validate(); err != nil {
 			return err
 		}
@@ -122,7 +142,8 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		if err != nil {
 			return err
 		}
-		app := server.New(cfg, st, log.With("department", dept.name), server.WithFederation(fed), server.WithPush(pusher))
+		app := server.New(cfg, st, log.With("department", dept.name), server.WithFederation(fed), server.WithPush(pusher),
+			server.WithSSO(sso.New(cfg.OIDC, cfg.URL, st, server.Bcrypt{Cost: cfg.BcryptCost}, nil)))
 		g.Go(func() error { fed.Run(gctx); return nil })
 		g.Go(func() error {
 			server.RunScheduled(gctx, cfg, st, log.With("department", dept.name, "part", "scheduled"), server.WithFederation(fed))
@@ -150,6 +171,8 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 			fmt.Fprintf(stdout, "    sign in as %s@example.com / %s  (%s)\n", p.username, demoPassword, p.displayName)
 		}
 	}
+	fmt.Fprintf(stdout, "\n  Or choose \"Sign in with %s\" on any department's sign-in page: the demo's one OpenID\n  provider signs you in as %s everywhere, and the first sign-in creates the account.\n",
+		demoProviderName, mockoidc.DefaultUser().PreferredUsername)
 	keeps := "Data lives in an embedded in-memory Redis and is gone when the demo stops (set REDIS_URL to keep it)."
 	if *redisURL != "" {
 		keeps = "Data is kept in the Redis at REDIS_URL, each department under its own key prefix."

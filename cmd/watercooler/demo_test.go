@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	gomastodon "github.com/mattn/go-mastodon"
+
 	"watercooler/testrig"
 )
 
@@ -122,6 +124,19 @@ func TestDemoFederates(t *testing.T) {
 		var sts []status
 		return getJSON(eng+"/api/v1/accounts/"+found.ID+"/statuses", &sts) && has(sts, bob, "glad this exists")
 	})
+	// The demo's one OpenID provider signs the same person in to two departments.
+	if !strings.Contains(out.String(), `"Sign in with Demo ID"`) {
+		t.Errorf("demo output does not offer single sign-on:\n%s", out.String())
+	}
+	for _, dept := range []string{eng, "http://" + salesDomain} {
+		app, err := gomastodon.RegisterApp(ctx, &gomastodon.AppConfig{Server: dept, ClientName: "demo sso", Scopes: "read", RedirectURIs: "urn:ietf:wg:oauth:2.0:oob"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if me := signInWithOIDC(t, dept, app, "Demo ID"); me.Username != "jane_doe" {
+			t.Errorf("%s: signed in through the demo provider as %q, want jane_doe", dept, me.Username)
+		}
+	}
 	for _, l := range logs.Lines() {
 		if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") || strings.Contains(l, "request refused") {
 			t.Errorf("quiet logs expected while nothing is wrong, got: %s", l)

@@ -16,6 +16,7 @@ import (
 	"watercooler/federation"
 	"watercooler/push"
 	"watercooler/server"
+	"watercooler/sso"
 	"watercooler/store"
 )
 
@@ -44,7 +45,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, log *
 	if err != nil {
 		return err
 	}
-	app := server.New(cfg, st, log.With("instance", cfg.Domain()), server.WithFederation(fed), server.WithPush(pusher))
+	opts := []server.Option{server.WithFederation(fed), server.WithPush(pusher)}
+	if cfg.OIDC.Issuer != "" {
+		opts = append(opts, server.WithSSO(sso.New(cfg.OIDC, cfg.URL, st, server.Bcrypt{Cost: cfg.BcryptCost}, nil)))
+	}
+	app := server.New(cfg, st, log.With("instance", cfg.Domain()), opts...)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("WATERCOOLER_LISTEN: %w", err)
