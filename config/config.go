@@ -47,6 +47,9 @@ type Config struct {
 	// DefaultLanguage is the language of posts whose author and client name none, as Mastodon
 	// takes the instance's default locale.
 	DefaultLanguage string
+	// OrgJoin is the base URL of a department of the organization this one asks to join at
+	// start; empty joins nothing (a department that already joined stays in).
+	OrgJoin string
 	// PeerNetworks lists CIDRs that remote fetches may reach although they are private.
 	PeerNetworks []*net.IPNet
 	// DomainBlocks are hosts never federated with; added to the ones kept in Redis at start.
@@ -247,6 +250,7 @@ func settings() []setting {
 			return nil
 		}},
 		{"oidc-admin-group", "WATERCOOLER_OIDC_ADMIN_GROUP", "group whose members are admins of this instance", str(func(c *Config) *string { return &c.OIDC.AdminGroup })},
+		{"org-join", "WATERCOOLER_ORG_JOIN", "base URL of any department of the organization to join at start (e.g. https://eng.corp.example)", str(func(c *Config) *string { return &c.OrgJoin })},
 		{"peer-networks", "WATERCOOLER_PEER_NETWORKS", "comma-separated CIDRs that remote fetches may reach although private", func(c *Config, v string) error {
 			nets, err := ParseNetworks(v)
 			c.PeerNetworks = nets
@@ -428,6 +432,15 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("WATERCOOLER_URL (--url): %q must be an absolute http(s) URL with no path, like https://eng.corp.example", c.URL)
 	}
 	c.URL = strings.TrimSuffix(c.URL, "/")
+	if c.OrgJoin != "" {
+		if err := CheckBaseURL(c.OrgJoin); err != nil {
+			return fmt.Errorf("WATERCOOLER_ORG_JOIN (--org-join): %w", err)
+		}
+		c.OrgJoin = strings.TrimSuffix(c.OrgJoin, "/")
+		if c.OrgJoin == c.URL {
+			return fmt.Errorf("WATERCOOLER_ORG_JOIN (--org-join): %q is this department's own URL; name another department", c.OrgJoin)
+		}
+	}
 	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
 		return fmt.Errorf("WATERCOOLER_LISTEN (--listen): %q must be host:port, like 127.0.0.1:8080", c.Listen)
 	}
@@ -480,3 +493,12 @@ func (o *OIDC) validate() error {
 
 // TestRedisURL is the Redis that the test command (scripts/test) started for the test suite.
 func TestRedisURL() string { return os.Getenv("WATERCOOLER_TEST_REDIS") }
+
+// CheckBaseURL checks that v is an absolute http(s) URL with no path: a department's base URL.
+func CheckBaseURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return fmt.Errorf("%q must be an absolute http(s) URL with no path, like https://eng.corp.example", v)
+	}
+	return nil
+}

@@ -247,11 +247,19 @@ func (s *Server) instanceV2(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// instancePeers lists the domains of the remote accounts this instance knows.
+// instancePeers lists the organization's other departments and the domains of the remote
+// accounts this instance knows.
 func (s *Server) instancePeers(c *fiber.Ctx) error {
 	domains, err := s.store.KnownDomains(c.UserContext())
 	if err != nil {
 		return err
+	}
+	departments, err := s.organizationPeers(c.UserContext())
+	if err != nil {
+		return err
+	}
+	if len(departments) > 0 {
+		domains = mergeHosts(domains, departments)
 	}
 	return c.JSON(domains)
 }

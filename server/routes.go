@@ -18,6 +18,7 @@ func (s *Server) routes(app *fiber.App) {
 	app.Get("/headers/original/missing.png", servePNG(header))
 
 	s.mountFederation(app)
+	s.mountOrganization(app)
 
 	// OAuth.
 	app.Get("/.well-known/oauth-authorization-server", s.oauthMetadata)
@@ -46,6 +47,7 @@ func (s *Server) routes(app *fiber.App) {
 	api.Get("/v1/instance", s.instanceV1)
 	api.Get("/v2/instance", s.instanceV2)
 	api.Get("/v1/instance/peers", s.instancePeers)
+	api.Get("/v1/organization", s.organization)
 	api.Get("/v1/instance/rules", s.instanceRules)
 	api.Get("/v1/instance/activity", s.instanceActivity)
 	api.Get("/v1/instance/extended_description", s.instanceExtendedDescription)

@@ -37,9 +37,10 @@ type Server struct {
 	dummyHash string
 	// budgets holds the slices of rate-limit windows this process reserved (see ratelimit.go).
 	budgets rateBudgets
-	fed     Federation // nil when the instance does not federate (some tests)
-	sso     SSO        // nil when no OpenID provider is configured
-	push    Push       // nil when the instance sends no Web Push (some tests)
+	fed     Federation   // nil when the instance does not federate (some tests)
+	sso     SSO          // nil when no OpenID provider is configured
+	org     Organization // nil when the instance keeps no member list (some tests)
+	push    Push         // nil when the instance sends no Web Push (some tests)
 	// trends ranks this department's hashtags, statuses and links (trends.go).
 	trends *trends.Ranker
 	// decodes bounds how many uploaded images decode at once.

@@ -270,3 +270,17 @@ func (k keys) ssoLinks() string {
 func (k keys) ssoFirstSignIn(issuer, subject string) string {
 	return k.p + "sso:creating:" + issuer + "\x00" + subject // held while a first sign-in creates the account
 }
+
+// Organization of departments (org.go).
+func (k keys) orgMembers() string {
+	return k.p + "org:members" // hash host → JSON OrgMember, tombstones of departments that left included
+}
+func (k keys) orgVersions() string {
+	return k.p + "org:versions" // hash host → the member entry's ordering key (version*2, +1 if left)
+}
+func (k keys) orgPending() string {
+	return k.p + "org:pending" // hash host → JSON OrgMember asking to join, awaiting an admin's approval
+}
+func (k keys) orgSeeds() string {
+	return k.p + "org:seeds" // set of base URLs of departments this one asked to join and has not heard from
+}

@@ -17,6 +17,7 @@ import (
 
 	"watercooler/config"
 	"watercooler/federation"
+	"watercooler/org"
 	"watercooler/push"
 	"watercooler/server"
 	"watercooler/signup"
@@ -71,6 +72,7 @@ type Instance struct {
 	Store     *store.Store
 	Federator *federation.Federator
 	Push      *push.Service
+	Org       *org.Service
 
 	app         *fiber.App
 	ln          net.Listener
@@ -119,7 +121,7 @@ func StartInstance(t testing.TB, options ...func(*config.Config)) *Instance {
 	rdb := Redis(t)
 	st := store.New(rdb, Prefix(t, rdb), cfg.Domain())
 	log := Logger(t).With("instance", cfg.Domain())
-	fed, err := federation.New(context.Background(), cfg, st, log, FastFederation())
+	fed, err := federation.New(context.Background(), cfg, st, log, loopbackFederation())
 	if err != nil {
 		t.Fatalf("federation: %v", err)
 	}
@@ -127,12 +129,16 @@ func StartInstance(t testing.TB, options ...func(*config.Config)) *Instance {
 	if err != nil {
 		t.Fatalf("push: %v", err)
 	}
-	opts := []server.Option{server.WithFederation(fed), server.WithPush(pusher)}
+	organization := org.New(cfg, st, fed, log, FastOrg())
+	if err := organization.Start(context.Background()); err != nil {
+		t.Fatalf("organization: %v", err)
+	}
+	opts := []server.Option{server.WithFederation(fed), server.WithPush(pusher), server.WithOrganization(organization)}
 	if cfg.OIDC.Issuer != "" {
 		opts = append(opts, server.WithSSO(sso.New(cfg.OIDC, cfg.URL, st, server.Bcrypt{Cost: cfg.BcryptCost}, nil)))
 	}
 	app := server.New(cfg, st, log, opts...)
-	inst := &Instance{URL: cfg.URL, Config: cfg, Store: st, Federator: fed, Push: pusher, app: app, ln: ln, log: log}
+	inst := &Instance{URL: cfg.URL, Config: cfg, Store: st, Federator: fed, Push: pusher, Org: organization, app: app, ln: ln, log: log}
 	inst.start()
 	t.Cleanup(inst.Stop)
 	return inst
@@ -158,6 +164,19 @@ func FastFederation() federation.Options {
 	}
 }
 
+// loopbackFederation is FastFederation reaching every loopback address whatever peer networks
+// a test configures: a test's instances all listen on 127.0.0.1, and a test that narrows
+// WATERCOOLER_PEER_NETWORKS does so to see who may join the organization unapproved.
+func loopbackFederation() federation.Options {
+	o := FastFederation()
+	o.Fetch.PeerNetworks, _ = config.ParseNetworks("127.0.0.0/8")
+	return o
+}
+
+// FastOrg makes the organization's gossip run five times a second, so that tests see members
+// spread within a second or two; production gossips every 10 s.
+func FastOrg() org.Options { return org.Options{Period: 200 * time.Millisecond} }
+
 // FastPush compresses the Web Push retry schedule as FastFederation does federation's.
 func FastPush(fed *federation.Federator) push.Options {
 	return push.Options{
@@ -181,8 +200,9 @@ func (i *Instance) start() {
 	go func() {
 		defer close(i.workersDone)
 		var wg sync.WaitGroup
-		wg.Add(2)
+		wg.Add(3)
 		go func() { defer wg.Done(); i.Push.Run(ctx) }()
+		go func() { defer wg.Done(); i.Org.Run(ctx) }()
 		go func() {
 			defer wg.Done()
 			server.RunScheduled(ctx, i.Config, i.Store, i.log, server.WithFederation(i.Federator))
@@ -214,7 +234,7 @@ func (i *Instance) Restart(t testing.TB) {
 		t.Fatalf("listen again on %s: %v", i.Config.Listen, err)
 	}
 	log := Logger(t).With("instance", i.Config.Domain())
-	fed, err := federation.New(context.Background(), i.Config, i.Store, log, FastFederation())
+	fed, err := federation.New(context.Background(), i.Config, i.Store, log, loopbackFederation())
 	if err != nil {
 		t.Fatalf("federation: %v", err)
 	}
@@ -222,8 +242,12 @@ func (i *Instance) Restart(t testing.TB) {
 	if err != nil {
 		t.Fatalf("push: %v", err)
 	}
-	i.Federator, i.Push, i.ln, i.log = fed, pusher, ln, log
-	i.app = server.New(i.Config, i.Store, log, server.WithFederation(fed), server.WithPush(pusher))
+	organization := org.New(i.Config, i.Store, fed, log, FastOrg())
+	if err := organization.Start(context.Background()); err != nil {
+		t.Fatalf("organization: %v", err)
+	}
+	i.Federator, i.Push, i.Org, i.ln, i.log = fed, pusher, organization, ln, log
+	i.app = server.New(i.Config, i.Store, log, server.WithFederation(fed), server.WithPush(pusher), server.WithOrganization(organization))
 	i.start()
 }
 
