@@ -73,6 +73,8 @@ type Instance struct {
 	Federator *federation.Federator
 	Push      *push.Service
 	Org       *org.Service
+	// RedisPrefix is the key space of Store, for admin commands run against the instance.
+	RedisPrefix string
 
 	app         *fiber.App
 	ln          net.Listener
@@ -119,7 +121,8 @@ func StartInstance(t testing.TB, options ...func(*config.Config)) *Instance {
 		t.Fatalf("config: %v", err)
 	}
 	rdb := Redis(t)
-	st := store.New(rdb, Prefix(t, rdb), cfg.Domain())
+	prefix := Prefix(t, rdb)
+	st := store.New(rdb, prefix, cfg.Domain())
 	log := Logger(t).With("instance", cfg.Domain())
 	fed, err := federation.New(context.Background(), cfg, st, log, loopbackFederation())
 	if err != nil {
@@ -138,7 +141,7 @@ func StartInstance(t testing.TB, options ...func(*config.Config)) *Instance {
 		opts = append(opts, server.WithSSO(sso.New(cfg.OIDC, cfg.URL, st, server.Bcrypt{Cost: cfg.BcryptCost}, nil)))
 	}
 	app := server.New(cfg, st, log, opts...)
-	inst := &Instance{URL: cfg.URL, Config: cfg, Store: st, Federator: fed, Push: pusher, Org: organization, app: app, ln: ln, log: log}
+	inst := &Instance{URL: cfg.URL, Config: cfg, Store: st, Federator: fed, Push: pusher, Org: organization, RedisPrefix: prefix, app: app, ln: ln, log: log}
 	inst.start()
 	t.Cleanup(inst.Stop)
 	return inst

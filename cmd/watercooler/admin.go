@@ -30,6 +30,10 @@ const adminUsage = `Usage:
   watercooler admin federation mode --set open|allowlist
   watercooler admin deliveries dead [--limit N]
   watercooler admin deliveries stats
+  watercooler admin org join --org-join URL   (or: admin org join URL)
+  watercooler admin org leave
+  watercooler admin org list
+  watercooler admin org approve --host HOST
   watercooler admin announcement create --text TEXT [--starts-at T] [--ends-at T] [--all-day]
   watercooler admin announcement list
   watercooler admin announcement delete --id ID
@@ -280,7 +284,7 @@ func localUser(ctx context.Context, st *store.Store, username string) (*store.Us
 }
 
 func admin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	for _, cmd := range slices.Concat(adminCommands(), federationCommands(), announcementCommands(), reportCommands()) {
+	for _, cmd := range slices.Concat(adminCommands(), federationCommands(), announcementCommands(), reportCommands(), orgCommands()) {
 		words := strings.Fields(cmd.path)
 		if len(args) < len(words) || strings.Join(args[:len(words)], " ") != cmd.path {
 			continue

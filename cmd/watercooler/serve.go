@@ -14,6 +14,7 @@ import (
 
 	"watercooler/config"
 	"watercooler/federation"
+	"watercooler/org"
 	"watercooler/push"
 	"watercooler/server"
 	"watercooler/sso"
@@ -45,7 +46,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, log *
 	if err != nil {
 		return err
 	}
-	opts := []server.Option{server.WithFederation(fed), server.WithPush(pusher)}
+	organization := org.New(cfg, st, fed, log.With("instance", cfg.Domain(), "part", "org"), org.Options{})
+	if err := organization.Start(ctx); err != nil {
+		return fmt.Errorf("organization: %w", err)
+	}
+	opts := []server.Option{server.WithFederation(fed), server.WithPush(pusher), server.WithOrganization(organization)}
 	if cfg.OIDC.Issuer != "" {
 		opts = append(opts, server.WithSSO(sso.New(cfg.OIDC, cfg.URL, st, server.Bcrypt{Cost: cfg.BcryptCost}, nil)))
 	}
@@ -55,7 +60,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, log *
 		return fmt.Errorf("WATERCOOLER_LISTEN: %w", err)
 	}
 	log.Info("watercooler serving", "url", cfg.URL, "listen", cfg.Listen)
-	workers := runWorkers(ctx, fed, pusher.Run, func(ctx context.Context) {
+	workers := runWorkers(ctx, fed, pusher.Run, organization.Run, func(ctx context.Context) {
 		server.RunScheduled(ctx, cfg, st, log.With("instance", cfg.Domain(), "part", "scheduled"), server.WithFederation(fed))
 	})
 	err = listenUntilDone(ctx, app, ln)
