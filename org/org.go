@@ -267,7 +267,7 @@ func (s *Service) merge(ctx context.Context, members []store.OrgMember) error {
 		if err != nil {
 			return err
 		}
-		s.log.Info("organization member", "host", m.Host, "left", m.Left)
+		s.log.Debug("organization member", "host", m.Host, "left", m.Left)
 	}
 	return nil
 }

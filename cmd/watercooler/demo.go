@@ -23,6 +23,7 @@ import (
 
 	"watercooler/config"
 	"watercooler/federation"
+	"watercooler/org"
 	"watercooler/push"
 	"watercooler/server"
 	"watercooler/signup"
@@ -119,7 +120,12 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		cfg.RedisPrefix = "demo-" + dept.name
 		cfg.Title = "Watercooler · " + dept.name
 		cfg.MediaDir = filepath.Join(mediaRoot, dept.name)
+		cfg.Description = "The " + dept.name + " department's Watercooler."
 		cfg.PeerNetworks, _ = config.ParseNetworks("127.0.0.0/8,::1/128")
+		if i > 0 {
+			// The others join by naming the first, as WATERCOOLER_ORG_JOIN does.
+			cfg.OrgJoin = "http://" + *host + ":" + strconv.Itoa(*basePort)
+		}
 		cfg.OIDC = config.OIDC{Issuer: provider.Issuer(), ClientID: provider.ClientID, ClientSecret: provider.ClientSecret,
 			Name: demoProviderName, GroupsClaim: "groups"}
 		if err := cfg.Validate(); err != nil {
@@ -142,7 +148,12 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		if err != nil {
 			return err
 		}
-		app := server.New(cfg, st, log.With("department", dept.name), server.WithFederation(fed), server.WithPush(pusher),
+		// The demo gossips every 2 s rather than 10, so its departments agree within seconds.
+		organization := org.New(cfg, st, fed, log.With("department", dept.name, "part", "org"), org.Options{Period: 2 * time.Second})
+		if err := organization.Start(ctx); err != nil {
+			return err
+		}
+		app := server.New(cfg, st, log.With("department", dept.name), server.WithFederation(fed), server.WithPush(pusher), server.WithOrganization(organization),
 			server.WithSSO(sso.New(cfg.OIDC, cfg.URL, st, server.Bcrypt{Cost: cfg.BcryptCost}, nil)))
 		g.Go(func() error { fed.Run(gctx); return nil })
 		g.Go(func() error {
@@ -155,6 +166,9 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 			return fmt.Errorf("department %s: %w", dept.name, err)
 		}
 		g.Go(func() error { return listenUntilDone(gctx, app, ln) })
+		// Gossip only once the department answers: the first message makes the receiver fetch
+		// this department's key.
+		g.Go(func() error { organization.Run(gctx); return nil })
 		instances = append(instances, running{dept, cfg, st})
 	}
 	seeded := make([]demoInstance, len(instances))

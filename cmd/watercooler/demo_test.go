@@ -106,6 +106,26 @@ func TestDemoFederates(t *testing.T) {
 		}
 		return false
 	}
+	// The three departments formed the organization: sales and support named engineering,
+	// and each learned of the other through it.
+	for i := range 3 {
+		dept := "http://127.0.0.1:" + strconv.Itoa(base+i)
+		testrig.Eventually(t, 10*time.Second, dept+" lists the three departments", func() bool {
+			var ds []struct {
+				Domain string `json:"domain"`
+				Title  string `json:"title"`
+			}
+			if !getJSON(dept+"/api/v1/organization", &ds) || len(ds) != 3 {
+				return false
+			}
+			for _, d := range ds {
+				if !strings.HasPrefix(d.Title, "Watercooler · ") {
+					return false
+				}
+			}
+			return true
+		})
+	}
 	bob := "bob@" + salesDomain
 	// Federation runs on the production schedule here: a delivery that met a department still
 	// starting waits for a probe (every second while the outage is short), not for its 30 s
