@@ -126,13 +126,25 @@ func (s *Service) Departments(ctx context.Context) ([]store.OrgMember, error) {
 		self.Left = false
 		return []store.OrgMember{self}, nil
 	}
+	blocks, err := s.blocks(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := all[:0]
 	for _, m := range all {
-		if !m.Left {
+		if !m.Left && blocks.Permits(m.Host) {
 			out = append(out, m)
 		}
 	}
 	return out, nil
+}
+
+// blocks is the instance's domain blocks alone: an admin may block a member locally, which
+// hides it here and stops gossip with it, while the others keep it.
+func (s *Service) blocks(ctx context.Context) (store.FederationPolicy, error) {
+	p, err := s.st.FederationPolicy(ctx)
+	p.Allowlist = false
+	return p, err
 }
 
 // Run gossips every Period until ctx ends.
@@ -161,6 +173,11 @@ func (s *Service) Round(ctx context.Context) {
 		s.log.Warn("organization gossip", "err", err)
 		return
 	}
+	blocks, err := s.blocks(ctx)
+	if err != nil {
+		s.log.Warn("organization gossip", "err", err)
+		return
+	}
 	left := false
 	for _, m := range all {
 		if m.Host == s.host {
@@ -169,7 +186,7 @@ func (s *Service) Round(ctx context.Context) {
 	}
 	targets := map[string]bool{} // base URL → is a seed
 	for _, m := range all {
-		if m.Host == s.host || m.Left {
+		if m.Host == s.host || m.Left || !blocks.Permits(m.Host) {
 			continue
 		}
 		if _, done := s.acked.Load(m.Host); left && done {

@@ -233,3 +233,22 @@ func TestGossipRefusesUnsignedAndForeignSignatures(t *testing.T) {
 		t.Errorf("eng lists %v after refused gossip", got)
 	}
 }
+
+// TestBlockingAMemberHidesItLocally: an admin's domain block hides a member from that
+// department's list and stops gossip with it; the others keep it.
+func TestBlockingAMemberHidesItLocally(t *testing.T) {
+	eng := testrig.StartInstance(t, named("Engineering"))
+	sales := testrig.StartInstance(t, named("Sales"), joining(eng))
+	hr := testrig.StartInstance(t, named("HR"), joining(eng))
+	three := []*testrig.Instance{eng, sales, hr}
+	waitMembers(t, converge, three, three...)
+
+	if err := eng.Store.BlockDomain(context.Background(), hr.Config.Domain()); err != nil {
+		t.Fatal(err)
+	}
+	waitMembers(t, converge, []*testrig.Instance{eng}, eng, sales)
+	if got := peers(t, eng); slices.Contains(got, hr.Config.Domain()) {
+		t.Errorf("eng's peers %v include the department it blocked", got)
+	}
+	waitMembers(t, converge, []*testrig.Instance{sales, hr}, three...)
+}
