@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -124,7 +125,7 @@ func StartInstance(t testing.TB, options ...func(*config.Config)) *Instance {
 	prefix := Prefix(t, rdb)
 	st := store.New(rdb, prefix, cfg.Domain())
 	log := Logger(t).With("instance", cfg.Domain())
-	fed, err := federation.New(context.Background(), cfg, st, log, loopbackFederation())
+	fed, err := federation.New(context.Background(), cfg, st, log, loopbackFederation(cfg))
 	if err != nil {
 		t.Fatalf("federation: %v", err)
 	}
@@ -167,12 +168,16 @@ func FastFederation() federation.Options {
 	}
 }
 
-// loopbackFederation is FastFederation reaching every loopback address whatever peer networks
-// a test configures: a test's instances all listen on 127.0.0.1, and a test that narrows
-// WATERCOOLER_PEER_NETWORKS does so to see who may join the organization unapproved.
-func loopbackFederation() federation.Options {
+// loopbackFederation is FastFederation for cfg. A test that narrows WATERCOOLER_PEER_NETWORKS
+// to other networks does so to see who may join the organization unapproved, yet its peers all
+// listen on 127.0.0.1: its fetches still reach loopback. A test that clears the peer networks
+// keeps the guard whole, to see private addresses refused.
+func loopbackFederation(cfg config.Config) federation.Options {
 	o := FastFederation()
-	o.Fetch.PeerNetworks, _ = config.ParseNetworks("127.0.0.0/8")
+	if len(cfg.PeerNetworks) > 0 {
+		loopback, _ := config.ParseNetworks("127.0.0.0/8")
+		o.Fetch.PeerNetworks = append(slices.Clone(cfg.PeerNetworks), loopback...)
+	}
 	return o
 }
 
@@ -237,7 +242,7 @@ func (i *Instance) Restart(t testing.TB) {
 		t.Fatalf("listen again on %s: %v", i.Config.Listen, err)
 	}
 	log := Logger(t).With("instance", i.Config.Domain())
-	fed, err := federation.New(context.Background(), i.Config, i.Store, log, loopbackFederation())
+	fed, err := federation.New(context.Background(), i.Config, i.Store, log, loopbackFederation(i.Config))
 	if err != nil {
 		t.Fatalf("federation: %v", err)
 	}
