@@ -20,8 +20,8 @@ import (
 )
 
 // startServe runs the serve command on a free port against the test Redis, with the given key
-// prefix, until the test ends.
-func startServe(t *testing.T, prefix string) string {
+// prefix and environment, until the test ends.
+func startServe(t *testing.T, prefix string, env map[string]string) string {
 	t.Helper()
 	addr := freeAddr(t, "127.0.0.1")
 	base := "http://" + addr
@@ -29,7 +29,7 @@ func startServe(t *testing.T, prefix string) string {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--listen", addr, "--url", base, "--redis", config.TestRedisURL(), "--redis-prefix", prefix, "--media-dir", t.TempDir()},
-			func(string) string { return "" }, io.Discard, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			func(k string) string { return env[k] }, io.Discard, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -94,7 +94,7 @@ func TestClientFlowAgainstServe(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	base := startServe(t, prefix)
+	base := startServe(t, prefix, nil)
 	ctx := context.Background()
 
 	login := func(user string) *gomastodon.Client {

@@ -4,19 +4,14 @@ import (
 	"context"
 	"html"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	gomastodon "github.com/mattn/go-mastodon"
 	"github.com/oauth2-proxy/mockoidc"
-
-	"watercooler/config"
-	"watercooler/testrig"
 )
 
 // TestServeSignsInThroughOIDC runs serve configured only by the OIDC settings, with password
@@ -28,32 +23,13 @@ func TestServeSignsInThroughOIDC(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = m.Shutdown() })
 	_, prefix := adminRunner(t)
-	addr := freeAddr(t, "127.0.0.1")
-	base := "http://" + addr
 	env := map[string]string{
 		"WATERCOOLER_OIDC_ISSUER": m.Issuer(), "WATERCOOLER_OIDC_CLIENT_ID": m.ClientID,
 		"WATERCOOLER_OIDC_CLIENT_SECRET": m.ClientSecret, "WATERCOOLER_OIDC_NAME": "Corp ID",
 		"WATERCOOLER_OIDC_ALLOWED_GROUPS": "engineering", "WATERCOOLER_PASSWORD_SIGN_IN": "false",
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--listen", addr, "--url", base, "--redis", config.TestRedisURL(), "--redis-prefix", prefix, "--media-dir", t.TempDir()},
-			func(k string) string { return env[k] }, io.Discard, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve returned %v after shutdown", err)
-		}
-	})
-	testrig.Eventually(t, time.Minute, "serve answers", func() bool {
-		resp, err := http.Get(base + "/api/v1/instance")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
-	})
+	base := startServe(t, prefix, env)
+	ctx := context.Background()
 
 	app, err := gomastodon.RegisterApp(ctx, &gomastodon.AppConfig{Server: base, ClientName: "sso test", Scopes: "read write", RedirectURIs: "urn:ietf:wg:oauth:2.0:oob"})
 	if err != nil {
