@@ -59,7 +59,7 @@ func (s *Server) mountFederation(app *fiber.App) {
 	if s.fed == nil {
 		return
 	}
-	h := adaptor.HTTPHandler(s.fed.Handler())
+	h := adaptor.HTTPHandler(detached(s.fed.Handler()))
 	for _, path := range []string{"/.well-known/webfinger", "/.well-known/host-meta", "/.well-known/nodeinfo", "/nodeinfo/:version", "/actor", "/actor/outbox", "/actor/collections/featured"} {
 		app.Get(path, h)
 	}
@@ -67,4 +67,16 @@ func (s *Server) mountFederation(app *fiber.App) {
 	app.Post("/inbox", h)
 	app.Get("/users/*", h)
 	app.Post("/users/:name/inbox", h)
+}
+
+// detached serves h with a context of its own, ended when h returns. The adaptor hands net/http
+// the fasthttp RequestCtx as the request's context, and fasthttp reuses that once the handler
+// returns, while a dial net/http started for an outgoing fetch (a signer's key) may still read it
+// from a goroutine of its own: a data race the organization's gossip tests caught.
+func detached(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }

@@ -27,7 +27,7 @@ func (s *Server) mountOrganization(app *fiber.App) {
 	if s.org == nil {
 		return
 	}
-	app.Post("/org/gossip", adaptor.HTTPHandler(s.org.Handler()))
+	app.Post("/org/gossip", adaptor.HTTPHandler(detached(s.org.Handler())))
 }
 
 // department is an entry of GET /api/v1/organization, a Watercooler extension.
