@@ -44,6 +44,10 @@ const maxMessage = 1 << 20
 type Options struct {
 	// Period is how often a department sends its list to the others; 10 s by default.
 	Period time.Duration
+	// DirectoryPeriod is how often a department reads the others' directory changes; 2 s by
+	// default, so that a profile change is seen everywhere within the 10 s the organization
+	// promises even when a read is slow.
+	DirectoryPeriod time.Duration
 }
 
 // Service is one department's side of the organization.
@@ -57,12 +61,17 @@ type Service struct {
 	// acked holds the members that answered with this department's own tombstone, so a
 	// department that left stops telling them.
 	acked sync.Map
+	// pulling holds the members whose directory is being read.
+	pulling sync.Map
 }
 
 // New builds the service; Start records this department, Run gossips.
 func New(cfg config.Config, st *store.Store, fed *federation.Federator, log *slog.Logger, opts Options) *Service {
 	if opts.Period <= 0 {
 		opts.Period = 10 * time.Second
+	}
+	if opts.DirectoryPeriod <= 0 {
+		opts.DirectoryPeriod = 2 * time.Second
 	}
 	return &Service{cfg: cfg, st: st, fed: fed, log: log, opts: opts, host: cfg.Domain()}
 }
@@ -147,8 +156,13 @@ func (s *Service) blocks(ctx context.Context) (store.FederationPolicy, error) {
 	return p, err
 }
 
-// Run gossips every Period until ctx ends.
+// Run gossips every Period and reads the others' directories every DirectoryPeriod until ctx
+// ends.
 func (s *Service) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() { defer wg.Done(); s.runDirectory(ctx) }()
 	t := time.NewTicker(s.opts.Period)
 	defer t.Stop()
 	for {

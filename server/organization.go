@@ -16,6 +16,8 @@ import (
 type Organization interface {
 	// Handler serves the gossip the departments send each other (POST /org/gossip).
 	Handler() http.Handler
+	// DirectoryHandler serves this department's people to the others (GET /org/directory).
+	DirectoryHandler() http.Handler
 	// Departments lists the organization's members, this department included.
 	Departments(ctx context.Context) ([]store.OrgMember, error)
 }
@@ -28,6 +30,7 @@ func (s *Server) mountOrganization(app *fiber.App) {
 		return
 	}
 	app.Post("/org/gossip", adaptor.HTTPHandler(detached(s.org.Handler())))
+	app.Get("/org/directory", adaptor.HTTPHandler(detached(s.org.DirectoryHandler())))
 }
 
 // department is an entry of GET /api/v1/organization, a Watercooler extension.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -200,9 +201,11 @@ func (s *Server) familiarFollowers(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// directory is GET /api/v1/directory: this department's people who chose to be discoverable,
-// the recently active first (order=active, the default) or the newest (order=new), with offset
-// and limit. Other servers' accounts are not listed: this instance does not know them all.
+// directory is GET /api/v1/directory: the people who chose to be discoverable, the recently
+// active first (order=active, the default) or the newest (order=new), with offset and limit.
+// With local=true only this department's; otherwise also the other departments' people, as
+// their directories sent them (never other servers', which this instance does not know all
+// of). domain=HOST, a Watercooler extension, lists one department's people.
 func (s *Server) directory(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	limit, err := strconv.Atoi(c.Query("limit"))
@@ -211,11 +214,24 @@ func (s *Server) directory(c *fiber.Ctx) error {
 	}
 	limit = min(limit, directoryMax)
 	offset := max(c.QueryInt("offset"), 0)
-	local, err := s.store.LocalAccounts(ctx)
+	listed, err := s.store.LocalAccounts(ctx)
 	if err != nil {
 		return err
 	}
-	listed := slices.DeleteFunc(local, func(a *store.Account) bool { return !a.Discoverable || a.Suspended })
+	if !c.QueryBool("local") {
+		others, err := s.departmentsPeople(ctx)
+		if err != nil {
+			return err
+		}
+		listed = append(listed, others...)
+	}
+	domain := strings.ToLower(c.Query("domain"))
+	if domain == strings.ToLower(s.cfg.Domain()) {
+		domain = ""
+	}
+	listed = slices.DeleteFunc(listed, func(a *store.Account) bool {
+		return !a.Discoverable || a.Suspended || (c.Query("domain") != "" && a.Domain != domain)
+	})
 	if c.Query("order") == "new" {
 		slices.SortStableFunc(listed, func(a, b *store.Account) int { return b.CreatedAt.Compare(a.CreatedAt) })
 	} else {
@@ -243,4 +259,19 @@ func (s *Server) directory(c *fiber.Ctx) error {
 		out = []mastodon.Account{}
 	}
 	return c.JSON(out)
+}
+
+// departmentsPeople is the other departments' people in this department's copy of the
+// organization's directory, of departments that are members now (not one that left or that
+// an admin blocked).
+func (s *Server) departmentsPeople(ctx context.Context) ([]*store.Account, error) {
+	hosts, err := s.organizationPeers(ctx)
+	if err != nil || len(hosts) == 0 {
+		return nil, err
+	}
+	people, err := s.store.DirectoryAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(people, func(a *store.Account) bool { return !slices.Contains(hosts, a.Domain) }), nil
 }

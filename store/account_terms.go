@@ -66,8 +66,10 @@ func (s *Store) oldTerms(ctx context.Context, id string) ([]string, error) {
 }
 
 // writeTerms replaces an account's words, old as read by oldTerms, inside the caller's
-// transaction.
+// transaction. Every write of an account passes here, so it also logs a local account's change
+// for the other departments' directories.
 func (s *Store) writeTerms(ctx context.Context, p redis.Pipeliner, a *Account, old []string) {
+	s.logDirectoryChange(ctx, p, a)
 	terms := accountTerms(a)
 	if a.Suspended {
 		terms = nil

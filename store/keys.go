@@ -284,3 +284,20 @@ func (k keys) orgPending() string {
 func (k keys) orgSeeds() string {
 	return k.p + "org:seeds" // set of base URLs of departments this one asked to join and has not heard from
 }
+
+// Organization directory (directory.go).
+func (k keys) directorySeq() string {
+	return k.p + "directory:seq" // counter ordering this department's directory changes
+}
+func (k keys) directoryChanges() string {
+	return k.p + "directory:changes" // zset local account id → sequence number of its latest change
+}
+func (k keys) directoryEpoch() string {
+	return k.p + "directory:epoch" // random id of this change log: a new one means readers start over
+}
+func (k keys) directoryCursors() string {
+	return k.p + "directory:cursors" // hash department host → "epoch sequence" read up to
+}
+func (k keys) directoryListed() string {
+	return k.p + "directory:listed" // zset of other departments' listed account ids → ms when listed
+}

@@ -183,7 +183,9 @@ func loopbackFederation(cfg config.Config) federation.Options {
 
 // FastOrg makes the organization's gossip run five times a second, so that tests see members
 // spread within a second or two; production gossips every 10 s.
-func FastOrg() org.Options { return org.Options{Period: 200 * time.Millisecond} }
+func FastOrg() org.Options {
+	return org.Options{Period: 200 * time.Millisecond, DirectoryPeriod: 200 * time.Millisecond}
+}
 
 // FastPush compresses the Web Push retry schedule as FastFederation does federation's.
 func FastPush(fed *federation.Federator) push.Options {
