@@ -402,6 +402,27 @@ type notification struct {
 // TestWebClient signs in through the real OAuth page, posts with an image, follows someone
 // in another department, sees their post arrive live, boosts it, and then uses the client at
 // phone width, checking accessibility basics and that the page talks to nobody else.
+// signIn signs in through inst's own OAuth page with a password, as a person would, and waits
+// for the home timeline.
+func (b *browser) signIn(inst *testrig.Instance, email, password string) {
+	b.t.Helper()
+	b.do("open the client",
+		chromedp.Navigate(inst.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#account-box [data-sign-in]")))
+	b.shot("signed-out")
+	b.do("start sign-in", chromedp.Click(chromedp.CSS("#account-box [data-sign-in]")))
+	b.do("fill the OAuth form",
+		chromedp.WaitVisible(chromedp.CSS("#login")),
+		chromedp.SendKeys(chromedp.CSS("#login"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), password))
+	b.shot("oauth-page")
+	if got := eval[string](b, "oauth url", `location.pathname + "|" + new URLSearchParams(location.search).get("code_challenge_method")`); got != "/oauth/authorize|S256" {
+		b.t.Fatalf("sign-in page = %q, want /oauth/authorize with code_challenge_method=S256", got)
+	}
+	b.do("approve", chromedp.Click(chromedp.CSS(`button[name="decision"][value="approve"]`)))
+	b.waitJS("home timeline after sign-in", `location.pathname === "/web/home" && document.querySelector("main h1")?.textContent === "Home" && !!document.querySelector("#compose-text")`)
+}
+
 func TestWebClient(t *testing.T) {
 	eng, sales := testrig.StartInstance(t), testrig.StartInstance(t)
 	alice := eng.CreateUser(t, "alice")
@@ -413,22 +434,7 @@ func TestWebClient(t *testing.T) {
 	u, _ := url.Parse(eng.URL)
 	b := startBrowser(t, eng.URL+"/", sales.URL+"/", "ws://"+u.Host+"/api/v1/streaming")
 
-	// Sign in through the instance's own OAuth page.
-	b.do("open the client",
-		chromedp.Navigate(eng.URL+"/"),
-		chromedp.WaitVisible(chromedp.CSS("#account-box [data-sign-in]")))
-	b.shot("signed-out")
-	b.do("start sign-in", chromedp.Click(chromedp.CSS("#account-box [data-sign-in]")))
-	b.do("fill the OAuth form",
-		chromedp.WaitVisible(chromedp.CSS("#login")),
-		chromedp.SendKeys(chromedp.CSS("#login"), "alice@example.com"),
-		chromedp.SendKeys(chromedp.CSS("#password"), alice.Password))
-	b.shot("oauth-page")
-	if got := eval[string](b, "oauth url", `location.pathname + "|" + new URLSearchParams(location.search).get("code_challenge_method")`); got != "/oauth/authorize|S256" {
-		t.Fatalf("sign-in page = %q, want /oauth/authorize with code_challenge_method=S256", got)
-	}
-	b.do("approve", chromedp.Click(chromedp.CSS(`button[name="decision"][value="approve"]`)))
-	b.waitJS("home timeline after sign-in", `location.pathname === "/web/home" && document.querySelector("main h1")?.textContent === "Home" && !!document.querySelector("#compose-text")`)
+	b.signIn(eng, "alice@example.com", alice.Password)
 	if got := eval[string](b, "signed-in account", `document.querySelector("#account-box .acct")?.textContent.trim()`); got != "@alice" {
 		t.Fatalf("account box shows %q, want @alice", got)
 	}

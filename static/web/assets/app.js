@@ -6,6 +6,8 @@ import { handleAction, replaceStatus, removeStatus, cached } from "./status.js";
 import { Composer } from "./compose.js";
 import { Stream } from "./stream.js";
 import * as views from "./views.js";
+import { peopleView } from "./people.js";
+import { loadDepartments } from "./departments.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("side-nav");
@@ -36,6 +38,7 @@ const ROUTES = [
   ["/web/lists", views.listsView],
   ["/web/lists/:id", views.listView],
   ["/web/search", views.searchView],
+  ["/web/people", peopleView],
   ["/web/accounts/:id", views.accountView],
   ["/web/statuses/:id", views.threadView],
   ["/web/oauth/callback", oauthCallback],
@@ -121,6 +124,7 @@ const NAV = [
   { path: "/web/home", label: "Home", auth: true, also: ["/"] },
   { path: "/web/notifications", label: "Notifications", auth: true, badge: true },
   { path: "/web/search", label: "Search" },
+  { path: "/web/people", label: "People" },
   { path: "/web/local", label: "Local" },
   { path: "/web/federated", label: "Federated" },
   { path: "/web/bookmarks", label: "Bookmarks", auth: true },
@@ -359,7 +363,7 @@ async function start() {
   });
   setInterval(() => refreshTimes(main), 60000);
 
-  await Promise.all([loadInstance(), loadMe().catch(() => {})]);
+  await Promise.all([loadInstance(), loadMe().catch(() => {}), loadDepartments()]);
   if (location.pathname !== "/web/oauth/callback") startSession();
   else paintAccountBox();
   await render();

@@ -62,7 +62,7 @@ export class Composer {
         this.cwToggle),
       h("div", { class: "field field-inline" },
         h("label", { for: "compose-visibility" }, "Visibility"), this.visibility),
-      h("div", { class: "field field-inline" },
+      h("div", { class: "field field-inline field-check" },
         this.localOnly, h("label", { for: "compose-local-only" }, "Only this department (never sent to other departments)")),
       h("div", { class: "compose-submit" }, this.count, this.submit));
     this.root.replaceChildren(this.heading, this.form);

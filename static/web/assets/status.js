@@ -6,6 +6,7 @@ import {
   h, setHTML, icon, timeEl, fullDate, displayName, accountPath, statusPath, avatar,
   formatCount, announce, showError, plural,
 } from "./dom.js";
+import { departmentBadge } from "./departments.js";
 
 // cache maps status ids (of boosts and of the statuses inside them) to the latest entity.
 const cache = new Map();
@@ -47,7 +48,7 @@ export function renderStatus(outer, { focused = false } = {}) {
     h("a", { href: accountPath(s.account), class: "avatar-link", tabindex: "-1", "aria-hidden": "true" }, avatar(s.account)),
     h("div", { class: "who" },
       h("a", { href: accountPath(s.account), class: "name", id: nameID }, h("bdi", {}, displayName(s.account))),
-      h("span", { class: "acct" }, "@" + s.account.acct)),
+      h("span", { class: "acct" }, "@" + s.account.acct), departmentBadge(s.account)),
     h("div", { class: "meta" },
       s.visibility !== "public" ? h("span", { class: "visibility", title: vis.label }, icon(vis.icon), h("span", { class: "visually-hidden" }, vis.label)) : null,
       s.local_only ? h("span", { class: "local-only", title: "Only this department" }, "Department only") : null,
@@ -282,7 +283,7 @@ export function renderAccountRow(account, control) {
     h("a", { href: accountPath(account), class: "avatar-link", tabindex: "-1", "aria-hidden": "true" }, avatar(account, 40)),
     h("div", { class: "who" },
       h("a", { href: accountPath(account), class: "name" }, h("bdi", {}, displayName(account))),
-      h("span", { class: "acct" }, "@" + account.acct)),
+      h("span", { class: "acct" }, "@" + account.acct), departmentBadge(account)),
     control || null);
 }
 

@@ -6,6 +6,7 @@ import { api, session, ApiError } from "./api.js";
 import { h, setHTML, avatar, displayName, announce, showError, timeEl, icon } from "./dom.js";
 import { renderStatus, renderAccountRow, followButton, countText, replaceStatus, removeStatus, remember } from "./status.js";
 import { Feed } from "./feed.js";
+import { departmentBadge } from "./departments.js";
 
 function heading(text, ...extra) {
   return h("div", { class: "view-head" }, h("h1", { tabindex: "-1" }, text), ...extra);
@@ -240,6 +241,7 @@ async function profileView(account) {
       h("div", { class: "profile-names" },
         h("h1", { id: "profile-name", tabindex: "-1" }, h("bdi", {}, displayName(account))),
         h("p", { class: "acct" }, "@" + account.acct + (remote ? "" : "@" + location.host)),
+        departmentBadge(account),
         rel && rel.followed_by ? h("p", { class: "tag-badge" }, "Follows you") : null,
         account.locked ? h("p", { class: "tag-badge" }, icon("lock"), " Approves followers") : null),
       rel ? followButton(account, rel) : null),
