@@ -65,7 +65,7 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	}
 	took := time.Since(start)
 	status := c.Response().StatusCode()
-	route := routeLabel(c, status)
+	route := routeLabel(c)
 	if s.metrics != nil {
 		s.metrics.RequestServed(c.Method(), route, status, took)
 	}
@@ -75,22 +75,28 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	}
 	s.log.LogAttrs(c.UserContext(), level, "request",
 		slog.String("method", c.Method()), slog.String("route", route), slog.String("path", c.Path()),
-		slog.Int("status", status), slog.Duration("took", took), slog.String("request_id", id))
+		slog.Int("status", status), slog.Float64("took_ms", float64(took.Microseconds())/1000), slog.String("request_id", id))
 	return nil
 }
 
+// localUnmatched marks a request that no route answered (see unmatched).
+const localUnmatched = "wc.unmatched"
+
+// unmatched marks c as answered by the catch-all that refuses unknown paths, and returns err.
+func unmatched(c *fiber.Ctx, err error) error {
+	c.Locals(localUnmatched, true)
+	return err
+}
+
 // routeLabel is the pattern of the route that answered ("/api/v1/statuses/:id"), never the
-// URL, so that metrics have as many series as there are routes. A request that no route's
-// handler answered is "unmatched" when nothing was found, or else the prefix of the
-// middleware that refused it (the API's authentication refuses under "/api").
-func routeLabel(c *fiber.Ctx, status int) string {
-	r := c.Route()
-	if r.Method == "USE" {
-		if status == fiber.StatusNotFound || status == fiber.StatusMethodNotAllowed {
-			return "unmatched"
-		}
+// URL, so that metrics have as many series as there are routes: "unmatched" for a path no
+// route knows, and the prefix of the middleware that answered otherwise ("/" for the web
+// client's files).
+func routeLabel(c *fiber.Ctx) string {
+	if c.Locals(localUnmatched) != nil {
+		return "unmatched"
 	}
-	return r.Path
+	return c.Route().Path
 }
 
 // livez is GET /livez: the process is up and serving HTTP.
