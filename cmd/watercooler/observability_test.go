@@ -266,6 +266,24 @@ func TestReadyzFollowsRedis(t *testing.T) {
 		code, h := probe("/readyz")
 		return code == 200 && h.Status == "ok"
 	})
+	healthcheck := func(args ...string) error {
+		env := map[string]string{"WATERCOOLER_LISTEN": strings.TrimPrefix(base, "http://")}
+		return run(context.Background(), append([]string{"healthcheck"}, args...), func(k string) string { return env[k] }, io.Discard, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
+	for _, c := range []struct {
+		args    []string
+		wantErr string
+	}{
+		{nil, ""}, // the /readyz of WATERCOOLER_LISTEN
+		{[]string{base + "/livez"}, ""},
+		{[]string{base + "/nothing"}, "404"},
+		{[]string{"http://" + freeAddr(t, "127.0.0.1") + "/readyz"}, "refused"},
+		{[]string{"ftp://example.com"}, "usage"},
+	} {
+		if err := healthcheck(c.args...); (err == nil) != (c.wantErr == "") || (err != nil && !strings.Contains(err.Error(), c.wantErr)) {
+			t.Fatalf("healthcheck %v = %v, want error containing %q", c.args, err, c.wantErr)
+		}
+	}
 	for _, c := range []struct {
 		auth string
 		want int
@@ -300,6 +318,9 @@ func TestReadyzFollowsRedis(t *testing.T) {
 	}
 	if code, _ := probe("/livez"); code != 200 {
 		t.Fatalf("/livez with Redis gone = %d, want 200: the process is up", code)
+	}
+	if err := healthcheck(); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("healthcheck with Redis gone = %v, want a failure naming 503", err)
 	}
 
 	redis = startRedis()

@@ -31,6 +31,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	if cfg.LogFormat == "json" {
 		log = slog.New(slog.NewJSONHandler(stderr, nil))
+		// What libraries log on their own (go-redis through redisLogger, the standard log
+		// package) comes out as JSON too; the default logger is safe to swap concurrently.
+		slog.SetDefault(log)
 	}
 	rdb, closeRedis, err := openRedis(ctx, cfg.RedisURL, log)
 	if err != nil {
