@@ -18,6 +18,7 @@ import (
 	"time"
 
 	gomastodon "github.com/mattn/go-mastodon"
+	"github.com/redis/go-redis/v9"
 
 	"watercooler/config"
 	"watercooler/testrig"
@@ -241,11 +242,13 @@ func TestReadyzFollowsRedis(t *testing.T) {
 		}
 		return cmd
 	}
-	redis := startRedis()
-	t.Cleanup(func() { redis.Process.Kill(); redis.Wait() })
+	redisProc := startRedis()
+	t.Cleanup(func() { redisProc.Process.Kill(); redisProc.Wait() })
 	redisURL := "redis://" + addr + "/0"
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
 	testrig.Eventually(t, time.Minute, "the test's own redis-server answers", func() bool {
-		return exec.Command("redis-cli", "-p", port, "ping").Run() == nil
+		return rdb.Ping(context.Background()).Err() == nil
 	})
 	const token = "metrics-token-0123456789"
 	base := startServeOn(t, redisURL, "ready", map[string]string{"WATERCOOLER_METRICS_TOKEN": token}, io.Discard)
@@ -303,10 +306,8 @@ func TestReadyzFollowsRedis(t *testing.T) {
 		}
 	}
 
-	if err := exec.Command("redis-cli", "-p", port, "shutdown", "nosave").Run(); err != nil {
-		t.Logf("redis-cli shutdown: %v (the server closes the connection as it stops)", err)
-	}
-	redis.Wait()
+	redisProc.Process.Kill()
+	redisProc.Wait()
 	var down health
 	testrig.Eventually(t, time.Minute, "/readyz answers 503 naming Redis", func() bool {
 		var code int
@@ -323,7 +324,7 @@ func TestReadyzFollowsRedis(t *testing.T) {
 		t.Fatalf("healthcheck with Redis gone = %v, want a failure naming 503", err)
 	}
 
-	redis = startRedis()
+	redisProc = startRedis()
 	testrig.Eventually(t, time.Minute, "/readyz answers 200 again once Redis is back", func() bool {
 		code, _ := probe("/readyz")
 		return code == 200
