@@ -32,6 +32,12 @@ type Metrics interface {
 // WithMetrics reports requests, streaming connections and media processing to m.
 func WithMetrics(m Metrics) Option { return func(s *Server) { s.metrics = m } }
 
+// WithRequestLogLevel sets the level of the line logged for each answered request (default
+// info; the health endpoints' are at debug whatever this says).
+func WithRequestLogLevel(level slog.Level) Option {
+	return func(s *Server) { s.requestLogLevel = level }
+}
+
 // readyCheck is one condition of /readyz besides Redis answering.
 type readyCheck struct {
 	name  string
@@ -69,7 +75,7 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	if s.metrics != nil {
 		s.metrics.RequestServed(c.Method(), route, status, took)
 	}
-	level := slog.LevelInfo
+	level := s.requestLogLevel
 	if route == "/livez" || route == "/readyz" || route == "/metrics" {
 		level = slog.LevelDebug // probes every few seconds would drown the requests people make
 	}

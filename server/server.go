@@ -44,6 +44,8 @@ type Server struct {
 	metrics Metrics      // nil when nothing collects metrics
 	// ready are /readyz's conditions besides Redis answering (WithReadyCheck).
 	ready []readyCheck
+	// requestLogLevel is the level of request lines (WithRequestLogLevel); zero is info.
+	requestLogLevel slog.Level
 	// trends ranks this department's hashtags, statuses and links (trends.go).
 	trends *trends.Ranker
 	// decodes bounds how many uploaded images decode at once.
