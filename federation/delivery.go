@@ -107,6 +107,11 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 	}
 	start := time.Now()
 	status, retryAfter, err := f.fetcher.Post(ctx, inbox, body, func(r *http.Request, body []byte) error {
+		if id := j.Fields[requestIDField]; id != "" {
+			// A receiving Watercooler takes the id for its inbox request and the job it
+			// queues, so one id follows a post into every department it reaches.
+			r.Header.Set(requestid.Header, id)
+		}
 		return SignRequest(r, body, keyID, key)
 	})
 	took := time.Since(start)

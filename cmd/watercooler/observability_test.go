@@ -138,6 +138,36 @@ func TestServeMetricsAndJSONLogs(t *testing.T) {
 		rels, err := bobClient.GetAccountRelationships(ctx, []string{string(res.Accounts[0].ID)})
 		return err == nil && len(rels) == 1 && rels[0].Following
 	})
+
+	// Alice follows bob back; bob's post carries its request id into eng: the delivery sends
+	// it along, and eng logs its inbox request under it.
+	aliceClient := gomastodon.NewClient(&gomastodon.Config{Server: eng, AccessToken: aliceToken})
+	res, err = aliceClient.Search(ctx, "bob@"+salesHost, true)
+	if err != nil || len(res.Accounts) != 1 {
+		t.Fatalf("alice resolves bob: %v, %+v", err, res)
+	}
+	if _, err := aliceClient.AccountFollow(ctx, res.Accounts[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	testrig.Eventually(t, time.Minute, "sales accepts alice's follow", func() bool {
+		rels, err := aliceClient.GetAccountRelationships(ctx, []string{string(res.Accounts[0].ID)})
+		return err == nil && len(rels) == 1 && rels[0].Following
+	})
+	const salesRequestID = "obs-test-sales-0002"
+	if resp := do(t, "POST", sales.URL+"/api/v1/statuses", bob.Token, salesRequestID, url.Values{"status": {"hello eng"}}, nil); resp.StatusCode != 200 {
+		t.Fatalf("bob posts: %s", resp.Status)
+	}
+	testrig.Eventually(t, time.Minute, "eng logs the inbox request of bob's post under the id of bob's request", func() bool {
+		for _, line := range logs.Lines() {
+			var rec map[string]any
+			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "request" && rec["request_id"] == salesRequestID &&
+				strings.HasSuffix(fmt.Sprint(rec["route"]), "inbox") && rec["status"] == float64(202) {
+				return true
+			}
+		}
+		return false
+	})
+
 	sales.Stop() // the peer goes down: deliveries to it fail from now on
 
 	const requestID = "obs-test-0001"
