@@ -29,5 +29,9 @@ ENV WATERCOOLER_LISTEN=0.0.0.0:8080 \
 VOLUME ["/var/lib/watercooler/media"]
 EXPOSE 8080
 USER nonroot:nonroot
+# The image has no shell, curl or wget: the binary checks its own /readyz (on the port of
+# WATERCOOLER_LISTEN) and exits 1 unless it answers 200.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["/watercooler", "healthcheck"]
 ENTRYPOINT ["/watercooler"]
 CMD ["serve"]

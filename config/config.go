@@ -88,6 +88,14 @@ type Config struct {
 	// SignInAccountRate and SignInAddressRate cap password checks that may fail, per account
 	// (or per unknown login) and per client address; a success clears the account's count.
 	SignInAccountRate, SignInAddressRate Rate
+	// MetricsListen is the host:port of a listener of its own that serves Prometheus metrics
+	// on /metrics; empty serves none.
+	MetricsListen string
+	// MetricsToken, when set, also serves /metrics on the main listener to requests bearing
+	// it (Authorization: Bearer); empty keeps metrics off the main listener.
+	MetricsToken string
+	// LogFormat is "text" (logfmt-like lines, the default) or "json" (one JSON object a line).
+	LogFormat string
 }
 
 // Rate is a rate limit: at most Limit events in each Window, counted from the first event of
@@ -181,6 +189,8 @@ func Defaults() Config {
 		MediaRate:         Rate{Limit: 30, Window: 30 * time.Minute},
 		SignInAccountRate: Rate{Limit: 10, Window: 15 * time.Minute},
 		SignInAddressRate: Rate{Limit: 50, Window: 15 * time.Minute},
+
+		LogFormat: "text",
 	}
 }
 
@@ -312,6 +322,21 @@ func settings() []setting {
 		{"media-rate-limit", "WATERCOOLER_MEDIA_RATE_LIMIT", "media uploads per account, as LIMIT/WINDOW like 30/30m; 0 for none", rate(func(c *Config) *Rate { return &c.MediaRate })},
 		{"sign-in-account-limit", "WATERCOOLER_SIGN_IN_ACCOUNT_LIMIT", "failed sign-ins per account, as LIMIT/WINDOW like 10/15m; 0 for none", rate(func(c *Config) *Rate { return &c.SignInAccountRate })},
 		{"sign-in-address-limit", "WATERCOOLER_SIGN_IN_ADDRESS_LIMIT", "failed sign-ins per client address, as LIMIT/WINDOW like 50/15m; 0 for none", rate(func(c *Config) *Rate { return &c.SignInAddressRate })},
+		{"metrics-listen", "WATERCOOLER_METRICS_LISTEN", "host:port of a listener of its own serving Prometheus metrics on /metrics (e.g. 127.0.0.1:9464); empty for none", str(func(c *Config) *string { return &c.MetricsListen })},
+		{"metrics-token", "WATERCOOLER_METRICS_TOKEN", "bearer token that unlocks /metrics on the main listener (at least 16 characters); empty keeps metrics off it", func(c *Config, v string) error {
+			if len(v) < 16 || strings.ContainsAny(v, " \t\r\n") {
+				return errors.New("must be at least 16 characters without spaces (a guessable token would publish the instance's figures)")
+			}
+			c.MetricsToken = v
+			return nil
+		}},
+		{"log-format", "WATERCOOLER_LOG_FORMAT", `log line format: "text" or "json"`, func(c *Config, v string) error {
+			if v != "text" && v != "json" {
+				return fmt.Errorf("must be text or json, got %q", v)
+			}
+			c.LogFormat = v
+			return nil
+		}},
 	}
 }
 
@@ -443,6 +468,14 @@ func (c *Config) Validate() error {
 	}
 	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
 		return fmt.Errorf("WATERCOOLER_LISTEN (--listen): %q must be host:port, like 127.0.0.1:8080", c.Listen)
+	}
+	if c.MetricsListen != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil || port == "" {
+			return fmt.Errorf("WATERCOOLER_METRICS_LISTEN (--metrics-listen): %q must be host:port, like 127.0.0.1:9464", c.MetricsListen)
+		}
+		if c.MetricsListen == c.Listen {
+			return fmt.Errorf("WATERCOOLER_METRICS_LISTEN (--metrics-listen): %q is the main listener's address; use WATERCOOLER_METRICS_TOKEN to serve metrics there", c.MetricsListen)
+		}
 	}
 	if c.RedisURL != "" {
 		ru, err := url.Parse(c.RedisURL)

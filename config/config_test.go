@@ -64,6 +64,10 @@ func TestLoadNamesTheBadSetting(t *testing.T) {
 		{"OIDC issuer without client id", nil, map[string]string{"WATERCOOLER_OIDC_ISSUER": "https://login.corp.example"}, "WATERCOOLER_OIDC_CLIENT_ID"},
 		{"OIDC groups without issuer", nil, map[string]string{"WATERCOOLER_OIDC_ALLOWED_GROUPS": "staff"}, "WATERCOOLER_OIDC_ISSUER"},
 		{"no password and no provider", nil, map[string]string{"WATERCOOLER_PASSWORD_SIGN_IN": "false"}, "WATERCOOLER_PASSWORD_SIGN_IN"},
+		{"metrics listen without port", nil, map[string]string{"WATERCOOLER_METRICS_LISTEN": "127.0.0.1"}, "WATERCOOLER_METRICS_LISTEN"},
+		{"metrics listen on the main listener", []string{"--listen", "127.0.0.1:9000", "--metrics-listen", "127.0.0.1:9000"}, nil, "WATERCOOLER_METRICS_LISTEN"},
+		{"short metrics token", nil, map[string]string{"WATERCOOLER_METRICS_TOKEN": "secret"}, "WATERCOOLER_METRICS_TOKEN"},
+		{"unknown log format", []string{"--log-format", "xml"}, nil, "--log-format"},
 		{"OIDC groups with no claim", []string{"--oidc-issuer", "https://login.corp.example", "--oidc-client-id", "wc", "--oidc-admin-group", "admins", "--oidc-groups-claim", ""}, map[string]string{"WATERCOOLER_OIDC_GROUPS_CLAIM": ""}, "WATERCOOLER_OIDC_GROUPS_CLAIM"},
 	}
 	for _, c := range cases {

@@ -9,11 +9,16 @@ import (
 	"strconv"
 	"time"
 
+	"watercooler/requestid"
 	"watercooler/store"
 )
 
 // payloadTTL keeps an outgoing activity as long as its deliveries may be retried.
 const payloadTTL = 8 * 24 * time.Hour
+
+// requestIDField carries, in a job, the id of the request that queued it (or of the request
+// whose inbound activity did), so that the job's log lines can be found with the request's.
+const requestIDField = "request_id"
 
 // maxHostWait bounds how long a job waits in a worker for one of its host's delivery slots;
 // then it waits in Redis instead, leaving the worker to jobs for other hosts.
@@ -34,6 +39,7 @@ func (f *Federator) Deliver(ctx context.Context, activityID string, body []byte,
 		return err
 	}
 	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	requestID := requestid.From(ctx)
 	seen := map[string]bool{}
 	for _, inbox := range inboxes {
 		if seen[inbox] || !policy.Permits(HostOf(inbox)) {
@@ -41,6 +47,9 @@ func (f *Federator) Deliver(ctx context.Context, activityID string, body []byte,
 		}
 		seen[inbox] = true
 		job := map[string]string{"payload": activityID, "inbox": inbox, "signer": signerID, "attempt": "0", "queued_at": now}
+		if requestID != "" {
+			job[requestIDField] = requestID
+		}
 		if err := f.delivery.Add(ctx, job); err != nil {
 			return err
 		}
@@ -54,22 +63,29 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 	inbox, host := j.Fields["inbox"], HostOf(j.Fields["inbox"])
 	attempt, _ := strconv.Atoi(j.Fields["attempt"])
 	log := f.log.With("inbox", inbox, "activity", j.Fields["payload"], "attempt", attempt)
+	if id := j.Fields[requestIDField]; id != "" {
+		log = log.With("request_id", id)
+	}
 	settle := func(err error) {
 		if err != nil && ctx.Err() == nil {
 			log.Error("settling delivery failed", "err", err)
 		}
+	}
+	deadLetter := func(reason string) {
+		settle(q.DeadLetter(ctx, j, reason))
+		f.opts.Observer.DeliveryDeadLettered(host)
 	}
 	since, err := f.store.HostFailingSince(ctx, host)
 	if err != nil {
 		log.Warn("host state unknown", "err", err)
 	}
 	if !since.IsZero() && time.Since(since) > f.opts.UnavailableAfter {
-		settle(q.DeadLetter(ctx, j, "host unavailable since "+since.UTC().Format(time.RFC3339)))
+		deadLetter("host unavailable since " + since.UTC().Format(time.RFC3339))
 		return
 	}
 	body, err := f.store.Payload(ctx, j.Fields["payload"])
 	if errors.Is(err, store.ErrNotFound) {
-		settle(q.DeadLetter(ctx, j, "activity payload expired"))
+		deadLetter("activity payload expired")
 		return
 	}
 	if err != nil {
@@ -77,7 +93,7 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 	}
 	key, keyID, err := f.signerKey(ctx, j.Fields["signer"])
 	if err != nil {
-		settle(q.DeadLetter(ctx, j, "no signing key: "+err.Error()))
+		deadLetter("no signing key: " + err.Error())
 		return
 	}
 	slotCtx, cancel := context.WithTimeout(ctx, maxHostWait)
@@ -89,29 +105,39 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 		}
 		return
 	}
+	start := time.Now()
 	status, retryAfter, err := f.fetcher.Post(ctx, inbox, body, func(r *http.Request, body []byte) error {
+		if id := j.Fields[requestIDField]; id != "" {
+			// A receiving Watercooler takes the id for its inbox request and the job it
+			// queues, so one id follows a post into every department it reaches.
+			r.Header.Set(requestid.Header, id)
+		}
 		return SignRequest(r, body, keyID, key)
 	})
+	took := time.Since(start)
 	release()
 	if ctx.Err() != nil {
 		return // shutting down mid-request: the job stays pending and is claimed again
 	}
 	switch {
 	case err == nil && status >= 200 && status < 300:
+		f.opts.Observer.DeliveryAttempted(host, took, OutcomeDelivered)
 		f.hostAlive(ctx, host)
 		settle(q.Ack(ctx, j))
 		return
 	case err == nil && !retryable(status):
+		f.opts.Observer.DeliveryAttempted(host, took, OutcomeRefused)
 		f.hostAlive(ctx, host) // the host answered; it is up
 		log.Warn("delivery refused", "status", status)
-		settle(q.DeadLetter(ctx, j, "refused with HTTP "+strconv.Itoa(status)))
+		deadLetter("refused with HTTP " + strconv.Itoa(status))
 		return
 	}
+	f.opts.Observer.DeliveryAttempted(host, took, OutcomeFailed)
 	reason := fmt.Sprintf("HTTP %d", status)
 	if err != nil {
 		reason = err.Error()
 		if errors.Is(err, ErrForbiddenAddress) {
-			settle(q.DeadLetter(ctx, j, reason))
+			deadLetter(reason)
 			return
 		}
 	}
@@ -133,13 +159,14 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 	} else {
 		if attempt >= len(f.opts.RetrySchedule) {
 			log.Warn("delivery failed for good", "reason", reason)
-			settle(q.DeadLetter(ctx, j, "retries exhausted: "+reason))
+			deadLetter("retries exhausted: " + reason)
 			return
 		}
 		at = now.Add(jitter(f.opts.RetrySchedule[attempt]))
 		next["attempt"] = strconv.Itoa(attempt + 1)
 		log.Info("delivery failed; will retry", "reason", reason, "in", at.Sub(now))
 	}
+	f.opts.Observer.DeliveryRetried(host)
 	if retryAfter > 0 && now.Add(retryAfter).After(at) {
 		// The host asked for a pause: no sign of life from it cuts that short.
 		settle(q.RetryAt(ctx, j, next, now.Add(retryAfter)))

@@ -67,6 +67,8 @@ type Options struct {
 	PollUpdateDelay time.Duration
 	// NewKeyPair makes the instance actor's key on first start; nil means actorkey.NewKeyPair.
 	NewKeyPair func() (publicPEM, privatePEM string, err error)
+	// Observer is told how deliveries go, for metrics; nil tells nothing.
+	Observer Observer
 }
 
 // DefaultRetrySchedule is a short readable table: about 6.7 days of retries in all.
@@ -111,6 +113,9 @@ func (o *Options) fillDefaults() {
 	}
 	if o.MaxThreadDepth == 0 {
 		o.MaxThreadDepth = 8
+	}
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"watercooler/requestid"
 	"watercooler/store"
 )
 
@@ -74,9 +75,11 @@ func (f *Federator) ServeInbox(w http.ResponseWriter, r *http.Request, recipient
 	}
 	// Accepting is also a sign of life from the signer's host: deliveries waiting for it are
 	// brought forward (as signOfLife does), in the same round trip.
-	_, revived, err := f.store.AcceptInbound(ctx, f.inbox, f.delivery, f.opts.ReviveCooldown, env.ID, HostOf(signer), map[string]string{
-		"body": string(body), "signer": signer, "recipient": recipient, "attempt": "0",
-	})
+	job := map[string]string{"body": string(body), "signer": signer, "recipient": recipient, "attempt": "0"}
+	if id := requestid.From(ctx); id != "" {
+		job[requestIDField] = id
+	}
+	_, revived, err := f.store.AcceptInbound(ctx, f.inbox, f.delivery, f.opts.ReviveCooldown, env.ID, HostOf(signer), job)
 	if err != nil {
 		refuse(http.StatusServiceUnavailable, "could not queue the activity")
 		return
@@ -98,6 +101,9 @@ func reject(format string, args ...any) error { return &rejection{fmt.Sprintf(fo
 // processJob applies one queued inbound activity and settles its job.
 func (f *Federator) processJob(ctx context.Context, q *store.Queue, j store.Job) {
 	attempt, _ := strconv.Atoi(j.Fields["attempt"])
+	// Deliveries the activity causes (an Accept of a Follow) carry the id of the request that
+	// brought it in.
+	ctx = requestid.With(ctx, j.Fields[requestIDField])
 	err := f.process(ctx, []byte(j.Fields["body"]), j.Fields["signer"])
 	if ctx.Err() != nil {
 		return // shutting down: leave the job pending for the next worker
@@ -135,5 +141,9 @@ func (f *Federator) processJob(ctx context.Context, q *store.Queue, j store.Job)
 // the queued body (it was checked at intake, so only a garbled queue entry lacks them).
 func jobAttrs(j store.Job) []any {
 	env, _ := ParseEnvelope([]byte(j.Fields["body"]))
-	return []any{"activity", env.ID, "type", env.Type, "actor", env.Actor, "job", j.ID}
+	attrs := []any{"activity", env.ID, "type", env.Type, "actor", env.Actor, "job", j.ID}
+	if id := j.Fields[requestIDField]; id != "" {
+		attrs = append(attrs, "request_id", id)
+	}
+	return attrs
 }

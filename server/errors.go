@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"watercooler/requestid"
 	"watercooler/server/mastodon"
 	"watercooler/store"
 )
@@ -63,9 +64,9 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		if why, ok := connectionNoise(fe, status); ok {
 			log.Debug("connection closed without a request", "status", status, "reason", why)
 		} else if status >= 500 {
-			log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+			log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err, "request_id", requestid.From(c.UserContext()))
 		} else {
-			log.Info("request refused", "method", c.Method(), "path", c.Path(), "status", status, "reason", msg)
+			log.Info("request refused", "method", c.Method(), "path", c.Path(), "status", status, "reason", msg, "request_id", requestid.From(c.UserContext()))
 		}
 		return c.Status(status).JSON(mastodon.Error{Error: msg})
 	}

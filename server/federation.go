@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
+	"watercooler/requestid"
 	"watercooler/store"
 )
 
@@ -75,7 +76,8 @@ func (s *Server) mountFederation(app *fiber.App) {
 // from a goroutine of its own: a data race the organization's gossip tests caught.
 func detached(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithCancel(context.Background())
+		// The request id travels in the header (observe put it there), not in the context.
+		ctx, cancel := context.WithCancel(requestid.With(context.Background(), r.Header.Get(requestid.Header)))
 		defer cancel()
 		h.ServeHTTP(w, r.WithContext(ctx))
 	})

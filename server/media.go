@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -90,7 +91,7 @@ func (s *Server) mediaCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("open upload: %w", err)
 	}
-	p, err := s.decodes.Process(c.UserContext(), f, attachmentLimits)
+	p, err := s.processImage(c.UserContext(), f, attachmentLimits, "attachment")
 	f.Close()
 	if err != nil {
 		return mediaRefusal(err, "File", errMediaTooBig)
@@ -113,6 +114,17 @@ func (s *Server) mediaCreate(c *fiber.Ctx) error {
 	return c.JSON(mastodon.MediaFrom(m))
 }
 
+// processImage checks and re-encodes an uploaded image of kind (attachment, avatar, header)
+// once a decode turn is free, and reports the time it took to the metrics.
+func (s *Server) processImage(ctx context.Context, r io.Reader, lim media.Limits, kind string) (*media.Processed, error) {
+	start := time.Now()
+	p, err := s.decodes.Process(ctx, r, lim)
+	if s.metrics != nil {
+		s.metrics.MediaProcessed(kind, time.Since(start))
+	}
+	return p, err
+}
+
 // profileImageLimits box avatars and headers in the sizes Mastodon stores them at.
 func profileImageLimits(name string) media.Limits {
 	lim := media.Limits{MaxBytes: profileImageMax, MaxPixels: mediaImageMatrixLimit, MaxWidth: 400, MaxHeight: 400}
@@ -124,7 +136,7 @@ func profileImageLimits(name string) media.Limits {
 
 // processProfileImage re-encodes an avatar or header without metadata, fitted in its box.
 func (s *Server) processProfileImage(ctx context.Context, data []byte, name, label string, tooBig error) (*profileImage, error) {
-	p, err := s.decodes.Process(ctx, bytes.NewReader(data), profileImageLimits(name))
+	p, err := s.processImage(ctx, bytes.NewReader(data), profileImageLimits(name), name)
 	if err != nil {
 		return nil, mediaRefusal(err, label, tooBig)
 	}

@@ -248,11 +248,11 @@ func (s *Server) routes(app *fiber.App) {
 	api.Get("/v1/streaming/list", s.streamingSSE("list"))
 	api.Get("/v1/streaming/direct", s.streamingSSE("direct"))
 
-	api.Use(func(c *fiber.Ctx) error { return errorf(fiber.StatusNotFound, "Record not found") })
+	api.Use(func(c *fiber.Ctx) error { return unmatched(c, errorf(fiber.StatusNotFound, "Record not found")) })
 
 	// Web client.
 	s.mountWebClient(app, static.Files())
 
 	app.Use("/", filesystem.New(filesystem.Config{Root: http.FS(static.Files()), Index: "index.html"}))
-	app.Use(func(c *fiber.Ctx) error { return errorf(fiber.StatusNotFound, "Not found") })
+	app.Use(func(c *fiber.Ctx) error { return unmatched(c, errorf(fiber.StatusNotFound, "Not found")) })
 }

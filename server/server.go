@@ -41,6 +41,11 @@ type Server struct {
 	sso     SSO          // nil when no OpenID provider is configured
 	org     Organization // nil when the instance keeps no member list (some tests)
 	push    Push         // nil when the instance sends no Web Push (some tests)
+	metrics Metrics      // nil when nothing collects metrics
+	// ready are /readyz's conditions besides Redis answering (WithReadyCheck).
+	ready []readyCheck
+	// requestLogLevel is the level of request lines (WithRequestLogLevel); zero is info.
+	requestLogLevel slog.Level
 	// trends ranks this department's hashtags, statuses and links (trends.go).
 	trends *trends.Ranker
 	// decodes bounds how many uploaded images decode at once.
@@ -72,6 +77,8 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger, options ...Option
 		ProxyHeader:           "",
 	})
 	s.bodyLimits(app.Server())
+	app.Use(s.observe)
+	s.mountHealth(app)
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		log.Error("panic in handler", "path", c.Path(), "panic", e)
 	}}))

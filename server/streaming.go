@@ -185,6 +185,13 @@ func (h *streamHub) release(c *streamConn) {
 	h.mu.Unlock()
 }
 
+// count is the number of open connections.
+func (h *streamHub) count() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.conns)
+}
+
 // deliver runs on the subscription's goroutine for every message; it never blocks.
 func (h *streamHub) deliver(channel string, ev store.StreamEvent) {
 	var shared *sharedStatus

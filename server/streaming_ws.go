@@ -33,6 +33,9 @@ func (s *Server) startStreaming(app *fiber.App) {
 		WriteBufferSize:  4096,
 	})
 	app.Hooks().OnShutdown(s.streams.close)
+	if s.metrics != nil {
+		s.metrics.CountStreams(s.streams.count)
+	}
 }
 
 // streamingWebSocket is GET /api/v1/streaming: a WebSocket multiplexing any number of streams,

@@ -61,6 +61,14 @@ func New(rdb redis.UniversalClient, prefix, domain string) *Store {
 // Redis exposes the client for components that run their own queues on the same Redis.
 func (s *Store) Redis() redis.UniversalClient { return s.rdb }
 
+// Ping checks that Redis answers, for the readiness check.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("ping Redis: %w", err)
+	}
+	return nil
+}
+
 // Domain is the local instance's domain.
 func (s *Store) Domain() string { return s.domain }
 

@@ -22,6 +22,7 @@ const adminUsage = `Usage:
   watercooler admin user create --username NAME --email EMAIL [--password PW] [--admin] [--locked] [--bot]
   watercooler admin user reset-password --username NAME [--password PW]
   watercooler admin user list
+  watercooler admin user role --username NAME --role admin|user
   watercooler admin user suspend --username NAME
   watercooler admin user unsuspend --username NAME
   watercooler admin token --username NAME --scopes "read write follow push"
@@ -124,18 +125,47 @@ func adminCommands() []adminCommand {
 					return err
 				}
 				w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "ID\tUSERNAME\tE-MAIL\tSTATE")
+				fmt.Fprintln(w, "ID\tUSERNAME\tE-MAIL\tROLE\tSTATE")
 				for _, a := range accounts {
-					email, state := "", "active"
+					email, role, state := "", "user", "active"
 					if u, err := env.store.User(ctx, a.ID); err == nil {
 						email = u.Email
+						if u.Admin {
+							role = "admin"
+						}
 					}
 					if a.Suspended {
 						state = "suspended"
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", a.ID, a.Username, email, state)
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", a.ID, a.Username, email, role, state)
 				}
 				return w.Flush()
+			}
+		}},
+		{"user role", func(fs *flag.FlagSet) func(context.Context, adminEnv) error {
+			username := fs.String("username", "", "user name (required)")
+			role := fs.String("role", "", `"admin" or "user" (required)`)
+			return func(ctx context.Context, env adminEnv) error {
+				if *role != "admin" && *role != "user" {
+					return errors.New(`--role must be "admin" or "user"`)
+				}
+				u, err := localUser(ctx, env.store, *username)
+				if err != nil {
+					return err
+				}
+				if u.Admin == (*role == "admin") {
+					fmt.Fprintf(env.stdout, "%s already has the %s role\n", *username, *role)
+					return nil
+				}
+				u.Admin = *role == "admin"
+				if err := env.store.UpdateUser(ctx, u); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.stdout, "%s now has the %s role\n", *username, *role)
+				if env.cfg.OIDC.AdminGroup != "" {
+					fmt.Fprintf(env.stdout, "note: WATERCOOLER_OIDC_ADMIN_GROUP is set, so the next sign-in through the provider sets the role from the group again\n")
+				}
+				return nil
 			}
 		}},
 		{"user suspend", suspendCommand(true)},

@@ -153,8 +153,10 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		if err := organization.Start(ctx); err != nil {
 			return err
 		}
+		// Request lines at debug level: the demo's terminal shows its banner and what goes
+		// wrong, not each of the requests its seeding and its visitors make.
 		app := server.New(cfg, st, log.With("department", dept.name), server.WithFederation(fed), server.WithPush(pusher), server.WithOrganization(organization),
-			server.WithSSO(sso.New(cfg.OIDC, cfg.URL, st, server.Bcrypt{Cost: cfg.BcryptCost}, nil)))
+			server.WithSSO(sso.New(cfg.OIDC, cfg.URL, st, server.Bcrypt{Cost: cfg.BcryptCost}, nil)), server.WithRequestLogLevel(slog.LevelDebug))
 		g.Go(func() error { fed.Run(gctx); return nil })
 		g.Go(func() error {
 			server.RunScheduled(gctx, cfg, st, log.With("department", dept.name, "part", "scheduled"), server.WithFederation(fed))

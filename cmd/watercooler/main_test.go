@@ -7,11 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"watercooler/config"
+	"watercooler/store"
 	"watercooler/testrig"
 )
 
@@ -138,5 +140,48 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("run(%v) = %v, want an error naming %s", c.args, err, c.want)
 		}
+	}
+}
+
+// TestAdminUserRole gives and takes the admin role and checks what the store keeps, which the
+// API's role and the report notifications read.
+func TestAdminUserRole(t *testing.T) {
+	admin, prefix := adminRunner(t)
+	if _, err := admin("user", "create", "--username", "alice", "--email", "alice@corp.example", "--password", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(testrig.Redis(t), prefix, "eng.test.example")
+	steps := []struct {
+		args      []string
+		wantErr   bool
+		want      string
+		wantAdmin bool
+	}{
+		{[]string{"--username", "alice", "--role", "owner"}, true, `--role must be "admin" or "user"`, false},
+		{[]string{"--username", "nobody", "--role", "admin"}, true, "no local user", false},
+		{[]string{"--role", "admin"}, true, "--username is required", false},
+		{[]string{"--username", "alice", "--role", "admin"}, false, "alice now has the admin role", true},
+		{[]string{"--username", "alice", "--role", "admin"}, false, "already has the admin role", true},
+		{[]string{"--username", "alice", "--role", "user"}, false, "alice now has the user role", false},
+	}
+	for _, s := range steps {
+		out, err := admin(append([]string{"user", "role"}, s.args...)...)
+		if (err != nil) != s.wantErr || !strings.Contains(out+errString(err), s.want) {
+			t.Fatalf("admin user role %s = %q, %v; want error=%v and output containing %q", strings.Join(s.args, " "), out, err, s.wantErr, s.want)
+		}
+		acct, err := st.AccountByAcct(context.Background(), "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := st.User(context.Background(), acct.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Admin != s.wantAdmin {
+			t.Fatalf("after admin user role %s: stored Admin = %v, want %v", strings.Join(s.args, " "), u.Admin, s.wantAdmin)
+		}
+	}
+	if out, _ := admin("user", "list"); !regexp.MustCompile(`alice\s+alice@corp.example\s+user\s+active`).MatchString(out) {
+		t.Fatalf("user list = %q, want alice listed with the user role", out)
 	}
 }

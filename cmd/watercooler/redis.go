@@ -9,6 +9,14 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// redisLogger hands go-redis's own messages (a pool that cannot dial) to slog's default
+// logger, so that they come out in the configured log format; main installs it.
+type redisLogger struct{}
+
+func (redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	slog.Default().WarnContext(ctx, fmt.Sprintf(format, v...), "part", "redis")
+}
+
 // openRedis connects to url, or starts an embedded in-process Redis when url is empty. The
 // returned function releases both. A nil log keeps the embedded Redis quiet: the demo says so
 // once in its banner instead of once per department.

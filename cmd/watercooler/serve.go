@@ -4,16 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"watercooler/config"
 	"watercooler/federation"
+	"watercooler/metrics"
 	"watercooler/org"
 	"watercooler/push"
 	"watercooler/server"
@@ -21,10 +24,16 @@ import (
 	"watercooler/store"
 )
 
-func serve(ctx context.Context, args []string, getenv func(string) string, log *slog.Logger) error {
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, log *slog.Logger) error {
 	cfg, _, err := config.Load("serve", args, getenv)
 	if err != nil {
 		return err
+	}
+	if cfg.LogFormat == "json" {
+		log = slog.New(slog.NewJSONHandler(stderr, nil))
+		// What libraries log on their own (go-redis through redisLogger, the standard log
+		// package) comes out as JSON too; the default logger is safe to swap concurrently.
+		slog.SetDefault(log)
 	}
 	rdb, closeRedis, err := openRedis(ctx, cfg.RedisURL, log)
 	if err != nil {
@@ -35,10 +44,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, log *
 		return fmt.Errorf("WATERCOOLER_MEDIA_DIR: %w", err)
 	}
 	st := store.New(rdb, cfg.RedisPrefix, cfg.Domain())
+	var fedOpts federation.Options
+	var serverOpts []server.Option
+	var m *metrics.Metrics
+	if cfg.MetricsListen != "" || cfg.MetricsToken != "" {
+		m = metrics.New(st, federation.DeliveryQueue, federation.InboxQueue, store.PushQueue)
+		rdb.AddHook(m.RedisHook())
+		fedOpts.Observer = m
+		serverOpts = append(serverOpts, server.WithMetrics(m))
+	}
 	if err := st.EnsureAccountTermsIndexed(ctx); err != nil {
 		return err
 	}
-	fed, err := federation.New(ctx, cfg, st, log.With("instance", cfg.Domain(), "part", "federation"), federation.Options{})
+	fed, err := federation.New(ctx, cfg, st, log.With("instance", cfg.Domain(), "part", "federation"), fedOpts)
 	if err != nil {
 		return err
 	}
@@ -50,36 +68,73 @@ func serve(ctx context.Context, args []string, getenv func(string) string, log *
 	if err := organization.Start(ctx); err != nil {
 		return fmt.Errorf("organization: %w", err)
 	}
-	opts := []server.Option{server.WithFederation(fed), server.WithPush(pusher), server.WithOrganization(organization)}
+	workers := &workerSet{}
+	serverOpts = append(serverOpts, server.WithFederation(fed), server.WithPush(pusher), server.WithOrganization(organization),
+		server.WithReadyCheck("workers", workers.ready))
 	if cfg.OIDC.Issuer != "" {
-		opts = append(opts, server.WithSSO(sso.New(cfg.OIDC, cfg.URL, st, server.Bcrypt{Cost: cfg.BcryptCost}, nil)))
+		serverOpts = append(serverOpts, server.WithSSO(sso.New(cfg.OIDC, cfg.URL, st, server.Bcrypt{Cost: cfg.BcryptCost}, nil)))
 	}
-	app := server.New(cfg, st, log.With("instance", cfg.Domain()), opts...)
+	app := server.New(cfg, st, log.With("instance", cfg.Domain()), serverOpts...)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("WATERCOOLER_LISTEN: %w", err)
 	}
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("WATERCOOLER_METRICS_LISTEN: %w", err)
+		}
+		workers.run(ctx, func(ctx context.Context) {
+			if err := m.Serve(ctx, mln); err != nil {
+				log.Error("metrics listener failed", "listen", cfg.MetricsListen, "err", err)
+			}
+		})
+		log.Info("serving metrics", "listen", cfg.MetricsListen)
+	}
 	log.Info("watercooler serving", "url", cfg.URL, "listen", cfg.Listen)
-	workers := runWorkers(ctx, fed, pusher.Run, organization.Run, func(ctx context.Context) {
+	workers.run(ctx, fed.Run, pusher.Run, organization.Run, func(ctx context.Context) {
 		server.RunScheduled(ctx, cfg, st, log.With("instance", cfg.Domain(), "part", "scheduled"), server.WithFederation(fed))
 	})
 	err = listenUntilDone(ctx, app, ln)
-	workers.Wait()
+	workers.wg.Wait()
 	return err
 }
 
-// runWorkers runs the federation workers and the other background workers until ctx ends;
-// Wait returns when they have stopped, leaving unfinished jobs pending in Redis for the next
-// start.
-func runWorkers(ctx context.Context, fed *federation.Federator, others ...func(context.Context)) *sync.WaitGroup {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); fed.Run(ctx) }()
-	for _, run := range others {
-		wg.Add(1)
-		go func() { defer wg.Done(); run(ctx) }()
+// workerSet runs a serve process's background workers (the federation queues, Web Push, the
+// organization's gossip, scheduled posts, the metrics listener) until ctx ends, and tells
+// /readyz whether they all run: a process whose workers stopped would accept posts it never
+// delivers.
+type workerSet struct {
+	wg             sync.WaitGroup
+	total, running atomic.Int32
+}
+
+// run starts each function in its own goroutine; wg.Wait returns when all have returned,
+// leaving unfinished jobs pending in Redis for the next start.
+func (w *workerSet) run(ctx context.Context, fns ...func(context.Context)) {
+	w.total.Add(int32(len(fns)))
+	for _, fn := range fns {
+		w.wg.Add(1)
+		w.running.Add(1)
+		go func() {
+			defer w.wg.Done()
+			defer w.running.Add(-1)
+			fn(ctx)
+		}()
 	}
-	return &wg
+}
+
+// ready is /readyz's check of the workers.
+func (w *workerSet) ready(context.Context) error {
+	running, total := w.running.Load(), w.total.Load()
+	switch {
+	case total == 0:
+		return errors.New("background workers not started yet")
+	case running < total:
+		return fmt.Errorf("%d of %d background workers running", running, total)
+	}
+	return nil
 }
 
 // listenUntilDone serves until ctx ends, then drains open requests for up to ten seconds.

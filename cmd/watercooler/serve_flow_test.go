@@ -23,13 +23,20 @@ import (
 // prefix and environment, until the test ends.
 func startServe(t *testing.T, prefix string, env map[string]string) string {
 	t.Helper()
+	return startServeOn(t, config.TestRedisURL(), prefix, env, io.Discard)
+}
+
+// startServeOn is startServe on the Redis at redisURL, writing its log to stderr when the
+// environment asks for JSON logs (and to nowhere otherwise).
+func startServeOn(t *testing.T, redisURL, prefix string, env map[string]string, stderr io.Writer) string {
+	t.Helper()
 	addr := freeAddr(t, "127.0.0.1")
 	base := "http://" + addr
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--listen", addr, "--url", base, "--redis", config.TestRedisURL(), "--redis-prefix", prefix, "--media-dir", t.TempDir()},
-			func(k string) string { return env[k] }, io.Discard, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		done <- run(ctx, []string{"serve", "--listen", addr, "--url", base, "--redis", redisURL, "--redis-prefix", prefix, "--media-dir", t.TempDir()},
+			func(k string) string { return env[k] }, io.Discard, stderr, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	}()
 	t.Cleanup(func() {
 		cancel()
