@@ -445,10 +445,15 @@ func (f *Federator) onAnnounce(ctx context.Context, a *activity) error {
 func (f *Federator) onLike(ctx context.Context, a *activity) error {
 	_, objectID := a.object()
 	st, err := f.store.StatusByURI(ctx, objectID)
-	if err != nil || !st.Local {
-		return ignore("%s of a status not hosted here", a.typ) // it changes nothing here
+	if err != nil {
+		return ignore("%s of a status not stored here", a.typ) // it changes nothing here
 	}
-	return f.store.Favourite(ctx, a.actor.ID, st, true)
+	// A favourite of another department's public post arrives relayed (orgrelay.go); it counts
+	// in this department's trends, and only the author's department notifies.
+	if !st.Local && st.Visibility != store.VisibilityPublic {
+		return ignore("%s of a non-public status hosted elsewhere", a.typ)
+	}
+	return f.store.Favourite(ctx, a.actor.ID, st, st.Local)
 }
 
 func (f *Federator) onBlock(ctx context.Context, a *activity) error {
