@@ -6,6 +6,7 @@ import { handleAction, replaceStatus, removeStatus, cached } from "./status.js";
 import { Composer } from "./compose.js";
 import { Stream } from "./stream.js";
 import * as views from "./views.js";
+import { exploreView } from "./explore.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("side-nav");
@@ -36,6 +37,8 @@ const ROUTES = [
   ["/web/lists", views.listsView],
   ["/web/lists/:id", views.listView],
   ["/web/search", views.searchView],
+  ["/web/explore", exploreView],
+  ["/web/explore/:section", exploreView],
   ["/web/accounts/:id", views.accountView],
   ["/web/statuses/:id", views.threadView],
   ["/web/oauth/callback", oauthCallback],
@@ -121,6 +124,7 @@ const NAV = [
   { path: "/web/home", label: "Home", auth: true, also: ["/"] },
   { path: "/web/notifications", label: "Notifications", auth: true, badge: true },
   { path: "/web/search", label: "Search" },
+  { path: "/web/explore", label: "Explore", also: ["/web/explore/tags", "/web/explore/links"] },
   { path: "/web/local", label: "Local" },
   { path: "/web/federated", label: "Federated" },
   { path: "/web/bookmarks", label: "Bookmarks", auth: true },
