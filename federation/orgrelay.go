@@ -79,3 +79,17 @@ func (f *Federator) withOrganization(ctx context.Context, st *store.Status, inbo
 	}
 	return inboxes, nil
 }
+
+// isOrgMember reports whether host is a current member department of the organization.
+func (f *Federator) isOrgMember(ctx context.Context, host string) (bool, error) {
+	inboxes, err := f.orgInboxes(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, inbox := range inboxes {
+		if HostOf(inbox) == host {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -216,3 +216,40 @@ func TestOrganizationWideTagsAndTrends(t *testing.T) {
 		return g >= 0 && l > g
 	})
 }
+
+// TestRelayedFavouritesCountFromMembersOnly: a favourite of a public post hosted in another
+// department counts here when a member department relays it, and not when a server outside
+// the organization sends one, which could otherwise push any post up this department's trends.
+func TestRelayedFavouritesCountFromMembersOnly(t *testing.T) {
+	eng := newDept(t, "alice")
+	sales, stranger := newFakeRemote(t), newFakeRemote(t)
+	joinMembers(t, []*testrig.Instance{eng.inst}, member{sales.host(), sales.srv.URL})
+	for _, r := range []*fakeRemote{sales, stranger} {
+		r.addActor("fan", newKey(t))
+	}
+	sales.addActor("bob", newKey(t))
+	tip := sales.note("bob", "tip", "A tip nobody here follows bob for", nil)
+	sales.deliver(t, eng.inst, "bob", sales.activity("bob", "Create", "tip", tip))
+	var here *gomastodon.Status
+	testrig.Eventually(t, deadline, "the relayed tip stored in engineering", func() bool {
+		here = eng.findStatus(t, tip["id"].(string))
+		return here != nil
+	})
+	for _, tc := range []struct {
+		from *fakeRemote
+		want int64
+	}{
+		{stranger, 0},
+		{sales, 1},
+	} {
+		tc.from.deliver(t, eng.inst, "fan", tc.from.activity("fan", "Like", "1", tip["id"]))
+		quiesce(t, eng.inst)
+		st, err := eng.client.GetStatus(context.Background(), here.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.FavouritesCount != tc.want {
+			t.Errorf("after a Like from %s: favourites_count = %d, want %d", tc.from.host(), st.FavouritesCount, tc.want)
+		}
+	}
+}

@@ -448,10 +448,19 @@ func (f *Federator) onLike(ctx context.Context, a *activity) error {
 	if err != nil {
 		return ignore("%s of a status not stored here", a.typ) // it changes nothing here
 	}
-	// A favourite of another department's public post arrives relayed (orgrelay.go); it counts
-	// in this department's trends, and only the author's department notifies.
-	if !st.Local && st.Visibility != store.VisibilityPublic {
-		return ignore("%s of a non-public status hosted elsewhere", a.typ)
+	if !st.Local {
+		// A member department relays its people's favourites of public posts (orgrelay.go);
+		// they count in this department's trends, and only the author's department notifies.
+		// From anyone else they would only let strangers push posts up the trends.
+		if st.Visibility != store.VisibilityPublic {
+			return ignore("%s of a non-public status hosted elsewhere", a.typ)
+		}
+		if member, err := f.isOrgMember(ctx, HostOf(a.actor.URI)); err != nil || !member {
+			if err == nil {
+				err = ignore("%s of a status hosted elsewhere, from outside the organization", a.typ)
+			}
+			return err
+		}
 	}
 	return f.store.Favourite(ctx, a.actor.ID, st, st.Local)
 }
