@@ -101,6 +101,10 @@ func TestWebClientExplore(t *testing.T) {
 	b.shot("explore-links")
 	b.checkAccessibility("Explore: links")
 	b.noOverflow("Explore: links")
+	b.do("phone viewport", chromedp.EmulateViewport(375, 667, chromedp.EmulateMobile), chromedp.Reload())
+	b.waitJS("the links tab at phone width", `!!document.querySelector(".explore-link-title")`)
+	b.shot("explore-links-phone")
+	b.noOverflow("Explore: links at phone width")
 	b.checkTraffic()
 	b.checkNoProblems()
 }
