@@ -124,7 +124,7 @@ func TestInboxLogsWhyNothingWasStored(t *testing.T) {
 	}{
 		{r.activity("mallory", "Create", "first", note), ""}, // stored: no line
 		{r.activity("mallory", "Create", "again", note), "already stored"},
-		{r.activity("mallory", "Like", "l1", "http://elsewhere.example/statuses/1"), "not hosted here"},
+		{r.activity("mallory", "Like", "l1", "http://elsewhere.example/statuses/1"), "not stored here"},
 		{r.activity("mallory", "Undo", "u1", r.actorURI("mallory")+"#likes/never"), "nothing stored here"},
 		{r.activity("mallory", "Listen", "x1", "http://elsewhere.example/songs/1"), "unsupported activity type"},
 		{r.activity("mallory", "Delete", "d1", gone["id"]), "not stored here"},

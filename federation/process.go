@@ -445,10 +445,24 @@ func (f *Federator) onAnnounce(ctx context.Context, a *activity) error {
 func (f *Federator) onLike(ctx context.Context, a *activity) error {
 	_, objectID := a.object()
 	st, err := f.store.StatusByURI(ctx, objectID)
-	if err != nil || !st.Local {
-		return ignore("%s of a status not hosted here", a.typ) // it changes nothing here
+	if err != nil {
+		return ignore("%s of a status not stored here", a.typ) // it changes nothing here
 	}
-	return f.store.Favourite(ctx, a.actor.ID, st, true)
+	if !st.Local {
+		// A member department relays its people's favourites of public posts (orgrelay.go);
+		// they count in this department's trends, and only the author's department notifies.
+		// From anyone else they would only let strangers push posts up the trends.
+		if st.Visibility != store.VisibilityPublic {
+			return ignore("%s of a non-public status hosted elsewhere", a.typ)
+		}
+		if member, err := f.isOrgMember(ctx, HostOf(a.actor.URI)); err != nil || !member {
+			if err == nil {
+				err = ignore("%s of a status hosted elsewhere, from outside the organization", a.typ)
+			}
+			return err
+		}
+	}
+	return f.store.Favourite(ctx, a.actor.ID, st, st.Local)
 }
 
 func (f *Federator) onBlock(ctx context.Context, a *activity) error {

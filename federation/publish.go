@@ -95,13 +95,23 @@ func (f *Federator) audienceInboxes(ctx context.Context, st *store.Status, menti
 	return append(inboxes, store.InboxesOf(mentions)...), nil
 }
 
+// relayedAudience is audienceInboxes plus, for a public status, the organization's other
+// departments (orgrelay.go).
+func (f *Federator) relayedAudience(ctx context.Context, st *store.Status, mentions []*store.Account) ([]string, error) {
+	inboxes, err := f.audienceInboxes(ctx, st, mentions)
+	if err != nil {
+		return nil, err
+	}
+	return f.withOrganization(ctx, st, inboxes)
+}
+
 // StatusCreated sends Create{Note} for a new local status.
 func (f *Federator) StatusCreated(ctx context.Context, st *store.Status) error {
 	n, author, mentions, err := f.note(ctx, st)
 	if err != nil {
 		return err
 	}
-	inboxes, err := f.audienceInboxes(ctx, st, mentions)
+	inboxes, err := f.relayedAudience(ctx, st, mentions)
 	if err != nil {
 		return err
 	}
@@ -115,7 +125,7 @@ func (f *Federator) StatusUpdated(ctx context.Context, st *store.Status) error {
 	if err != nil {
 		return err
 	}
-	inboxes, err := f.audienceInboxes(ctx, st, mentions)
+	inboxes, err := f.relayedAudience(ctx, st, mentions)
 	if err != nil {
 		return err
 	}
@@ -138,7 +148,7 @@ func (f *Federator) StatusDeleted(ctx context.Context, st *store.Status) error {
 	if err != nil {
 		return err
 	}
-	inboxes, err := f.audienceInboxes(ctx, st, mentions)
+	inboxes, err := f.relayedAudience(ctx, st, mentions)
 	if err != nil {
 		return err
 	}
@@ -171,6 +181,9 @@ func (f *Federator) Reblogged(ctx context.Context, boost, original *store.Status
 		return err
 	}
 	inboxes = append(inboxes, store.InboxesOf([]*store.Account{origAuthor})...)
+	if inboxes, err = f.withOrganization(ctx, boost, inboxes); err != nil {
+		return err
+	}
 	return f.publish(ctx, boost.URI, announce, booster, inboxes)
 }
 
@@ -203,11 +216,18 @@ func (f *Federator) Unfavourited(ctx context.Context, liker *store.Account, st *
 	return f.like(ctx, liker, st, true)
 }
 
+// like sends Like or Undo{Like} to a remote author and, for a public status, to the other
+// departments, whose trends count favourites from across the organization.
 func (f *Federator) like(ctx context.Context, liker *store.Account, st *store.Status, undo bool) error {
-	if st.Local {
-		return nil
+	var inboxes []string
+	if !st.Local {
+		author, err := f.store.Account(ctx, st.AccountID)
+		if err != nil {
+			return err
+		}
+		inboxes = store.InboxesOf([]*store.Account{author})
 	}
-	author, err := f.store.Account(ctx, st.AccountID)
+	inboxes, err := f.withOrganization(ctx, st, inboxes)
 	if err != nil {
 		return err
 	}
@@ -218,7 +238,7 @@ func (f *Federator) like(ctx context.Context, liker *store.Account, st *store.St
 		id = likeID + "/undo/" + strconv.FormatInt(time.Now().UnixMilli(), 10)
 		act = UndoActivity(id, liker.URI, act)
 	}
-	return f.publish(ctx, id, act, liker, store.InboxesOf([]*store.Account{author}))
+	return f.publish(ctx, id, act, liker, inboxes)
 }
 
 // FollowRequested sends Follow to a remote account; the follow completes when it accepts.

@@ -3,20 +3,21 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// TagDay is one day of a hashtag's use: how many public statuses carried it and how many
-// distinct accounts posted them.
+// TagDay is one day of a hashtag's use: how many public statuses carried it, how many
+// distinct accounts posted them, and from how many departments (servers) those accounts are.
 type TagDay struct {
-	Day            time.Time
-	Uses, Accounts int64
+	Day                         time.Time
+	Uses, Accounts, Departments int64
 }
 
 // TagsHistory counts each hashtag's use on each of the last days UTC days up to now, newest
-// first, from the hashtag timelines (public statuses, as Mastodon counts). It makes two round
+// first, from the hashtag timelines (public statuses, as Mastodon counts). It makes three round
 // trips whatever the number of tags.
 func (s *Store) TagsHistory(ctx context.Context, tags []string, now time.Time, days int) (map[string][]TagDay, error) {
 	today := now.UTC().Truncate(24 * time.Hour)
@@ -48,20 +49,31 @@ func (s *Store) TagsHistory(ctx context.Context, tags []string, now time.Time, d
 		return nil, err
 	}
 	author := make(map[string]string, len(sts))
+	authorIDs := make([]string, 0, len(sts))
 	for _, st := range sts {
 		author[st.ID] = st.AccountID
+		authorIDs = append(authorIDs, st.AccountID)
+	}
+	slices.Sort(authorIDs)
+	authors, err := s.Accounts(ctx, slices.Compact(authorIDs))
+	if err != nil {
+		return nil, err
 	}
 	out := make(map[string][]TagDay, len(tags))
 	for t, tag := range tags {
 		history := make([]TagDay, days)
 		for i, cmd := range cmds[t] {
-			accounts := map[string]bool{}
+			accounts, departments := map[string]bool{}, map[string]bool{}
 			for _, id := range cmd.Val() {
 				if a, ok := author[id]; ok {
 					accounts[a] = true
+					if acct, ok := authors[a]; ok {
+						departments[acct.Domain] = true
+					}
 				}
 			}
-			history[i] = TagDay{Day: today.AddDate(0, 0, -i), Uses: int64(len(cmd.Val())), Accounts: int64(len(accounts))}
+			history[i] = TagDay{Day: today.AddDate(0, 0, -i), Uses: int64(len(cmd.Val())),
+				Accounts: int64(len(accounts)), Departments: int64(len(departments))}
 		}
 		out[tag] = history
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -92,4 +93,53 @@ func mergeNewestFirst(a, b []string, max int) []string {
 		}
 	}
 	return out
+}
+
+// Interactor is an account that boosted or favourited a status, with its domain: "" for a
+// local account, the host of its server otherwise. The domain is the interacting department,
+// which organization trends count.
+type Interactor struct {
+	AccountID, Domain string
+}
+
+// StatusInteractors lists, for each status id, the distinct accounts that boosted or favourited
+// it, as this department knows them (remote interactions arrive through the inbox). It takes
+// two round trips: the reblog and favourite sets, then the accounts.
+func (s *Store) StatusInteractors(ctx context.Context, ids []string) (map[string][]Interactor, error) {
+	p := s.rdb.Pipeline()
+	reblogs := make([]*redis.StringSliceCmd, len(ids))
+	favourites := make([]*redis.StringSliceCmd, len(ids))
+	for i, id := range ids {
+		reblogs[i] = p.ZRange(ctx, s.k.statusReblogs(id), 0, -1)
+		favourites[i] = p.ZRange(ctx, s.k.statusFavourites(id), 0, -1)
+	}
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("status interactors: %w", err)
+	}
+	perStatus := make([][]string, len(ids))
+	seen := map[string]bool{}
+	var accountIDs []string
+	for i := range ids {
+		// Someone who boosted and favourited counts once.
+		perStatus[i] = slices.Compact(slices.Sorted(slices.Values(append(reblogs[i].Val(), favourites[i].Val()...))))
+		for _, a := range perStatus[i] {
+			if !seen[a] {
+				seen[a] = true
+				accountIDs = append(accountIDs, a)
+			}
+		}
+	}
+	accounts, err := s.Accounts(ctx, accountIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]Interactor, len(ids))
+	for i, id := range ids {
+		for _, a := range perStatus[i] {
+			if acct, ok := accounts[a]; ok {
+				out[id] = append(out[id], Interactor{AccountID: a, Domain: acct.Domain})
+			}
+		}
+	}
+	return out, nil
 }

@@ -1,5 +1,10 @@
-// Package trends ranks what a department's people have used, boosted and favourited over the
-// last days: hashtags, statuses and links, as Mastodon's /api/v1/trends endpoints show them.
+// Package trends ranks what the organization has used, boosted and favourited over the last
+// days: hashtags, statuses and links, as Mastodon's /api/v1/trends endpoints show them. Every
+// department receives the others' public posts, boosts and favourites (federation's
+// organization relay), so each ranks the whole organization from its own Redis. What crossed
+// department lines weighs most: a score counts the distinct departments (servers) of the people
+// who used, boosted or favourited something first, and how many people only second, so that a
+// tip boosted in two other departments ranks above one boosted many times inside one team.
 // Rankings are computed when asked, from bounded candidate sets already kept in Redis (the public
 // timelines and the hashtag index), so no worker or extra write path is needed.
 package trends
@@ -56,8 +61,19 @@ type Day struct {
 	Uses, Accounts int64
 }
 
-// Tags ranks hashtags by how many people used them in public posts in the window, today
-// weighing more than yesterday, then by uses.
+// reach scores something used or interacted with by people from departments departments:
+// each department counts one, and the people together less than one more department until they
+// are thousands (a tenth of the logarithm), so breadth across departments leads and numbers
+// order what reached as many departments.
+func reach(departments, people int) float64 {
+	if people == 0 {
+		return 0
+	}
+	return float64(departments) + 0.1*math.Log1p(float64(people))
+}
+
+// Tags ranks hashtags by how many departments and people used them in public posts in the
+// window, today weighing more than yesterday, then by uses.
 func (r *Ranker) Tags(ctx context.Context) ([]string, error) {
 	now := r.now()
 	names, err := r.store.RecentTags(ctx, now.Add(-Window), tagCandidates)
@@ -72,7 +88,7 @@ func (r *Ranker) Tags(ctx context.Context) ([]string, error) {
 	for _, name := range names {
 		for i, d := range history[name] {
 			weight := math.Pow(0.5, float64(i)) // today 1, yesterday ½
-			score[name] += weight * (float64(d.Accounts) + float64(d.Uses)/1000)
+			score[name] += weight * (reach(int(d.Departments), int(d.Accounts)) + float64(d.Uses)/1e6)
 		}
 	}
 	ranked := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return score[n] == 0 })
@@ -80,8 +96,8 @@ func (r *Ranker) Tags(ctx context.Context) ([]string, error) {
 	return ranked, nil
 }
 
-// Statuses ranks public, original, non-reply statuses of the window by their boosts and
-// favourites, each interaction's weight halving every halfLife of the status's age. Statuses
+// Statuses ranks public, original, non-reply statuses of the window by the departments and
+// people that boosted or favourited them (reach), halving every halfLife of the status's age. Statuses
 // behind a content warning or marked sensitive stay out, as Mastodon keeps them out of trends.
 func (r *Ranker) Statuses(ctx context.Context) ([]*store.Status, error) {
 	now := r.now()
@@ -96,14 +112,14 @@ func (r *Ranker) Statuses(ctx context.Context) ([]*store.Status, error) {
 	for i, st := range candidates {
 		ids[i] = st.ID
 	}
-	counts, err := r.store.StatusCounts(ctx, ids)
+	interactors, err := r.store.StatusInteractors(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
 	score := make(map[string]float64, len(candidates))
 	for _, st := range candidates {
-		c := counts[st.ID]
-		score[st.ID] = float64(c.Reblogs+c.Favourites) * decay(now.Sub(st.CreatedAt))
+		who := interactors[st.ID]
+		score[st.ID] = reach(countDepartments(who), len(who)) * decay(now.Sub(st.CreatedAt))
 	}
 	ranked := slices.DeleteFunc(candidates, func(st *store.Status) bool { return score[st.ID] <= 0 })
 	slices.SortStableFunc(ranked, func(a, b *store.Status) int { return compareDesc(score[a.ID], score[b.ID]) })
@@ -116,9 +132,9 @@ type Link struct {
 	History []Day
 }
 
-// Links ranks the links shared in public posts by how many people shared them in the window,
-// then by the boosts and favourites of those posts, and returns the first n that have a preview
-// card, fetching missing cards a few at a time.
+// Links ranks the links shared in public posts by the departments and people that shared them
+// in the window or boosted or favourited those posts (reach), and returns the first n that have
+// a preview card, fetching missing cards a few at a time.
 func (r *Ranker) Links(ctx context.Context, n int) ([]Link, error) {
 	if r.cards == nil || n <= 0 {
 		return nil, nil
@@ -127,6 +143,15 @@ func (r *Ranker) Links(ctx context.Context, n int) ([]Link, error) {
 	today := now.UTC().Truncate(24 * time.Hour)
 	since := today.AddDate(0, 0, -(HistoryDays - 1))
 	candidates, err := r.store.RecentPublicStatuses(ctx, since, linkCandidates)
+	if err != nil {
+		return nil, err
+	}
+	authorIDs := make([]string, 0, len(candidates))
+	for _, st := range candidates {
+		authorIDs = append(authorIDs, st.AccountID)
+	}
+	slices.Sort(authorIDs)
+	authors, err := r.store.Accounts(ctx, slices.Compact(authorIDs))
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +190,7 @@ func (r *Ranker) Links(ctx context.Context, n int) ([]Link, error) {
 	for _, t := range tallies {
 		shared = append(shared, t.statusIDs...)
 	}
-	counts, err := r.store.StatusCounts(ctx, shared)
+	interactors, err := r.store.StatusInteractors(ctx, shared)
 	if err != nil {
 		return nil, err
 	}
@@ -174,11 +199,16 @@ func (r *Ranker) Links(ctx context.Context, n int) ([]Link, error) {
 		if len(t.sharers) == 0 {
 			continue
 		}
-		score[link] = float64(len(t.sharers))
-		for _, id := range t.statusIDs {
-			c := counts[id]
-			score[link] += float64(c.Reblogs+c.Favourites) / 2
+		var who []store.Interactor
+		for id := range t.sharers {
+			if a, ok := authors[id]; ok {
+				who = append(who, store.Interactor{AccountID: id, Domain: a.Domain})
+			}
 		}
+		for _, id := range t.statusIDs {
+			who = append(who, interactors[id]...)
+		}
+		score[link] = reach(countDepartments(who), countPeople(who))
 	}
 	ranked := slices.DeleteFunc(order, func(l string) bool { return score[l] == 0 })
 	slices.SortStableFunc(ranked, func(a, b string) int { return compareDesc(score[a], score[b]) })
@@ -267,6 +297,24 @@ func Links(content string) []string {
 			out = append(out, link)
 		}
 	}
+}
+
+// countDepartments counts the distinct departments among who.
+func countDepartments(who []store.Interactor) int {
+	seen := map[string]bool{}
+	for _, w := range who {
+		seen[w.Domain] = true
+	}
+	return len(seen)
+}
+
+// countPeople counts the distinct accounts among who.
+func countPeople(who []store.Interactor) int {
+	seen := map[string]bool{}
+	for _, w := range who {
+		seen[w.AccountID] = true
+	}
+	return len(seen)
 }
 
 func decay(age time.Duration) float64 {

@@ -24,3 +24,22 @@ func TestTrendLinksOfStatusHTML(t *testing.T) {
 		}
 	}
 }
+
+// TestReachFavoursDepartments: what reached more departments scores higher whatever the number
+// of people inside one, and among equal departments more people score higher.
+func TestReachFavoursDepartments(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		aDepts, aPeople int
+		bDepts, bPeople int
+	}{
+		{"two departments over one team of fifty", 2, 2, 1, 50},
+		{"two departments over one team of a thousand", 2, 2, 1, 1000},
+		{"more people in as many departments", 2, 5, 2, 2},
+		{"someone over no one", 1, 1, 0, 0},
+	} {
+		if a, b := reach(tc.aDepts, tc.aPeople), reach(tc.bDepts, tc.bPeople); a <= b {
+			t.Errorf("%s: reach(%d, %d) = %v, not above reach(%d, %d) = %v", tc.name, tc.aDepts, tc.aPeople, a, tc.bDepts, tc.bPeople, b)
+		}
+	}
+}

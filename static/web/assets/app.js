@@ -8,6 +8,7 @@ import { Stream } from "./stream.js";
 import * as views from "./views.js";
 import { peopleView } from "./people.js";
 import { loadDepartments } from "./departments.js";
+import { exploreView } from "./explore.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("side-nav");
@@ -39,6 +40,8 @@ const ROUTES = [
   ["/web/lists/:id", views.listView],
   ["/web/search", views.searchView],
   ["/web/people", peopleView],
+  ["/web/explore", exploreView],
+  ["/web/explore/:section", exploreView],
   ["/web/accounts/:id", views.accountView],
   ["/web/statuses/:id", views.threadView],
   ["/web/oauth/callback", oauthCallback],
@@ -125,6 +128,7 @@ const NAV = [
   { path: "/web/notifications", label: "Notifications", auth: true, badge: true },
   { path: "/web/search", label: "Search" },
   { path: "/web/people", label: "People" },
+  { path: "/web/explore", label: "Explore", also: ["/web/explore/tags", "/web/explore/links"] },
   { path: "/web/local", label: "Local" },
   { path: "/web/federated", label: "Federated" },
   { path: "/web/bookmarks", label: "Bookmarks", auth: true },
