@@ -126,11 +126,21 @@ func (f *Federator) onCreate(ctx context.Context, a *activity) error {
 	if vote, err := f.onVote(ctx, a, obj); vote {
 		return err
 	}
-	_, created, err := f.storeNewNote(ctx, obj, 0)
-	if err == nil && !created {
+	st, created, err := f.storeNewNote(ctx, obj, 0)
+	if err != nil {
+		return err
+	}
+	// A note stored before (fetched with its thread, say) may still be addressed to a group
+	// that has not announced it.
+	if f.communities != nil {
+		if err := f.communities.StatusArrived(ctx, st, addressedActors(a.raw, obj)); err != nil {
+			return err
+		}
+	}
+	if !created {
 		return ignore("%s is already stored", id)
 	}
-	return err
+	return nil
 }
 
 func (f *Federator) onUpdate(ctx context.Context, a *activity) error {

@@ -41,6 +41,7 @@ type Server struct {
 	sso     SSO          // nil when no OpenID provider is configured
 	org     Organization // nil when the instance keeps no member list (some tests)
 	push    Push         // nil when the instance sends no Web Push (some tests)
+	comm    Communities  // nil when the instance hosts no communities (some tests)
 	// trends ranks this department's hashtags, statuses and links (trends.go).
 	trends *trends.Ranker
 	// decodes bounds how many uploaded images decode at once.

@@ -327,6 +327,7 @@ func (s *Server) publishStatus(ctx context.Context, st *store.Status, idempotenc
 	}
 	s.federate("post", func(f Federation) error { return f.StatusCreated(ctx, created) })
 	s.quoteCreated(ctx, created)
+	s.communityPosted(ctx, created)
 	return created, nil
 }
 

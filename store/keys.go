@@ -284,3 +284,11 @@ func (k keys) orgPending() string {
 func (k keys) orgSeeds() string {
 	return k.p + "org:seeds" // set of base URLs of departments this one asked to join and has not heard from
 }
+
+// Communities (community.go).
+func (k keys) communities() string {
+	return k.p + "communities" // hash group account id → JSON Community
+}
+func (k keys) communityRemoved(accountID string) string {
+	return k.p + "community:removed:" + accountID // set of status ids a moderator removed, never announced again
+}

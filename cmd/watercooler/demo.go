@@ -21,6 +21,7 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 	"golang.org/x/sync/errgroup"
 
+	"watercooler/community"
 	"watercooler/config"
 	"watercooler/federation"
 	"watercooler/org"
@@ -153,11 +154,12 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		if err := organization.Start(ctx); err != nil {
 			return err
 		}
-		app := server.New(cfg, st, log.With("department", dept.name), server.WithFederation(fed), server.WithPush(pusher), server.WithOrganization(organization),
+		communities := community.New(cfg, st, fed, log.With("department", dept.name, "part", "community"), community.Options{})
+		app := server.New(cfg, st, log.With("department", dept.name), server.WithFederation(fed), server.WithPush(pusher), server.WithOrganization(organization), server.WithCommunities(communities),
 			server.WithSSO(sso.New(cfg.OIDC, cfg.URL, st, server.Bcrypt{Cost: cfg.BcryptCost}, nil)))
 		g.Go(func() error { fed.Run(gctx); return nil })
 		g.Go(func() error {
-			server.RunScheduled(gctx, cfg, st, log.With("department", dept.name, "part", "scheduled"), server.WithFederation(fed))
+			server.RunScheduled(gctx, cfg, st, log.With("department", dept.name, "part", "scheduled"), server.WithFederation(fed), server.WithCommunities(communities))
 			return nil
 		})
 		g.Go(func() error { pusher.Run(gctx); return nil })

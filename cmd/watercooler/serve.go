@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"watercooler/community"
 	"watercooler/config"
 	"watercooler/federation"
 	"watercooler/org"
@@ -50,7 +51,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, log *
 	if err := organization.Start(ctx); err != nil {
 		return fmt.Errorf("organization: %w", err)
 	}
-	opts := []server.Option{server.WithFederation(fed), server.WithPush(pusher), server.WithOrganization(organization)}
+	communities := community.New(cfg, st, fed, log.With("instance", cfg.Domain(), "part", "community"), community.Options{})
+	opts := []server.Option{server.WithFederation(fed), server.WithPush(pusher), server.WithOrganization(organization), server.WithCommunities(communities)}
 	if cfg.OIDC.Issuer != "" {
 		opts = append(opts, server.WithSSO(sso.New(cfg.OIDC, cfg.URL, st, server.Bcrypt{Cost: cfg.BcryptCost}, nil)))
 	}
@@ -61,7 +63,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, log *
 	}
 	log.Info("watercooler serving", "url", cfg.URL, "listen", cfg.Listen)
 	workers := runWorkers(ctx, fed, pusher.Run, organization.Run, func(ctx context.Context) {
-		server.RunScheduled(ctx, cfg, st, log.With("instance", cfg.Domain(), "part", "scheduled"), server.WithFederation(fed))
+		server.RunScheduled(ctx, cfg, st, log.With("instance", cfg.Domain(), "part", "scheduled"), server.WithFederation(fed), server.WithCommunities(communities))
 	})
 	err = listenUntilDone(ctx, app, ln)
 	workers.Wait()
