@@ -6,6 +6,7 @@ import { handleAction, replaceStatus, removeStatus, cached } from "./status.js";
 import { Composer } from "./compose.js";
 import { Stream } from "./stream.js";
 import * as views from "./views.js";
+import { communitiesView, communityView } from "./communities.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("side-nav");
@@ -36,6 +37,8 @@ const ROUTES = [
   ["/web/lists", views.listsView],
   ["/web/lists/:id", views.listView],
   ["/web/search", views.searchView],
+  ["/web/communities", communitiesView],
+  ["/web/communities/:acct", communityView],
   ["/web/accounts/:id", views.accountView],
   ["/web/statuses/:id", views.threadView],
   ["/web/oauth/callback", oauthCallback],
@@ -126,6 +129,7 @@ const NAV = [
   { path: "/web/bookmarks", label: "Bookmarks", auth: true },
   { path: "/web/favourites", label: "Favourites", auth: true },
   { path: "/web/lists", label: "Lists", auth: true },
+  { path: "/web/communities", label: "Communities" },
 ];
 
 function paintNav(pathname) {
