@@ -3,6 +3,7 @@ package community_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -188,5 +189,36 @@ func TestCommunityCreationThroughTheAPI(t *testing.T) {
 	if len(list) != 1 || list[0].Acct != "rust@"+admins.Config.Domain() || list[0].DisplayName != "Rustaceans" ||
 		len(list[0].Moderators) != 1 || list[0].Moderators[0] != "root@"+admins.Config.Domain() || list[0].Account == nil || !list[0].Account.Group {
 		t.Errorf("communities listed = %+v, want rust, moderated by its creator", list)
+	}
+}
+
+// TestCommunitiesOfTheOrganization checks the organization-wide listing: a department lists
+// its own communities and, asked for scope=organization, every member department's.
+func TestCommunitiesOfTheOrganization(t *testing.T) {
+	eng := testrig.StartInstance(t)
+	support := testrig.StartInstance(t, func(c *config.Config) { c.OrgJoin = eng.URL })
+	carol := newPerson(support, t, "carol")
+	createCommunity(t, eng, "golang", "Go practitioners")
+	createCommunity(t, support, "onboarding", "Onboarding")
+	want := []string{"golang@" + eng.Config.Domain(), "onboarding@" + support.Config.Domain()}
+	slices.Sort(want)
+	var got []string
+	testrig.Eventually(t, deadline, "support lists both departments' communities", func() bool {
+		var list []struct {
+			Acct string `json:"acct"`
+		}
+		carol.api(t, http.MethodGet, "/api/v1/communities?scope=organization", nil, &list)
+		got = got[:0]
+		for _, c := range list {
+			got = append(got, c.Acct)
+		}
+		return slices.Equal(got, want)
+	})
+	var local []struct {
+		Acct string `json:"acct"`
+	}
+	carol.api(t, http.MethodGet, "/api/v1/communities", nil, &local)
+	if len(local) != 1 || local[0].Acct != "onboarding@"+support.Config.Domain() {
+		t.Errorf("support's own communities = %+v, want onboarding only", local)
 	}
 }
