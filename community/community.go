@@ -9,6 +9,7 @@ package community
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -283,7 +284,42 @@ func (s *Service) Remove(ctx context.Context, by *store.Account, groupID, status
 	if s.fed == nil {
 		return nil
 	}
-	return s.fed.StatusDeleted(ctx, boost)
+	if err := s.fed.StatusDeleted(ctx, boost); err != nil {
+		return err
+	}
+	return s.announceRemoval(ctx, groupID, by, statusID)
+}
+
+// announceRemoval sends the members' servers the removal as FEP-1b12 words it: the moderator's
+// Delete of the post, announced by the group. Servers that know groups (Lemmy) take the post
+// out of the community; the others ignore it and apply the Undo{Announce} sent before.
+func (s *Service) announceRemoval(ctx context.Context, groupID string, by *store.Account, statusID string) error {
+	group, err := s.st.Account(ctx, groupID)
+	if err != nil {
+		return err
+	}
+	st, err := s.st.Status(ctx, statusID)
+	if err != nil {
+		return err
+	}
+	inboxes, err := s.st.RemoteFollowerInboxes(ctx, groupID)
+	if err != nil || len(inboxes) == 0 {
+		return err
+	}
+	id := group.URI + "#removals/" + statusID
+	body, err := json.Marshal(map[string]any{
+		"@context": "https://www.w3.org/ns/activitystreams",
+		"id":       id, "type": "Announce", "actor": group.URI,
+		"to": []string{federation.PublicAudience}, "cc": []string{group.FollowersURI},
+		"object": map[string]any{
+			"id": id + "/delete", "type": "Delete", "actor": by.URI, "object": st.URI,
+			"audience": group.URI, "to": []string{federation.PublicAudience}, "cc": []string{group.URI},
+		},
+	})
+	if err != nil {
+		return err
+	}
+	return s.fed.Deliver(ctx, id, body, groupID, inboxes)
 }
 
 // Listing reads another department's GET /api/v1/communities through the federation's guarded
