@@ -162,10 +162,10 @@ func (s *Service) StatusPosted(ctx context.Context, st *store.Status) error {
 }
 
 // StatusArrived announces st from every local community it mentions, that addressed names, or
-// whose thread it replies in. Only public and unlisted posts are announced: the group's boost
-// is public, and must not widen a narrower audience.
+// whose thread it replies in. Only public and unlisted posts are announced (store.MayReblog):
+// the group's boost must not widen a narrower audience.
 func (s *Service) StatusArrived(ctx context.Context, st *store.Status, addressed []string) error {
-	if st.ReblogOfID != "" || (st.Visibility != store.VisibilityPublic && st.Visibility != store.VisibilityUnlisted) {
+	if st.ReblogOfID != "" {
 		return nil
 	}
 	groups, err := s.groupsFor(ctx, st, addressed)
@@ -229,16 +229,12 @@ func (s *Service) announce(ctx context.Context, group *store.Account, st *store.
 	if removed, err := s.st.RemovedFromCommunity(ctx, group.ID, st.ID); err != nil || removed {
 		return err
 	}
+	if allowed, err := s.st.MayReblog(ctx, group, st); err != nil || !allowed {
+		return err // a group that blocks the author announces nothing of theirs
+	}
 	author, err := s.st.Account(ctx, st.AccountID)
 	if err != nil {
 		return err
-	}
-	rel, err := s.st.Relationships(ctx, group.ID, []string{author.ID})
-	if err != nil {
-		return err
-	}
-	if rel[0].Blocking {
-		return nil
 	}
 	boost, err := s.st.Reblog(ctx, group, st, store.VisibilityPublic, s.cfg.URL, author.Local())
 	if err != nil {
