@@ -135,6 +135,22 @@ func TestCommunityIsAGroupAccount(t *testing.T) {
 		t.Errorf("acct on support = %q", remote.Acct)
 	}
 
+	// Apps find it as they find people: account lookup and search.
+	var looked struct {
+		ID string `json:"id"`
+	}
+	alice.api(t, http.MethodGet, "/api/v1/accounts/lookup?acct=golang", nil, &looked)
+	var found struct {
+		Accounts []struct {
+			ID    string `json:"id"`
+			Group bool   `json:"group"`
+		} `json:"accounts"`
+	}
+	alice.api(t, http.MethodGet, "/api/v2/search?type=accounts&q=golang", nil, &found)
+	if looked.ID != groupID || len(found.Accounts) != 1 || found.Accounts[0].ID != groupID || !found.Accounts[0].Group {
+		t.Errorf("lookup found %q, search %+v; want the group %s", looked.ID, found.Accounts, groupID)
+	}
+
 	req, _ := http.NewRequest(http.MethodGet, eng.URL+"/users/golang", nil)
 	req.Header.Set("Accept", "application/activity+json")
 	var actor map[string]any
