@@ -57,3 +57,36 @@ func TestGroupAnnouncesWhatIsAddressedToIt(t *testing.T) {
 		}
 	}
 }
+
+// TestMastodonUserFollowsAGroup follows a local group from a stand-in Mastodon server: the
+// group accepts at once, and its announces of what members post reach the follower's server.
+func TestMastodonUserFollowsAGroup(t *testing.T) {
+	eng := newDept(t, "alice")
+	_, group, err := community.Create(context.Background(), eng.inst.Config, eng.inst.Store,
+		community.Params{Name: "golang", KeyPair: testrig.TestKeyPair})
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := newFakeRemote(t)
+	remote.addActor("mia", newKey(t))
+	follow := remote.activity("mia", "Follow", "1", group.URI)
+	remote.deliver(t, eng.inst, "mia", follow)
+	testrig.Eventually(t, deadline, "the group accepts mia's follow", func() bool {
+		for _, a := range remote.postedOfType("Accept") {
+			if a["actor"] == group.URI {
+				return true
+			}
+		}
+		return false
+	})
+
+	st := eng.post(t, &gomastodon.Toot{Status: "@golang profile before optimizing", Visibility: "public"})
+	testrig.Eventually(t, deadline, "the group's Announce of alice's post reaches mia's server", func() bool {
+		for _, a := range remote.postedOfType("Announce") {
+			if a["actor"] == group.URI && a["object"] == st.URI {
+				return true
+			}
+		}
+		return false
+	})
+}
