@@ -33,9 +33,10 @@ func addressedActors(raw, obj map[string]any) []string {
 
 // threadGroupInboxes lists the inboxes of the groups that announced the status st replies to,
 // so that a reply in a community's thread reaches the group, which announces it in turn, as
-// FEP-1b12 wants replies addressed to the group (Lemmy's audience).
+// FEP-1b12 wants replies addressed to the group (Lemmy's audience). Only replies the group
+// could announce go there: a followers-only or direct reply stays with its audience.
 func (f *Federator) threadGroupInboxes(ctx context.Context, st *store.Status) ([]string, error) {
-	if st.InReplyToID == "" || st.ReblogOfID != "" {
+	if st.InReplyToID == "" || st.ReblogOfID != "" || (st.Visibility != store.VisibilityPublic && st.Visibility != store.VisibilityUnlisted) {
 		return nil, nil
 	}
 	groups, err := f.store.GroupsThatBoosted(ctx, st.InReplyToID)
