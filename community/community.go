@@ -240,6 +240,7 @@ func (s *Service) announce(ctx context.Context, group *store.Account, st *store.
 	if err != nil {
 		return err
 	}
+	s.log.Debug("community announced a post", "community", group.Username, "status", st.URI)
 	if s.fed == nil {
 		return nil
 	}

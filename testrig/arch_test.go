@@ -19,7 +19,8 @@ func TestImportRules(t *testing.T) {
 		{"watercooler/server/mastodon", []string{"github.com/gofiber/", "watercooler/server\n"}},
 		{"watercooler/push", []string{"github.com/gofiber/", "watercooler/server\n"}},
 		{"watercooler/sso", []string{"github.com/gofiber/", "watercooler/server\n", "watercooler/federation"}},
-		{"watercooler/server", []string{"watercooler/sso", "watercooler/org", "watercooler/federation"}},
+		{"watercooler/server", []string{"watercooler/sso", "watercooler/org", "watercooler/federation", "watercooler/community"}},
+		{"watercooler/community", []string{"github.com/gofiber/", "watercooler/server\n"}},
 		{"watercooler/org", []string{"github.com/gofiber/", "watercooler/server"}},
 	}
 	for _, r := range rules {
