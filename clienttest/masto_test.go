@@ -74,7 +74,7 @@ func TestFirstScreensWithMastoJS(t *testing.T) {
 		"title": "Spoilers", "context": []string{"home", "public"}, "filter_action": "warn",
 		"keywords_attributes": []map[string]any{{"keyword": "finale", "whole_word": true}},
 	})
-	if _, _, err := community.Create(ctx, inst.Config, inst.Store, community.Params{Name: "golang", DisplayName: "Go practitioners", KeyPair: testrig.TestKeyPair}); err != nil {
+	if _, _, err := community.Create(ctx, inst.Store, inst.URL, community.Params{Name: "golang", DisplayName: "Go practitioners", KeyPair: testrig.TestKeyPair}); err != nil {
 		t.Fatal(err)
 	}
 	announcement := "Welcome to the engineering department's Watercooler"

@@ -61,13 +61,13 @@ type Params struct {
 	KeyPair func() (publicPEM, privatePEM string, err error)
 }
 
-// Create makes a community: its Group account and its record. It needs only the store, so the
-// admin command runs it without a running instance.
-func Create(ctx context.Context, cfg config.Config, st *store.Store, p Params) (*store.Community, *store.Account, error) {
+// Create makes a community of the department at baseURL: its Group account and its record. It
+// needs only the store, so the admin command and the demo run it without a running instance.
+func Create(ctx context.Context, st *store.Store, baseURL string, p Params) (*store.Community, *store.Account, error) {
 	if !text.ValidUsername(p.Name) {
 		return nil, nil, fmt.Errorf("%q: %w", p.Name, ErrInvalidName)
 	}
-	if signup.Reserved(p.Name, cfg.URL) {
+	if signup.Reserved(p.Name, baseURL) {
 		return nil, nil, fmt.Errorf("%q: %w", p.Name, ErrNameTaken)
 	}
 	display := strings.TrimSpace(p.DisplayName)
@@ -103,7 +103,7 @@ func Create(ctx context.Context, cfg config.Config, st *store.Store, p Params) (
 	}
 	// No password and no e-mail: nobody signs in as a group, it only acts on its members' posts.
 	acct, err := st.CreateLocalAccount(ctx, store.NewLocalAccount{
-		Username: p.Name, DisplayName: display, BaseURL: cfg.URL, PublicKeyPEM: pub, PrivateKeyPEM: priv,
+		Username: p.Name, DisplayName: display, BaseURL: baseURL, PublicKeyPEM: pub, PrivateKeyPEM: priv,
 		Group: true, CreatedAt: c.CreatedAt,
 	})
 	if errors.Is(err, store.ErrConflict) {
@@ -153,7 +153,7 @@ func (s *Service) Create(ctx context.Context, creator *store.Account, name, disp
 	if creator != nil {
 		p.CreatedBy = creator.ID
 	}
-	return Create(ctx, s.cfg, s.st, p)
+	return Create(ctx, s.st, s.cfg.URL, p)
 }
 
 // StatusPosted announces a status posted here from every local community it is addressed to.

@@ -38,7 +38,7 @@ func (p *person) acct() string { return p.user.Account.Username + "@" + p.inst.C
 // createCommunity makes a community on inst as the admin command does.
 func createCommunity(t *testing.T, inst *testrig.Instance, name, display string, moderators ...string) string {
 	t.Helper()
-	_, acct, err := community.Create(context.Background(), inst.Config, inst.Store,
+	_, acct, err := community.Create(context.Background(), inst.Store, inst.URL,
 		community.Params{Name: name, DisplayName: display, Moderators: moderators, KeyPair: testrig.TestKeyPair})
 	if err != nil {
 		t.Fatalf("create community %s: %v", name, err)

@@ -15,7 +15,7 @@ import (
 // others address a group (FEP-1b12: a mention, cc, audience), and some it must not announce.
 func TestGroupAnnouncesWhatIsAddressedToIt(t *testing.T) {
 	eng := newDept(t, "alice")
-	_, group, err := community.Create(context.Background(), eng.inst.Config, eng.inst.Store,
+	_, group, err := community.Create(context.Background(), eng.inst.Store, eng.inst.URL,
 		community.Params{Name: "golang", KeyPair: testrig.TestKeyPair})
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +62,7 @@ func TestGroupAnnouncesWhatIsAddressedToIt(t *testing.T) {
 // group accepts at once, and its announces of what members post reach the follower's server.
 func TestMastodonUserFollowsAGroup(t *testing.T) {
 	eng := newDept(t, "alice")
-	_, group, err := community.Create(context.Background(), eng.inst.Config, eng.inst.Store,
+	_, group, err := community.Create(context.Background(), eng.inst.Store, eng.inst.URL,
 		community.Params{Name: "golang", KeyPair: testrig.TestKeyPair})
 	if err != nil {
 		t.Fatal(err)

@@ -19,7 +19,7 @@ func TestWebClientCommunities(t *testing.T) {
 	eng := testrig.StartInstance(t)
 	support := testrig.StartInstance(t, func(c *config.Config) { c.OrgJoin = eng.URL })
 	carol := support.CreateUser(t, "carol")
-	if _, _, err := community.Create(context.Background(), eng.Config, eng.Store,
+	if _, _, err := community.Create(context.Background(), eng.Store, eng.URL,
 		community.Params{Name: "golang", DisplayName: "Go practitioners", KeyPair: testrig.TestKeyPair}); err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func communityCommands() []adminCommand {
 				if *name == "" {
 					return errors.New("--name is required: admin community create --name golang --display-name \"Go practitioners\"")
 				}
-				_, acct, err := community.Create(ctx, env.cfg, env.store, community.Params{Name: *name, DisplayName: *display, Moderators: moderators})
+				_, acct, err := community.Create(ctx, env.store, env.cfg.URL, community.Params{Name: *name, DisplayName: *display, Moderators: moderators})
 				if err != nil {
 					return err
 				}
