@@ -52,6 +52,7 @@ func TestCommunityAcrossDepartments(t *testing.T) {
 	if code := dave.api(t, http.MethodDelete, removePath, nil, nil); code != http.StatusForbidden {
 		t.Fatalf("dave, no moderator, removing a post: %d, want 403", code)
 	}
+	removed := time.Now()
 	if code := alice.api(t, http.MethodDelete, removePath, nil, nil); code != http.StatusOK {
 		t.Fatalf("alice, moderator, removing a post: %d, want 200", code)
 	}
@@ -67,6 +68,7 @@ func TestCommunityAcrossDepartments(t *testing.T) {
 		}
 		return true
 	})
+	t.Logf("the removed post left carol's home %s after the moderator removed it", time.Since(removed).Round(time.Millisecond))
 	timeline, err := alice.client.GetAccountStatuses(ctx, gomastodon.ID(groupID), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +85,9 @@ func TestCommunityAcrossDepartments(t *testing.T) {
 	bob.post(t, "@"+golang+" tip two: table tests", "")
 	alice.waitHome(t, "alice sees tip two", boostBy("golang", "tip two"))
 	support.Restart(t)
+	back := time.Now()
 	carol.waitHome(t, "carol sees tip two after support is back", boostBy(golang, "tip two"))
+	t.Logf("the announce support missed reached carol %s after support came back", time.Since(back).Round(time.Millisecond))
 
 	// Leaving is Undo{Follow}: carol gets no more of the group's announces.
 	g := carol.resolve(t, golang)
