@@ -3,7 +3,7 @@
 // on each page. masto_test.go seeds the instance and runs this script; it fails on the first
 // call that errors or answers with something other than Mastodon's entity.
 //
-// Environment: WC_URL (instance), WC_TOKEN (alice's token), WC_BOB_TOKEN, WC_EXPECT (JSON of
+// Environment: WC_URL (instance), WC_TOKEN (alice's token), WC_BOB_TOKEN, WC_CAROL_TOKEN, WC_EXPECT (JSON of
 // ids the seeding created).
 import assert from "node:assert/strict";
 import { createRestAPIClient, createStreamingAPIClient } from "masto";
@@ -180,6 +180,27 @@ await step("live: a post by bob arrives on alice's user stream", async () => {
   sub.unsubscribe();
   streaming.close();
   assert.ok(got, "no update event reached the stream");
+});
+
+await step("a community is an account with group: true; following it fills home with its boosts", async () => {
+  const group = await alice.v1.accounts.lookup({ acct: "golang" });
+  assert.equal(group.group, true, "the community's account has group: true");
+  const rel = await alice.v1.accounts.$select(group.id).follow();
+  assert.equal(rel.following, true, "joining a community is following it, accepted at once");
+  const text = "tip for the Go community " + Date.now();
+  // carol, whom alice does not follow: the post reaches alice only through the community.
+  const carol = createRestAPIClient({ url, accessToken: process.env.WC_CAROL_TOKEN, timeout: 30000 });
+  await carol.v1.statuses.create({ status: "@golang " + text, visibility: "public" });
+  let boost;
+  for (let i = 0; i < 100 && !boost; i++) {
+    const home = await alice.v1.timelines.home.list({ limit: 20 });
+    boost = home.find((s) => s.reblog && s.reblog.content.includes(text));
+    if (!boost) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(boost, "the group's boost of carol's post reached alice's home");
+  assert.equal(boost.account.id, group.id, "boosted by the community");
+  assert.equal(boost.account.group, true);
+  await alice.v1.accounts.$select(group.id).unfollow();
 });
 
 console.log(`${steps.length} steps passed`);

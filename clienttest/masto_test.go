@@ -17,6 +17,7 @@ import (
 
 	gomastodon "github.com/mattn/go-mastodon"
 
+	"watercooler/community"
 	"watercooler/store"
 	"watercooler/testrig"
 )
@@ -73,6 +74,9 @@ func TestFirstScreensWithMastoJS(t *testing.T) {
 		"title": "Spoilers", "context": []string{"home", "public"}, "filter_action": "warn",
 		"keywords_attributes": []map[string]any{{"keyword": "finale", "whole_word": true}},
 	})
+	if _, _, err := community.Create(ctx, inst.Store, inst.URL, community.Params{Name: "golang", DisplayName: "Go practitioners", KeyPair: testrig.TestKeyPair}); err != nil {
+		t.Fatal(err)
+	}
 	announcement := "Welcome to the engineering department's Watercooler"
 	createAnnouncement(t, inst, announcement)
 
@@ -84,7 +88,7 @@ func TestFirstScreensWithMastoJS(t *testing.T) {
 	runCtx, cancel := context.WithTimeout(ctx, 5*time.Minute) // bounds a hang, not a speed target
 	defer cancel()
 	cmd := exec.CommandContext(runCtx, node, "firstscreens.mjs")
-	cmd.Env = append(os.Environ(), "WC_URL="+inst.URL, "WC_TOKEN="+alice.Token, "WC_BOB_TOKEN="+bob.Token, "WC_EXPECT="+string(expect))
+	cmd.Env = append(os.Environ(), "WC_URL="+inst.URL, "WC_TOKEN="+alice.Token, "WC_BOB_TOKEN="+bob.Token, "WC_CAROL_TOKEN="+carol.Token, "WC_EXPECT="+string(expect))
 	out, err := cmd.CombinedOutput()
 	t.Logf("firstscreens.mjs:\n%s", out)
 	if err != nil {

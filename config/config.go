@@ -68,6 +68,9 @@ type Config struct {
 	// MediaDecodes is how many uploaded images may be decoded at once; each decode is bounded
 	// by the media package's decode budget, so this bounds the memory they take together.
 	MediaDecodes int
+	// CommunityCreation is who may create communities through the API: CommunityCreationAdmins
+	// (the default) or CommunityCreationEveryone. The admin command always may.
+	CommunityCreation string
 	// ReadTimeout, WriteTimeout and IdleTimeout bound client connections.
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// BcryptCost is the password hashing cost; tests lower it only through this field.
@@ -157,6 +160,12 @@ type OIDC struct {
 	AdminGroup string
 }
 
+// Values of Config.CommunityCreation.
+const (
+	CommunityCreationEveryone = "everyone"
+	CommunityCreationAdmins   = "admins"
+)
+
 // Defaults returns a Config with every optional setting filled in.
 func Defaults() Config {
 	return Config{
@@ -171,6 +180,8 @@ func Defaults() Config {
 
 		RequestBodyLimit: 1 << 20,
 		MediaDecodes:     2,
+
+		CommunityCreation: CommunityCreationAdmins,
 
 		ReadTimeout:  30 * time.Second,
 		WriteTimeout: 30 * time.Second,
@@ -335,6 +346,13 @@ func settings() []setting {
 				return fmt.Errorf("must be text or json, got %q", v)
 			}
 			c.LogFormat = v
+			return nil
+		}},
+		{"community-creation", "WATERCOOLER_COMMUNITY_CREATION", `who may create communities from the web client and the API: "everyone" or "admins"`, func(c *Config, v string) error {
+			if v != CommunityCreationEveryone && v != CommunityCreationAdmins {
+				return fmt.Errorf("must be everyone or admins, got %q", v)
+			}
+			c.CommunityCreation = v
 			return nil
 		}},
 	}

@@ -28,6 +28,7 @@ func TestLoadPrecedence(t *testing.T) {
 		{"RedisURL (env)", cfg.RedisURL, "redis://127.0.0.1:6379/2"},
 		{"Domain", cfg.Domain(), "env.example"},
 		{"rest", strings.Join(rest, ","), "extra"},
+		{"CommunityCreation (default)", cfg.CommunityCreation, CommunityCreationAdmins},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -56,6 +57,7 @@ func TestLoadNamesTheBadSetting(t *testing.T) {
 		{"missing config file", []string{"--config", "/nonexistent/wc.conf"}, nil, "config file"},
 		{"rate without window", nil, map[string]string{"WATERCOOLER_API_RATE_LIMIT": "300"}, "WATERCOOLER_API_RATE_LIMIT"},
 		{"rate with a tiny window", []string{"--sign-in-account-limit", "5/10ms"}, nil, "--sign-in-account-limit"},
+		{"community creation by nobody", nil, map[string]string{"WATERCOOLER_COMMUNITY_CREATION": "nobody"}, "WATERCOOLER_COMMUNITY_CREATION"},
 		{"org join with a path", nil, map[string]string{"WATERCOOLER_ORG_JOIN": "https://eng.example/about"}, "WATERCOOLER_ORG_JOIN"},
 		{"org join not a URL", []string{"--org-join", "eng.example"}, nil, "WATERCOOLER_ORG_JOIN"},
 		{"org join names itself", nil, map[string]string{"WATERCOOLER_URL": "https://eng.example", "WATERCOOLER_ORG_JOIN": "https://eng.example/"}, "own URL"},

@@ -46,9 +46,11 @@ var (
 	_ actorType = vocab.ActivityStreamsPerson(nil)
 	_ actorType = vocab.ActivityStreamsService(nil)
 	_ actorType = vocab.ActivityStreamsApplication(nil)
+	_ actorType = vocab.ActivityStreamsGroup(nil)
 )
 
-// AccountToPerson builds the actor document of a LOCAL account: Person (Service when Bot), with
+// AccountToPerson builds the actor document of a LOCAL account: Person (Service when Bot, Group
+// for a community), with
 // the properties Mastodon reads (publicKey, endpoints.sharedInbox, featured, PropertyValue
 // fields, manuallyApprovesFollowers, discoverable, indexable).
 func AccountToPerson(site Site, a *store.Account) (vocab.Type, error) {
@@ -62,7 +64,10 @@ func AccountToPerson(site Site, a *store.Account) (vocab.Type, error) {
 		return nil, fmt.Errorf("account to person: %s has no actor or inbox URI", a.Username)
 	}
 	var actor actorType = streams.NewActivityStreamsPerson()
-	if a.Bot {
+	switch {
+	case a.Group: // a community (FEP-1b12): Mastodon shows it with group: true
+		actor = streams.NewActivityStreamsGroup()
+	case a.Bot:
 		actor = streams.NewActivityStreamsService()
 	}
 	setID(actor, a.URI)
@@ -270,6 +275,7 @@ func PersonToAccount(site Site, t vocab.Type, raw map[string]any) (*store.Accoun
 		HeaderURL:    imageURL(raw["image"]),
 		Locked:       rawBool(raw["manuallyApprovesFollowers"]),
 		Bot:          bot,
+		Group:        t.GetTypeName() == "Group",
 		Discoverable: rawBool(raw["discoverable"]),
 		URI:          id,
 		InboxURI:     inbox,

@@ -135,6 +135,8 @@ type Federator struct {
 	// consumer names this process in the consumer groups (Options.Consumer); leaseToken tells
 	// this process's lease on that name from a predecessor's.
 	consumer, leaseToken string
+	// communities hears of the statuses Creates bring (SetCommunities); nil when none are hosted.
+	communities Communities
 	// promoteNow wakes maintain to promote retries that a sign of life brought forward.
 	promoteNow chan struct{}
 

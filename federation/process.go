@@ -10,6 +10,10 @@ import (
 	"watercooler/store"
 )
 
+// groupActivityTypes are the activities a FEP-1b12 group announces wrapped, never fetched as
+// objects.
+var groupActivityTypes = map[string]bool{"Create": true, "Update": true, "Delete": true, "Remove": true, "Like": true, "Dislike": true, "Undo": true, "Add": true, "Block": true}
+
 // noteTypes are the object types stored as statuses.
 var noteTypes = map[string]bool{"Note": true, "Article": true, "Question": true, "Page": true, "Video": true, "Event": true}
 
@@ -126,11 +130,21 @@ func (f *Federator) onCreate(ctx context.Context, a *activity) error {
 	if vote, err := f.onVote(ctx, a, obj); vote {
 		return err
 	}
-	_, created, err := f.storeNewNote(ctx, obj, 0)
-	if err == nil && !created {
+	st, created, err := f.storeNewNote(ctx, obj, 0)
+	if err != nil {
+		return err
+	}
+	// A note stored before (fetched with its thread, say) may still be addressed to a group
+	// that has not announced it.
+	if f.communities != nil {
+		if err := f.communities.StatusArrived(ctx, st, addressedActors(a.raw, obj)); err != nil {
+			return err
+		}
+	}
+	if !created {
 		return ignore("%s is already stored", id)
 	}
-	return err
+	return nil
 }
 
 func (f *Federator) onUpdate(ctx context.Context, a *activity) error {
@@ -401,9 +415,15 @@ func (f *Federator) onUndo(ctx context.Context, a *activity) error {
 }
 
 func (f *Federator) onAnnounce(ctx context.Context, a *activity) error {
-	_, objectID := a.object()
+	obj, objectID := a.object()
 	if objectID == "" {
 		return reject("Announce without object")
+	}
+	if obj != nil && groupActivityTypes[rawID(obj["type"])] {
+		// A FEP-1b12 group relays its members' activities wrapped so (Lemmy's Announce{Create},
+		// a moderator's Announce{Delete}); the group also sends what Mastodon understands,
+		// Announce of the object and Undo{Announce}, which is what is applied here.
+		return ignore("Announce of a %s activity from group %s", rawID(obj["type"]), a.actor.URI)
 	}
 	// Never trust an embedded copy: the object comes from our store or its origin.
 	st, err := f.store.StatusByURI(ctx, objectID)

@@ -92,6 +92,11 @@ func (f *Federator) audienceInboxes(ctx context.Context, st *store.Status, menti
 		}
 		inboxes = followers
 	}
+	groups, err := f.threadGroupInboxes(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	inboxes = append(inboxes, groups...)
 	return append(inboxes, store.InboxesOf(mentions)...), nil
 }
 

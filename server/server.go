@@ -42,6 +42,7 @@ type Server struct {
 	org     Organization // nil when the instance keeps no member list (some tests)
 	push    Push         // nil when the instance sends no Web Push (some tests)
 	metrics Metrics      // nil when nothing collects metrics
+	comm    Communities  // nil when the instance hosts no communities (some tests)
 	// ready are /readyz's conditions besides Redis answering (WithReadyCheck).
 	ready []readyCheck
 	// requestLogLevel is the level of request lines (WithRequestLogLevel); zero is info.

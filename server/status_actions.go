@@ -58,12 +58,11 @@ func (s *Server) statusReblog(c *fiber.Ctx) error {
 	if err := decodeParams(c, &p); err != nil {
 		return err
 	}
-	blocked, err := s.blocksAuthor(ctx, booster, st)
+	allowed, err := s.store.MayReblog(ctx, booster, st)
 	if err != nil {
 		return err
 	}
-	// Mastodon's ReblogPolicy: never direct statuses, private ones only by their author.
-	if blocked || st.Visibility == store.VisibilityDirect || (st.Visibility == store.VisibilityPrivate && st.AccountID != booster.ID) {
+	if !allowed {
 		return errForbidden
 	}
 	visibility := p.Visibility

@@ -161,11 +161,16 @@ func (s *Server) attachableMedia(ctx context.Context, ownerID, statusID, schedul
 	return nil
 }
 
-// mentionResolver finds mentioned accounts among those this instance knows.
+// mentionResolver finds mentioned accounts among those this instance knows, and, as Mastodon
+// does, looks up a remote one it does not know yet through WebFinger, so that the first post to
+// a community on another department (@golang@eng.example) reaches it.
 func (s *Server) mentionResolver(ctx context.Context) text.MentionResolver {
 	return func(acct string) (text.Mention, bool) {
 		a, err := s.store.AccountByAcct(ctx, acct)
-		if err != nil || a.Suspended {
+		if errors.Is(err, store.ErrNotFound) && s.fed != nil && strings.Contains(acct, "@") {
+			a, _, err = s.fed.Resolve(ctx, acct)
+		}
+		if err != nil || a == nil || a.Suspended {
 			return text.Mention{}, false
 		}
 		url := a.URL
@@ -327,6 +332,7 @@ func (s *Server) publishStatus(ctx context.Context, st *store.Status, idempotenc
 	}
 	s.federate("post", func(f Federation) error { return f.StatusCreated(ctx, created) })
 	s.quoteCreated(ctx, created)
+	s.communityPosted(ctx, created)
 	return created, nil
 }
 

@@ -22,6 +22,7 @@ type NewLocalAccount struct {
 	PrivateKeyPEM string
 	Locked        bool
 	Bot           bool
+	Group         bool
 	Admin         bool
 	CreatedAt     time.Time
 }
@@ -53,7 +54,7 @@ func (s *Store) CreateLocalAccount(ctx context.Context, n NewLocalAccount) (*Acc
 	uri := base + "/users/" + n.Username
 	a := &Account{
 		ID: id, Username: n.Username, DisplayName: n.DisplayName, CreatedAt: n.CreatedAt,
-		Locked: n.Locked, Bot: n.Bot, Discoverable: true,
+		Locked: n.Locked, Bot: n.Bot, Group: n.Group, Discoverable: true,
 		URI: uri, URL: base + "/@" + n.Username,
 		InboxURI: uri + "/inbox", SharedInboxURI: base + "/inbox", OutboxURI: uri + "/outbox",
 		FollowersURI: uri + "/followers", FollowingURI: uri + "/following", FeaturedURI: uri + "/collections/featured",

@@ -301,3 +301,11 @@ func (k keys) directoryCursors() string {
 func (k keys) directoryListed() string {
 	return k.p + "directory:listed" // zset of other departments' listed account ids → ms when listed
 }
+
+// Communities (community.go).
+func (k keys) communities() string {
+	return k.p + "communities" // hash group account id → JSON Community
+}
+func (k keys) communityRemoved(accountID string) string {
+	return k.p + "community:removed:" + accountID // set of status ids a moderator removed, never announced again
+}

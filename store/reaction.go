@@ -52,6 +52,23 @@ func (s *Store) Unfavourite(ctx context.Context, accountID, statusID string) err
 	return nil
 }
 
+// MayReblog applies Mastodon's ReblogPolicy for every way a boost is made (a person's, a
+// community's): never a direct status, a private one only by its author, and nothing by an
+// author the booster blocks.
+func (s *Store) MayReblog(ctx context.Context, booster *Account, st *Status) (bool, error) {
+	if st.Visibility == VisibilityDirect || (st.Visibility == VisibilityPrivate && st.AccountID != booster.ID) {
+		return false, nil
+	}
+	if st.AccountID == booster.ID {
+		return true, nil
+	}
+	rels, err := s.Relationships(ctx, booster.ID, []string{st.AccountID})
+	if err != nil {
+		return false, err
+	}
+	return !rels[0].Blocking, nil
+}
+
 // Reblog boosts st for accountID with the given visibility, once; it returns the boost. A local
 // author is notified.
 func (s *Store) Reblog(ctx context.Context, booster *Account, st *Status, visibility, baseURL string, authorIsLocal bool) (*Status, error) {

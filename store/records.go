@@ -5,17 +5,20 @@ import "time"
 // Account is a local or remote actor. Remote accounts have a non-empty Domain and the URIs their
 // server published; local ones derive theirs from the instance URL.
 type Account struct {
-	ID           string    `json:"id"`
-	Username     string    `json:"username"`
-	Domain       string    `json:"domain,omitempty"`
-	DisplayName  string    `json:"display_name"`
-	Note         string    `json:"note"`        // sanitized HTML
-	NoteSource   string    `json:"note_source"` // what the owner typed
-	Fields       []Field   `json:"fields,omitempty"`
-	AvatarURL    string    `json:"avatar_url,omitempty"`
-	HeaderURL    string    `json:"header_url,omitempty"`
-	Locked       bool      `json:"locked,omitempty"`
-	Bot          bool      `json:"bot,omitempty"`
+	ID          string  `json:"id"`
+	Username    string  `json:"username"`
+	Domain      string  `json:"domain,omitempty"`
+	DisplayName string  `json:"display_name"`
+	Note        string  `json:"note"`        // sanitized HTML
+	NoteSource  string  `json:"note_source"` // what the owner typed
+	Fields      []Field `json:"fields,omitempty"`
+	AvatarURL   string  `json:"avatar_url,omitempty"`
+	HeaderURL   string  `json:"header_url,omitempty"`
+	Locked      bool    `json:"locked,omitempty"`
+	Bot         bool    `json:"bot,omitempty"`
+	// Group marks a community's actor (ActivityPub Group, FEP-1b12): it boosts what its
+	// members address to it.
+	Group        bool      `json:"group,omitempty"`
 	Discoverable bool      `json:"discoverable,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
 	Suspended    bool      `json:"suspended,omitempty"`

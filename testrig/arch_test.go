@@ -22,7 +22,8 @@ func TestImportRules(t *testing.T) {
 		{"watercooler/server/mastodon", []string{"github.com/gofiber/", "watercooler/server\n"}},
 		{"watercooler/push", []string{"github.com/gofiber/", "watercooler/server\n", prometheus}},
 		{"watercooler/sso", []string{"github.com/gofiber/", "watercooler/server\n", "watercooler/federation", prometheus}},
-		{"watercooler/server", []string{"watercooler/sso", "watercooler/org", "watercooler/federation", "watercooler/metrics", prometheus}},
+		{"watercooler/server", []string{"watercooler/sso", "watercooler/org", "watercooler/federation", "watercooler/community", "watercooler/metrics", prometheus}},
+		{"watercooler/community", []string{"github.com/gofiber/", "watercooler/server\n", prometheus}},
 		{"watercooler/org", []string{"github.com/gofiber/", "watercooler/server", prometheus}},
 		// Metrics reads the store; the server and federation report to it through interfaces
 		// of their own (server.Metrics, federation.Observer), so it needs neither.

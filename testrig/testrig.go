@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"watercooler/community"
 	"watercooler/config"
 	"watercooler/federation"
 	"watercooler/org"
@@ -74,6 +75,8 @@ type Instance struct {
 	Federator *federation.Federator
 	Push      *push.Service
 	Org       *org.Service
+	// Communities hosts the department's communities (package community).
+	Communities *community.Service
 	// RedisPrefix is the key space of Store, for admin commands run against the instance.
 	RedisPrefix string
 
@@ -137,12 +140,13 @@ func StartInstance(t testing.TB, options ...func(*config.Config)) *Instance {
 	if err := organization.Start(context.Background()); err != nil {
 		t.Fatalf("organization: %v", err)
 	}
-	opts := []server.Option{server.WithFederation(fed), server.WithPush(pusher), server.WithOrganization(organization)}
+	communities := community.New(cfg, st, fed, log, community.Options{KeyPair: TestKeyPair})
+	opts := []server.Option{server.WithFederation(fed), server.WithPush(pusher), server.WithOrganization(organization), server.WithCommunities(communities)}
 	if cfg.OIDC.Issuer != "" {
 		opts = append(opts, server.WithSSO(sso.New(cfg.OIDC, cfg.URL, st, server.Bcrypt{Cost: cfg.BcryptCost}, nil)))
 	}
 	app := server.New(cfg, st, log, opts...)
-	inst := &Instance{URL: cfg.URL, Config: cfg, Store: st, Federator: fed, Push: pusher, Org: organization, RedisPrefix: prefix, app: app, ln: ln, log: log}
+	inst := &Instance{URL: cfg.URL, Config: cfg, Store: st, Federator: fed, Push: pusher, Org: organization, Communities: communities, RedisPrefix: prefix, app: app, ln: ln, log: log}
 	inst.start()
 	t.Cleanup(inst.Stop)
 	return inst
@@ -215,7 +219,7 @@ func (i *Instance) start() {
 		go func() { defer wg.Done(); i.Org.Run(ctx) }()
 		go func() {
 			defer wg.Done()
-			server.RunScheduled(ctx, i.Config, i.Store, i.log, server.WithFederation(i.Federator))
+			server.RunScheduled(ctx, i.Config, i.Store, i.log, server.WithFederation(i.Federator), server.WithCommunities(i.Communities))
 		}()
 		i.Federator.Run(ctx)
 		wg.Wait()
@@ -256,8 +260,9 @@ func (i *Instance) Restart(t testing.TB) {
 	if err := organization.Start(context.Background()); err != nil {
 		t.Fatalf("organization: %v", err)
 	}
-	i.Federator, i.Push, i.Org, i.ln, i.log = fed, pusher, organization, ln, log
-	i.app = server.New(i.Config, i.Store, log, server.WithFederation(fed), server.WithPush(pusher), server.WithOrganization(organization))
+	communities := community.New(i.Config, i.Store, fed, log, community.Options{KeyPair: TestKeyPair})
+	i.Federator, i.Push, i.Org, i.Communities, i.ln, i.log = fed, pusher, organization, communities, ln, log
+	i.app = server.New(i.Config, i.Store, log, server.WithFederation(fed), server.WithPush(pusher), server.WithOrganization(organization), server.WithCommunities(communities))
 	i.start()
 }
 

@@ -41,6 +41,8 @@ const adminUsage = `Usage:
   watercooler admin report list [--all]
   watercooler admin report show --id ID
   watercooler admin report resolve --id ID [--note TEXT]
+  watercooler admin community create --name NAME [--display-name TEXT] [--moderator USER]...
+  watercooler admin community list
 
 Admin commands use the same configuration as serve (REDIS_URL, WATERCOOLER_URL, ...).
 `
@@ -314,7 +316,7 @@ func localUser(ctx context.Context, st *store.Store, username string) (*store.Us
 }
 
 func admin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	for _, cmd := range slices.Concat(adminCommands(), federationCommands(), announcementCommands(), reportCommands(), orgCommands()) {
+	for _, cmd := range slices.Concat(adminCommands(), federationCommands(), announcementCommands(), reportCommands(), orgCommands(), communityCommands()) {
 		words := strings.Fields(cmd.path)
 		if len(args) < len(words) || strings.Join(args[:len(words)], " ") != cmd.path {
 			continue

@@ -21,6 +21,7 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 	"golang.org/x/sync/errgroup"
 
+	"watercooler/community"
 	"watercooler/config"
 	"watercooler/federation"
 	"watercooler/org"
@@ -153,13 +154,14 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		if err := organization.Start(ctx); err != nil {
 			return err
 		}
+		communities := community.New(cfg, st, fed, log.With("department", dept.name, "part", "community"), community.Options{})
 		// Request lines at debug level: the demo's terminal shows its banner and what goes
 		// wrong, not each of the requests its seeding and its visitors make.
-		app := server.New(cfg, st, log.With("department", dept.name), server.WithFederation(fed), server.WithPush(pusher), server.WithOrganization(organization),
+		app := server.New(cfg, st, log.With("department", dept.name), server.WithFederation(fed), server.WithPush(pusher), server.WithOrganization(organization), server.WithCommunities(communities),
 			server.WithSSO(sso.New(cfg.OIDC, cfg.URL, st, server.Bcrypt{Cost: cfg.BcryptCost}, nil)), server.WithRequestLogLevel(slog.LevelDebug))
 		g.Go(func() error { fed.Run(gctx); return nil })
 		g.Go(func() error {
-			server.RunScheduled(gctx, cfg, st, log.With("department", dept.name, "part", "scheduled"), server.WithFederation(fed))
+			server.RunScheduled(gctx, cfg, st, log.With("department", dept.name, "part", "scheduled"), server.WithFederation(fed), server.WithCommunities(communities))
 			return nil
 		})
 		g.Go(func() error { pusher.Run(gctx); return nil })
@@ -211,7 +213,12 @@ var demoFollows = [][2]string{
 	{"engineering/alice", "sales/bob"}, {"engineering/alice", "support/carol"},
 	{"sales/bob", "engineering/alice"}, {"sales/erin", "support/carol"},
 	{"support/carol", "engineering/dave"}, {"support/frank", "engineering/alice"},
+	{"support/carol", "engineering/golang"}, {"sales/erin", "engineering/golang"}, // joining communities
 }
+
+// demoCommunities are the communities of practice the demo starts with: department, name,
+// display name, moderator.
+var demoCommunities = [][4]string{{"engineering", "golang", "Go practitioners", "alice"}}
 
 // seedOrganization creates everyone, makes them follow each other within their department and
 // across departments (over ActivityPub), then posts, replies and boosts through the client API,
@@ -223,6 +230,13 @@ func seedOrganization(ctx context.Context, insts []demoInstance) error {
 		byName[in.dept.name] = in
 		if err := seedPeople(ctx, in); err != nil {
 			return fmt.Errorf("%s: %w", in.dept.name, err)
+		}
+	}
+	for _, c := range demoCommunities {
+		in := byName[c[0]]
+		_, _, err := community.Create(ctx, in.store, in.url, community.Params{Name: c[1], DisplayName: c[2], Moderators: []string{c[3]}})
+		if err != nil && !errors.Is(err, community.ErrNameTaken) { // a Redis seeded before has it
+			return fmt.Errorf("community %s: %w", c[1], err)
 		}
 	}
 	client := &http.Client{Timeout: 15 * time.Second}
@@ -336,7 +350,10 @@ func seedOrganization(ctx context.Context, insts []demoInstance) error {
 			return err
 		}
 	}
-	return nil
+	// bob (sales) shares a tip with the Go community of engineering: carol and erin, members,
+	// get it in home through the group's boost.
+	tip := "@golang@" + byName["engineering"].domain + " customers love tools with a --json flag; worth adding to ours. #golang"
+	return call(byName["sales"], "POST", "bob", "/api/v1/statuses", map[string]any{"status": tip, "visibility": "public"}, nil)
 }
 
 // seedPeople creates a department's people (or finds them in a Redis seeded before) and mints

@@ -144,6 +144,26 @@ func TestDemoFederates(t *testing.T) {
 		var sts []status
 		return getJSON(eng+"/api/v1/accounts/"+found.ID+"/statuses", &sts) && has(sts, bob, "glad this exists")
 	})
+	// The Go community of engineering announced bob's tip: its timeline holds the boost.
+	testrig.Eventually(t, time.Minute, "golang@engineering announced bob's tip", func() bool {
+		var group struct {
+			ID    string `json:"id"`
+			Group bool   `json:"group"`
+		}
+		var boosts []struct {
+			Reblog *status `json:"reblog"`
+		}
+		if !getJSON(eng+"/api/v1/accounts/lookup?acct=golang", &group) || !group.Group ||
+			!getJSON(eng+"/api/v1/accounts/"+group.ID+"/statuses", &boosts) {
+			return false
+		}
+		for _, b := range boosts {
+			if b.Reblog != nil && b.Reblog.Account.Acct == bob && strings.Contains(b.Reblog.Content, "--json flag") {
+				return true
+			}
+		}
+		return false
+	})
 	// The demo's one OpenID provider signs the same person in to two departments.
 	if !strings.Contains(out.String(), `"Sign in with Demo ID"`) {
 		t.Errorf("demo output does not offer single sign-on:\n%s", out.String())

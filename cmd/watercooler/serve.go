@@ -14,6 +14,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"watercooler/community"
 	"watercooler/config"
 	"watercooler/federation"
 	"watercooler/metrics"
@@ -68,8 +69,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := organization.Start(ctx); err != nil {
 		return fmt.Errorf("organization: %w", err)
 	}
+	communities := community.New(cfg, st, fed, log.With("instance", cfg.Domain(), "part", "community"), community.Options{})
 	workers := &workerSet{}
-	serverOpts = append(serverOpts, server.WithFederation(fed), server.WithPush(pusher), server.WithOrganization(organization),
+	serverOpts = append(serverOpts, server.WithFederation(fed), server.WithPush(pusher), server.WithOrganization(organization), server.WithCommunities(communities),
 		server.WithReadyCheck("workers", workers.ready))
 	if cfg.OIDC.Issuer != "" {
 		serverOpts = append(serverOpts, server.WithSSO(sso.New(cfg.OIDC, cfg.URL, st, server.Bcrypt{Cost: cfg.BcryptCost}, nil)))
@@ -94,7 +96,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	log.Info("watercooler serving", "url", cfg.URL, "listen", cfg.Listen)
 	workers.run(ctx, fed.Run, pusher.Run, organization.Run, func(ctx context.Context) {
-		server.RunScheduled(ctx, cfg, st, log.With("instance", cfg.Domain(), "part", "scheduled"), server.WithFederation(fed))
+		server.RunScheduled(ctx, cfg, st, log.With("instance", cfg.Domain(), "part", "scheduled"), server.WithFederation(fed), server.WithCommunities(communities))
 	})
 	err = listenUntilDone(ctx, app, ln)
 	workers.wg.Wait()

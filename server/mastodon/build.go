@@ -27,7 +27,7 @@ func (s Site) TagURL(name string) string { return s.BaseURL + "/tags/" + name }
 func AccountFrom(site Site, a *store.Account, c store.AccountCounts) Account {
 	out := Account{
 		ID: a.ID, Username: a.Username, Acct: a.Acct(), DisplayName: a.DisplayName,
-		Locked: a.Locked, Bot: a.Bot, Discoverable: a.Discoverable, Indexable: a.Discoverable,
+		Locked: a.Locked, Bot: a.Bot, Group: a.Group, Discoverable: a.Discoverable, Indexable: a.Discoverable,
 		CreatedAt: Timestamp(a.CreatedAt.Truncate(24 * 60 * 60 * 1e9)), Note: a.Note,
 		URL: a.URL, URI: a.URI, Avatar: a.AvatarURL, AvatarStatic: a.AvatarURL, Header: a.HeaderURL, HeaderStatic: a.HeaderURL,
 		FollowersCount: c.Followers, FollowingCount: c.Following, StatusesCount: c.Statuses,

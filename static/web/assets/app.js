@@ -9,6 +9,7 @@ import * as views from "./views.js";
 import { peopleView } from "./people.js";
 import { loadDepartments } from "./departments.js";
 import { exploreView } from "./explore.js";
+import { communitiesView, communityView } from "./communities.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("side-nav");
@@ -42,6 +43,8 @@ const ROUTES = [
   ["/web/people", peopleView],
   ["/web/explore", exploreView],
   ["/web/explore/:section", exploreView],
+  ["/web/communities", communitiesView],
+  ["/web/communities/:acct", communityView],
   ["/web/accounts/:id", views.accountView],
   ["/web/statuses/:id", views.threadView],
   ["/web/oauth/callback", oauthCallback],
@@ -134,6 +137,7 @@ const NAV = [
   { path: "/web/bookmarks", label: "Bookmarks", auth: true },
   { path: "/web/favourites", label: "Favourites", auth: true },
   { path: "/web/lists", label: "Lists", auth: true },
+  { path: "/web/communities", label: "Communities" },
 ];
 
 function paintNav(pathname) {
