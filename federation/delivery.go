@@ -64,11 +64,13 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 		log.Warn("host state unknown", "err", err)
 	}
 	if !since.IsZero() && time.Since(since) > f.opts.UnavailableAfter {
+		f.countDelivery(ctx, host, store.DeliveryDead)
 		settle(q.DeadLetter(ctx, j, "host unavailable since "+since.UTC().Format(time.RFC3339)))
 		return
 	}
 	body, err := f.store.Payload(ctx, j.Fields["payload"])
 	if errors.Is(err, store.ErrNotFound) {
+		f.countDelivery(ctx, host, store.DeliveryDead)
 		settle(q.DeadLetter(ctx, j, "activity payload expired"))
 		return
 	}
@@ -77,6 +79,7 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 	}
 	key, keyID, err := f.signerKey(ctx, j.Fields["signer"])
 	if err != nil {
+		f.countDelivery(ctx, host, store.DeliveryDead)
 		settle(q.DeadLetter(ctx, j, "no signing key: "+err.Error()))
 		return
 	}
@@ -99,11 +102,13 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 	switch {
 	case err == nil && status >= 200 && status < 300:
 		f.hostAlive(ctx, host)
+		f.countDelivery(ctx, host, store.DeliveryDone)
 		settle(q.Ack(ctx, j))
 		return
 	case err == nil && !retryable(status):
 		f.hostAlive(ctx, host) // the host answered; it is up
 		log.Warn("delivery refused", "status", status)
+		f.countDelivery(ctx, host, store.DeliveryFailed, store.DeliveryDead)
 		settle(q.DeadLetter(ctx, j, "refused with HTTP "+strconv.Itoa(status)))
 		return
 	}
@@ -111,6 +116,7 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 	if err != nil {
 		reason = err.Error()
 		if errors.Is(err, ErrForbiddenAddress) {
+			f.countDelivery(ctx, host, store.DeliveryFailed, store.DeliveryDead)
 			settle(q.DeadLetter(ctx, j, reason))
 			return
 		}
@@ -133,6 +139,7 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 	} else {
 		if attempt >= len(f.opts.RetrySchedule) {
 			log.Warn("delivery failed for good", "reason", reason)
+			f.countDelivery(ctx, host, store.DeliveryFailed, store.DeliveryDead)
 			settle(q.DeadLetter(ctx, j, "retries exhausted: "+reason))
 			return
 		}
@@ -140,6 +147,7 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 		next["attempt"] = strconv.Itoa(attempt + 1)
 		log.Info("delivery failed; will retry", "reason", reason, "in", at.Sub(now))
 	}
+	f.countDelivery(ctx, host, store.DeliveryFailed, store.DeliveryRetried)
 	if retryAfter > 0 && now.Add(retryAfter).After(at) {
 		// The host asked for a pause: no sign of life from it cuts that short.
 		settle(q.RetryAt(ctx, j, next, now.Add(retryAfter)))

@@ -301,3 +301,8 @@ func (k keys) directoryCursors() string {
 func (k keys) directoryListed() string {
 	return k.p + "directory:listed" // zset of other departments' listed account ids → ms when listed
 }
+
+// Federation health for the admin page (delivery_stats.go).
+func (k keys) deliveryStats(hour int64) string {
+	return k.p + "delivery:stats:" + strconv.FormatInt(hour, 10) // hash "host NUL outcome" → count, one per UTC hour since the epoch
+}
