@@ -88,3 +88,9 @@ func (f *Federator) RetryDeadDelivery(ctx context.Context, id string) (store.Job
 	}
 	return f.delivery.RetryDead(ctx, id, map[string]string{"attempt": "0", "last_error": "", store.RetryDueField: ""})
 }
+
+// RecentDeadDeliveries lists up to count dead-lettered deliveries, newest first, for the admin
+// page.
+func (f *Federator) RecentDeadDeliveries(ctx context.Context, count int64) ([]store.Job, error) {
+	return f.delivery.RecentDeadLetters(ctx, count)
+}

@@ -209,3 +209,16 @@ func (q *Queue) RetryDead(ctx context.Context, id string, change map[string]stri
 func (s *Store) ClearHostFailure(ctx context.Context, host string) error {
 	return s.rdb.HDel(ctx, s.k.hostFailures(), host).Err()
 }
+
+// RecentDeadLetters lists up to count dead-lettered jobs, newest first.
+func (q *Queue) RecentDeadLetters(ctx context.Context, count int64) ([]Job, error) {
+	msgs, err := q.rdb.XRevRangeN(ctx, q.dead, "+", "-", count).Result()
+	if err != nil {
+		return nil, fmt.Errorf("dead letters of %s: %w", q.stream, err)
+	}
+	out := make([]Job, len(msgs))
+	for i, m := range msgs {
+		out[i] = jobOf(m, 0)
+	}
+	return out, nil
+}
