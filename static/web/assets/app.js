@@ -7,6 +7,7 @@ import { Composer } from "./compose.js";
 import { Stream } from "./stream.js";
 import * as views from "./views.js";
 import { peopleView } from "./people.js";
+import { adminView, isAdmin } from "./admin.js";
 import { loadDepartments } from "./departments.js";
 
 const main = document.getElementById("main");
@@ -39,6 +40,7 @@ const ROUTES = [
   ["/web/lists/:id", views.listView],
   ["/web/search", views.searchView],
   ["/web/people", peopleView],
+  ["/web/admin", adminView],
   ["/web/accounts/:id", views.accountView],
   ["/web/statuses/:id", views.threadView],
   ["/web/oauth/callback", oauthCallback],
@@ -130,10 +132,11 @@ const NAV = [
   { path: "/web/bookmarks", label: "Bookmarks", auth: true },
   { path: "/web/favourites", label: "Favourites", auth: true },
   { path: "/web/lists", label: "Lists", auth: true },
+  { path: "/web/admin", label: "Admin", admin: true },
 ];
 
 function paintNav(pathname) {
-  const items = NAV.filter((n) => !n.auth || session.token);
+  const items = NAV.filter((n) => (!n.auth || session.token) && (!n.admin || isAdmin(session.me)));
   if (session.me) items.push({ path: "/web/accounts/" + encodeURIComponent(session.me.id), label: "Profile" });
   navList.replaceChildren(...items.map((n) => {
     const active = pathname === n.path || (n.also && n.also.includes(pathname) && session.token);
