@@ -123,9 +123,12 @@ func (s *Server) adminAccountsList(c *fiber.Ctx, f adminAccountFilter) error {
 	if f.status == "none" {
 		accounts = nil
 	}
-	users, err := s.usersOf(ctx, accounts)
-	if err != nil {
-		return err
+	users := map[string]*store.User{}
+	if f.staff || f.email != "" {
+		// Only these filters read sign-in records; otherwise just the page's are read.
+		if users, err = s.usersOf(ctx, accounts); err != nil {
+			return err
+		}
 	}
 	accounts = slices.DeleteFunc(accounts, func(a *store.Account) bool { return !f.keeps(a, users[a.ID]) })
 	slices.SortFunc(accounts, func(a, b *store.Account) int { return compareIDs(b.ID, a.ID) })
@@ -133,6 +136,9 @@ func (s *Server) adminAccountsList(c *fiber.Ctx, f adminAccountFilter) error {
 		accounts = accounts[len(accounts)-f.limit:] // the page just above min_id
 	}
 	accounts = accounts[:min(len(accounts), f.limit)]
+	if users, err = s.usersOf(ctx, accounts); err != nil {
+		return err
+	}
 	out, err := s.adminAccounts(ctx, accounts, users)
 	if err != nil {
 		return err
@@ -147,21 +153,13 @@ func (s *Server) adminAccountsList(c *fiber.Ctx, f adminAccountFilter) error {
 
 // usersOf reads the sign-in records of the local accounts among accounts, by account id.
 func (s *Server) usersOf(ctx context.Context, accounts []*store.Account) (map[string]*store.User, error) {
-	users := map[string]*store.User{}
+	var ids []string
 	for _, a := range accounts {
-		if !a.Local() {
-			continue
+		if a.Local() {
+			ids = append(ids, a.ID)
 		}
-		u, err := s.store.User(ctx, a.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		users[a.ID] = u
 	}
-	return users, nil
+	return s.store.Users(ctx, ids)
 }
 
 // adminAccounts renders accounts as moderators see them: whole profiles, suspended or not.

@@ -36,3 +36,21 @@ func (s *Store) KnownAccounts(ctx context.Context) ([]*Account, error) {
 	}
 	return s.AccountsInOrder(ctx, ids)
 }
+
+// Users reads the sign-in records of many local accounts in one round trip, keyed by account
+// id; accounts without one (remote ones) are absent.
+func (s *Store) Users(ctx context.Context, accountIDs []string) (map[string]*User, error) {
+	keys := make([]string, len(accountIDs))
+	for i, id := range accountIDs {
+		keys[i] = s.k.user(id)
+	}
+	list, err := mgetJSON[User](ctx, s.rdb, keys)
+	if err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	out := make(map[string]*User, len(list))
+	for i := range list {
+		out[list[i].AccountID] = &list[i]
+	}
+	return out, nil
+}
