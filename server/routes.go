@@ -200,7 +200,11 @@ func (s *Server) routes(app *fiber.App) {
 	api.Get("/v1/admin/reports/:id", adminRead("admin:read:reports"), s.adminReportGet)
 	api.Post("/v1/admin/reports/:id/resolve", adminWrite("admin:write:reports"), s.adminReportResolve)
 	api.Post("/v1/admin/reports/:id/reopen", adminWrite("admin:write:reports"), s.adminReportReopen)
-	for path, dp := range map[string]domainPolicy{"domain_blocks": domainBlocks, "domain_allows": domainAllows} {
+	for _, r := range []struct {
+		path string
+		dp   domainPolicy
+	}{{"domain_blocks", domainBlocks}, {"domain_allows", domainAllows}} {
+		path, dp := r.path, r.dp
 		api.Get("/v1/admin/"+path, adminRead("admin:read:"+path), s.listDomains(dp))
 		api.Post("/v1/admin/"+path, adminWrite("admin:write:"+path), s.addDomain(dp))
 		api.Get("/v1/admin/"+path+"/:id", adminRead("admin:read:"+path), s.getDomain(dp))
