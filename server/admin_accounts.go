@@ -209,9 +209,10 @@ type adminActionParams struct {
 }
 
 // adminAccountAction is POST /api/v1/admin/accounts/:id/action: type "suspend" suspends the
-// account (store.SetSuspended, as `watercooler admin user suspend` does), "none" only warns,
-// which here means recording the text; with report_id, the report is resolved as well, as
-// Mastodon does. Administrators cannot be suspended, so that no admin locks another out.
+// account (store.SetSuspended, as `watercooler admin user suspend` does) and "none" does nothing
+// to it (Mastodon's warning; there are no e-mails to send here); with report_id, that report on
+// the account is resolved as well, with text as its note, as Mastodon does. Administrators
+// cannot be suspended, so that no admin locks another out.
 func (s *Server) adminAccountAction(c *fiber.Ctx) error {
 	var p adminActionParams
 	if err := decodeParams(c, &p); err != nil {
