@@ -71,7 +71,13 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 			log.Error("settling delivery failed", "err", err)
 		}
 	}
-	deadLetter := func(reason string) {
+	// deadLetter gives the job up; attemptFailed also counts the attempt that led to it.
+	deadLetter := func(reason string, attemptFailed bool) {
+		outcomes := []string{store.DeliveryDead}
+		if attemptFailed {
+			outcomes = append(outcomes, store.DeliveryFailed)
+		}
+		f.countDelivery(ctx, host, outcomes...)
 		settle(q.DeadLetter(ctx, j, reason))
 		f.opts.Observer.DeliveryDeadLettered(host)
 	}
@@ -80,12 +86,12 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 		log.Warn("host state unknown", "err", err)
 	}
 	if !since.IsZero() && time.Since(since) > f.opts.UnavailableAfter {
-		deadLetter("host unavailable since " + since.UTC().Format(time.RFC3339))
+		deadLetter("host unavailable since "+since.UTC().Format(time.RFC3339), false)
 		return
 	}
 	body, err := f.store.Payload(ctx, j.Fields["payload"])
 	if errors.Is(err, store.ErrNotFound) {
-		deadLetter("activity payload expired")
+		deadLetter("activity payload expired", false)
 		return
 	}
 	if err != nil {
@@ -93,7 +99,7 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 	}
 	key, keyID, err := f.signerKey(ctx, j.Fields["signer"])
 	if err != nil {
-		deadLetter("no signing key: " + err.Error())
+		deadLetter("no signing key: "+err.Error(), false)
 		return
 	}
 	slotCtx, cancel := context.WithTimeout(ctx, maxHostWait)
@@ -123,13 +129,14 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 	case err == nil && status >= 200 && status < 300:
 		f.opts.Observer.DeliveryAttempted(host, took, OutcomeDelivered)
 		f.hostAlive(ctx, host)
+		f.countDelivery(ctx, host, store.DeliveryDone)
 		settle(q.Ack(ctx, j))
 		return
 	case err == nil && !retryable(status):
 		f.opts.Observer.DeliveryAttempted(host, took, OutcomeRefused)
 		f.hostAlive(ctx, host) // the host answered; it is up
 		log.Warn("delivery refused", "status", status)
-		deadLetter("refused with HTTP " + strconv.Itoa(status))
+		deadLetter("refused with HTTP "+strconv.Itoa(status), true)
 		return
 	}
 	f.opts.Observer.DeliveryAttempted(host, took, OutcomeFailed)
@@ -137,7 +144,7 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 	if err != nil {
 		reason = err.Error()
 		if errors.Is(err, ErrForbiddenAddress) {
-			deadLetter(reason)
+			deadLetter(reason, true)
 			return
 		}
 	}
@@ -159,7 +166,7 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 	} else {
 		if attempt >= len(f.opts.RetrySchedule) {
 			log.Warn("delivery failed for good", "reason", reason)
-			deadLetter("retries exhausted: " + reason)
+			deadLetter("retries exhausted: "+reason, true)
 			return
 		}
 		at = now.Add(jitter(f.opts.RetrySchedule[attempt]))
@@ -167,6 +174,7 @@ func (f *Federator) deliverJob(ctx context.Context, q *store.Queue, j store.Job)
 		log.Info("delivery failed; will retry", "reason", reason, "in", at.Sub(now))
 	}
 	f.opts.Observer.DeliveryRetried(host)
+	f.countDelivery(ctx, host, store.DeliveryFailed, store.DeliveryRetried)
 	if retryAfter > 0 && now.Add(retryAfter).After(at) {
 		// The host asked for a pause: no sign of life from it cuts that short.
 		settle(q.RetryAt(ctx, j, next, now.Add(retryAfter)))

@@ -113,9 +113,13 @@ func requireAppScope(scope string) fiber.Handler {
 var legacyFollowScope = []string{"read:follows", "write:follows", "read:blocks", "write:blocks", "read:mutes", "write:mutes"}
 
 // ScopeAllows reports whether granted scopes include needed: the exact scope, its parent
-// ("read" covers "read:statuses"), or the legacy "follow" scope for relationship scopes.
+// ("read" covers "read:statuses", "admin:read" covers "admin:read:accounts"), or the legacy
+// "follow" scope for relationship scopes.
 func ScopeAllows(granted []string, needed string) bool {
-	parent, _, _ := strings.Cut(needed, ":")
+	parent := needed
+	if i := strings.LastIndex(needed, ":"); i > 0 {
+		parent = needed[:i]
+	}
 	for _, g := range granted {
 		if g == needed || g == parent || (g == "follow" && slices.Contains(legacyFollowScope, needed)) {
 			return true
@@ -133,6 +137,8 @@ var knownScopes = []string{
 	"write:filters", "write:follows", "write:lists", "write:media", "write:mutes", "write:notifications",
 	"write:reports", "write:statuses",
 	"admin:read", "admin:write",
+	"admin:read:accounts", "admin:write:accounts", "admin:read:reports", "admin:write:reports",
+	"admin:read:domain_blocks", "admin:write:domain_blocks", "admin:read:domain_allows", "admin:write:domain_allows",
 }
 
 // ParseScopes splits a space- or plus-separated scope string, rejecting unknown scopes.

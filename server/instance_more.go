@@ -1,8 +1,6 @@
 package server
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"html"
 	"strconv"
 	"time"
@@ -111,8 +109,7 @@ func (s *Server) instanceDomainBlocks(c *fiber.Ctx) error {
 	}
 	out := make([]block, len(hosts))
 	for i, h := range hosts {
-		sum := sha256.Sum256([]byte(h))
-		out[i] = block{Domain: h, Digest: hex.EncodeToString(sum[:]), Severity: "suspend", Comment: ""}
+		out[i] = block{Domain: h, Digest: sha256Hex(h), Severity: "suspend", Comment: ""}
 	}
 	return c.JSON(out)
 }

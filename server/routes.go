@@ -191,6 +191,32 @@ func (s *Server) routes(app *fiber.App) {
 	// Reports to the moderators (listed and resolved with watercooler admin report).
 	api.Post("/v1/reports", write("write:reports"), s.reportCreate)
 
+	// Administration, as Mastodon's admin API, for users with the admin role; federation and
+	// dead_letters are Watercooler's own, for the admin page's federation health.
+	adminRead, adminWrite := s.requireAdmin, s.requireAdmin
+	api.Get("/v1/admin/accounts", adminRead("admin:read:accounts"), s.adminAccountsV1)
+	api.Get("/v2/admin/accounts", adminRead("admin:read:accounts"), s.adminAccountsV2)
+	api.Get("/v1/admin/accounts/:id", adminRead("admin:read:accounts"), s.adminAccountGet)
+	api.Post("/v1/admin/accounts/:id/action", adminWrite("admin:write:accounts"), s.adminAccountAction)
+	api.Post("/v1/admin/accounts/:id/unsuspend", adminWrite("admin:write:accounts"), s.adminAccountUnsuspend)
+	api.Get("/v1/admin/reports", adminRead("admin:read:reports"), s.adminReportsList)
+	api.Get("/v1/admin/reports/:id", adminRead("admin:read:reports"), s.adminReportGet)
+	api.Post("/v1/admin/reports/:id/resolve", adminWrite("admin:write:reports"), s.adminReportResolve)
+	api.Post("/v1/admin/reports/:id/reopen", adminWrite("admin:write:reports"), s.adminReportReopen)
+	for _, r := range []struct {
+		path string
+		dp   domainPolicy
+	}{{"domain_blocks", domainBlocks}, {"domain_allows", domainAllows}} {
+		path, dp := r.path, r.dp
+		api.Get("/v1/admin/"+path, adminRead("admin:read:"+path), s.listDomains(dp))
+		api.Post("/v1/admin/"+path, adminWrite("admin:write:"+path), s.addDomain(dp))
+		api.Get("/v1/admin/"+path+"/:id", adminRead("admin:read:"+path), s.getDomain(dp))
+		api.Delete("/v1/admin/"+path+"/:id", adminWrite("admin:write:"+path), s.removeDomain(dp))
+	}
+	api.Get("/v1/admin/federation", adminRead("admin:read"), s.adminFederation)
+	api.Get("/v1/admin/dead_letters", adminRead("admin:read"), s.adminDeadLetters)
+	api.Post("/v1/admin/dead_letters/:id/retry", adminWrite("admin:write"), s.adminDeadLetterRetry)
+
 	// Markers.
 	api.Get("/v1/markers", read("read:statuses"), s.markersGet)
 	api.Post("/v1/markers", write("write:statuses"), s.markersSave)

@@ -309,3 +309,8 @@ func (k keys) communities() string {
 func (k keys) communityRemoved(accountID string) string {
 	return k.p + "community:removed:" + accountID // set of status ids a moderator removed, never announced again
 }
+
+// Federation health for the admin page (delivery_stats.go).
+func (k keys) deliveryStats(hour int64) string {
+	return k.p + "delivery:stats:" + strconv.FormatInt(hour, 10) // hash "host NUL outcome" → count, one per UTC hour since the epoch
+}

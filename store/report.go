@@ -222,7 +222,22 @@ func (s *Store) reportsIn(ctx context.Context, key string) ([]*Report, error) {
 // ResolveReport closes an open report with the moderator's note. Resolving a resolved report
 // is ErrConflict, so that two moderators learn that one of them was first.
 func (s *Store) ResolveReport(ctx context.Context, id, note string) (*Report, error) {
-	key := s.k.report(id)
+	return s.settleReport(ctx, id, true, note)
+}
+
+// ReopenReport opens a resolved report again, forgetting its resolution, as Mastodon's reopen
+// does. Reopening an open report is ErrConflict.
+func (s *Store) ReopenReport(ctx context.Context, id string) (*Report, error) {
+	return s.settleReport(ctx, id, false, "")
+}
+
+// settleReport resolves (with note) or reopens a report and moves it in or out of the open
+// indexes, in one transaction watching the report.
+func (s *Store) settleReport(ctx context.Context, id string, resolve bool, note string) (*Report, error) {
+	key, verb, state := s.k.report(id), "resolve", "resolved"
+	if !resolve {
+		verb, state = "reopen", "open"
+	}
 	for try := 0; try < maxReportRetries; try++ {
 		var r Report
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
@@ -236,15 +251,25 @@ func (s *Store) ResolveReport(ctx context.Context, id, note string) (*Report, er
 			if err := unmarshalString(string(b), &r); err != nil {
 				return err
 			}
-			if !r.Open() {
+			if r.Open() != resolve {
 				return ErrConflict
 			}
-			now := time.Now().UTC()
-			r.ActionTakenAt, r.ResolutionNote = &now, note
+			if resolve {
+				now := time.Now().UTC()
+				r.ActionTakenAt, r.ResolutionNote = &now, note
+			} else {
+				r.ActionTakenAt, r.ResolutionNote = nil, ""
+			}
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				p.Set(ctx, key, mustJSON(&r), 0)
-				p.ZRem(ctx, s.k.reportsOpen(), id)
-				p.ZRem(ctx, s.k.reportsOpenAgainst(r.TargetAccountID), id)
+				if resolve {
+					p.ZRem(ctx, s.k.reportsOpen(), id)
+					p.ZRem(ctx, s.k.reportsOpenAgainst(r.TargetAccountID), id)
+				} else {
+					z := redis.Z{Score: idScore(id), Member: id}
+					p.ZAdd(ctx, s.k.reportsOpen(), z)
+					p.ZAdd(ctx, s.k.reportsOpenAgainst(r.TargetAccountID), z)
+				}
 				return nil
 			})
 			return err
@@ -253,13 +278,13 @@ func (s *Store) ResolveReport(ctx context.Context, id, note string) (*Report, er
 		case errors.Is(err, redis.TxFailedErr):
 			continue
 		case errors.Is(err, ErrConflict):
-			return &r, fmt.Errorf("report %s is already resolved: %w", id, ErrConflict)
+			return &r, fmt.Errorf("report %s is already %s: %w", id, state, ErrConflict)
 		case err != nil:
-			return nil, fmt.Errorf("resolve report %s: %w", id, err)
+			return nil, fmt.Errorf("%s report %s: %w", verb, id, err)
 		}
 		return &r, nil
 	}
-	return nil, fmt.Errorf("resolve report %s: %w", id, redis.TxFailedErr)
+	return nil, fmt.Errorf("%s report %s: %w", verb, id, redis.TxFailedErr)
 }
 
 // ReportNotificationIDs lists the report ids that notifications refer to, for rendering them.

@@ -283,18 +283,11 @@ func suspendCommand(suspend bool) func(fs *flag.FlagSet) func(context.Context, a
 			if err != nil {
 				return err
 			}
-			acct, err := env.store.Account(ctx, u.AccountID)
+			acct, err := env.store.SetSuspended(ctx, u.AccountID, suspend)
 			if err != nil {
 				return err
 			}
-			acct.Suspended = suspend
-			if err := env.store.UpdateAccount(ctx, acct); err != nil {
-				return err
-			}
 			if suspend {
-				if err := env.store.RevokeAccountTokens(ctx, acct.ID); err != nil {
-					return err
-				}
 				fmt.Fprintf(env.stdout, "%s is suspended; its tokens are revoked\n", acct.Username)
 			} else {
 				fmt.Fprintf(env.stdout, "%s is active again\n", acct.Username)

@@ -70,10 +70,7 @@ func CredentialAccountFrom(site Site, a *store.Account, c store.AccountCounts, u
 	if out.Source.Privacy == "" {
 		out.Source.Privacy = store.VisibilityPublic
 	}
-	role := Role{ID: "-99", Name: "", Permissions: "65536"}
-	if u.Admin {
-		role = Role{ID: "3", Name: "Owner", Permissions: "1", Highlighted: true}
-	}
+	role := UserRole(u)
 	out.Role = &role
 	return out
 }

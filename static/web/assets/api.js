@@ -3,8 +3,9 @@
 
 const KEYS = { app: "wc.app", token: "wc.token", pending: "wc.oauth" };
 
-// SCOPES are what the web client asks for: everything a person does in it.
-export const SCOPES = "read write follow push";
+// SCOPES are what the web client asks for: everything a person does in it. The admin scopes
+// serve only administrators; the server refuses admin requests of anyone else.
+export const SCOPES = "read write follow push admin:read admin:write";
 
 // session is the signed-in state; me and instance are filled in by the app at start.
 export const session = {
@@ -107,12 +108,12 @@ function redirectURI() {
 async function registeredApp() {
   const uri = redirectURI();
   let app = readJSON(localStorage, KEYS.app);
-  if (app && app.redirect_uri === uri && await appStillValid(app)) return app;
+  if (app && app.redirect_uri === uri && app.scopes === SCOPES && await appStillValid(app)) return app;
   const { data } = await api("/api/v1/apps", {
     method: "POST",
     body: { client_name: "Watercooler web", redirect_uris: uri, scopes: SCOPES, website: location.origin },
   });
-  app = { client_id: data.client_id, client_secret: data.client_secret, redirect_uri: uri };
+  app = { client_id: data.client_id, client_secret: data.client_secret, redirect_uri: uri, scopes: SCOPES };
   try { localStorage.setItem(KEYS.app, JSON.stringify(app)); } catch { /* registered again next time */ }
   return app;
 }

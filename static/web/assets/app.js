@@ -7,6 +7,7 @@ import { Composer } from "./compose.js";
 import { Stream } from "./stream.js";
 import * as views from "./views.js";
 import { peopleView } from "./people.js";
+import { adminView, isAdmin } from "./admin.js";
 import { loadDepartments } from "./departments.js";
 import { exploreView } from "./explore.js";
 import { communitiesView, communityView } from "./communities.js";
@@ -45,6 +46,7 @@ const ROUTES = [
   ["/web/explore/:section", exploreView],
   ["/web/communities", communitiesView],
   ["/web/communities/:acct", communityView],
+  ["/web/admin", adminView],
   ["/web/accounts/:id", views.accountView],
   ["/web/statuses/:id", views.threadView],
   ["/web/oauth/callback", oauthCallback],
@@ -138,10 +140,11 @@ const NAV = [
   { path: "/web/favourites", label: "Favourites", auth: true },
   { path: "/web/lists", label: "Lists", auth: true },
   { path: "/web/communities", label: "Communities" },
+  { path: "/web/admin", label: "Admin", admin: true },
 ];
 
 function paintNav(pathname) {
-  const items = NAV.filter((n) => !n.auth || session.token);
+  const items = NAV.filter((n) => (!n.auth || session.token) && (!n.admin || isAdmin(session.me)));
   if (session.me) items.push({ path: "/web/accounts/" + encodeURIComponent(session.me.id), label: "Profile" });
   navList.replaceChildren(...items.map((n) => {
     const active = pathname === n.path || (n.also && n.also.includes(pathname) && session.token);

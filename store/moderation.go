@@ -1,0 +1,56 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// SetSuspended suspends an account or lifts its suspension. Suspending revokes the account's
+// tokens, so its apps and streams stop at once. The admin command and the admin API both call
+// it, so the two cannot drift apart.
+func (s *Store) SetSuspended(ctx context.Context, accountID string, suspended bool) (*Account, error) {
+	acct, err := s.Account(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	if acct.Suspended != suspended {
+		acct.Suspended = suspended
+		if err := s.UpdateAccount(ctx, acct); err != nil {
+			return nil, err
+		}
+	}
+	if suspended {
+		if err := s.RevokeAccountTokens(ctx, acct.ID); err != nil {
+			return nil, fmt.Errorf("suspend %s: %w", acct.ID, err)
+		}
+	}
+	return acct, nil
+}
+
+// KnownAccounts lists every account the instance knows, local and remote, in no order: the
+// admin's account list filters and sorts it.
+func (s *Store) KnownAccounts(ctx context.Context) ([]*Account, error) {
+	ids, err := s.rdb.HVals(ctx, s.k.accountByAcct()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("known accounts: %w", err)
+	}
+	return s.AccountsInOrder(ctx, ids)
+}
+
+// Users reads the sign-in records of many local accounts in one round trip, keyed by account
+// id; accounts without one (remote ones) are absent.
+func (s *Store) Users(ctx context.Context, accountIDs []string) (map[string]*User, error) {
+	keys := make([]string, len(accountIDs))
+	for i, id := range accountIDs {
+		keys[i] = s.k.user(id)
+	}
+	list, err := mgetJSON[User](ctx, s.rdb, keys)
+	if err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	out := make(map[string]*User, len(list))
+	for i := range list {
+		out[list[i].AccountID] = &list[i]
+	}
+	return out, nil
+}
