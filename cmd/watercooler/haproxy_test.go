@@ -38,6 +38,12 @@ func TestProcessesBehindProxySurviveKill(t *testing.T) {
 	}
 	haproxy, err := exec.LookPath("haproxy")
 	if err != nil {
+		// Debian installs it in /usr/sbin, which a non-root PATH may lack.
+		if _, serr := os.Stat("/usr/sbin/haproxy"); serr == nil {
+			haproxy, err = "/usr/sbin/haproxy", nil
+		}
+	}
+	if err != nil {
 		if os.Getenv("WATERCOOLER_PROXY_TESTS") == "required" {
 			t.Fatalf("haproxy not found and WATERCOOLER_PROXY_TESTS=required: %v", err)
 		}
