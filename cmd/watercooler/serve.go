@@ -35,6 +35,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, log *
 		return fmt.Errorf("WATERCOOLER_MEDIA_DIR: %w", err)
 	}
 	st := store.New(rdb, cfg.RedisPrefix, cfg.Domain())
+	if err := st.StartCache(ctx, store.DefaultCacheEntries); err != nil {
+		log.Warn("serving without the process-local read cache", "err", err)
+	}
 	if err := st.EnsureAccountTermsIndexed(ctx); err != nil {
 		return err
 	}
