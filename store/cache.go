@@ -175,7 +175,7 @@ func (s *Store) StartCache(ctx context.Context, maxEntries int) error {
 		return cn.Do(ctx, args...).Err()
 	}
 	// The name lets an operator (and a test) tell the tracking connection apart in CLIENT LIST.
-	opt.ClientName = "watercooler-cache:" + s.k.p[1 : len(s.k.p)-2]
+	opt.ClientName = "watercooler-cache:" + s.k.p[1:len(s.k.p)-2]
 	tracker := redis.NewClient(&opt)
 	c := newReadCache(maxEntries)
 	// Check once that this Redis tracks, so a server without it is reported instead of
