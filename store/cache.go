@@ -59,7 +59,14 @@ type readCache struct {
 type cacheEntry struct {
 	key string
 	val any
+	// derived holds what was made of val (a rendered document, say) or, for a hash, of its
+	// fields; it goes when the key is invalidated.
+	derived map[string]any
 }
+
+// maxDerived bounds the values derived from one key (lookups of names in an index hash, say,
+// which anyone can ask for).
+const maxDerived = 4096
 
 func newReadCache(max int) *readCache {
 	return &readCache{max: max, lru: list.New(), items: make(map[string]*list.Element)}
@@ -73,7 +80,7 @@ func (c *readCache) get(key string) (any, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.items[key]
-	if !ok {
+	if !ok || e.Value.(*cacheEntry).val == nil { // nil: an entry holding derived values only
 		return nil, false
 	}
 	c.lru.MoveToFront(e)
@@ -101,17 +108,65 @@ func (c *readCache) put(epoch uint64, key string, val any) {
 	if !c.live || c.epoch != epoch {
 		return
 	}
+	c.putLocked(key, val)
+}
+
+func (c *readCache) putLocked(key string, val any) *list.Element {
 	if e, ok := c.items[key]; ok {
-		e.Value.(*cacheEntry).val = val
+		entry := e.Value.(*cacheEntry)
+		entry.val, entry.derived = val, nil // what was derived from the record it replaces
 		c.lru.MoveToFront(e)
-		return
+		return e
 	}
-	c.items[key] = c.lru.PushFront(&cacheEntry{key: key, val: val})
+	e := c.lru.PushFront(&cacheEntry{key: key, val: val})
+	c.items[key] = e
 	for c.lru.Len() > c.max {
 		old := c.lru.Back()
 		c.lru.Remove(old)
 		delete(c.items, old.Value.(*cacheEntry).key)
 	}
+	return e
+}
+
+// derived returns the value named name derived from key's record.
+func (c *readCache) derived(key, name string) (any, bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.items[key]
+	if !ok {
+		return nil, false
+	}
+	v, ok := e.Value.(*cacheEntry).derived[name]
+	if ok {
+		c.lru.MoveToFront(e)
+	}
+	return v, ok
+}
+
+// putDerived caches val as the value named name derived from key's record, as put caches a
+// record: unless something was invalidated since epoch. A key not cached yet gets an entry of
+// its own with no record.
+func (c *readCache) putDerived(epoch uint64, key, name string, val any) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.live || c.epoch != epoch {
+		return
+	}
+	e, ok := c.items[key]
+	if !ok {
+		e = c.putLocked(key, nil)
+	}
+	entry := e.Value.(*cacheEntry)
+	if entry.derived == nil || len(entry.derived) >= maxDerived {
+		entry.derived = map[string]any{}
+	}
+	entry.derived[name] = val
 }
 
 // invalidate drops keys.
@@ -147,7 +202,7 @@ func (c *readCache) len() int {
 // cachedPrefixes are the key prefixes the cache may hold keys of. Redis refuses overlapping
 // broadcast prefixes, so none may start another.
 func (k keys) cachedPrefixes() []string {
-	return []string{k.account(""), k.user(""), k.status(""), k.token(""), k.media(""), k.followRequests("")}
+	return []string{k.account(""), k.user(""), k.status(""), k.token(""), k.media(""), k.followRequests(""), k.accountByAcct()}
 }
 
 // StartCache turns on the process-local read cache of at most maxEntries records and keeps it
@@ -355,4 +410,50 @@ func (s *Store) CachedRecords() int {
 		return 0
 	}
 	return s.cache.len()
+}
+
+// LocalAccountDocument returns what render makes of the local account named name (a WebFinger
+// answer, an actor document), rendering it only once per version of the account's record while
+// the read cache is on. The name is looked up as AccountByAcct does; render's errors (such as
+// ErrNotFound for an account it must not show) come back as they are, and nothing is cached.
+func (s *Store) LocalAccountDocument(ctx context.Context, name, kind string, render func(*Account) ([]byte, error)) ([]byte, error) {
+	name = strings.ToLower(name)
+	id, err := s.localAccountID(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	key := s.k.account(id)
+	if v, ok := s.cache.derived(key, kind); ok {
+		return v.([]byte), nil
+	}
+	epoch := s.cache.begin()
+	a, err := s.Account(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	b, err := render(a)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.putDerived(epoch, key, kind, b)
+	return b, nil
+}
+
+// localAccountID finds the id of the account a lower-case local user name names, through the
+// cache.
+func (s *Store) localAccountID(ctx context.Context, name string) (string, error) {
+	index := s.k.accountByAcct()
+	if v, ok := s.cache.derived(index, name); ok {
+		return v.(string), nil
+	}
+	epoch := s.cache.begin()
+	id, err := s.rdb.HGet(ctx, index, name).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", fmt.Errorf("account %s: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("account %s: %w", name, err)
+	}
+	s.cache.putDerived(epoch, index, strings.Clone(name), id)
+	return id, nil
 }

@@ -99,6 +99,36 @@ func TestCacheSeesWritesOfAnotherProcess(t *testing.T) {
 		})
 	}
 
+	t.Run("rendered account document", func(t *testing.T) {
+		renders := 0
+		doc := func() string {
+			b, err := reader.LocalAccountDocument(ctx, "ALICE", "test", func(a *store.Account) ([]byte, error) {
+				renders++
+				return []byte(a.DisplayName), nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+		before := doc()
+		if doc(); renders != 1 {
+			t.Errorf("rendered %d times for two reads of one version, want once", renders)
+		}
+		a, err := writer.Account(ctx, alice.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.DisplayName = "Alice, rendered again"
+		if err := writer.UpdateAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		seenSoon(t, "the document of the updated account", func() bool { return doc() == a.DisplayName })
+		if before == a.DisplayName {
+			t.Fatal("the update changed nothing")
+		}
+	})
+
 	t.Run("status edit and delete", func(t *testing.T) {
 		st := postStatus(t, writer, alice, store.Status{Text: "first"})
 		read := func() (*store.Status, error) {
