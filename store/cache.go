@@ -242,7 +242,7 @@ func (s *Store) StartCache(ctx context.Context, maxEntries int) error {
 		return fmt.Errorf("read cache: %w", err)
 	}
 	s.cache = c
-	s.rdb.AddHook(cacheHook{s: s, prefix: s.k.p})
+	s.rdb.AddHook(cacheHook{s: s, prefixes: prefixes})
 	go func() {
 		defer tracker.Close()
 		c.reset(true)
@@ -297,8 +297,8 @@ func (c *readCache) track(ctx context.Context, ps *redis.PubSub) {
 // cacheHook drops the keys of the store's own writes from its cache as they are sent, so that
 // a process reads its own writes without waiting for Redis's invalidation to come back.
 type cacheHook struct {
-	s      *Store
-	prefix string
+	s        *Store
+	prefixes []string // cachedPrefixes: other keys (rate limits, queues) leave the cache alone
 }
 
 func (h cacheHook) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -356,8 +356,15 @@ func (h cacheHook) writes(cmd redis.Cmder) bool {
 func (h cacheHook) drop(cmd redis.Cmder) {
 	var keys []string
 	for _, a := range cmd.Args()[1:] {
-		if k, ok := a.(string); ok && strings.HasPrefix(k, h.prefix) {
-			keys = append(keys, k)
+		k, ok := a.(string)
+		if !ok {
+			continue
+		}
+		for _, p := range h.prefixes {
+			if strings.HasPrefix(k, p) {
+				keys = append(keys, k)
+				break
+			}
 		}
 	}
 	if len(keys) > 0 {
