@@ -36,6 +36,13 @@ type Federation interface {
 	ReportFiled(ctx context.Context, r *store.Report, forwardToDomains []string) error
 	// PreviewCard reads a linked page's preview card through the guarded fetcher.
 	PreviewCard(ctx context.Context, url string) (*store.Card, error)
+	// ResolveAccountQuery finds an account by user@host or actor URI (migration.go).
+	ResolveAccountQuery(ctx context.Context, q string) (*store.Account, error)
+	// SetAliases replaces a local account's alsoKnownAs, each alias given as user@host or URI.
+	SetAliases(ctx context.Context, acct *store.Account, aliases []string) (*store.Account, error)
+	// MoveAccount moves a local account to target (user@host or URI), which must name it as an
+	// alias (store.ErrMoveNotConfirmed otherwise), and moves its followers along.
+	MoveAccount(ctx context.Context, old *store.Account, target string) (*store.Account, error)
 }
 
 // Option adjusts a Server built by New.
