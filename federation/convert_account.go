@@ -132,6 +132,13 @@ func AccountToPerson(site Site, a *store.Account) (vocab.Type, error) {
 	unknown["indexable"] = a.Discoverable
 	// Mastodon shows another server's account with the hashtags it features, read from here.
 	unknown["featuredTags"] = a.URI + "/collections/tags"
+	// A receiver of a Move believes it only when the new actor names the old one here.
+	if len(a.AlsoKnownAs) > 0 {
+		unknown["alsoKnownAs"] = a.AlsoKnownAs
+	}
+	if a.MovedToURI != "" {
+		unknown["movedTo"] = a.MovedToURI
+	}
 	fields := make([]any, 0, len(a.Fields))
 	for _, f := range a.Fields {
 		fields = append(fields, map[string]any{"type": "PropertyValue", "name": f.Name, "value": f.Value})
@@ -285,6 +292,8 @@ func PersonToAccount(site Site, t vocab.Type, raw map[string]any) (*store.Accoun
 		FeaturedURI:  httpURL(rawID(raw["featured"])),
 		CreatedAt:    rawTime(raw["published"]),
 		FetchedAt:    now,
+		AlsoKnownAs:  httpURLs(rawIDs(raw["alsoKnownAs"])),
+		MovedToURI:   httpURL(rawID(raw["movedTo"])),
 	}
 	if a.CreatedAt.IsZero() || a.CreatedAt.After(now) {
 		a.CreatedAt = now
@@ -397,4 +406,15 @@ func linkURL(v any, want string) (href, mediaType string) {
 		}
 	}
 	return href, mediaType
+}
+
+// httpURLs keeps the http(s) URLs of ss, so a hostile actor cannot plant other schemes.
+func httpURLs(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if u := httpURL(s); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
 }

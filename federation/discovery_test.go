@@ -11,6 +11,7 @@ import (
 
 	gomastodon "github.com/mattn/go-mastodon"
 
+	"watercooler/store"
 	"watercooler/testrig"
 )
 
@@ -254,6 +255,42 @@ func TestDiscoveryFeaturedTags(t *testing.T) {
 		tag, _ := items[i].(map[string]any)
 		if tag["type"] != "Hashtag" || tag["name"] != "#"+name || tag["href"] != d.inst.URL+"/tags/"+name {
 			t.Errorf("item %d = %v, want #%s", i, tag, name)
+		}
+	}
+}
+
+// TestDiscoveryDocumentsFollowAccountChanges reads alice's actor document and WebFinger answer,
+// which are then rendered once and kept, changes her account, and reads them again: a renamed
+// account shows its new name, a suspended one is gone.
+func TestDiscoveryDocumentsFollowAccountChanges(t *testing.T) {
+	ctx := context.Background()
+	d := newDept(t, "alice")
+	alice := d.user.Account
+	wf := d.inst.URL + "/.well-known/webfinger?resource=" + url.QueryEscape("acct:alice@"+d.inst.Config.Domain())
+	update := func(change func(a *store.Account)) {
+		a, err := d.inst.Store.Account(ctx, alice.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		change(a)
+		if err := d.inst.Store.UpdateAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		getDoc(t, wf, "", "application/jrd+json")
+		if actor := getDoc(t, alice.URI, activityJSON, activityJSON); actor["name"] == "Renamed" {
+			t.Fatal("renamed before the change")
+		}
+	}
+	update(func(a *store.Account) { a.DisplayName = "Renamed" })
+	if actor := getDoc(t, alice.URI, activityJSON, activityJSON); actor["name"] != "Renamed" {
+		t.Errorf("after the rename, actor name = %v", actor["name"])
+	}
+	update(func(a *store.Account) { a.Suspended = true })
+	for _, u := range []string{alice.URI, wf} {
+		if status, _, body := get(t, u, activityJSON); status != http.StatusNotFound {
+			t.Errorf("GET %s of a suspended account = %d %s, want 404", u, status, body)
 		}
 	}
 }

@@ -21,14 +21,7 @@ import (
 const collectionPageSize = 20
 
 // wantsActivityPub reports whether a GET asks for ActivityPub JSON rather than a web page.
-func wantsActivityPub(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
-		if IsActivityPubType(strings.TrimSpace(part)) {
-			return true
-		}
-	}
-	return false
-}
+func wantsActivityPub(r *http.Request) bool { return acceptsActivityPub(r.Header.Get("Accept")) }
 
 // authorizeFetch enforces signed GETs when the operator asked for authorized fetch; it writes
 // the refusal itself and reports whether to go on.
@@ -103,13 +96,16 @@ func (f *Federator) serveActor(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *Federator) serveInstanceActor(w http.ResponseWriter, r *http.Request) {
-	app, err := InstanceActor(f.site, publicPEM(f.instanceKey))
+	b, err := f.instanceActor()
 	if err != nil {
 		http.Error(w, "encoding failed", http.StatusInternalServerError)
 		return
 	}
-	writeActivity(w, app)
+	writeBytes(w, http.StatusOK, activityType, b)
 }
+
+// activityType is the content type of ActivityPub documents.
+const activityType = ContentType + "; charset=utf-8"
 
 // serveInstanceOutbox answers the outbox the instance actor names, empty: it posts nothing, but
 // GoToSocial counts the statuses of every actor it fetches by its outbox and warns of a 404.

@@ -141,8 +141,11 @@ type Federator struct {
 	promoteNow chan struct{}
 
 	instanceKey *rsa.PrivateKey
-	signerKeys  sync.Map // account id → *rsa.PrivateKey; keys never change once created
-	schemes     sync.Map // host → the scheme WebFinger answered on, so peers are probed once
+	// instanceActor is the instance actor's document, rendered once: nothing in it changes
+	// while the process runs (public_documents.go).
+	instanceActor func() ([]byte, error)
+	signerKeys    sync.Map // account id → *rsa.PrivateKey; keys never change once created
+	schemes       sync.Map // host → the scheme WebFinger answered on, so peers are probed once
 
 	hostSlotsMu sync.Mutex
 	hostSlots   map[string]chan struct{}
@@ -178,6 +181,13 @@ func New(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logg
 	if f.instanceKey, err = ParsePrivateKey(pemText); err != nil {
 		return nil, fmt.Errorf("instance key: %w", err)
 	}
+	f.instanceActor = sync.OnceValues(func() ([]byte, error) {
+		app, err := InstanceActor(f.site, publicPEM(f.instanceKey))
+		if err != nil {
+			return nil, err
+		}
+		return Serialize(app)
+	})
 	fetchOpts := opts.Fetch
 	if fetchOpts.PeerNetworks == nil {
 		fetchOpts.PeerNetworks = cfg.PeerNetworks

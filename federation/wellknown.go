@@ -88,7 +88,15 @@ func (f *Federator) serveWebFinger(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
-	writeJSON(w, http.StatusOK, "application/jrd+json; charset=utf-8", map[string]any{
+	writeJSON(w, http.StatusOK, webFingerType, f.webFingerOf(acct))
+}
+
+// webFingerType is the content type of WebFinger answers.
+const webFingerType = "application/jrd+json; charset=utf-8"
+
+// webFingerOf is the WebFinger answer naming a local account.
+func (f *Federator) webFingerOf(acct *store.Account) map[string]any {
+	return map[string]any{
 		"subject": "acct:" + acct.Username + "@" + f.site.Domain,
 		"aliases": []string{acct.URI, acct.URL},
 		"links": []map[string]string{
@@ -96,7 +104,7 @@ func (f *Federator) serveWebFinger(w http.ResponseWriter, r *http.Request) {
 			{"rel": "self", "type": ContentType, "href": acct.URI},
 			{"rel": "http://ostatus.org/schema/1.0/subscribe", "template": f.site.BaseURL + "/authorize_interaction?uri={uri}"},
 		},
-	})
+	}
 }
 
 // splitAcct reads a WebFinger resource naming an account: acct:user@domain, as Mastodon and

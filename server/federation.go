@@ -36,6 +36,13 @@ type Federation interface {
 	ReportFiled(ctx context.Context, r *store.Report, forwardToDomains []string) error
 	// PreviewCard reads a linked page's preview card through the guarded fetcher.
 	PreviewCard(ctx context.Context, url string) (*store.Card, error)
+	// ResolveAccountQuery finds an account by user@host or actor URI (migration.go).
+	ResolveAccountQuery(ctx context.Context, q string) (*store.Account, error)
+	// SetAliases replaces a local account's alsoKnownAs, each alias given as user@host or URI.
+	SetAliases(ctx context.Context, acct *store.Account, aliases []string) (*store.Account, error)
+	// MoveAccount moves a local account to target (user@host or URI), which must name it as an
+	// alias (store.ErrMoveNotConfirmed otherwise), and moves its followers along.
+	MoveAccount(ctx context.Context, old *store.Account, target string) (*store.Account, error)
 }
 
 // Option adjusts a Server built by New.
@@ -61,13 +68,34 @@ func (s *Server) mountFederation(app *fiber.App) {
 		return
 	}
 	h := adaptor.HTTPHandler(detached(s.fed.Handler()))
-	for _, path := range []string{"/.well-known/webfinger", "/.well-known/host-meta", "/.well-known/nodeinfo", "/nodeinfo/:version", "/actor", "/actor/outbox", "/actor/collections/featured"} {
+	get := h
+	if docs, ok := s.fed.(publicDocuments); ok {
+		get = func(c *fiber.Ctx) error {
+			contentType, body, ok := docs.PublicDocument(c.UserContext(), c.Path(), c.Query("resource"), c.Get(fiber.HeaderAccept))
+			if !ok {
+				return h(c)
+			}
+			c.Set(fiber.HeaderContentType, contentType)
+			c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
+			return c.Send(body)
+		}
+	}
+	for _, path := range []string{"/.well-known/webfinger", "/actor", "/users/*"} {
+		app.Get(path, get)
+	}
+	for _, path := range []string{"/.well-known/host-meta", "/.well-known/nodeinfo", "/nodeinfo/:version", "/actor/outbox", "/actor/collections/featured"} {
 		app.Get(path, h)
 	}
 	app.Post("/actor/inbox", h)
 	app.Post("/inbox", h)
-	app.Get("/users/*", h)
 	app.Post("/users/:name/inbox", h)
+}
+
+// publicDocuments is a Federation that answers its hot public documents (WebFinger, actors)
+// without the net/http adaptor, which costs as much as the rest of such a request. It reports
+// !ok for anything it leaves to Handler.
+type publicDocuments interface {
+	PublicDocument(ctx context.Context, path, resource, accept string) (contentType string, body []byte, ok bool)
 }
 
 // detached serves h with a context of its own, ended when h returns. The adaptor hands net/http

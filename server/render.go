@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"slices"
 	"strings"
@@ -301,6 +302,22 @@ func (s *Server) renderAccounts(ctx context.Context, accounts []*store.Account) 
 	out := make([]mastodon.Account, len(accounts))
 	for i, a := range accounts {
 		out[i] = mastodon.AccountFrom(s.site, a, counts[a.ID])
+		if a.MovedToURI == "" {
+			continue
+		}
+		// One level only, as Mastodon: the new account's own move is not followed further.
+		moved, err := s.store.AccountByURI(ctx, a.MovedToURI)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		c, err := s.store.AccountCounts(ctx, []string{moved.ID})
+		if err != nil {
+			return nil, err
+		}
+		m := mastodon.AccountFrom(s.site, moved, c[moved.ID])
+		out[i].Moved = &m
 	}
 	return out, nil
 }

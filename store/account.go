@@ -119,11 +119,14 @@ func (s *Store) PutRemoteAccount(ctx context.Context, a *Account) (*Account, err
 
 // Account reads one account.
 func (s *Store) Account(ctx context.Context, id string) (*Account, error) {
-	var a Account
-	if err := s.getJSON(ctx, s.k.account(id), &a); err != nil {
+	a, err := cachedOr(s, s.k.account(id), func() (*Account, error) {
+		var a Account
+		return &a, s.getJSON(ctx, s.k.account(id), &a)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("account %s: %w", id, err)
 	}
-	return &a, nil
+	return a.clone(), nil
 }
 
 // Accounts reads many accounts in one round trip, keyed by id; unknown ids are absent.
@@ -132,13 +135,29 @@ func (s *Store) Accounts(ctx context.Context, ids []string) (map[string]*Account
 	for i, id := range ids {
 		keys[i] = s.k.account(id)
 	}
-	list, err := mgetJSON[Account](ctx, s.rdb, keys)
+	hits, found, miss := cachedMany[*Account](s, keys)
+	out := make(map[string]*Account, len(ids))
+	for i, a := range hits {
+		if found[i] {
+			out[a.ID] = a.clone()
+		}
+	}
+	if len(miss) == 0 {
+		return out, nil
+	}
+	epoch := s.cache.begin()
+	missKeys := make([]string, len(miss))
+	for j, i := range miss {
+		missKeys[j] = keys[i]
+	}
+	list, err := mgetJSON[Account](ctx, s.rdb, missKeys)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]*Account, len(list))
 	for i := range list {
-		out[list[i].ID] = &list[i]
+		a := &list[i]
+		s.cache.put(epoch, s.k.account(a.ID), a.clone())
+		out[a.ID] = a
 	}
 	return out, nil
 }
@@ -255,8 +274,11 @@ func (s *Store) LocalAccounts(ctx context.Context) ([]*Account, error) {
 
 // User reads a local account's sign-in record.
 func (s *Store) User(ctx context.Context, accountID string) (*User, error) {
-	var u User
-	if err := s.getJSON(ctx, s.k.user(accountID), &u); err != nil {
+	u, err := cachedOr(s, s.k.user(accountID), func() (User, error) {
+		var u User
+		return u, s.getJSON(ctx, s.k.user(accountID), &u)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("user %s: %w", accountID, err)
 	}
 	return &u, nil
@@ -297,22 +319,33 @@ func (s *Store) PrivateKey(ctx context.Context, accountID string) (string, error
 
 // AccountCounts reads the counters of many accounts in one round trip.
 func (s *Store) AccountCounts(ctx context.Context, ids []string) (map[string]AccountCounts, error) {
-	p := s.rdb.Pipeline()
-	cmds := make([]*redis.SliceCmd, len(ids))
+	keys := make([]string, len(ids))
 	for i, id := range ids {
-		cmds[i] = p.HMGet(ctx, s.k.accountCounts(id), "statuses", "followers", "following", "last_status_at")
+		keys[i] = s.k.accountCounts(id)
+	}
+	hits, found, miss := cachedMany[AccountCounts](s, keys)
+	out := make(map[string]AccountCounts, len(ids))
+	for i, id := range ids {
+		if found[i] {
+			out[id] = hits[i]
+		}
+	}
+	if len(miss) == 0 {
+		return out, nil
+	}
+	epoch := s.cache.begin()
+	p := s.rdb.Pipeline()
+	cmds := make([]*redis.SliceCmd, len(miss))
+	for j, i := range miss {
+		cmds[j] = p.HMGet(ctx, keys[i], "statuses", "followers", "following", "last_status_at")
 	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("account counts: %w", err)
 	}
-	out := make(map[string]AccountCounts, len(ids))
-	for i, id := range ids {
-		v := cmds[i].Val()
-		c := AccountCounts{Statuses: toInt(v[0]), Followers: toInt(v[1]), Following: toInt(v[2])}
-		if ms := toInt(v[3]); ms > 0 {
-			c.LastStatusAt = time.UnixMilli(ms).UTC()
-		}
-		out[id] = c
+	for j, i := range miss {
+		c := accountCountsOf(cmds[j].Val())
+		s.cache.put(epoch, keys[i], c)
+		out[ids[i]] = c
 	}
 	return out, nil
 }

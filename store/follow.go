@@ -321,7 +321,9 @@ func (s *Store) FollowRequests(ctx context.Context, accountID string, p Page) ([
 
 // FollowRequestCount counts the requests waiting for an account's approval.
 func (s *Store) FollowRequestCount(ctx context.Context, accountID string) (int64, error) {
-	return s.rdb.ZCard(ctx, s.k.followRequests(accountID)).Result()
+	return cachedOr(s, s.k.followRequests(accountID), func() (int64, error) {
+		return s.rdb.ZCard(ctx, s.k.followRequests(accountID)).Result()
+	})
 }
 
 // Blocks pages through the accounts an account blocks.

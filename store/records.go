@@ -35,6 +35,12 @@ type Account struct {
 	PublicKeyID    string `json:"public_key_id,omitempty"`
 	// FetchedAt is when a remote account was last refreshed from its server.
 	FetchedAt time.Time `json:"fetched_at,omitempty"`
+	// AlsoKnownAs lists the actor URIs of the account's other accounts (ActivityPub
+	// alsoKnownAs): a Move to this account is believed only when it names the old one here.
+	AlsoKnownAs []string `json:"also_known_as,omitempty"`
+	// MovedToURI is the actor URI of the account this one moved to (ActivityPub movedTo,
+	// Mastodon's moved).
+	MovedToURI string `json:"moved_to_uri,omitempty"`
 }
 
 // Field is one profile metadata row.
@@ -149,6 +155,8 @@ const (
 	NotifyFollow        = "follow"
 	NotifyFollowRequest = "follow_request"
 	NotifyUpdate        = "update"
+	// NotifyMove tells a follower that an account they follow moved and they now follow its new one.
+	NotifyMove = "move"
 )
 
 // Notification tells AccountID that FromAccountID did something, possibly to StatusID.

@@ -148,38 +148,77 @@ func (s *Store) queueStatuses(ctx context.Context, p redis.Pipeliner, ids []stri
 	for i, id := range ids {
 		keys[i] = s.k.status(id)
 	}
-	cmd := p.MGet(ctx, keys...)
-	return func() ([]*Status, error) { return decodeMemo(s.statusMemo, ids, cmd.Val()) }
+	got := queueCached(ctx, s, p, s.statusMemo.decode, ids, keys)
+	return func() ([]*Status, error) {
+		m, err := got()
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*Status, 0, len(ids))
+		for _, id := range ids {
+			if st, ok := m[id]; ok {
+				out = append(out, st)
+			}
+		}
+		return out, nil
+	}
+}
+
+// queueCached takes the records of keys (the JSON records of ids) from the cache and queues an
+// MGET of the others on p; the returned function, called after p runs, decodes them with decode
+// (of an id and its JSON) and gives every record found by id.
+func queueCached[T any](ctx context.Context, s *Store, p redis.Pipeliner, decode func(id, raw string) (*T, error), ids, keys []string) func() (map[string]*T, error) {
+	hits, found, miss := cachedMany[*T](s, keys)
+	out := make(map[string]*T, len(ids))
+	for i, id := range ids {
+		if found[i] {
+			out[id] = hits[i]
+		}
+	}
+	if len(miss) == 0 {
+		return func() (map[string]*T, error) { return out, nil }
+	}
+	epoch := s.cache.begin()
+	missKeys := make([]string, len(miss))
+	for j, i := range miss {
+		missKeys[j] = keys[i]
+	}
+	cmd := p.MGet(ctx, missKeys...)
+	return func() (map[string]*T, error) {
+		for j, v := range cmd.Val() {
+			str, ok := v.(string)
+			if !ok {
+				continue
+			}
+			i := miss[j]
+			rec, err := decode(ids[i], str)
+			if err != nil {
+				return nil, err
+			}
+			s.cache.put(epoch, keys[i], rec)
+			out[ids[i]] = rec
+		}
+		return out, nil
+	}
 }
 
 // queueRenderData queues LoadRenderData's reads on p; the returned function, called after p
 // runs, decodes them.
 func (s *Store) queueRenderData(ctx context.Context, p redis.Pipeliner, q RenderQuery) func() (*RenderData, error) {
-	var accounts, media *redis.SliceCmd
-	if len(q.AccountIDs) > 0 {
-		keys := make([]string, len(q.AccountIDs))
-		for i, id := range q.AccountIDs {
-			keys[i] = s.k.account(id)
-		}
-		accounts = p.MGet(ctx, keys...)
-	}
-	if len(q.MediaIDs) > 0 {
-		keys := make([]string, len(q.MediaIDs))
-		for i, id := range q.MediaIDs {
-			keys[i] = s.k.media(id)
-		}
-		media = p.MGet(ctx, keys...)
-	}
-	accountCounts := make([]*redis.Cmd, len(q.AccountIDs))
-	accountFields := []any{"statuses", "followers", "following", "last_status_at"}
+	accountKeys := make([]string, len(q.AccountIDs))
 	for i, id := range q.AccountIDs {
-		accountCounts[i] = hmget(ctx, p, s.k.accountCounts(id), accountFields)
+		accountKeys[i] = s.k.account(id)
 	}
-	statusCounts := make([]*redis.Cmd, len(q.StatusIDs))
+	accounts := queueCached(ctx, s, p, s.accountMemo.decode, q.AccountIDs, accountKeys)
+	mediaKeys := make([]string, len(q.MediaIDs))
+	for i, id := range q.MediaIDs {
+		mediaKeys[i] = s.k.media(id)
+	}
+	media := queueCached(ctx, s, p, decodeMedia, q.MediaIDs, mediaKeys)
+	accountFields := []any{"statuses", "followers", "following", "last_status_at"}
+	accountCounts := queueCounts(ctx, s, p, q.AccountIDs, s.k.accountCounts, accountFields, accountCountsOf)
 	statusFields := []any{"replies", "reblogs", "favourites", "quotes"}
-	for i, id := range q.StatusIDs {
-		statusCounts[i] = hmget(ctx, p, s.k.statusCounts(id), statusFields)
-	}
+	statusCounts := queueCounts(ctx, s, p, q.StatusIDs, s.k.statusCounts, statusFields, statusCountsOf)
 	var flags func() map[string]ViewerFlags
 	var filters *redis.MapStringStringCmd
 	var following *redis.Cmd
@@ -199,37 +238,13 @@ func (s *Store) queueRenderData(ctx context.Context, p redis.Pipeliner, q Render
 	}
 	polls := s.queuePolls(ctx, p, q.PollIDs, q.ViewerID)
 	return func() (*RenderData, error) {
-		out := &RenderData{
-			Accounts:      make(map[string]*Account, len(q.AccountIDs)),
-			AccountCounts: make(map[string]AccountCounts, len(q.AccountIDs)),
-			StatusCounts:  make(map[string]StatusCounts, len(q.StatusIDs)),
-			Media:         map[string]*Media{},
+		out := &RenderData{AccountCounts: accountCounts(), StatusCounts: statusCounts()}
+		var err error
+		if out.Accounts, err = accounts(); err != nil {
+			return nil, err
 		}
-		if accounts != nil {
-			list, err := decodeMemo(s.accountMemo, q.AccountIDs, accounts.Val())
-			if err != nil {
-				return nil, err
-			}
-			for _, a := range list {
-				out.Accounts[a.ID] = a
-			}
-		}
-		if media != nil {
-			list, err := decodeValues[Media](media.Val())
-			if err != nil {
-				return nil, err
-			}
-			for i := range list {
-				out.Media[list[i].ID] = &list[i]
-			}
-		}
-		for i, id := range q.AccountIDs {
-			v, _ := accountCounts[i].Slice()
-			out.AccountCounts[id] = accountCountsOf(v)
-		}
-		for i, id := range q.StatusIDs {
-			v, _ := statusCounts[i].Slice()
-			out.StatusCounts[id] = statusCountsOf(v)
+		if out.Media, err = media(); err != nil {
+			return nil, err
 		}
 		if flags != nil {
 			out.ViewerFlags = flags()
@@ -337,6 +352,51 @@ func (s *Store) queueViewerFlags(ctx context.Context, p redis.Pipeliner, viewerI
 	}
 }
 
+// decodeMedia decodes a media record (for queueCached).
+func decodeMedia(_, raw string) (*Media, error) {
+	var m Media
+	if err := unmarshalString(raw, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// queueCounts takes the counters of ids from the cache and queues an HMGET of fields of the
+// others' key on p; the returned function, called after p runs, gives every id's counters
+// (zero when absent), as decode makes them of the HMGET reply.
+func queueCounts[C any](ctx context.Context, s *Store, p redis.Pipeliner, ids []string, key func(string) string, fields []any, decode func([]any) C) func() map[string]C {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = key(id)
+	}
+	hits, found, miss := cachedMany[C](s, keys)
+	out := make(map[string]C, len(ids))
+	for i, id := range ids {
+		if found[i] {
+			out[id] = hits[i]
+		}
+	}
+	if len(miss) == 0 {
+		return func() map[string]C { return out }
+	}
+	epoch := s.cache.begin()
+	cmds := make([]*redis.Cmd, len(miss))
+	for j, i := range miss {
+		cmds[j] = hmget(ctx, p, keys[i], fields)
+	}
+	return func() map[string]C {
+		for j, i := range miss {
+			v, _ := cmds[j].Slice()
+			c := decode(v)
+			if cmds[j].Err() == nil {
+				s.cache.put(epoch, keys[i], c)
+			}
+			out[ids[i]] = c
+		}
+		return out
+	}
+}
+
 // hmget queues an HMGET of fields. Unlike go-redis's HMGet, which boxes every field name of
 // every command, it takes them boxed once for the thirty-odd counter reads of a page.
 func hmget(ctx context.Context, p redis.Pipeliner, key string, fields []any) *redis.Cmd {
@@ -365,39 +425,4 @@ func statusCountsOf(v []any) StatusCounts {
 		return StatusCounts{}
 	}
 	return StatusCounts{Replies: toInt(v[0]), Reblogs: toInt(v[1]), Favourites: toInt(v[2]), Quotes: toInt(v[3])}
-}
-
-// decodeMemo decodes the JSON records of an MGET reply of the records ids through m, skipping
-// missing keys; the records are shared (see memo).
-func decodeMemo[T any](m memo[T], ids []string, vals []any) ([]*T, error) {
-	out := make([]*T, 0, len(vals))
-	for i, v := range vals {
-		str, ok := v.(string)
-		if !ok {
-			continue
-		}
-		rec, err := m.decode(ids[i], str)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rec)
-	}
-	return out, nil
-}
-
-// decodeValues decodes the JSON records of an MGET reply, skipping missing keys.
-func decodeValues[T any](vals []any) ([]T, error) {
-	out := make([]T, 0, len(vals))
-	for _, v := range vals {
-		str, ok := v.(string)
-		if !ok {
-			continue
-		}
-		var rec T
-		if err := unmarshalString(str, &rec); err != nil {
-			return nil, err
-		}
-		out = append(out, rec)
-	}
-	return out, nil
 }

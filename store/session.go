@@ -16,9 +16,20 @@ import (
 // be read, the token comes back with the error. The account is the caller's to modify.
 func (s *Store) TokenAccount(ctx context.Context, value string) (*Token, *Account, error) {
 	hash := hashToken(value)
+	tokKey := s.k.token(hash)
+	if v, ok := s.cache.get(tokKey); ok {
+		t := v.(*Token)
+		if t.AccountID == "" {
+			return t.clone(), nil, nil
+		}
+		if a, ok := s.cache.get(s.k.account(t.AccountID)); ok {
+			return t.clone(), a.(*Account).clone(), nil
+		}
+	}
+	epoch := s.cache.begin()
 	owner, _ := s.tokenOwners.get(hash)
 	p := s.rdb.Pipeline()
-	tokCmd := p.Get(ctx, s.k.token(hash))
+	tokCmd := p.Get(ctx, tokKey)
 	var acctCmd *redis.StringCmd
 	if owner != "" {
 		acctCmd = p.Get(ctx, s.k.account(owner))
@@ -38,10 +49,12 @@ func (s *Store) TokenAccount(ctx context.Context, value string) (*Token, *Accoun
 	if err := unmarshalString(raw, &t); err != nil {
 		return nil, nil, fmt.Errorf("token: %w", err)
 	}
+	s.cache.put(epoch, tokKey, t.clone())
 	if t.AccountID == "" {
 		return &t, nil, nil
 	}
 	if owner != t.AccountID {
+		epoch = s.cache.begin()
 		acctCmd = s.rdb.Get(ctx, s.k.account(t.AccountID))
 	}
 	raw, err = acctCmd.Result()
@@ -55,8 +68,16 @@ func (s *Store) TokenAccount(ctx context.Context, value string) (*Token, *Accoun
 	if err != nil {
 		return &t, nil, fmt.Errorf("account %s: %w", t.AccountID, err)
 	}
+	s.cache.put(epoch, s.k.account(t.AccountID), shared)
 	s.tokenOwners.put(hash, t.AccountID)
 	return &t, shared.clone(), nil
+}
+
+// clone copies a token so that changing the copy leaves a shared original as it was.
+func (t *Token) clone() *Token {
+	c := *t
+	c.Scopes = slices.Clone(t.Scopes)
+	return &c
 }
 
 // clone copies an account deeply enough that changing the copy leaves a shared original as it was.

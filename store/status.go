@@ -308,11 +308,14 @@ func addTrimmed(ctx context.Context, p redis.Pipeliner, key string, z redis.Z, k
 
 // Status reads one status.
 func (s *Store) Status(ctx context.Context, id string) (*Status, error) {
-	var st Status
-	if err := s.getJSON(ctx, s.k.status(id), &st); err != nil {
+	st, err := cachedOr(s, s.k.status(id), func() (*Status, error) {
+		var st Status
+		return &st, s.getJSON(ctx, s.k.status(id), &st)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("status %s: %w", id, err)
 	}
-	return &st, nil
+	return st.clone(), nil
 }
 
 // StatusByURI finds a status by its ActivityPub id.
@@ -346,18 +349,33 @@ func (s *Store) Statuses(ctx context.Context, ids []string) ([]*Status, error) {
 
 // StatusCounts reads the counters of many statuses in one round trip.
 func (s *Store) StatusCounts(ctx context.Context, ids []string) (map[string]StatusCounts, error) {
-	p := s.rdb.Pipeline()
-	cmds := make([]*redis.SliceCmd, len(ids))
+	keys := make([]string, len(ids))
 	for i, id := range ids {
-		cmds[i] = p.HMGet(ctx, s.k.statusCounts(id), "replies", "reblogs", "favourites", "quotes")
+		keys[i] = s.k.statusCounts(id)
+	}
+	hits, found, miss := cachedMany[StatusCounts](s, keys)
+	out := make(map[string]StatusCounts, len(ids))
+	for i, id := range ids {
+		if found[i] {
+			out[id] = hits[i]
+		}
+	}
+	if len(miss) == 0 {
+		return out, nil
+	}
+	epoch := s.cache.begin()
+	p := s.rdb.Pipeline()
+	cmds := make([]*redis.SliceCmd, len(miss))
+	for j, i := range miss {
+		cmds[j] = p.HMGet(ctx, keys[i], "replies", "reblogs", "favourites", "quotes")
 	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("status counts: %w", err)
 	}
-	out := make(map[string]StatusCounts, len(ids))
-	for i, id := range ids {
-		v := cmds[i].Val()
-		out[id] = StatusCounts{Replies: toInt(v[0]), Reblogs: toInt(v[1]), Favourites: toInt(v[2]), Quotes: toInt(v[3])}
+	for j, i := range miss {
+		c := statusCountsOf(cmds[j].Val())
+		s.cache.put(epoch, keys[i], c)
+		out[ids[i]] = c
 	}
 	return out, nil
 }

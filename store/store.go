@@ -38,6 +38,9 @@ type Store struct {
 	// tokenOwners maps token hashes to the account each token belongs to, which never changes
 	// (see TokenAccount).
 	tokenOwners *bounded[string]
+	// cache holds hot records in process memory once StartCache has run (see cache.go); nil
+	// before.
+	cache *readCache
 }
 
 // Sizes of the memos: about 1 KiB per status and 2 KiB per account decoded, JSON included, and

@@ -127,6 +127,11 @@ func StartInstance(t testing.TB, options ...func(*config.Config)) *Instance {
 	rdb := Redis(t)
 	prefix := Prefix(t, rdb)
 	st := store.New(rdb, prefix, cfg.Domain())
+	cacheCtx, stopCache := context.WithCancel(context.Background())
+	t.Cleanup(stopCache)
+	if err := st.StartCache(cacheCtx, store.DefaultCacheEntries); err != nil {
+		t.Fatalf("read cache: %v", err)
+	}
 	log := Logger(t).With("instance", cfg.Domain())
 	fed, err := federation.New(context.Background(), cfg, st, log, loopbackFederation(cfg))
 	if err != nil {

@@ -25,6 +25,8 @@ const adminUsage = `Usage:
   watercooler admin user role --username NAME --role admin|user
   watercooler admin user suspend --username NAME
   watercooler admin user unsuspend --username NAME
+  watercooler admin user alias --username NAME --aliases user@host[,...]
+  watercooler admin user move --username NAME --to user@host
   watercooler admin token --username NAME --scopes "read write follow push"
   watercooler admin domain list
   watercooler admin domain block|unblock|allow|disallow --host HOST
@@ -309,7 +311,7 @@ func localUser(ctx context.Context, st *store.Store, username string) (*store.Us
 }
 
 func admin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	for _, cmd := range slices.Concat(adminCommands(), federationCommands(), announcementCommands(), reportCommands(), orgCommands(), communityCommands()) {
+	for _, cmd := range slices.Concat(adminCommands(), federationCommands(), announcementCommands(), reportCommands(), orgCommands(), communityCommands(), moveCommands()) {
 		words := strings.Fields(cmd.path)
 		if len(args) < len(words) || strings.Join(args[:len(words)], " ") != cmd.path {
 			continue

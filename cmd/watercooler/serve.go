@@ -54,6 +54,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		fedOpts.Observer = m
 		serverOpts = append(serverOpts, server.WithMetrics(m))
 	}
+	if err := st.StartCache(ctx, store.DefaultCacheEntries); err != nil {
+		log.Warn("serving without the process-local read cache", "err", err)
+	}
 	if err := st.EnsureAccountTermsIndexed(ctx); err != nil {
 		return err
 	}

@@ -41,6 +41,8 @@ type Account struct {
 	Suspended      bool           `json:"suspended,omitempty"`
 	Source         *AccountSource `json:"source,omitempty"`
 	Role           *Role          `json:"role,omitempty"`
+	// Moved is the account this one moved to, as Mastodon shows it; absent when it has not.
+	Moved *Account `json:"moved,omitempty"`
 }
 
 // Role is the owner's role, shown in verify_credentials.
