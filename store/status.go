@@ -3,7 +3,6 @@ package store
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -120,7 +119,7 @@ func (s *Store) writeWithFreeID(ctx context.Context, st *Status, nextID func(str
 			case err == nil:
 				taken = true
 				var holder Status
-				if json.Unmarshal(b, &holder) == nil && holder.URI == st.URI && st.URI != "" {
+				if decodeStatus(st.ID, string(b), &holder) == nil && holder.URI == st.URI && st.URI != "" {
 					same = &holder
 				}
 				return nil
@@ -250,7 +249,7 @@ func intersect(a, b []string) []string {
 func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, f *fanOut) {
 	score := idScore(st.ID)
 	z := redis.Z{Score: score, Member: st.ID}
-	p.Set(ctx, s.k.status(st.ID), mustJSON(st), 0)
+	p.Set(ctx, s.k.status(st.ID), encodeStatus(st), 0)
 	p.HSet(ctx, s.k.statusByURI(), st.URI, st.ID)
 	p.ZAdd(ctx, s.k.accountStatuses(st.AccountID), z)
 	p.HIncrBy(ctx, s.k.accountCounts(st.AccountID), "statuses", 1)
@@ -308,8 +307,15 @@ func addTrimmed(ctx context.Context, p redis.Pipeliner, key string, z redis.Z, k
 
 // Status reads one status.
 func (s *Store) Status(ctx context.Context, id string) (*Status, error) {
+	raw, err := s.rdb.Get(ctx, s.k.status(id)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("status %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("status %s: %w", id, err)
+	}
 	var st Status
-	if err := s.getJSON(ctx, s.k.status(id), &st); err != nil {
+	if err := decodeStatus(id, raw, &st); err != nil {
 		return nil, fmt.Errorf("status %s: %w", id, err)
 	}
 	return &st, nil
@@ -333,13 +339,24 @@ func (s *Store) Statuses(ctx context.Context, ids []string) ([]*Status, error) {
 	for i, id := range ids {
 		keys[i] = s.k.status(id)
 	}
-	list, err := mgetJSON[Status](ctx, s.rdb, keys)
-	if err != nil {
-		return nil, err
+	if len(keys) == 0 {
+		return nil, nil
 	}
-	out := make([]*Status, len(list))
-	for i := range list {
-		out[i] = &list[i]
+	vals, err := s.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("mget statuses: %w", err)
+	}
+	out := make([]*Status, 0, len(vals))
+	for i, v := range vals {
+		raw, ok := v.(string)
+		if !ok {
+			continue
+		}
+		st := new(Status)
+		if err := decodeStatus(ids[i], raw, st); err != nil {
+			return nil, err
+		}
+		out = append(out, st)
 	}
 	return out, nil
 }
@@ -374,7 +391,7 @@ func (s *Store) UpdateStatus(ctx context.Context, updated *Status, previous *Sta
 			p.RPush(ctx, s.k.statusHistory(updated.ID), mustJSON(editOf(previous)))
 		}
 		p.RPush(ctx, s.k.statusHistory(updated.ID), mustJSON(editOf(updated)))
-		p.Set(ctx, s.k.status(updated.ID), mustJSON(updated), 0)
+		p.Set(ctx, s.k.status(updated.ID), encodeStatus(updated), 0)
 		if updated.Visibility == VisibilityPublic {
 			z := redis.Z{Score: idScore(updated.ID), Member: updated.ID}
 			for _, tag := range newTags {
