@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -68,5 +69,47 @@ func TestStatusRecordsCompactAndOldOnesStillRead(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStatusByURIWithoutIndexingLocalStatuses checks that local statuses, which are no longer in
+// the URI index, are found by URI, as are remote ones, local ones indexed before, and a remote
+// status whose URI ends with the id of a local one.
+func TestStatusByURIWithoutIndexingLocalStatuses(t *testing.T) {
+	ctx := context.Background()
+	st, rdb, prefix := rawStore(t)
+	alice := localAccount(t, st, "alice")
+	bob := remoteAccount(t, st, "bob", "remote.example")
+	local := postStatus(t, st, alice, store.Status{Text: "hello"})
+	index := "{" + prefix + "}:idx:status:uri"
+	if rdb.HExists(ctx, index, local.URI).Val() {
+		t.Errorf("local status %s is in the URI index", local.URI)
+	}
+	remote, err := st.CreateStatus(ctx, store.NewStatus{Status: store.Status{
+		AccountID: bob.ID, Visibility: store.VisibilityPublic, Content: "<p>hi</p>",
+		URI: bob.URI + "/statuses/" + local.ID, // a remote URI ending like a local one
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	older := postStatus(t, st, alice, store.Status{Text: "indexed as before"})
+	rdb.HSet(ctx, index, older.URI, older.ID)
+	for _, tc := range []struct {
+		uri, want string
+	}{
+		{local.URI, local.ID},
+		{remote.URI, remote.ID},
+		{older.URI, older.ID},
+		{strings.TrimSuffix(local.URI, local.ID) + remote.ID, ""}, // that id holds another URI
+		{testBaseURL + "/users/alice/statuses/1", ""},
+		{testBaseURL + "/users/alice/statuses/x" + local.ID, ""},
+	} {
+		got, err := st.StatusByURI(ctx, tc.uri)
+		switch {
+		case tc.want == "" && !errors.Is(err, store.ErrNotFound):
+			t.Errorf("%s: %v, %v; want not found", tc.uri, got, err)
+		case tc.want != "" && (err != nil || got.ID != tc.want):
+			t.Errorf("%s: %v, %v; want %s", tc.uri, got, err, tc.want)
+		}
 	}
 }
