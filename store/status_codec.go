@@ -22,6 +22,7 @@ type statusRecordV1 struct {
 	URIBase            string    `json:"ub,omitempty"` // URI = URIBase + id
 	URL                string    `json:"l,omitempty"`
 	URLBase            string    `json:"lb,omitempty"`
+	URLFromURI         bool      `json:"lm,omitempty"` // URL = profileStatusURL(URI)
 	AccountID          string    `json:"a"`
 	Local              bool      `json:"lo,omitempty"`
 	Text               string    `json:"t,omitempty"`
@@ -40,6 +41,7 @@ type statusRecordV1 struct {
 	ApplicationName    string    `json:"an,omitempty"`
 	ApplicationWebsite string    `json:"aw,omitempty"`
 	CreatedAt          int64     `json:"ct,omitempty"`
+	CreatedAfterID     *int64    `json:"cd,omitempty"` // CreatedAt = TimeOfID(id) + this many ns
 	EditedAt           int64     `json:"et,omitempty"`
 	ConversationID     string    `json:"cv,omitempty"`
 	Quote              *QuoteRef `json:"q,omitempty"`
@@ -62,7 +64,17 @@ func encodeStatus(st *Status) string {
 		LocalOnly: st.LocalOnly,
 	}
 	r.URI, r.URIBase = splitIDSuffix(st.URI, st.ID)
-	r.URL, r.URLBase = splitIDSuffix(st.URL, st.ID)
+	if st.URL != "" && st.URL == profileStatusURL(st.URI) {
+		r.URLFromURI = true
+	} else {
+		r.URL, r.URLBase = splitIDSuffix(st.URL, st.ID)
+	}
+	if idTime := TimeOfID(st.ID); !idTime.IsZero() && !st.CreatedAt.IsZero() {
+		if d := st.CreatedAt.Sub(idTime); d >= 0 && d < time.Second {
+			ns := int64(d)
+			r.CreatedAt, r.CreatedAfterID = 0, &ns
+		}
+	}
 	var b bytes.Buffer
 	b.WriteByte(statusCodecV1)
 	enc := json.NewEncoder(&b)
@@ -98,7 +110,31 @@ func decodeStatus(id, raw string, st *Status) error {
 	if r.URLBase != "" {
 		st.URL = r.URLBase + id
 	}
+	if r.URLFromURI {
+		st.URL = profileStatusURL(st.URI)
+	}
+	if r.CreatedAfterID != nil {
+		st.CreatedAt = TimeOfID(id).Add(time.Duration(*r.CreatedAfterID))
+	}
 	return nil
+}
+
+// profileStatusURL is the web URL a status with a URI of the form <origin>/users/<name>/statuses/<id>
+// has on its author's profile, <origin>/@<name>/<id>, as local statuses have; "" for other URIs.
+func profileStatusURL(uri string) string {
+	scheme, rest, ok := strings.Cut(uri, "://")
+	if !ok {
+		return ""
+	}
+	host, path, ok := strings.Cut(rest, "/")
+	if !ok {
+		return ""
+	}
+	name, id, ok := strings.Cut(strings.TrimPrefix(path, "users/"), "/statuses/")
+	if !ok || len(path) == len(name)+len(id)+len("/statuses/") || name == "" || id == "" || strings.Contains(name, "/") || strings.Contains(id, "/") {
+		return ""
+	}
+	return scheme + "://" + host + "/@" + name + "/" + id
 }
 
 // splitIDSuffix returns ("", base) when s is base+id, else (s, "").

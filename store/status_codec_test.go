@@ -37,6 +37,7 @@ func TestStatusRecordsCompactAndOldOnesStillRead(t *testing.T) {
 	edited := *created
 	edited.EditedAt = time.Now().UTC()
 	edited.URI = "https://elsewhere.example/objects/xyz" // not ending with the id
+	edited.CreatedAt = created.CreatedAt.Add(-time.Hour) // not the time of the id
 	for _, tc := range []struct {
 		name   string
 		stored func() string
@@ -44,7 +45,7 @@ func TestStatusRecordsCompactAndOldOnesStillRead(t *testing.T) {
 	}{
 		{"compact", func() string { return raw }, created},
 		{"plain JSON of before", func() string { return string(plain) }, created},
-		{"edited, URI without the id", func() string {
+		{"edited, URI without the id, created long before its id", func() string {
 			if err := st.UpdateStatus(ctx, &edited, created); err != nil {
 				t.Fatal(err)
 			}
