@@ -8,14 +8,20 @@ import "sync"
 // every reader who loads it. Redis stays the source of truth: every read still fetches the JSON,
 // and a record that changed in any way is a miss. The decoded records are shared by every
 // caller that gets them from a memo, so those callers must treat them as read-only.
-type memo[T any] struct{ entries *bounded[memoEntry[T]] }
+type memo[T any] struct {
+	entries *bounded[memoEntry[T]]
+	// dec decodes the stored form of record id; nil means plain JSON.
+	dec func(id, raw string, rec *T) error
+}
 
 type memoEntry[T any] struct {
 	raw string
 	rec *T
 }
 
-func newMemo[T any](max int) memo[T] { return memo[T]{entries: newBounded[memoEntry[T]](max)} }
+func newMemo[T any](max int, dec func(id, raw string, rec *T) error) memo[T] {
+	return memo[T]{entries: newBounded[memoEntry[T]](max), dec: dec}
+}
 
 // decode returns the record raw encodes, decoding it only when id was last seen with other JSON.
 func (m memo[T]) decode(id, raw string) (*T, error) {
@@ -23,7 +29,11 @@ func (m memo[T]) decode(id, raw string) (*T, error) {
 		return e.rec, nil
 	}
 	rec := new(T)
-	if err := unmarshalString(raw, rec); err != nil {
+	decode := m.dec
+	if decode == nil {
+		decode = func(_, raw string, rec *T) error { return unmarshalString(raw, rec) }
+	}
+	if err := decode(id, raw, rec); err != nil {
 		return nil, err
 	}
 	m.entries.put(id, memoEntry[T]{raw: raw, rec: rec})

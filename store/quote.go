@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -202,7 +201,7 @@ func (s *Store) SetQuoteState(ctx context.Context, quotingID, state, authorizati
 				return err
 			}
 			var st Status
-			if err := json.Unmarshal(b, &st); err != nil {
+			if err := decodeStatus(quotingID, string(b), &st); err != nil {
 				return err
 			}
 			q := st.Quote
@@ -233,7 +232,7 @@ func (s *Store) SetQuoteState(ctx context.Context, quotingID, state, authorizati
 				return err
 			}
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.Set(ctx, key, mustJSON(&st), 0)
+				p.Set(ctx, key, encodeStatus(&st), 0)
 				if previousAuth != "" && previousAuth != q.Authorization {
 					p.HDel(ctx, s.k.quoteAuthorizations(), previousAuth)
 				}
@@ -283,7 +282,7 @@ func (s *Store) SetQuotePolicy(ctx context.Context, statusID, policy string) (*S
 		if err != nil {
 			return err
 		}
-		if err := json.Unmarshal(b, &out); err != nil {
+		if err := decodeStatus(statusID, string(b), &out); err != nil {
 			return err
 		}
 		out.QuotePolicy = policy
@@ -292,7 +291,7 @@ func (s *Store) SetQuotePolicy(ctx context.Context, statusID, policy string) (*S
 			return err
 		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Set(ctx, key, mustJSON(&out), 0)
+			p.Set(ctx, key, encodeStatus(&out), 0)
 			s.publishStatus(ctx, p, EventStatusUpdate, &out, targets)
 			return nil
 		})

@@ -56,7 +56,7 @@ const (
 func New(rdb redis.UniversalClient, prefix, domain string) *Store {
 	return &Store{
 		rdb: rdb, k: newKeys(prefix), domain: domain, ids: newIDGenerator(rdb, newKeys(prefix)),
-		statusMemo: newMemo[Status](statusMemoSize), accountMemo: newMemo[Account](accountMemoSize),
+		statusMemo: newMemo(statusMemoSize, decodeStatus), accountMemo: newMemo[Account](accountMemoSize, nil),
 		tokenOwners: newBounded[string](tokenOwnersSize),
 	}
 }

@@ -1,0 +1,112 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"watercooler/store"
+	"watercooler/testrig"
+	"watercooler/text"
+)
+
+// statusMemoryCount is how many statuses BenchmarkStatusMemory posts: the issue's target is
+// stated per 10,000.
+const statusMemoryCount = 10000
+
+// BenchmarkStatusMemory posts 10,000 public statuses with a hashtag and a link, rendered as the
+// client API renders them, by an author with three local followers, and reports the Redis bytes
+// they add (used_memory before and after) and what each key family holds (MEMORY USAGE over a
+// SCAN of the prefix, ids stripped from the key names). Run it alone on a Redis of its own, as
+// other clients change used_memory:
+//
+//	go test -run XX -bench StatusMemory -benchtime 1x ./store/
+func BenchmarkStatusMemory(b *testing.B) {
+	ctx := context.Background()
+	rdb := testrig.Redis(b)
+	renderer := text.NewRenderer(testBaseURL)
+	for b.Loop() {
+		prefix := testrig.Prefix(b, rdb)
+		st := store.New(rdb, prefix, testDomain)
+		author := localAccount(b, st, "author")
+		for i := range 3 {
+			followAccount(b, st, localAccount(b, st, "follower"+strconv.Itoa(i)), author)
+		}
+		before := usedMemory(b, rdb)
+		for i := range statusMemoryCount {
+			source := fmt.Sprintf("Status number %d about #golang, see https://example.com/articles/%d for more", i, i)
+			r := renderer.Render(source, nil)
+			s := store.Status{AccountID: author.ID, Local: true, Visibility: store.VisibilityPublic, Language: "en",
+				Text: source, Content: r.HTML, Tags: r.Tags, Mentions: []string{}, ApplicationName: "Web"}
+			if _, err := st.CreateStatus(ctx, store.NewStatus{Status: s, BaseURL: testBaseURL}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		after := usedMemory(b, rdb)
+		b.ReportMetric(float64(after-before)/(1<<20), "MiB/10k")
+		b.ReportMetric(float64(after-before)/statusMemoryCount, "B/status")
+		families := keyFamilies(b, rdb, prefix)
+		names := make([]string, 0, len(families))
+		for name := range families {
+			names = append(names, name)
+		}
+		sort.Slice(names, func(i, j int) bool { return families[names[i]].bytes > families[names[j]].bytes })
+		for _, name := range names {
+			f := families[name]
+			b.Logf("%-32s %6d keys %10d bytes %8.1f B/status", name, f.keys, f.bytes, float64(f.bytes)/statusMemoryCount)
+		}
+		home := families["tl:home:#"]
+		if n := rdb.ZCard(ctx, "{"+prefix+"}:tl:home:"+author.ID).Val(); n > 0 {
+			b.ReportMetric(float64(home.bytes)/float64(home.keys)/float64(n), "B/home-entry")
+		}
+	}
+}
+
+func usedMemory(b *testing.B, rdb *redis.Client) int64 {
+	b.Helper()
+	info, err := rdb.Info(context.Background(), "memory").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	b.Fatal("no used_memory in INFO memory")
+	return 0
+}
+
+type keyFamily struct{ keys, bytes int64 }
+
+var idInKey = regexp.MustCompile(`[0-9]+`)
+
+func keyFamilies(b *testing.B, rdb *redis.Client, prefix string) map[string]keyFamily {
+	b.Helper()
+	ctx := context.Background()
+	out := map[string]keyFamily{}
+	iter := rdb.Scan(ctx, 0, "{"+prefix+"}:*", 1000).Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		n, err := rdb.MemoryUsage(ctx, key, 0).Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		name := idInKey.ReplaceAllString(strings.TrimPrefix(key, "{"+prefix+"}:"), "#")
+		f := out[name]
+		f.keys++
+		f.bytes += n
+		out[name] = f
+	}
+	if err := iter.Err(); err != nil {
+		b.Fatal(err)
+	}
+	return out
+}
