@@ -19,6 +19,7 @@ func (s *Server) routes(app *fiber.App) {
 
 	s.mountFederation(app)
 	s.mountOrganization(app)
+	s.mountExports(app)
 
 	// OAuth.
 	app.Get("/.well-known/oauth-authorization-server", s.oauthMetadata)
