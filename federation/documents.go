@@ -221,28 +221,36 @@ func (f *Federator) serveOutbox(w http.ResponseWriter, r *http.Request) {
 			if only, err := f.departmentOnly(ctx, st); only || err != nil {
 				continue
 			}
-			var act vocab.Type
-			if st.ReblogOfID != "" {
-				announce, _, err := f.boostAnnounce(ctx, st, acct, nil)
-				if err != nil {
-					continue
-				}
-				act = announce
-			} else {
-				n, _, _, err := f.note(ctx, st)
-				if err != nil {
-					return nil, nil, err
-				}
-				act = CreateActivity(st.URI+"/activity", acct.URI, n)
-			}
-			m, err := serializeMap(act)
+			m, err := f.outboxItem(ctx, acct, st)
 			if err != nil {
 				return nil, nil, err
 			}
-			items = append(items, m)
+			if m != nil {
+				items = append(items, m)
+			}
 		}
 		return entries, items, nil
 	})
+}
+
+// outboxItem is one of acct's statuses as its outbox lists it: the Create of its Note, or the
+// Announce of a boost. A boost whose original is gone is nil: there is nothing left to announce.
+func (f *Federator) outboxItem(ctx context.Context, acct *store.Account, st *store.Status) (map[string]any, error) {
+	var act vocab.Type
+	if st.ReblogOfID != "" {
+		announce, _, err := f.boostAnnounce(ctx, st, acct, nil)
+		if err != nil {
+			return nil, nil
+		}
+		act = announce
+	} else {
+		n, _, _, err := f.note(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		act = CreateActivity(st.URI+"/activity", acct.URI, n)
+	}
+	return serializeMap(act)
 }
 
 func (f *Federator) serveFeatured(w http.ResponseWriter, r *http.Request) {

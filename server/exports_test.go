@@ -1,7 +1,13 @@
 package server_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -103,4 +109,100 @@ func TestCSVExportPagesThroughLongLists(t *testing.T) {
 	if len(seen) != len(others) {
 		t.Errorf("follows.csv names %d distinct accounts, want %d", len(seen), len(others))
 	}
+}
+
+// TestArchiveExport reads the archive back: the actor, every post (a direct one and a boost too)
+// as its outbox activity, likes and bookmarks by URI, and the attachment's file.
+func TestArchiveExport(t *testing.T) {
+	inst := testrig.StartInstance(t)
+	ctx := context.Background()
+	alice := inst.CreateUser(t, "alice")
+	bob := inst.CreateUser(t, "bob")
+	client := userClient(inst, alice)
+
+	png := pngBytes(t, 16, 12)
+	att, err := client.UploadMediaFromBytes(ctx, png)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withImage := postStatus(t, inst, alice, gomastodon.Toot{Status: "a picture", MediaIDs: []gomastodon.ID{att.ID}})
+	direct := postStatus(t, inst, alice, gomastodon.Toot{Status: "@bob only for you", Visibility: "direct"})
+	bobs := postStatus(t, inst, bob, gomastodon.Toot{Status: "from bob"})
+	if _, err := client.Reblog(ctx, bobs.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Favourite(ctx, bobs.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Bookmark(ctx, withImage.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	res := apiGet(t, inst.API("/settings/exports/archive.zip"), alice.Token)
+	if res.Code != 200 || res.Header.Get("Content-Type") != "application/zip" {
+		t.Fatalf("archive.zip = %d %s", res.Code, res.Header.Get("Content-Type"))
+	}
+	zr, err := zip.NewReader(bytes.NewReader(res.Body), int64(len(res.Body)))
+	if err != nil {
+		t.Fatalf("archive is not a zip: %v", err)
+	}
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		r, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f.Name] = b
+	}
+	doc := func(name string) map[string]any {
+		t.Helper()
+		var m map[string]any
+		if err := json.Unmarshal(files[name], &m); err != nil {
+			t.Fatalf("%s: %v in %q", name, err, files[name])
+		}
+		return m
+	}
+
+	if actor := doc("actor.json"); actor["id"] != alice.Account.URI || actor["type"] != "Person" {
+		t.Errorf("actor.json id %v type %v, want %s Person", actor["id"], actor["type"], alice.Account.URI)
+	}
+	outbox := doc("outbox.json")
+	items, _ := outbox["orderedItems"].([]any)
+	if outbox["type"] != "OrderedCollection" || outbox["totalItems"] != float64(3) || len(items) != 3 {
+		t.Fatalf("outbox.json = %v with %d items, want an OrderedCollection of 3", outbox["type"], len(items))
+	}
+	var got []string
+	for _, it := range items {
+		act := it.(map[string]any)
+		obj := act["object"]
+		if m, ok := obj.(map[string]any); ok {
+			obj = m["id"]
+		}
+		got = append(got, act["type"].(string)+" "+obj.(string))
+	}
+	// Newest first: the boost, the direct message, the post with the picture.
+	want := []string{"Announce " + bobs.URI, "Create " + direct.URI, "Create " + withImage.URI}
+	if !slices.Equal(got, want) {
+		t.Errorf("outbox items = %q, want %q", got, want)
+	}
+	for name, uri := range map[string]string{"likes.json": bobs.URI, "bookmarks.json": withImage.URI} {
+		if items := doc(name)["orderedItems"].([]any); len(items) != 1 || items[0] != uri {
+			t.Errorf("%s items = %v, want [%s]", name, items, uri)
+		}
+	}
+	rel := strings.TrimPrefix(att.URL, inst.URL+"/media/")
+	stored, ok := files["media_attachments/"+rel]
+	if !ok || len(stored) == 0 {
+		t.Fatalf("no media_attachments/%s in the archive (files: %v)", rel, slices.Sorted(maps.Keys(files)))
+	}
+	if !strings.Contains(string(files["outbox.json"]), att.URL) {
+		t.Errorf("outbox.json does not name the attachment %s", att.URL)
+	}
+
+	// Only a token that may read everything gets it.
+	apiGet(t, inst.API("/settings/exports/archive.zip"), userToken(t, inst, alice, "read:statuses")).expectError(t, 403, "")
 }

@@ -43,6 +43,10 @@ type Federation interface {
 	// MoveAccount moves a local account to target (user@host or URI), which must name it as an
 	// alias (store.ErrMoveNotConfirmed otherwise), and moves its followers along.
 	MoveAccount(ctx context.Context, old *store.Account, target string) (*store.Account, error)
+	// ArchiveItems renders a person's statuses as their outbox does, for their archive.
+	ArchiveItems(ctx context.Context, acct *store.Account, sts []*store.Status) ([]map[string]any, error)
+	// ActorDocument is a local account's actor document, without its @context.
+	ActorDocument(acct *store.Account) (map[string]any, error)
 }
 
 // Option adjusts a Server built by New.
