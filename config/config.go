@@ -225,7 +225,7 @@ func settings() []setting {
 	return []setting{
 		{"url", "WATERCOOLER_URL", "public base URL (e.g. https://eng.corp.example)", str(func(c *Config) *string { return &c.URL })},
 		{"listen", "WATERCOOLER_LISTEN", "address to listen on (host:port)", str(func(c *Config) *string { return &c.Listen })},
-		{"redis", "REDIS_URL", "Redis URL (redis://host:port/db); empty runs an embedded in-memory Redis", str(func(c *Config) *string { return &c.RedisURL })},
+		{"redis", "REDIS_URL", "Redis URL (redis://host:port/db, or redis+cluster://host:port,host:port for a Redis Cluster); empty runs an embedded in-memory Redis", str(func(c *Config) *string { return &c.RedisURL })},
 		{"redis-prefix", "WATERCOOLER_REDIS_PREFIX", "prefix of every Redis key", str(func(c *Config) *string { return &c.RedisPrefix })},
 		{"media-dir", "WATERCOOLER_MEDIA_DIR", "directory for uploaded media", str(func(c *Config) *string { return &c.MediaDir })},
 		{"title", "WATERCOOLER_TITLE", "instance title", str(func(c *Config) *string { return &c.Title })},
@@ -495,10 +495,12 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("WATERCOOLER_METRICS_LISTEN (--metrics-listen): %q is the main listener's address; use WATERCOOLER_METRICS_TOKEN to serve metrics there", c.MetricsListen)
 		}
 	}
-	if c.RedisURL != "" {
+	if _, cluster, err := ClusterURL(c.RedisURL); err != nil {
+		return fmt.Errorf("REDIS_URL (--redis): %w", err)
+	} else if c.RedisURL != "" && !cluster {
 		ru, err := url.Parse(c.RedisURL)
 		if err != nil || (ru.Scheme != "redis" && ru.Scheme != "rediss" && ru.Scheme != "unix") {
-			return fmt.Errorf("REDIS_URL (--redis): %q must look like redis://host:6379/0", c.RedisURL)
+			return fmt.Errorf("REDIS_URL (--redis): %q must look like redis://host:6379/0 or redis+cluster://host:7000,host:7001", c.RedisURL)
 		}
 	}
 	if c.RedisPrefix == "" || strings.ContainsAny(c.RedisPrefix, "{}: ") {
@@ -544,6 +546,10 @@ func (o *OIDC) validate() error {
 
 // TestRedisURL is the Redis that the test command (scripts/test) started for the test suite.
 func TestRedisURL() string { return os.Getenv("WATERCOOLER_TEST_REDIS") }
+
+// TestRedisClusterURL is the redis+cluster:// URL of a Redis Cluster for the tests that need
+// one (WATERCOOLER_TEST_REDIS_CLUSTER, set by scripts/test); empty skips them.
+func TestRedisClusterURL() string { return os.Getenv("WATERCOOLER_TEST_REDIS_CLUSTER") }
 
 // CheckBaseURL checks that v is an absolute http(s) URL with no path: a department's base URL.
 func CheckBaseURL(v string) error {

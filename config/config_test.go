@@ -133,3 +133,25 @@ func TestLoadOIDC(t *testing.T) {
 		t.Fatalf("OIDC settings %+v, password sign-in %v", o, cfg.PasswordSignIn)
 	}
 }
+
+func TestClusterURL(t *testing.T) {
+	cases := []struct {
+		in, want string
+		cluster  bool
+		err      bool
+	}{
+		{"redis://127.0.0.1:6379/0", "", false, false},
+		{"", "", false, false},
+		{"redis+cluster://10.0.0.1:7000", "redis://10.0.0.1:7000", true, false},
+		{"redis+cluster://10.0.0.1:7000,10.0.0.2:7001,10.0.0.3:7002", "redis://10.0.0.1:7000?addr=10.0.0.2%3A7001&addr=10.0.0.3%3A7002", true, false},
+		{"rediss+cluster://u:p%40ss@a.example:7000,b.example:7000/?dial_timeout=3s", "rediss://u:p%40ss@a.example:7000?addr=b.example%3A7000&dial_timeout=3s", true, false},
+		{"redis+cluster://a.example", "", true, true},
+		{"redis+cluster://a.example:7000,,b.example:7001", "", true, true},
+	}
+	for _, c := range cases {
+		got, cluster, err := ClusterURL(c.in)
+		if got != c.want || cluster != c.cluster || (err != nil) != c.err {
+			t.Errorf("ClusterURL(%q) = %q, %v, %v; want %q, %v, error %v", c.in, got, cluster, err, c.want, c.cluster, c.err)
+		}
+	}
+}

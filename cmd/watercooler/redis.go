@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+
+	"watercooler/config"
 )
 
 // redisLogger hands go-redis's own messages (a pool that cannot dial) to slog's default
@@ -31,6 +34,21 @@ func openRedis(ctx context.Context, url string, log *slog.Logger) (redis.Univers
 		}
 		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 		return rdb, func() { rdb.Close(); mr.Close() }, nil
+	}
+	if clusterURL, ok, err := config.ClusterURL(url); ok {
+		if err != nil {
+			return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		opts, err := redis.ParseClusterURL(clusterURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		rdb := redis.NewClusterClient(opts)
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			rdb.Close()
+			return nil, nil, fmt.Errorf("connect to Redis Cluster at %s: %w", strings.Join(opts.Addrs, ","), err)
+		}
+		return rdb, func() { rdb.Close() }, nil
 	}
 	opts, err := redis.ParseURL(url)
 	if err != nil {
