@@ -96,20 +96,13 @@ func eachPage(ctx context.Context, accountID string, page func(context.Context, 
 	}
 }
 
-// eachAccountPage is eachPage for collections of accounts, with the accounts read; accounts that
-// are gone are left out.
+// eachAccountPage is eachPage for collections of accounts, with the accounts read in order;
+// accounts that are gone are left out.
 func (s *Server) eachAccountPage(ctx context.Context, owner *store.Account, page func(context.Context, string, store.Page) ([]store.Entry, error), visit func([]*store.Account) error) error {
 	return eachPage(ctx, owner.ID, page, func(entries []store.Entry) error {
-		ids := store.Members(entries)
-		byID, err := s.store.Accounts(ctx, ids)
+		accounts, err := s.store.AccountsInOrder(ctx, store.Members(entries))
 		if err != nil {
 			return err
-		}
-		accounts := make([]*store.Account, 0, len(ids))
-		for _, id := range ids {
-			if a := byID[id]; a != nil {
-				accounts = append(accounts, a)
-			}
 		}
 		return visit(accounts)
 	})
@@ -209,15 +202,13 @@ func (s *Server) exportLists(ctx context.Context, owner *store.Account, w *csv.W
 		if err != nil {
 			return err
 		}
-		byID, err := s.store.Accounts(ctx, ids)
+		members, err := s.store.AccountsInOrder(ctx, ids)
 		if err != nil {
 			return err
 		}
-		for _, id := range ids {
-			if a := byID[id]; a != nil {
-				if err := w.Write([]string{l.Title, s.exportAcct(a)}); err != nil {
-					return err
-				}
+		for _, a := range members {
+			if err := w.Write([]string{l.Title, s.exportAcct(a)}); err != nil {
+				return err
 			}
 		}
 	}
@@ -347,19 +338,20 @@ func (s *Server) writeArchiveOutbox(ctx context.Context, owner *store.Account, z
 			}
 			total++
 		}
+		var ids []string
 		for _, st := range sts {
-			for _, id := range st.MediaIDs {
-				m, err := s.store.Media(ctx, id)
-				if errors.Is(err, store.ErrNotFound) {
-					continue
-				}
-				if err != nil {
-					return err
-				}
+			ids = append(ids, st.MediaIDs...)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		byID, err := s.store.MediaByIDs(ctx, ids)
+		for _, id := range ids {
+			if m := byID[id]; m != nil {
 				media = append(media, m)
 			}
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +10,7 @@ import (
 	gomastodon "github.com/mattn/go-mastodon"
 
 	"watercooler/config"
+	"watercooler/testrig"
 )
 
 // TestServeOnRedisCluster runs one department as two serve processes on a real Redis Cluster
@@ -43,33 +41,9 @@ func TestServeOnRedisCluster(t *testing.T) {
 	if _, err := bobOnSecond.AccountFollow(ctx, aliceAccount.ID); err != nil {
 		t.Fatal(err)
 	}
-	// The server subscribes before it answers with the stream's headers, so once Do returns the
-	// stream receives whatever is posted next.
-	req, _ := http.NewRequest(http.MethodGet, second.url+"/api/v1/streaming/user", nil)
-	req.Header.Set("Authorization", "Bearer "+bob.Config.AccessToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("bob's event stream on the second process: %v %v", resp, err)
-	}
-	defer resp.Body.Close()
-	updates := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(resp.Body)
-		event := ""
-		for sc.Scan() {
-			switch line := sc.Text(); {
-			case strings.HasPrefix(line, "event: "):
-				event = line[len("event: "):]
-			case strings.HasPrefix(line, "data: ") && event == "update":
-				var st struct {
-					ID string `json:"id"`
-				}
-				if json.Unmarshal([]byte(line[len("data: "):]), &st) == nil {
-					updates <- st.ID
-				}
-			}
-		}
-	}()
+	// The server subscribes before it answers with the stream's headers, so once the stream is
+	// open it receives whatever is posted next.
+	stream := openTestStream(t, second.url, bob.Config.AccessToken, false)
 
 	posted, err := alice.PostStatus(ctx, &gomastodon.Toot{Status: "hello from a cluster", Visibility: "public"})
 	if err != nil {
@@ -82,19 +56,12 @@ func TestServeOnRedisCluster(t *testing.T) {
 	if len(home) == 0 || home[0].ID != posted.ID {
 		t.Fatalf("bob's home through the second process starts with %v, want the post %s", statusIDsOf(home), posted.ID)
 	}
-	deadline := time.After(time.Minute) // a hang bound: the event is published before the post is answered
-	for {
-		select {
-		case id := <-updates:
-			if id == string(posted.ID) {
-				if !strings.Contains(first.log.String(), "serving without the process-local read cache") {
-					t.Error("the process does not say that its read cache is off on a cluster")
-				}
-				return
-			}
-		case <-deadline:
-			t.Fatal("the post never reached bob's stream on the second process")
-		}
+	// A hang bound: the event is published before the post is answered.
+	testrig.Eventually(t, time.Minute, "the post reaches bob's stream on the second process", func() bool {
+		return stream.updates()[string(posted.ID)] > 0
+	})
+	if !strings.Contains(first.log.String(), "serving without the process-local read cache") {
+		t.Error("the process does not say that its read cache is off on a cluster")
 	}
 }
 

@@ -122,6 +122,9 @@ func TestProcessesBehindProxySurviveKill(t *testing.T) {
 			t.Fatalf("streams after 30 connections: %v; want each process to hold a WebSocket and an event stream", held)
 		}
 		s := openTestStream(t, proxyURL, bobToken, i%2 == 0)
+		if s.process == "" {
+			t.Fatalf("%s stream: no %s header from the proxy", s.kind, processHeader)
+		}
 		if held[s.process] == nil {
 			held[s.process] = map[string]bool{}
 		}
@@ -304,7 +307,8 @@ func (s *testStream) updates() map[string]int {
 	return out
 }
 
-// openTestStream connects bob's user stream over WebSocket or as server-sent events.
+// openTestStream connects bob's user stream over WebSocket or as server-sent events; process
+// is the proxy's header naming the process that holds it, empty without a proxy.
 func openTestStream(t *testing.T, base, token string, ws bool) *testStream {
 	t.Helper()
 	s := &testStream{ids: map[string]int{}}
@@ -359,9 +363,6 @@ func openTestStream(t *testing.T, base, token string, ws bool) *testStream {
 				}
 			}
 		}()
-	}
-	if s.process == "" {
-		t.Fatalf("%s stream: no %s header from the proxy", s.kind, processHeader)
 	}
 	return s
 }
