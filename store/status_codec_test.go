@@ -12,8 +12,9 @@ import (
 	"watercooler/store"
 )
 
-// TestStatusRecordsCompactAndOldOnesStillRead checks that a status is stored in the compact
-// form, and that a record in the plain JSON written before it reads back the same.
+// TestStatusRecordsCompactAndOldOnesStillRead checks that a status is stored compressed, and
+// that records in the forms written before (plain JSON, then uncompressed compact JSON) read back
+// the same.
 func TestStatusRecordsCompactAndOldOnesStillRead(t *testing.T) {
 	ctx := context.Background()
 	st, rdb, prefix := rawStore(t)
@@ -29,10 +30,19 @@ func TestStatusRecordsCompactAndOldOnesStillRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(raw, "\x01") || strings.Contains(raw, `\u003c`) || strings.Contains(raw, created.ID) {
-		t.Errorf("stored record is not compact: %q", raw)
+	if !strings.HasPrefix(raw, "\x02") || len(raw) > len(plain)/2 {
+		t.Errorf("stored record is not compressed: %d bytes, %d as plain JSON: %q", len(raw), len(plain), raw)
 	}
-	t.Logf("status record: %d bytes compact, %d bytes as plain JSON", len(raw), len(plain))
+	t.Logf("status record: %d bytes compressed, %d bytes as plain JSON", len(raw), len(plain))
+	// The uncompressed compact form of before: short names, no id, the URI's base only.
+	uncompressed, err := json.Marshal(map[string]any{
+		"ub": strings.TrimSuffix(created.URI, created.ID), "lm": true, "a": created.AccountID, "lo": true,
+		"t": created.Text, "c": created.Content, "v": created.Visibility, "la": created.Language,
+		"g": created.Tags, "m": created.Mentions, "an": created.ApplicationName, "ct": created.CreatedAt.UnixNano(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	edited := *created
 	edited.EditedAt = time.Now().UTC()
@@ -45,6 +55,7 @@ func TestStatusRecordsCompactAndOldOnesStillRead(t *testing.T) {
 	}{
 		{"compact", func() string { return raw }, created},
 		{"plain JSON of before", func() string { return string(plain) }, created},
+		{"uncompressed compact JSON of before", func() string { return "\x01" + string(uncompressed) }, created},
 		{"edited, URI without the id, created long before its id", func() string {
 			if err := st.UpdateStatus(ctx, &edited, created); err != nil {
 				t.Fatal(err)
