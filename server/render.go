@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
+
 	"watercooler/server/mastodon"
 	"watercooler/store"
 	"watercooler/text"
@@ -34,6 +36,46 @@ func (s *Server) renderStatuses(ctx context.Context, viewer *store.Account, sts 
 // viewer, for timelines, whose entries were written when the viewer could see them (see
 // timelineQuery).
 func (s *Server) renderChecking(ctx context.Context, viewer *store.Account, sts []*store.Status, filterContext string, recheck bool) ([]mastodon.Status, error) {
+	ds, err := s.loadStatusData(ctx, viewer, sts, filterContext, recheck)
+	return s.entities(ds), err
+}
+
+// entities builds the Status entities of ds.
+func (s *Server) entities(ds []*mastodon.StatusData) []mastodon.Status {
+	out := make([]mastodon.Status, len(ds))
+	for i, d := range ds {
+		out[i] = mastodon.StatusFrom(s.site, d)
+	}
+	return out
+}
+
+// sendStatuses answers with the JSON of the Status entities of ds, as sendJSON would encode
+// s.entities(ds) but with each status's reader-independent part cached (see mastodon.StatusJSON).
+func (s *Server) sendStatuses(c *fiber.Ctx, ds []*mastodon.StatusData) error {
+	pooled, _ := s.statusBuffers.Get().(*[]byte)
+	if pooled == nil {
+		pooled = new([]byte)
+	}
+	defer s.statusBuffers.Put(pooled)
+	buf := append((*pooled)[:0], '[')
+	var err error
+	for i, d := range ds {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		if buf, err = s.statusJSON.Append(buf, d); err != nil {
+			return err
+		}
+	}
+	buf = append(buf, ']')
+	*pooled = buf
+	c.Response().SetBody(buf) // a copy: the buffer goes back to the pool
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return nil
+}
+
+// loadStatusData is renderChecking before the entities are built.
+func (s *Server) loadStatusData(ctx context.Context, viewer *store.Account, sts []*store.Status, filterContext string, recheck bool) ([]*mastodon.StatusData, error) {
 	var reblogIDs []string
 	for _, st := range sts {
 		if st.ReblogOfID != "" {
@@ -63,7 +105,7 @@ func (s *Server) renderChecking(ctx context.Context, viewer *store.Account, sts 
 	if err != nil {
 		return nil, err
 	}
-	return s.buildStatuses(viewer, sts, reblogs, quotes, data, filterContext, recheck), nil
+	return s.statusData(viewer, sts, reblogs, quotes, data, filterContext, recheck), nil
 }
 
 // renderQuery names what rendering sts, and the statuses they boost, needs.
@@ -104,11 +146,12 @@ func timelineQuery(q store.RenderQuery) store.RenderQuery {
 	return q
 }
 
-// buildStatuses builds the entities of sts from what renderQuery asked for; with recheck (and
+// statusData gathers for each of sts what its entity is built of, from what renderQuery asked
+// for; with recheck (and
 // timelineQuery's reads) it leaves out the statuses, and boosts of statuses, that mayView
 // refuses the viewer. Authors who block the viewer are not read: callers dropped them already,
 // as hidden accounts.
-func (s *Server) buildStatuses(viewer *store.Account, sts []*store.Status, reblogs map[string]*store.Status, quotes *quoteSet, data *store.RenderData, filterContext string, recheck bool) []mastodon.Status {
+func (s *Server) statusData(viewer *store.Account, sts []*store.Status, reblogs map[string]*store.Status, quotes *quoteSet, data *store.RenderData, filterContext string, recheck bool) []*mastodon.StatusData {
 	accounts, accountCounts, counts, media, flags := data.Accounts, data.AccountCounts, data.StatusCounts, data.Media, data.ViewerFlags
 	viewerID := viewerIDOf(viewer)
 	refused := func(st *store.Status) bool {
@@ -148,7 +191,7 @@ func (s *Server) buildStatuses(viewer *store.Account, sts []*store.Status, reblo
 		}
 		return d
 	}
-	out := make([]mastodon.Status, 0, len(sts))
+	out := make([]*mastodon.StatusData, 0, len(sts))
 	for _, st := range sts {
 		if refused(st) {
 			continue
@@ -178,7 +221,7 @@ func (s *Server) buildStatuses(viewer *store.Account, sts []*store.Status, reblo
 			d.Filtered = results
 		}
 		quotes.attach(viewerID, d, build)
-		out = append(out, mastodon.StatusFrom(s.site, d))
+		out = append(out, d)
 	}
 	return out
 }
@@ -334,6 +377,12 @@ func (s *Server) renderAccount(ctx context.Context, a *store.Account) (mastodon.
 // renderEntries loads and renders the statuses of a timeline page, dropping those of accounts
 // the viewer blocks, mutes, or is blocked by, and those mayView refuses (see timelineQuery).
 func (s *Server) renderEntries(ctx context.Context, viewer *store.Account, entries []store.Entry, filterContext string) ([]mastodon.Status, error) {
+	ds, err := s.entriesData(ctx, viewer, entries, filterContext)
+	return s.entities(ds), err
+}
+
+// entriesData is renderEntries before the entities are built.
+func (s *Server) entriesData(ctx context.Context, viewer *store.Account, entries []store.Entry, filterContext string) ([]*mastodon.StatusData, error) {
 	ids := store.Members(entries)
 	if out, ok, err := s.renderRemembered(ctx, viewer, ids, filterContext); ok || err != nil {
 		return out, err
@@ -349,15 +398,15 @@ func (s *Server) renderEntries(ctx context.Context, viewer *store.Account, entri
 	if len(hidden) > 0 {
 		sts = slices.DeleteFunc(sts, func(st *store.Status) bool { return store.StatusHidden(hidden, st) })
 	}
-	return s.renderChecking(ctx, viewer, sts, filterContext, true)
+	return s.loadStatusData(ctx, viewer, sts, filterContext, true)
 }
 
-// renderRemembered renders a timeline page as renderEntries does, in one round trip instead of
+// renderRemembered reads a timeline page as entriesData does, in one round trip instead of
 // two or three, when every status on it, and every status they boost, was read before: what
 // rendering needs is then known from those statuses and read together with them. Statuses
 // rarely change, and one that did (or a status never read) makes it report !ok, leaving the page
 // to renderEntries.
-func (s *Server) renderRemembered(ctx context.Context, viewer *store.Account, ids []string, filterContext string) (out []mastodon.Status, ok bool, err error) {
+func (s *Server) renderRemembered(ctx context.Context, viewer *store.Account, ids []string, filterContext string) (out []*mastodon.StatusData, ok bool, err error) {
 	remembered := func(ids []string) (map[string]*store.Status, bool) {
 		m := make(map[string]*store.Status, len(ids))
 		for _, id := range ids {
@@ -424,7 +473,7 @@ func (s *Server) renderRemembered(ctx context.Context, viewer *store.Account, id
 	if len(page.Hidden) > 0 {
 		sts = slices.DeleteFunc(sts, func(st *store.Status) bool { return store.StatusHidden(page.Hidden, st) })
 	}
-	return s.buildStatuses(viewer, sts, reblogs, nil, page.Render, filterContext, true), true, nil
+	return s.statusData(viewer, sts, reblogs, nil, page.Render, filterContext, true), true, nil
 }
 
 // mayView is the one rule of who may see a status, as Mastodon's StatusPolicy#show? has it:

@@ -55,6 +55,9 @@ type Server struct {
 	streams *streamHub
 	// jsonBuffers are sendJSON's encoding buffers, reused across requests.
 	jsonBuffers sync.Pool
+	// statusJSON caches statuses' JSON for sendStatuses, statusBuffers (of *[]byte) its buffers.
+	statusJSON    *mastodon.StatusJSON
+	statusBuffers sync.Pool
 }
 
 // PasswordHasher hashes and checks passwords; production uses bcrypt at the configured cost.
@@ -99,9 +102,10 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger, options ...Option
 func newServer(cfg config.Config, st *store.Store, log *slog.Logger, options ...Option) *Server {
 	s := &Server{
 		cfg: cfg, store: st, log: log,
-		site:   mastodon.Site{BaseURL: cfg.URL},
-		text:   text.NewRenderer(cfg.URL),
-		hasher: Bcrypt{Cost: cfg.BcryptCost},
+		site:       mastodon.Site{BaseURL: cfg.URL},
+		statusJSON: mastodon.NewStatusJSON(mastodon.Site{BaseURL: cfg.URL}, mastodon.StatusJSONEntries),
+		text:       text.NewRenderer(cfg.URL),
+		hasher:     Bcrypt{Cost: cfg.BcryptCost},
 		// The configured number, or 2 for configs built by hand.
 		decodes: media.NewGate(cmp.Or(cfg.MediaDecodes, 2)),
 	}

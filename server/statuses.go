@@ -343,11 +343,20 @@ func (s *Server) statusGet(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.renderStatus(ctx, viewer(c), st)
+	ds, err := s.loadStatusData(ctx, viewer(c), []*store.Status{st}, "", false)
 	if err != nil {
 		return err
 	}
-	return c.JSON(out)
+	if len(ds) == 0 {
+		return errNotFound
+	}
+	body, err := s.statusJSON.Append(nil, ds[0])
+	if err != nil {
+		return err
+	}
+	c.Response().SetBodyRaw(body)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return nil
 }
 
 // ownStatus loads one of the viewer's own statuses; others' are 404, as Mastodon answers for

@@ -19,12 +19,12 @@ const (
 // Link header follows the entries read, not the statuses shown, so that a page whose statuses
 // were all hidden by mutes or filters still leads on.
 func (s *Server) respondTimeline(c *fiber.Ctx, entries []store.Entry, filterContext string) error {
-	out, err := s.renderEntries(c.UserContext(), viewer(c), entries, filterContext)
+	ds, err := s.entriesData(c.UserContext(), viewer(c), entries, filterContext)
 	if err != nil {
 		return err
 	}
 	s.setLinkHeader(c, entries)
-	return s.sendJSON(c, out)
+	return s.sendStatuses(c, ds)
 }
 
 // timelineHome is GET /api/v1/timelines/home.

@@ -15,8 +15,8 @@ import (
 )
 
 // The read cache keeps decoded records of the keys almost every request reads (tokens, accounts
-// and their counters, users, statuses and their counters, media, follow-request sets) in process
-// memory, so that a hot read costs no Redis round trip. Redis stays the one owner of the data:
+// and their counters, users, statuses and their counters, media, follow-request sets, pages of
+// home timelines) in process memory, so that a hot read costs no Redis round trip. Redis stays the one owner of the data:
 //
 //   - Every process caching an instance's keys holds a connection on which Redis tracks the
 //     cached key prefixes in broadcast mode (CLIENT TRACKING ... BCAST PREFIX), so a write to one
@@ -202,7 +202,7 @@ func (c *readCache) len() int {
 // cachedPrefixes are the key prefixes the cache may hold keys of. Redis refuses overlapping
 // broadcast prefixes, so none may start another.
 func (k keys) cachedPrefixes() []string {
-	return []string{k.account(""), k.user(""), k.status(""), k.token(""), k.media(""), k.followRequests(""), k.accountByAcct()}
+	return []string{k.account(""), k.user(""), k.status(""), k.token(""), k.media(""), k.followRequests(""), k.accountByAcct(), k.homeTimeline("")}
 }
 
 // StartCache turns on the process-local read cache of at most maxEntries records and keeps it

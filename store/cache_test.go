@@ -81,6 +81,14 @@ func TestCacheSeesWritesOfAnotherProcess(t *testing.T) {
 			},
 			write: func() { postStatus(t, writer, alice, store.Status{Text: "one more"}) },
 		},
+		{
+			name: "home timeline page",
+			read: func() (string, error) {
+				es, err := reader.HomeTimeline(ctx, alice.ID, store.Page{Limit: 5})
+				return strings.Join(store.Members(es), ","), err
+			},
+			write: func() { postStatus(t, writer, alice, store.Status{Text: "to my home"}) },
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

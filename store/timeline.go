@@ -1,10 +1,26 @@
 package store
 
-import "context"
+import (
+	"context"
+	"slices"
+	"strconv"
+)
 
-// HomeTimeline pages through an account's home timeline.
+// HomeTimeline pages through an account's home timeline. Pages are kept in the read cache as
+// values derived from the timeline's key, so a client polling its home timeline costs no round
+// trip for the page until a status arrives in it (or leaves it), which invalidates the key.
 func (s *Store) HomeTimeline(ctx context.Context, accountID string, p Page) ([]Entry, error) {
-	return pageZSet(ctx, s.rdb, s.k.homeTimeline(accountID), p)
+	key := s.k.homeTimeline(accountID)
+	name := p.MaxID + "/" + p.SinceID + "/" + p.MinID + "/" + strconv.Itoa(p.Limit)
+	if v, ok := s.cache.derived(key, name); ok {
+		return slices.Clone(v.([]Entry)), nil
+	}
+	epoch := s.cache.begin()
+	es, err := pageZSet(ctx, s.rdb, key, p)
+	if err == nil {
+		s.cache.putDerived(epoch, key, name, slices.Clone(es))
+	}
+	return es, err
 }
 
 // PublicScope selects which public timeline to read.

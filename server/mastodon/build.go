@@ -174,11 +174,13 @@ func StatusFrom(site Site, d *StatusData) Status {
 	if d.Poll != nil {
 		out.Poll = PollFrom(d.Poll, time.Now())
 	}
+	if st.ReblogOfID != "" {
+		// A boost carries no content of its own; clients read everything from reblog.
+		out.Content, out.URL = "", OptionalString(st.URI)
+	}
 	if d.Reblog != nil {
 		r := StatusFrom(site, d.Reblog)
 		out.Reblog = &r
-		// A boost carries no content of its own; clients read everything from reblog.
-		out.Content, out.URL = "", OptionalString(st.URI)
 	}
 	return out
 }
