@@ -19,7 +19,7 @@ func TestStatusJSONIsWhatMarshalWrites(t *testing.T) {
 	counts := store.AccountCounts{Statuses: 3, Followers: 2, Following: 1, LastStatusAt: created}
 	post := &store.Status{
 		ID: "200", URI: site.BaseURL + "/users/alice/statuses/200", URL: site.BaseURL + "/@alice/200", AccountID: author.ID, Local: true,
-		Content: `<p>"reblog":null <a href="https://dept.example/tags/go" class="mention hashtag" rel="tag">#<span>go</span></a> @bob</p>`,
+		Content:    `<p>"reblog":null <a href="https://dept.example/tags/go" class="mention hashtag" rel="tag">#<span>go</span></a> @bob</p>`,
 		Visibility: store.VisibilityPublic, Language: "en", Tags: []string{"go"}, Mentions: []string{mentioned.ID}, MediaIDs: []string{"300"},
 		ApplicationName: "Web", CreatedAt: created, EditedAt: created.Add(time.Minute),
 	}
