@@ -33,9 +33,12 @@ run "watercooler serve -h" to see them all.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	logs := newBatchedWriter(os.Stderr)
+	log := slog.New(slog.NewTextHandler(logs, nil))
 	redis.SetLogger(redisLogger{})
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, log); err != nil {
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, logs, log)
+	_ = logs.Flush()
+	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "watercooler:", err)
 		}
