@@ -90,19 +90,28 @@ func (s *Server) sendAccountPage(c *fiber.Ctx, entries []store.Entry) error {
 
 // credentialAccount is the owner's view of their own account.
 func (s *Server) credentialAccount(ctx context.Context, a *store.Account) (mastodon.Account, error) {
-	u, err := s.store.User(ctx, a.ID)
+	u, counts, requests, err := s.credentialRecords(ctx, a)
 	if err != nil {
 		return mastodon.Account{}, err
+	}
+	return mastodon.CredentialAccountFrom(s.site, a, counts, u, requests), nil
+}
+
+// credentialRecords reads what the owner's view of their account is built of besides it.
+func (s *Server) credentialRecords(ctx context.Context, a *store.Account) (*store.User, store.AccountCounts, int64, error) {
+	u, err := s.store.User(ctx, a.ID)
+	if err != nil {
+		return nil, store.AccountCounts{}, 0, err
 	}
 	counts, err := s.store.AccountCounts(ctx, []string{a.ID})
 	if err != nil {
-		return mastodon.Account{}, err
+		return nil, store.AccountCounts{}, 0, err
 	}
 	requests, err := s.store.FollowRequestCount(ctx, a.ID)
 	if err != nil {
-		return mastodon.Account{}, err
+		return nil, store.AccountCounts{}, 0, err
 	}
-	return mastodon.CredentialAccountFrom(s.site, a, counts[a.ID], u, requests), nil
+	return u, counts[a.ID], requests, nil
 }
 
 // fieldError is one failed validation of a registration, in Mastodon's details shape.
@@ -237,11 +246,18 @@ func (s *Server) accountsCreate(c *fiber.Ctx) error {
 
 // verifyCredentials is GET /api/v1/accounts/verify_credentials.
 func (s *Server) verifyCredentials(c *fiber.Ctx) error {
-	out, err := s.credentialAccount(c.UserContext(), me(c))
+	ctx, a := c.UserContext(), me(c)
+	u, counts, requests, err := s.credentialRecords(ctx, a)
 	if err != nil {
 		return err
 	}
-	return c.JSON(out)
+	body, err := s.credentialJSON.Get(a, counts, u, requests)
+	if err != nil {
+		return err
+	}
+	c.Response().SetBody(body)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return nil
 }
 
 // accountGet is GET /api/v1/accounts/:id.

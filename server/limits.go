@@ -44,6 +44,9 @@ func (s *Server) bodyLimits(srv *fasthttp.Server) {
 // isUploadRoute reports whether a request line names one of uploadRoutes, matched the way
 // Fiber routes by default: case-insensitively, with or without a trailing slash.
 func isUploadRoute(method, uri []byte) bool {
+	if string(method) == fiber.MethodGet || string(method) == fiber.MethodHead {
+		return false // the reads, most requests: spared the allocations below
+	}
 	path, _, _ := bytes.Cut(uri, []byte("?"))
 	if len(path) > 64 {
 		return false

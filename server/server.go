@@ -58,6 +58,8 @@ type Server struct {
 	// statusJSON caches statuses' JSON for sendStatuses, statusBuffers (of *[]byte) its buffers.
 	statusJSON    *mastodon.StatusJSON
 	statusBuffers sync.Pool
+	// credentialJSON caches verify_credentials' answers.
+	credentialJSON *mastodon.CredentialJSON
 }
 
 // PasswordHasher hashes and checks passwords; production uses bcrypt at the configured cost.
@@ -102,10 +104,11 @@ func New(cfg config.Config, st *store.Store, log *slog.Logger, options ...Option
 func newServer(cfg config.Config, st *store.Store, log *slog.Logger, options ...Option) *Server {
 	s := &Server{
 		cfg: cfg, store: st, log: log,
-		site:       mastodon.Site{BaseURL: cfg.URL},
-		statusJSON: mastodon.NewStatusJSON(mastodon.Site{BaseURL: cfg.URL}, mastodon.StatusJSONEntries),
-		text:       text.NewRenderer(cfg.URL),
-		hasher:     Bcrypt{Cost: cfg.BcryptCost},
+		site:           mastodon.Site{BaseURL: cfg.URL},
+		statusJSON:     mastodon.NewStatusJSON(mastodon.Site{BaseURL: cfg.URL}, mastodon.StatusJSONEntries),
+		credentialJSON: mastodon.NewCredentialJSON(mastodon.Site{BaseURL: cfg.URL}, mastodon.CredentialJSONEntries),
+		text:           text.NewRenderer(cfg.URL),
+		hasher:         Bcrypt{Cost: cfg.BcryptCost},
 		// The configured number, or 2 for configs built by hand.
 		decodes: media.NewGate(cmp.Or(cfg.MediaDecodes, 2)),
 	}

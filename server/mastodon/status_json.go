@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
-	"sync"
 
 	"watercooler/store"
 )
@@ -26,15 +25,12 @@ const StatusJSONEntries = 4096
 
 // StatusJSON is a bounded cache of statuses' reader-independent JSON; safe for concurrent use.
 type StatusJSON struct {
-	site Site
-	max  int
-
-	mu      sync.Mutex
-	entries map[string]*statusCore
+	site  Site
+	cores *jsonMemo[statusInputs]
 }
 
-// statusCore is a status's JSON without the reader's fields, and what it was made of.
-type statusCore struct {
+// statusInputs is what a status's reader-independent JSON is made of.
+type statusInputs struct {
 	status        *store.Status
 	account       *store.Account
 	accountCounts store.AccountCounts
@@ -42,16 +38,11 @@ type statusCore struct {
 	mentions      []*store.Account
 	media         []*store.Media
 	approval      *QuoteApproval
-
-	// json is the entity with no viewer flags, filter results or boosted status ("reblog":null
-	// at reblogAt for a boost, where the boosted status goes); it ends with '}'.
-	json     []byte
-	reblogAt int
 }
 
 // NewStatusJSON makes a cache of at most max statuses.
 func NewStatusJSON(site Site, max int) *StatusJSON {
-	return &StatusJSON{site: site, max: max, entries: make(map[string]*statusCore)}
+	return &StatusJSON{site: site, cores: newJSONMemo(max, sameStatusInputs)}
 }
 
 // Append appends the JSON of the Status entity of d to buf.
@@ -66,14 +57,19 @@ func (c *StatusJSON) Append(buf []byte, d *StatusData) ([]byte, error) {
 	if err != nil {
 		return buf, err
 	}
-	body := core.json[:len(core.json)-1]
-	if d.Reblog != nil && core.reblogAt >= 0 {
-		buf = append(buf, body[:core.reblogAt]...)
-		buf = append(buf, `"reblog":`...)
-		if buf, err = c.Append(buf, d.Reblog); err != nil {
-			return buf, err
+	// The core has no viewer flags, filter results or boosted status: "reblog":null is where a
+	// boost's status goes, and the reader's fields go before the closing brace.
+	body := core[:len(core)-1]
+	if d.Reblog != nil {
+		// JSON escapes every quote inside strings, so the only unescaped "reblog":null is the key.
+		if at := bytes.Index(body, []byte(nullReblog)); at >= 0 {
+			buf = append(buf, body[:at]...)
+			buf = append(buf, `"reblog":`...)
+			if buf, err = c.Append(buf, d.Reblog); err != nil {
+				return buf, err
+			}
+			body = body[at+len(nullReblog):]
 		}
-		body = body[core.reblogAt+len(nullReblog):]
 	}
 	buf = append(buf, body...)
 	if v := d.Viewer; v != nil {
@@ -101,51 +97,25 @@ func appendFlag(buf []byte, name string, v bool) []byte {
 }
 
 // core returns the reader-independent JSON of d, encoding it when what it is made of changed.
-func (c *StatusJSON) core(d *StatusData) (*statusCore, error) {
-	key := d.Status.ID
-	c.mu.Lock()
-	cached := c.entries[key]
-	c.mu.Unlock()
-	if cached != nil && cached.madeOf(d) {
-		return cached, nil
-	}
-	plain := *d
-	plain.Viewer, plain.Filtered, plain.Reblog = nil, nil, nil
-	b, err := json.Marshal(StatusFrom(c.site, &plain))
-	if err != nil {
-		return nil, err
-	}
-	core := &statusCore{
+func (c *StatusJSON) core(d *StatusData) ([]byte, error) {
+	in := statusInputs{
 		status: d.Status, account: d.Account, accountCounts: d.AccountCounts, counts: d.Counts,
-		mentions: d.Mentions, media: d.Media, approval: d.QuoteApproval, json: b, reblogAt: -1,
+		mentions: d.Mentions, media: d.Media, approval: d.QuoteApproval,
 	}
-	if d.Status.ReblogOfID != "" {
-		// JSON escapes every quote inside strings, so the only unescaped "reblog":null is the key.
-		core.reblogAt = bytes.Index(b, []byte(nullReblog))
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.entries) >= c.max {
-		// Full: drop about a tenth, arbitrary entries (map order is random); what is still shown
-		// comes back on its next render.
-		drop := c.max/10 + 1
-		for k := range c.entries {
-			delete(c.entries, k)
-			if drop--; drop == 0 {
-				break
-			}
-		}
-	}
-	c.entries[key] = core
-	return core, nil
+	return c.cores.get(d.Status.ID, in, func() ([]byte, error) {
+		plain := *d
+		plain.Viewer, plain.Filtered, plain.Reblog = nil, nil, nil
+		return json.Marshal(StatusFrom(c.site, &plain))
+	})
 }
 
-// madeOf reports whether the core was made of exactly what d renders. The quote approval is
-// built anew for every reader, so it is compared by value.
-func (core *statusCore) madeOf(d *StatusData) bool {
-	return core.status == d.Status && core.account == d.Account && core.accountCounts == d.AccountCounts &&
-		core.counts == d.Counts && slices.Equal(core.mentions, d.Mentions) && slices.Equal(core.media, d.Media) &&
-		sameApproval(core.approval, d.QuoteApproval)
+// sameStatusInputs reports whether a and b make the same JSON. The quote approval is built
+// anew for every reader, so it is compared by value, and so are the status and author when
+// they are not the very records (a caller may hold a copy of its own).
+func sameStatusInputs(a, b *statusInputs) bool {
+	return sameRecord(a.status, b.status) && sameRecord(a.account, b.account) && a.accountCounts == b.accountCounts &&
+		a.counts == b.counts && slices.Equal(a.mentions, b.mentions) && slices.Equal(a.media, b.media) &&
+		sameApproval(a.approval, b.approval)
 }
 
 func sameApproval(a, b *QuoteApproval) bool {

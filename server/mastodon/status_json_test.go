@@ -59,6 +59,19 @@ func TestStatusJSONIsWhatMarshalWrites(t *testing.T) {
 			QuoteApproval: approval("denied"), Reblog: postData(&ViewerFlags{Reblogged: true}, nil, store.StatusCounts{Reblogs: 1})}},
 		{"boost read anonymously", &StatusData{Status: boost, Account: author, AccountCounts: counts,
 			QuoteApproval: approval("unknown"), Reblog: postData(nil, nil, store.StatusCounts{Reblogs: 1})}},
+		{"a copy of the status, unchanged", func() *StatusData {
+			d := postData(flags, nil, store.StatusCounts{Favourites: 2, Replies: 1})
+			cp := *post
+			d.Status = &cp
+			return d
+		}()},
+		{"a copy of the status, marked sensitive", func() *StatusData {
+			d := postData(flags, nil, store.StatusCounts{Favourites: 2, Replies: 1})
+			cp := *post
+			cp.Sensitive = true
+			d.Status = &cp
+			return d
+		}()},
 		{"poll", func() *StatusData {
 			d := postData(flags, nil, store.StatusCounts{})
 			d.Poll = &PollData{Poll: &store.Poll{ID: post.ID, Options: []string{"yes", "no"}, Votes: []int64{0, 1}, Voters: 1, ExpiresAt: time.Now().Add(time.Hour)}, Voted: true, OwnVotes: []int{1}}
@@ -78,6 +91,44 @@ func TestStatusJSONIsWhatMarshalWrites(t *testing.T) {
 				if string(got) != "x"+string(want) {
 					t.Errorf("%s:\n got %s\nwant x%s", pass, got, want)
 				}
+			}
+		})
+	}
+}
+
+// TestCredentialJSONIsWhatMarshalWrites checks CredentialJSON against json.Marshal of
+// CredentialAccountFrom as the account, its counters, its user record and its follow requests
+// change, on copies of the records as the store hands them out.
+func TestCredentialJSONIsWhatMarshalWrites(t *testing.T) {
+	site := Site{BaseURL: "https://dept.example"}
+	created := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	account := store.Account{ID: "100", Username: "alice", URI: site.BaseURL + "/users/alice", CreatedAt: created,
+		Fields: []store.Field{{Name: "team", Value: `<a href="https://x.example">x</a>`}}}
+	user := store.User{AccountID: "100", Email: "alice@dept.example"}
+	counts := store.AccountCounts{Statuses: 1}
+	cache := NewCredentialJSON(site, 4)
+	for _, tc := range []struct {
+		name     string
+		change   func()
+		requests int64
+	}{
+		{"first", func() {}, 0},
+		{"unchanged copies", func() {}, 0},
+		{"a follow request", func() {}, 1},
+		{"counters", func() { counts.Followers++ }, 1},
+		{"profile", func() { account.DisplayName = "Alice A."; account.Fields = []store.Field{{Name: "team", Value: "y"}} }, 1},
+		{"posting preference", func() { user.Preferences.PostingVisibility = store.VisibilityPrivate }, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.change()
+			a, u := account, user // copies, as the store hands records out
+			want, err := json.Marshal(CredentialAccountFrom(site, &a, counts, &u, tc.requests))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := cache.Get(&a, counts, &u, tc.requests)
+			if err != nil || string(got) != string(want) {
+				t.Errorf("got %s (%v)\nwant %s", got, err, want)
 			}
 		})
 	}
