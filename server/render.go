@@ -158,19 +158,13 @@ func (s *Server) statusData(viewer *store.Account, sts []*store.Status, reblogs 
 		return recheck && !mayView(viewerID, st, store.Relationship{ID: st.AccountID, Following: data.Following[st.AccountID]})
 	}
 	filters := compileFilters(data.Filters, filterContext, time.Now())
-	authors := map[string]*mastodon.Account{} // each author's entity, built once per page
+	authors := mastodon.AuthorEntities{}
 	build := func(st *store.Status) *mastodon.StatusData {
 		author, ok := accounts[st.AccountID]
 		if !ok {
 			return nil
 		}
-		entity, ok := authors[st.AccountID]
-		if !ok {
-			a := mastodon.AccountFrom(s.site, author, accountCounts[st.AccountID])
-			entity = &a
-			authors[st.AccountID] = entity
-		}
-		d := &mastodon.StatusData{Status: st, Account: author, AccountCounts: accountCounts[st.AccountID], AccountEntity: entity, Counts: counts[st.ID]}
+		d := &mastodon.StatusData{Status: st, Account: author, AccountCounts: accountCounts[st.AccountID], Authors: authors, Counts: counts[st.ID]}
 		for _, id := range st.Mentions {
 			if a, ok := accounts[id]; ok {
 				d.Mentions = append(d.Mentions, a)

@@ -110,9 +110,9 @@ type StatusData struct {
 	Status        *store.Status
 	Account       *store.Account
 	AccountCounts store.AccountCounts
-	// AccountEntity, when set, is AccountFrom(site, Account, AccountCounts) built already, so
-	// that a page showing the same few authors many times builds each of them once.
-	AccountEntity *Account
+	// Authors, when set, keeps the authors' entities built for one page, so that a page showing
+	// the same few authors many times builds each of them once, and only if it is encoded.
+	Authors AuthorEntities
 	Counts        store.StatusCounts
 	Mentions      []*store.Account
 	Media         []*store.Media
@@ -126,6 +126,19 @@ type StatusData struct {
 	QuoteApproval *QuoteApproval
 	// Poll is the status's poll, nil when it has none.
 	Poll *PollData
+}
+
+// AuthorEntities are the Account entities of a page's authors by id; not safe for concurrent use.
+type AuthorEntities map[string]*Account
+
+// of returns the entity of a with counts c, built on first use.
+func (m AuthorEntities) of(site Site, a *store.Account, c store.AccountCounts) Account {
+	if e, ok := m[a.ID]; ok {
+		return *e
+	}
+	e := AccountFrom(site, a, c)
+	m[a.ID] = &e
+	return e
 }
 
 // ViewerFlags are the viewer's relation to a status.
@@ -146,8 +159,8 @@ func StatusFrom(site Site, d *StatusData) Status {
 		Language: OptionalString(st.Language), Filtered: d.Filtered,
 		Quote: QuoteFrom(site, d.Quote), QuoteApproval: d.QuoteApproval, QuotesCount: d.Counts.Quotes,
 	}
-	if d.AccountEntity != nil {
-		out.Account = *d.AccountEntity
+	if d.Authors != nil {
+		out.Account = d.Authors.of(site, d.Account, d.AccountCounts)
 	} else {
 		out.Account = AccountFrom(site, d.Account, d.AccountCounts)
 	}
