@@ -339,11 +339,21 @@ func (s *Server) publishStatus(ctx context.Context, st *store.Status, idempotenc
 // statusGet is GET /api/v1/statuses/:id.
 func (s *Server) statusGet(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	st, err := s.visibleStatus(ctx, viewer(c), c.Params("id"))
+	// The shared record, not a copy (as visibleStatus reads): the JSON memo then recognizes it
+	// by its pointer.
+	sts, _, err := s.store.StatusesFor(ctx, "", []string{c.Params("id")})
 	if err != nil {
 		return err
 	}
-	ds, err := s.loadStatusData(ctx, viewer(c), []*store.Status{st}, "", false)
+	if len(sts) == 0 {
+		return errNotFound
+	}
+	if ok, err := s.visibleTo(ctx, viewer(c), sts[0]); err != nil {
+		return err
+	} else if !ok {
+		return errNotFound
+	}
+	ds, err := s.loadStatusData(ctx, viewer(c), sts, "", false)
 	if err != nil {
 		return err
 	}
