@@ -138,14 +138,18 @@ func (s *Server) domainBlock(c *fiber.Ctx) error {
 	if strings.EqualFold(domain, s.cfg.Domain()) {
 		return errorf(fiber.StatusUnprocessableEntity, "Validation failed: Domain is this instance")
 	}
-	self := me(c)
-	if _, err := s.store.BlockDomainFor(ctx, self.ID, domain); err != nil {
-		return err
-	}
-	if err := s.severDomain(ctx, self, domain); err != nil {
+	if err := s.blockDomain(ctx, me(c), domain); err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{})
+}
+
+// blockDomain hides domain from self and ends the follows between self and its accounts.
+func (s *Server) blockDomain(ctx context.Context, self *store.Account, domain string) error {
+	if _, err := s.store.BlockDomainFor(ctx, self.ID, domain); err != nil {
+		return err
+	}
+	return s.severDomain(ctx, self, domain)
 }
 
 // severDomain ends self's follows of, and by, accounts of domain.

@@ -180,11 +180,18 @@ func (s *Server) accountFollow(c *fiber.Ctx) error {
 	if langs := ps.list("languages"); len(langs) > 0 {
 		opts.Languages = slices.DeleteFunc(langs, func(l string) bool { return !validLanguage(l) || l == "" })
 	}
+	if err := s.followTarget(ctx, self, target, rel, opts); err != nil {
+		return err
+	}
+	return s.sendRelationship(c, target.ID)
+}
+
+// followTarget makes self follow target with opts, rel being their relationship: at once when
+// self follows already or target is local and unlocked, else by a follow request, which
+// federation delivers to a remote target's server.
+func (s *Server) followTarget(ctx context.Context, self, target *store.Account, rel store.Relationship, opts store.FollowOptions) error {
 	if rel.Following || (target.Local() && !target.Locked) {
-		if err := s.store.Follow(ctx, self, target, opts); err != nil {
-			return err
-		}
-		return s.sendRelationship(c, target.ID)
+		return s.store.Follow(ctx, self, target, opts)
 	}
 	if err := s.store.RequestFollow(ctx, self, target, opts); err != nil {
 		return err
@@ -192,7 +199,7 @@ func (s *Server) accountFollow(c *fiber.Ctx) error {
 	if !rel.Requested {
 		s.federate("follow", func(f Federation) error { return f.FollowRequested(ctx, self, target) })
 	}
-	return s.sendRelationship(c, target.ID)
+	return nil
 }
 
 // accountUnfollow is POST /api/v1/accounts/:id/unfollow; it also withdraws a pending request.
@@ -222,12 +229,19 @@ func (s *Server) accountBlock(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.UserContext()
-	if err := s.store.Block(ctx, me(c).ID, target.ID); err != nil {
+	if err := s.blockAccount(c.UserContext(), me(c), target); err != nil {
 		return err
 	}
-	s.federate("block", func(f Federation) error { return f.Blocked(ctx, me(c), target) })
 	return s.sendRelationship(c, target.ID)
+}
+
+// blockAccount makes self block target and tells target's server.
+func (s *Server) blockAccount(ctx context.Context, self, target *store.Account) error {
+	if err := s.store.Block(ctx, self.ID, target.ID); err != nil {
+		return err
+	}
+	s.federate("block", func(f Federation) error { return f.Blocked(ctx, self, target) })
+	return nil
 }
 
 // accountUnblock is POST /api/v1/accounts/:id/unblock.

@@ -20,6 +20,7 @@ func (s *Server) routes(app *fiber.App) {
 	s.mountFederation(app)
 	s.mountOrganization(app)
 	s.mountExports(app)
+	s.mountImports(app)
 
 	// OAuth.
 	app.Get("/.well-known/oauth-authorization-server", s.oauthMetadata)

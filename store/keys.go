@@ -314,3 +314,14 @@ func (k keys) communityRemoved(accountID string) string {
 func (k keys) deliveryStats(hour int64) string {
 	return k.p + "delivery:stats:" + strconv.FormatInt(hour, 10) // hash "host NUL outcome" → count, one per UTC hour since the epoch
 }
+
+// CSV imports (imports.go).
+func (k keys) importRecord(id string) string {
+	return k.p + "import:" + id // JSON of an Import
+}
+func (k keys) importRows(id string) string {
+	return k.p + "import:rows:" + id // JSON array of the file's rows, until the import finishes
+}
+func (k keys) importsDue() string {
+	return k.p + "import:due" // zset id → ms when it may be worked on: now, or when its worker's lease ends
+}

@@ -219,7 +219,11 @@ func (i *Instance) start() {
 	go func() {
 		defer close(i.workersDone)
 		var wg sync.WaitGroup
-		wg.Add(3)
+		wg.Add(4)
+		go func() {
+			defer wg.Done()
+			server.RunImports(ctx, i.Config, i.Store, i.log, server.WithFederation(i.Federator))
+		}()
 		go func() { defer wg.Done(); i.Push.Run(ctx) }()
 		go func() { defer wg.Done(); i.Org.Run(ctx) }()
 		go func() {

@@ -164,6 +164,10 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 			server.RunScheduled(gctx, cfg, st, log.With("department", dept.name, "part", "scheduled"), server.WithFederation(fed), server.WithCommunities(communities))
 			return nil
 		})
+		g.Go(func() error {
+			server.RunImports(gctx, cfg, st, log.With("department", dept.name, "part", "imports"), server.WithFederation(fed))
+			return nil
+		})
 		g.Go(func() error { pusher.Run(gctx); return nil })
 		ln, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {

@@ -100,6 +100,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	log.Info("watercooler serving", "url", cfg.URL, "listen", cfg.Listen)
 	workers.run(ctx, fed.Run, pusher.Run, organization.Run, func(ctx context.Context) {
 		server.RunScheduled(ctx, cfg, st, log.With("instance", cfg.Domain(), "part", "scheduled"), server.WithFederation(fed), server.WithCommunities(communities))
+	}, func(ctx context.Context) {
+		server.RunImports(ctx, cfg, st, log.With("instance", cfg.Domain(), "part", "imports"), server.WithFederation(fed))
 	})
 	err = listenUntilDone(ctx, app, ln)
 	workers.wg.Wait()

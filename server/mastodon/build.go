@@ -112,10 +112,10 @@ type StatusData struct {
 	AccountCounts store.AccountCounts
 	// Authors, when set, keeps the authors' entities built for one page, so that a page showing
 	// the same few authors many times builds each of them once, and only if it is encoded.
-	Authors AuthorEntities
-	Counts        store.StatusCounts
-	Mentions      []*store.Account
-	Media         []*store.Media
+	Authors  AuthorEntities
+	Counts   store.StatusCounts
+	Mentions []*store.Account
+	Media    []*store.Media
 	// Viewer is nil for anonymous requests, which omit the viewer-dependent fields.
 	Viewer   *ViewerFlags
 	Reblog   *StatusData
