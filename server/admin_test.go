@@ -213,6 +213,13 @@ func TestAdminFederationHealth(t *testing.T) {
 		inboxes, err := eng.Store.RemoteFollowerInboxes(context.Background(), alice.Account.ID)
 		return err == nil && len(inboxes) == 1
 	})
+	// Sales too must have taken eng's Accept before it goes down: an Accept still queued when it
+	// stops is done after its restart, possibly after the retried post, which then finds bob
+	// not yet following alice and stays out of his home.
+	testrig.Eventually(t, 20*time.Second, "bob follows alice as sales sees it", func() bool {
+		rels, err := sales.Store.Relationships(context.Background(), bob.Account.ID, []string{string(found.Accounts[0].ID)})
+		return err == nil && rels[0].Following
+	})
 
 	peer := func() (mastodon.FederationPeer, bool) {
 		var peers []mastodon.FederationPeer
