@@ -114,9 +114,7 @@ func (f *Federator) processJob(ctx context.Context, q *store.Queue, j store.Job)
 	case err == nil:
 		err = q.Ack(ctx, j)
 	case errors.As(err, &skip):
-		// Debug: duplicates and activities about what this department does not hold (a like
-		// of a post it never received) are the ordinary course of federation, not news.
-		f.log.Debug("inbound activity stored nothing", append(jobAttrs(j), "reason", skip.reason)...)
+		f.log.Info("inbound activity stored nothing", append(jobAttrs(j), "reason", skip.reason)...)
 		err = q.Ack(ctx, j)
 	case errors.As(err, &rej):
 		f.log.Info("inbound activity rejected", append(jobAttrs(j), "reason", rej.reason)...)
