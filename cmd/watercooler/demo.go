@@ -141,7 +141,11 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		if err := st.EnsureAccountTermsIndexed(ctx); err != nil {
 			return err
 		}
-		fed, err := federation.New(ctx, cfg, st, log.With("department", dept.name, "part", "federation"), federation.Options{})
+		// Federation at warning level: the three departments deliver to each other while the
+		// demo seeds them, and what they do (an activity about a post one of them never got,
+		// say) would come before the banner; what goes wrong still shows.
+		fedLog := slog.New(minLevel{Handler: log.Handler(), min: slog.LevelWarn}).With("department", dept.name, "part", "federation")
+		fed, err := federation.New(ctx, cfg, st, fedLog, federation.Options{})
 		if err != nil {
 			return err
 		}
@@ -435,4 +439,22 @@ func demoCall(ctx context.Context, client *http.Client, method, url, token strin
 		return json.Unmarshal(data, out)
 	}
 	return nil
+}
+
+// minLevel passes on the records of Handler at min or above.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{Handler: h.Handler.WithAttrs(attrs), min: h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
 }
