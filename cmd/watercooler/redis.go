@@ -5,12 +5,17 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"watercooler/config"
 )
+
+// clusterStateReload is how stale the cluster client's map of slots to masters may get: a
+// failover is seen this long after the replica is promoted at most.
+const clusterStateReload = 2 * time.Second
 
 // redisLogger hands go-redis's own messages (a pool that cannot dial) to slog's default
 // logger, so that they come out in the configured log format; main installs it.
@@ -42,6 +47,14 @@ func openRedis(ctx context.Context, url string, log *slog.Logger) (redis.Univers
 		opts, err := redis.ParseClusterURL(clusterURL)
 		if err != nil {
 			return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		if opts.ClusterStateReloadInterval == 0 {
+			// go-redis learns of a failover from a MOVED reply or from this periodic reload of
+			// the slot map (60 s by default); commands to a dead master fail with a connection
+			// error instead, and pipelines, most of our reads and writes, do not trigger a
+			// reload: without this a department was down for a minute after each failover.
+			// The reload is one CLUSTER SLOTS at most this often, and only while commands run.
+			opts.ClusterStateReloadInterval = clusterStateReload
 		}
 		rdb := redis.NewClusterClient(opts)
 		if err := rdb.Ping(ctx).Err(); err != nil {
