@@ -93,6 +93,9 @@ func (s *Server) importCreate(c *fiber.Ctx) error {
 	}
 	defer f.Close()
 	rows, err := parseImport(f, imp.columns)
+	if err == nil && len(rows) == 0 {
+		err = errors.New("has no rows")
+	}
 	if err != nil {
 		return errorf(fiber.StatusUnprocessableEntity, "Validation failed: Data %s", err)
 	}
@@ -115,8 +118,8 @@ func (s *Server) importGet(c *fiber.Ctx) error {
 	return c.JSON(imp)
 }
 
-// parseImport reads the rows of a CSV file, without its header row ("Account address,..."),
-// each trimmed and padded to columns fields.
+// parseImport reads the rows of a CSV file, without its header row ("Account address,...") and
+// rows with an empty first field, each trimmed and padded to columns fields.
 func parseImport(r io.Reader, columns int) ([][]string, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord, cr.TrimLeadingSpace, cr.ReuseRecord = -1, true, false
@@ -143,9 +146,6 @@ func parseImport(r io.Reader, columns int) ([][]string, error) {
 			return nil, fmt.Errorf("has more than %d rows", importMaxRows)
 		}
 		rows = append(rows, row)
-	}
-	if len(rows) == 0 {
-		return nil, errors.New("has no rows")
 	}
 	return rows, nil
 }
@@ -192,6 +192,7 @@ func (s *Server) workImport(ctx context.Context, imp *store.Import) error {
 	}
 	log := s.log.With("import", imp.ID, "type", imp.Type, "account", imp.AccountID)
 	imp.State = store.ImportInProgress
+	saved := time.Now()
 	for imp.Processed < len(rows) {
 		row := rows[imp.Processed]
 		switch err := kind.apply(s, ctx, self, row); {
@@ -204,10 +205,13 @@ func (s *Server) workImport(ctx context.Context, imp *store.Import) error {
 			return err
 		}
 		imp.Processed++
-		if imp.Processed%importSaveEvery == 0 {
+		// Rows naming remote accounts can take seconds each (WebFinger, the actor): saving by
+		// time too renews the lease long before it lapses under a worker still at it.
+		if imp.Processed%importSaveEvery == 0 || time.Since(saved) > importLease/4 {
 			if err := s.store.SaveImportProgress(ctx, imp, importLease); err != nil {
 				return err
 			}
+			saved = time.Now()
 		}
 	}
 	if imp.Mode == "overwrite" {
@@ -233,7 +237,7 @@ func (s *Server) overwrite(ctx context.Context, kind csvImport, self *store.Acco
 	}
 	w.Flush()
 	current, err := parseImport(&buf, kind.columns)
-	if err != nil && buf.Len() > 0 && !strings.Contains(err.Error(), "no rows") {
+	if err != nil {
 		return err
 	}
 	for _, r := range current {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"sync"
@@ -11,28 +10,10 @@ import (
 	"watercooler/testrig"
 )
 
-// lockedBuffer is what the batched writer writes to, read while it writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestBatchedWriterKeepsLinesWholeAndFlushesOnItsOwn writes lines from several goroutines and
 // checks that each arrives whole, in its writer's order, without anyone calling Flush.
 func TestBatchedWriterKeepsLinesWholeAndFlushesOnItsOwn(t *testing.T) {
-	var out lockedBuffer
+	var out testrig.LogBuffer
 	w := newBatchedWriter(&out)
 	const writers, lines = 4, 500
 	var wg sync.WaitGroup
