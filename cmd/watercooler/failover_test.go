@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os/exec"
@@ -45,10 +46,8 @@ func startFailoverCluster(t *testing.T) []*clusterNode {
 	var nodes []*clusterNode
 	var addrs []string
 	for range 6 {
-		port := freeAddr(t, "127.0.0.1")
-		_, p, _ := net.SplitHostPort(port)
-		n := &clusterNode{done: make(chan struct{})}
-		n.port, _ = strconv.Atoi(p)
+		n := &clusterNode{done: make(chan struct{}), port: freeClusterPort(t)}
+		p := strconv.Itoa(n.port)
 		dir := t.TempDir()
 		n.cmd = exec.Command("redis-server", "--port", p, "--bind", "127.0.0.1", "--dir", dir,
 			"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"),
@@ -81,6 +80,29 @@ func startFailoverCluster(t *testing.T) []*clusterNode {
 		})
 	}
 	return nodes
+}
+
+// freeClusterPort is a free port whose cluster bus port (the port + 10000) is free too, both
+// below the ephemeral range, where the kernel's ports (freeAddr's) would put the bus port out
+// of range or among outgoing connections.
+func freeClusterPort(t *testing.T) int {
+	t.Helper()
+	free := func(port int) bool {
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			return false
+		}
+		ln.Close()
+		return true
+	}
+	for range 100 {
+		port := 20000 + rand.IntN(2700)
+		if free(port) && free(port+10000) {
+			return port
+		}
+	}
+	t.Fatal("no free port pair for a cluster node")
+	return 0
 }
 
 // masterOf returns the node serving key's slot as master and the node replicating it.
