@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,6 +104,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}, func(ctx context.Context) {
 		server.RunImports(ctx, cfg, st, log.With("instance", cfg.Domain(), "part", "imports"), server.WithFederation(fed))
 	})
+	// Starting up (go-fed's vocabulary, the templates, the first Redis reads) leaves garbage
+	// that the collector would otherwise keep mapped until the heap doubles: hand it back now,
+	// so an idle process is as small as what it holds.
+	debug.FreeOSMemory()
 	err = listenUntilDone(ctx, app, ln)
 	workers.wg.Wait()
 	return err
