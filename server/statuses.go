@@ -338,36 +338,24 @@ func (s *Server) publishStatus(ctx context.Context, st *store.Status, idempotenc
 
 // statusGet is GET /api/v1/statuses/:id.
 func (s *Server) statusGet(c *fiber.Ctx) error {
-	ctx, id := c.UserContext(), c.Params("id")
-	var ds []*mastodon.StatusData
-	remembered := false
-	if viewer(c) == nil {
-		// An anonymous reader sees what a timeline would show them (mayView, no mutes or
-		// filters to apply): a status read before is read with what it renders with in one
-		// pipeline, as timelines read their pages.
-		var err error
-		if ds, remembered, err = s.renderRemembered(ctx, nil, []string{id}, ""); err != nil {
-			return err
-		}
+	ctx := c.UserContext()
+	// The shared record, not a copy (as visibleStatus reads): the JSON memo then recognizes it
+	// by its pointer.
+	sts, _, err := s.store.StatusesFor(ctx, "", []string{c.Params("id")})
+	if err != nil {
+		return err
 	}
-	if !remembered {
-		// The shared record, not a copy (as visibleStatus reads): the JSON memo then knows it
-		// by its pointer.
-		sts, _, err := s.store.StatusesFor(ctx, "", []string{id})
-		if err != nil {
-			return err
-		}
-		if len(sts) == 0 {
-			return errNotFound
-		}
-		if ok, err := s.visibleTo(ctx, viewer(c), sts[0]); err != nil {
-			return err
-		} else if !ok {
-			return errNotFound
-		}
-		if ds, err = s.loadStatusData(ctx, viewer(c), sts, "", false); err != nil {
-			return err
-		}
+	if len(sts) == 0 {
+		return errNotFound
+	}
+	if ok, err := s.visibleTo(ctx, viewer(c), sts[0]); err != nil {
+		return err
+	} else if !ok {
+		return errNotFound
+	}
+	ds, err := s.loadStatusData(ctx, viewer(c), sts, "", false)
+	if err != nil {
+		return err
 	}
 	if len(ds) == 0 {
 		return errNotFound
