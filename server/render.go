@@ -147,9 +147,8 @@ func timelineQuery(q store.RenderQuery) store.RenderQuery {
 }
 
 // statusData gathers for each of sts what its entity is built of, from what renderQuery asked
-// for; with recheck (and
-// timelineQuery's reads) it leaves out the statuses, and boosts of statuses, that mayView
-// refuses the viewer. Authors who block the viewer are not read: callers dropped them already,
+// for; with recheck (and timelineQuery's reads) it leaves out the statuses, and boosts of
+// statuses, that mayView refuses the viewer. Authors who block the viewer are not read: callers dropped them already,
 // as hidden accounts.
 func (s *Server) statusData(viewer *store.Account, sts []*store.Status, reblogs map[string]*store.Status, quotes *quoteSet, data *store.RenderData, filterContext string, recheck bool) []*mastodon.StatusData {
 	accounts, accountCounts, counts, media, flags := data.Accounts, data.AccountCounts, data.StatusCounts, data.Media, data.ViewerFlags
