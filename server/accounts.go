@@ -255,9 +255,7 @@ func (s *Server) verifyCredentials(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	c.Response().SetBody(body)
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return nil
+	return sendJSONBytes(c, body)
 }
 
 // accountGet is GET /api/v1/accounts/:id.

@@ -69,9 +69,7 @@ func (s *Server) sendStatuses(c *fiber.Ctx, ds []*mastodon.StatusData) error {
 	}
 	buf = append(buf, ']')
 	*pooled = buf
-	c.Response().SetBody(buf) // a copy: the buffer goes back to the pool
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return nil
+	return sendJSONBytes(c, buf)
 }
 
 // loadStatusData is renderChecking before the entities are built.

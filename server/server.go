@@ -154,6 +154,14 @@ func servePNG(b []byte) fiber.Handler {
 // and copies the result into the response's own pooled buffer: c.JSON keeps a fresh copy of the
 // encoding, and for a timeline page of some 30 KB that was a quarter of the bytes the request
 // allocated.
+// sendJSONBytes answers with JSON encoded already; the bytes are copied, so they may be shared
+// (a memo's) or pooled.
+func sendJSONBytes(c *fiber.Ctx, body []byte) error {
+	c.Response().SetBody(body)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return nil
+}
+
 func (s *Server) sendJSON(c *fiber.Ctx, v any) error {
 	buf, _ := s.jsonBuffers.Get().(*bytes.Buffer)
 	if buf == nil {
@@ -167,7 +175,5 @@ func (s *Server) sendJSON(c *fiber.Ctx, v any) error {
 		return err
 	}
 	// Encode ends the value with a newline, which json.Marshal (and so c.JSON) does not add.
-	c.Response().SetBody(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return nil
+	return sendJSONBytes(c, bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }

@@ -364,9 +364,7 @@ func (s *Server) statusGet(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	c.Response().SetBodyRaw(body)
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return nil
+	return sendJSONBytes(c, body)
 }
 
 // ownStatus loads one of the viewer's own statuses; others' are 404, as Mastodon answers for
