@@ -259,18 +259,17 @@ func importKey(v string) string { return strings.ToLower(strings.TrimPrefix(v, "
 func (s *Server) importAccount(ctx context.Context, self *store.Account, acct string) (*store.Account, error) {
 	acct = strings.TrimPrefix(strings.TrimSpace(acct), "@")
 	a, err := s.store.AccountByAcct(ctx, acct)
-	if errors.Is(err, store.ErrNotFound) && strings.Contains(acct, "@") {
-		a, _, _ = s.resolveRemote(ctx, acct)
-		if a == nil {
-			return nil, fmt.Errorf("%w: no account %s", errImportRow, acct)
-		}
-		err = nil
-	}
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: no account %s", errImportRow, acct)
+		a, err = nil, nil
+		if strings.Contains(acct, "@") {
+			a, _, _ = s.resolveRemote(ctx, acct)
+		}
 	}
 	if err != nil {
 		return nil, err
+	}
+	if a == nil {
+		return nil, fmt.Errorf("%w: no account %s", errImportRow, acct)
 	}
 	if a.ID == self.ID || a.Suspended {
 		return nil, fmt.Errorf("%w: %s cannot be imported", errImportRow, acct)
@@ -284,20 +283,35 @@ func (s *Server) importFollow(ctx context.Context, self *store.Account, row []st
 	if err != nil {
 		return err
 	}
-	rels, err := s.store.Relationships(ctx, self.ID, []string{target.ID})
-	if err != nil {
-		return err
-	}
-	if rels[0].Blocking || rels[0].BlockedBy {
-		return fmt.Errorf("%w: %s is blocked", errImportRow, row[0])
-	}
 	opts := store.FollowOptions{ShowReblogs: row[1] == "" || railsTrue(row[1]), Notify: railsTrue(row[2])}
 	for l := range strings.SplitSeq(row[3], ",") {
 		if l = strings.TrimSpace(l); l != "" && validLanguage(l) {
 			opts.Languages = append(opts.Languages, l)
 		}
 	}
-	return s.followTarget(ctx, self, target, rels[0], opts)
+	_, err = s.followImported(ctx, self, target, &opts)
+	return err
+}
+
+// followImported makes self follow target with opts (nil: a follow or request already there
+// stays as it is, a new one shows boosts), and reports whether self follows target now rather
+// than waiting for its server to accept.
+func (s *Server) followImported(ctx context.Context, self, target *store.Account, opts *store.FollowOptions) (bool, error) {
+	rels, err := s.store.Relationships(ctx, self.ID, []string{target.ID})
+	if err != nil {
+		return false, err
+	}
+	rel := rels[0]
+	if rel.Blocking || rel.BlockedBy {
+		return false, fmt.Errorf("%w: %s is blocked", errImportRow, target.Acct())
+	}
+	if opts == nil {
+		if rel.Following || rel.Requested {
+			return rel.Following, nil
+		}
+		opts = &store.FollowOptions{ShowReblogs: true}
+	}
+	return s.followTarget(ctx, self, target, rel, *opts)
 }
 
 func (s *Server) undoFollow(ctx context.Context, self *store.Account, row []string) error {
@@ -375,8 +389,12 @@ func (s *Server) importStatus(ctx context.Context, self *store.Account, uri stri
 	if st == nil {
 		return nil, fmt.Errorf("%w: no post %s", errImportRow, uri)
 	}
-	if ok, err := s.visibleTo(ctx, self, st); err != nil || !ok {
-		return nil, cmpErr(err, fmt.Errorf("%w: post %s is not visible", errImportRow, uri))
+	ok, err := s.visibleTo(ctx, self, st)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: post %s is not visible", errImportRow, uri)
 	}
 	return st, nil
 }
@@ -421,27 +439,16 @@ func (s *Server) importListMember(ctx context.Context, self *store.Account, row 
 			return err
 		}
 	}
-	if err := s.importFollow(ctx, self, []string{acct, "", "", ""}); err != nil {
-		return err
-	}
 	target, err := s.importAccount(ctx, self, acct)
 	if err != nil {
 		return err
 	}
-	rels, err := s.store.Relationships(ctx, self.ID, []string{target.ID})
+	following, err := s.followImported(ctx, self, target, nil)
 	if err != nil {
 		return err
 	}
-	if !rels[0].Following {
+	if !following {
 		return fmt.Errorf("%w: %s has not accepted the follow yet, so is not in list %q", errImportRow, acct, title)
 	}
 	return s.store.AddListAccounts(ctx, list, []string{target.ID})
-}
-
-// cmpErr is err when there is one, else fallback.
-func cmpErr(err, fallback error) error {
-	if err != nil {
-		return err
-	}
-	return fallback
 }

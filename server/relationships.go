@@ -180,7 +180,7 @@ func (s *Server) accountFollow(c *fiber.Ctx) error {
 	if langs := ps.list("languages"); len(langs) > 0 {
 		opts.Languages = slices.DeleteFunc(langs, func(l string) bool { return !validLanguage(l) || l == "" })
 	}
-	if err := s.followTarget(ctx, self, target, rel, opts); err != nil {
+	if _, err := s.followTarget(ctx, self, target, rel, opts); err != nil {
 		return err
 	}
 	return s.sendRelationship(c, target.ID)
@@ -188,18 +188,18 @@ func (s *Server) accountFollow(c *fiber.Ctx) error {
 
 // followTarget makes self follow target with opts, rel being their relationship: at once when
 // self follows already or target is local and unlocked, else by a follow request, which
-// federation delivers to a remote target's server.
-func (s *Server) followTarget(ctx context.Context, self, target *store.Account, rel store.Relationship, opts store.FollowOptions) error {
+// federation delivers to a remote target's server. It reports whether self follows now.
+func (s *Server) followTarget(ctx context.Context, self, target *store.Account, rel store.Relationship, opts store.FollowOptions) (bool, error) {
 	if rel.Following || (target.Local() && !target.Locked) {
-		return s.store.Follow(ctx, self, target, opts)
+		return true, s.store.Follow(ctx, self, target, opts)
 	}
 	if err := s.store.RequestFollow(ctx, self, target, opts); err != nil {
-		return err
+		return false, err
 	}
 	if !rel.Requested {
 		s.federate("follow", func(f Federation) error { return f.FollowRequested(ctx, self, target) })
 	}
-	return nil
+	return false, nil
 }
 
 // accountUnfollow is POST /api/v1/accounts/:id/unfollow; it also withdraws a pending request.
