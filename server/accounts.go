@@ -247,6 +247,9 @@ func (s *Server) accountsCreate(c *fiber.Ctx) error {
 // verifyCredentials is GET /api/v1/accounts/verify_credentials.
 func (s *Server) verifyCredentials(c *fiber.Ctx) error {
 	ctx, a := c.UserContext(), me(c)
+	if shared := s.store.CachedAccount(a.ID); shared != nil {
+		a = shared // the very record the memo was made of, where me(c) is a copy of it
+	}
 	u, counts, requests, err := s.credentialRecords(ctx, a)
 	if err != nil {
 		return err

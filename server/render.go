@@ -52,12 +52,27 @@ func (s *Server) entities(ds []*mastodon.StatusData) []mastodon.Status {
 // sendStatuses answers with the JSON of the Status entities of ds, as sendJSON would encode
 // s.entities(ds) but with each status's reader-independent part cached (see mastodon.StatusJSON).
 func (s *Server) sendStatuses(c *fiber.Ctx, ds []*mastodon.StatusData) error {
+	return s.sendStatusJSON(c, ds, true)
+}
+
+// sendStatus answers with the JSON of the Status entity of d, as sendStatuses does a page.
+func (s *Server) sendStatus(c *fiber.Ctx, d *mastodon.StatusData) error {
+	return s.sendStatusJSON(c, []*mastodon.StatusData{d}, false)
+}
+
+// sendStatusJSON writes the statuses of ds, as an array or (one) alone, into a buffer reused
+// across requests: a status's JSON grown from nothing was the largest allocation of a status
+// read.
+func (s *Server) sendStatusJSON(c *fiber.Ctx, ds []*mastodon.StatusData, array bool) error {
 	pooled, _ := s.statusBuffers.Get().(*[]byte)
 	if pooled == nil {
 		pooled = new([]byte)
 	}
 	defer s.statusBuffers.Put(pooled)
-	buf := append((*pooled)[:0], '[')
+	buf := (*pooled)[:0]
+	if array {
+		buf = append(buf, '[')
+	}
 	var err error
 	for i, d := range ds {
 		if i > 0 {
@@ -67,7 +82,9 @@ func (s *Server) sendStatuses(c *fiber.Ctx, ds []*mastodon.StatusData) error {
 			return err
 		}
 	}
-	buf = append(buf, ']')
+	if array {
+		buf = append(buf, ']')
+	}
 	*pooled = buf
 	return sendJSONBytes(c, buf)
 }

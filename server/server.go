@@ -150,10 +150,6 @@ func servePNG(b []byte) fiber.Handler {
 	}
 }
 
-// sendJSON answers v as JSON, as c.JSON does, but encodes into a buffer reused across requests
-// and copies the result into the response's own pooled buffer: c.JSON keeps a fresh copy of the
-// encoding, and for a timeline page of some 30 KB that was a quarter of the bytes the request
-// allocated.
 // sendJSONBytes answers with JSON encoded already; the bytes are copied, so they may be shared
 // (a memo's) or pooled.
 func sendJSONBytes(c *fiber.Ctx, body []byte) error {
@@ -162,6 +158,10 @@ func sendJSONBytes(c *fiber.Ctx, body []byte) error {
 	return nil
 }
 
+// sendJSON answers v as JSON, as c.JSON does, but encodes into a buffer reused across requests
+// and copies the result into the response's own pooled buffer: c.JSON keeps a fresh copy of the
+// encoding, and for a timeline page of some 30 KB that was a quarter of the bytes the request
+// allocated.
 func (s *Server) sendJSON(c *fiber.Ctx, v any) error {
 	buf, _ := s.jsonBuffers.Get().(*bytes.Buffer)
 	if buf == nil {

@@ -360,11 +360,7 @@ func (s *Server) statusGet(c *fiber.Ctx) error {
 	if len(ds) == 0 {
 		return errNotFound
 	}
-	body, err := s.statusJSON.Append(nil, ds[0])
-	if err != nil {
-		return err
-	}
-	return sendJSONBytes(c, body)
+	return s.sendStatus(c, ds[0])
 }
 
 // ownStatus loads one of the viewer's own statuses; others' are 404, as Mastodon answers for

@@ -16,7 +16,8 @@ import (
 
 // The read cache keeps decoded records of the keys almost every request reads (tokens, accounts
 // and their counters, users, statuses and their counters, media, follow-request sets, pages of
-// home timelines) in process memory, so that a hot read costs no Redis round trip. Redis stays the one owner of the data:
+// home timelines, and what a viewer's pages are read with: blocks, mutes, filters, favourites,
+// bookmarks and boosts of the statuses on them) in process memory, so that a hot read costs no Redis round trip. Redis stays the one owner of the data:
 //
 //   - Every process caching an instance's keys holds a connection on which Redis tracks the
 //     cached key prefixes in broadcast mode (CLIENT TRACKING ... BCAST PREFIX), so a write to one
@@ -202,7 +203,9 @@ func (c *readCache) len() int {
 // cachedPrefixes are the key prefixes the cache may hold keys of. Redis refuses overlapping
 // broadcast prefixes, so none may start another.
 func (k keys) cachedPrefixes() []string {
-	return []string{k.account(""), k.user(""), k.status(""), k.token(""), k.media(""), k.followRequests(""), k.accountByAcct(), k.homeTimeline("")}
+	return []string{k.account(""), k.user(""), k.status(""), k.token(""), k.media(""), k.followRequests(""), k.accountByAcct(), k.homeTimeline(""),
+		// What a viewer's page is read with besides the statuses (queueHidden, queueViewerFlags).
+		k.blocks(""), k.blockedBy(""), k.mutes(""), k.userDomainBlocks(""), k.favourites(""), k.bookmarks(""), k.filters(""), k.reblogIndex()}
 }
 
 // StartCache turns on the process-local read cache of at most maxEntries records and keeps it
@@ -384,6 +387,16 @@ func cachedOr[T any](s *Store, key string, read func() (T, error)) (T, error) {
 		s.cache.put(epoch, key, v)
 	}
 	return v, err
+}
+
+// CachedAccount returns the account's record as the read cache holds it, or nil when it is not
+// cached; it reads nothing from Redis. The record is shared (read it, never modify it): a memo
+// of what is made of records recognizes it by its pointer, where a copy costs a deep comparison.
+func (s *Store) CachedAccount(id string) *Account {
+	if v, ok := s.cache.get(s.k.account(id)); ok {
+		return v.(*Account)
+	}
+	return nil
 }
 
 // cachedMany returns the cached records of keys and, in miss, the indexes of those not cached.

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,25 @@ func TestCacheSeesWritesOfAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// What the reader's page of a status of bob's shows alice: her flags, whether bob is hidden
+	// from her, her filters.
+	bob := localAccount(t, writer, "bob")
+	bobs := postStatus(t, writer, bob, store.Status{Text: "bob's"})
+	alicesPage := func() (string, error) {
+		q := store.RenderQuery{StatusIDs: []string{bobs.ID}, ViewerID: alice.ID, Filters: true}
+		page, err := reader.ReadPage(ctx, store.PageRead{ViewerID: alice.ID, StatusIDs: []string{bobs.ID}, Render: &q})
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%+v hidden=%v filters=%d", page.Render.ViewerFlags[bobs.ID],
+			store.StatusHidden(page.Hidden, bobs), len(page.Render.Filters)), nil
+	}
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	tests := []struct {
 		name  string
 		read  func() (string, error) // what the reader sees, through its cache
@@ -89,6 +109,18 @@ func TestCacheSeesWritesOfAnotherProcess(t *testing.T) {
 			},
 			write: func() { postStatus(t, writer, alice, store.Status{Text: "to my home"}) },
 		},
+		{name: "favourite", read: alicesPage, write: func() { must(writer.Favourite(ctx, alice.ID, bobs, true)) }},
+		{name: "bookmark", read: alicesPage, write: func() { must(writer.Bookmark(ctx, alice.ID, bobs.ID)) }},
+		{name: "boost", read: alicesPage, write: func() {
+			_, err := writer.Reblog(ctx, alice, bobs, store.VisibilityPublic, testBaseURL, true)
+			must(err)
+		}},
+		{name: "filter", read: alicesPage, write: func() {
+			must(writer.SaveFilter(ctx, alice.ID, &store.Filter{Title: "f", Context: []string{"home"}, FilterAction: "warn"}))
+		}},
+		{name: "mute", read: alicesPage, write: func() { must(writer.Mute(ctx, alice.ID, bob.ID, false)) }},
+		{name: "unmute", read: alicesPage, write: func() { must(writer.Unmute(ctx, alice.ID, bob.ID)) }},
+		{name: "blocked by", read: alicesPage, write: func() { must(writer.Block(ctx, bob.ID, alice.ID)) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -340,25 +340,13 @@ func (s *Store) Mutes(ctx context.Context, accountID string, p Page) ([]Entry, e
 // and, under HiddenDomainKey, the domains accountID blocks (see StatusHidden).
 func (s *Store) Hidden(ctx context.Context, accountID string) (map[string]bool, error) {
 	p := s.rdb.Pipeline()
-	cmds := []*redis.StringSliceCmd{
-		p.ZRange(ctx, s.k.blocks(accountID), 0, -1),
-		p.ZRange(ctx, s.k.blockedBy(accountID), 0, -1),
-		p.ZRange(ctx, s.k.mutes(accountID), 0, -1),
-	}
-	domains := p.ZRange(ctx, s.k.userDomainBlocks(accountID), 0, -1)
-	if _, err := p.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("hidden accounts: %w", err)
-	}
-	out := map[string]bool{}
-	for _, c := range cmds {
-		for _, id := range c.Val() {
-			out[id] = true
+	hidden := s.queueHidden(ctx, p, accountID)
+	if p.Len() > 0 {
+		if _, err := p.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("hidden accounts: %w", err)
 		}
 	}
-	for _, d := range domains.Val() {
-		out[HiddenDomainKey(d)] = true
-	}
-	return out, nil
+	return hidden(), nil
 }
 
 // MutedNotificationsFrom lists the accounts whose notifications accountID muted.

@@ -220,12 +220,16 @@ func (s *Store) queueRenderData(ctx context.Context, p redis.Pipeliner, q Render
 	statusFields := []any{"replies", "reblogs", "favourites", "quotes"}
 	statusCounts := queueCounts(ctx, s, p, q.StatusIDs, s.k.statusCounts, statusFields, statusCountsOf)
 	var flags func() map[string]ViewerFlags
-	var filters *redis.MapStringStringCmd
+	var filters func() ([]*Filter, error)
 	var following *redis.Cmd
 	if q.ViewerID != "" {
 		flags = s.queueViewerFlags(ctx, p, q.ViewerID, q.StatusIDs)
 		if q.Filters {
-			filters = p.HGetAll(ctx, s.k.filters(q.ViewerID))
+			filters = queueKeyRead(s, s.k.filters(q.ViewerID), "", func() redis.Cmder {
+				return p.HGetAll(ctx, s.k.filters(q.ViewerID))
+			}, func(c redis.Cmder) ([]*Filter, error) {
+				return decodeFilters(c.(*redis.MapStringStringCmd).Val())
+			})
 		}
 		if q.Following && len(q.AccountIDs) > 0 {
 			args := make([]any, 0, 2+len(q.AccountIDs))
@@ -250,8 +254,7 @@ func (s *Store) queueRenderData(ctx context.Context, p redis.Pipeliner, q Render
 			out.ViewerFlags = flags()
 		}
 		if filters != nil {
-			var err error
-			if out.Filters, err = decodeFilters(filters.Val()); err != nil {
+			if out.Filters, err = filters(); err != nil {
 				return nil, err
 			}
 		}
@@ -270,26 +273,83 @@ func (s *Store) queueRenderData(ctx context.Context, p redis.Pipeliner, q Render
 	}
 }
 
-// queueHidden queues Hidden's reads on p; the returned function, called after p runs, gives
-// its answer.
+// queueHidden queues Hidden's reads on p, of the lists the cache does not hold; the returned
+// function, called after p runs, gives its answer.
 func (s *Store) queueHidden(ctx context.Context, p redis.Pipeliner, accountID string) func() map[string]bool {
-	cmds := []*redis.StringSliceCmd{
-		p.ZRange(ctx, s.k.blocks(accountID), 0, -1),
-		p.ZRange(ctx, s.k.blockedBy(accountID), 0, -1),
-		p.ZRange(ctx, s.k.mutes(accountID), 0, -1),
+	lists := []func() ([]string, error){
+		queueMembers(ctx, s, p, s.k.blocks(accountID)),
+		queueMembers(ctx, s, p, s.k.blockedBy(accountID)),
+		queueMembers(ctx, s, p, s.k.mutes(accountID)),
 	}
-	domains := p.ZRange(ctx, s.k.userDomainBlocks(accountID), 0, -1)
+	domains := queueMembers(ctx, s, p, s.k.userDomainBlocks(accountID))
 	return func() map[string]bool {
 		out := map[string]bool{}
-		for _, c := range cmds {
-			for _, id := range c.Val() {
+		for _, list := range lists {
+			ids, _ := list()
+			for _, id := range ids {
 				out[id] = true
 			}
 		}
-		for _, d := range domains.Val() {
+		blocked, _ := domains()
+		for _, d := range blocked {
 			out[HiddenDomainKey(d)] = true
 		}
 		return out
+	}
+}
+
+// maxCachedMembers bounds the lists queueMembers caches: a list longer than that (an account
+// blocking a whole server's worth of people) is read from Redis each time rather than held.
+const maxCachedMembers = 4096
+
+// queueMembers gives the members of the sorted set key, from the cache or by queueing a read on
+// p.
+func queueMembers(ctx context.Context, s *Store, p redis.Pipeliner, key string) func() ([]string, error) {
+	return queueKeyRead(s, key, "", func() redis.Cmder { return p.ZRange(ctx, key, 0, -1) },
+		func(c redis.Cmder) ([]string, error) {
+			members, err := c.(*redis.StringSliceCmd).Result()
+			if err == nil && len(members) > maxCachedMembers {
+				return members, errNotCached
+			}
+			return members, err
+		})
+}
+
+// errNotCached is what a decode of queueKeyRead answers, with its value, for a value too large
+// to keep.
+var errNotCached = errors.New("not cached")
+
+// queueKeyRead gives what decode makes of a read of key: from the read cache when it holds it
+// (as key's record, or as the value derived from key named name when name is not empty), else
+// by queueing the read on p with queue and caching what decode makes of its answer after p
+// runs. The cache drops it with key, so it holds only for values that depend on key alone.
+func queueKeyRead[T any](s *Store, key, name string, queue func() redis.Cmder, decode func(redis.Cmder) (T, error)) func() (T, error) {
+	var v any
+	var ok bool
+	if name == "" {
+		v, ok = s.cache.get(key)
+	} else {
+		v, ok = s.cache.derived(key, name)
+	}
+	if ok {
+		return func() (T, error) { return v.(T), nil }
+	}
+	epoch := s.cache.begin()
+	cmd := queue()
+	return func() (T, error) {
+		val, err := decode(cmd)
+		if errors.Is(err, errNotCached) {
+			return val, nil
+		}
+		if err != nil || cmd.Err() != nil {
+			return val, err
+		}
+		if name == "" {
+			s.cache.put(epoch, key, val)
+		} else {
+			s.cache.putDerived(epoch, key, name, val)
+		}
+		return val, nil
 	}
 }
 
@@ -312,44 +372,70 @@ func StatusHidden(hidden map[string]bool, st *Status) bool {
 
 // queueViewerFlags queues ViewerFlags' reads on p as four commands whatever the number of
 // statuses (ZMSCORE and HMGET take many members), where ViewerFlags sends four per status: on a
-// 20-status page that is 4 commands for Redis to parse and answer instead of 80. The returned
-// function, called after p runs, gives the flags.
+// 20-status page that is 4 commands for Redis to parse and answer instead of 80. What it read
+// for the same statuses before is kept in the read cache (derived from each key, so a change to
+// the viewer's favourites, say, or to any boost, drops it): a page polled again reads nothing.
+// The returned function, called after p runs, gives the flags.
 func (s *Store) queueViewerFlags(ctx context.Context, p redis.Pipeliner, viewerID string, statusIDs []string) func() map[string]ViewerFlags {
 	if len(statusIDs) == 0 {
 		return func() map[string]ViewerFlags { return map[string]ViewerFlags{} }
 	}
-	members := make([]any, len(statusIDs)) // boxed once for the three commands
-	for i, id := range statusIDs {
-		members[i] = id
+	page := strings.Join(statusIDs, ",")
+	var members []any // boxed once for the three commands, when one of them is read
+	present := func(key string) func() ([]bool, error) {
+		return queueKeyRead(s, key, page, func() redis.Cmder {
+			if members == nil {
+				members = make([]any, len(statusIDs))
+				for i, id := range statusIDs {
+					members[i] = id
+				}
+			}
+			args := make([]any, 0, 2+len(members))
+			args = append(args, "zmscore", key)
+			return p.Do(ctx, append(args, members...)...)
+		}, presence)
 	}
-	scores := func(key string) *redis.Cmd {
-		args := make([]any, 0, 2+len(members))
-		args = append(args, "zmscore", key)
-		return p.Do(ctx, append(args, members...)...)
-	}
-	fav, book, pin := scores(s.k.favourites(viewerID)), scores(s.k.bookmarks(viewerID)), scores(s.k.accountPins(viewerID))
-	fields := make([]string, len(statusIDs))
-	for i, id := range statusIDs {
-		fields[i] = viewerID + "/" + id
-	}
-	reblog := p.HMGet(ctx, s.k.reblogIndex(), fields...)
-	return func() map[string]ViewerFlags {
-		// ZMSCORE answers nil for a member that is absent, a score for one that is present.
-		present := func(c *redis.Cmd) func(i int) bool {
-			vals, _ := c.Slice()
-			return func(i int) bool { return i < len(vals) && vals[i] != nil }
+	fav, book, pin := present(s.k.favourites(viewerID)), present(s.k.bookmarks(viewerID)), present(s.k.accountPins(viewerID))
+	// The reblog index is one hash for the instance, so its page is named by the viewer too.
+	reblog := queueKeyRead(s, s.k.reblogIndex(), viewerID+":"+page, func() redis.Cmder {
+		fields := make([]string, len(statusIDs))
+		for i, id := range statusIDs {
+			fields[i] = viewerID + "/" + id
 		}
-		isFav, isBook, isPin := present(fav), present(book), present(pin)
-		reblogs := reblog.Val()
+		return p.HMGet(ctx, s.k.reblogIndex(), fields...)
+	}, presence)
+	return func() map[string]ViewerFlags {
+		isFav, _ := fav()
+		isBook, _ := book()
+		isPin, _ := pin()
+		isReblog, _ := reblog()
+		at := func(flags []bool, i int) bool { return i < len(flags) && flags[i] }
 		out := make(map[string]ViewerFlags, len(statusIDs))
 		for i, id := range statusIDs {
 			out[id] = ViewerFlags{
-				Favourited: isFav(i), Bookmarked: isBook(i), Pinned: isPin(i),
-				Reblogged: i < len(reblogs) && reblogs[i] != nil,
+				Favourited: at(isFav, i), Bookmarked: at(isBook, i), Pinned: at(isPin, i), Reblogged: at(isReblog, i),
 			}
 		}
 		return out
 	}
+}
+
+// presence reads a ZMSCORE or HMGET answer as which of the members asked for are there: nil
+// stands for one that is absent.
+func presence(c redis.Cmder) ([]bool, error) {
+	var vals []any
+	var err error
+	switch c := c.(type) {
+	case *redis.Cmd:
+		vals, err = c.Slice()
+	case *redis.SliceCmd:
+		vals, err = c.Result()
+	}
+	out := make([]bool, len(vals))
+	for i, v := range vals {
+		out[i] = v != nil
+	}
+	return out, err
 }
 
 // decodeMedia decodes a media record (for queueCached).
