@@ -46,31 +46,9 @@ func (s *Server) accountParam(c *fiber.Ctx) (*store.Account, error) {
 	return a, err
 }
 
-// accountEntities renders accounts for anyone to see; suspended ones keep only their names, as
-// Mastodon shows them.
+// accountEntities renders accounts for anyone to see (mastodon.PublicAccount).
 func (s *Server) accountEntities(ctx context.Context, accounts []*store.Account) ([]mastodon.Account, error) {
-	out, err := s.renderAccounts(ctx, accounts)
-	if err != nil {
-		return nil, err
-	}
-	for i, a := range accounts {
-		if a.Suspended {
-			out[i] = suspendedAccount(s.site, out[i])
-		}
-	}
-	return out, nil
-}
-
-// suspendedAccount empties a profile the way Mastodon's serializer does for unavailable accounts.
-func suspendedAccount(site mastodon.Site, a mastodon.Account) mastodon.Account {
-	a.DisplayName, a.Note = "", ""
-	a.Avatar, a.AvatarStatic = site.DefaultAvatar(), site.DefaultAvatar()
-	a.Header, a.HeaderStatic = site.DefaultHeader(), site.DefaultHeader()
-	a.Locked, a.Bot, a.Discoverable, a.Indexable = false, false, false, false
-	a.Fields, a.Emojis, a.Roles = []mastodon.Field{}, []mastodon.CustomEmoji{}, []any{}
-	a.StatusesCount, a.FollowersCount, a.FollowingCount, a.LastStatusAt = 0, 0, 0, nil
-	a.Suspended = true
-	return a
+	return s.buildAccounts(ctx, accounts, mastodon.PublicAccount)
 }
 
 // sendAccountPage answers with the accounts of a page of entries and its Link header.
@@ -263,15 +241,27 @@ func (s *Server) verifyCredentials(c *fiber.Ctx) error {
 
 // accountGet is GET /api/v1/accounts/:id.
 func (s *Server) accountGet(c *fiber.Ctx) error {
+	ctx := c.UserContext()
 	a, err := s.accountParam(c)
 	if err != nil {
 		return err
 	}
-	out, err := s.accountEntities(c.UserContext(), []*store.Account{a})
+	if shared := s.store.CachedAccount(a.ID); shared != nil {
+		a = shared // the very record the memo was made of, where a is a copy of it
+	}
+	counts, err := s.store.AccountCounts(ctx, []string{a.ID})
 	if err != nil {
 		return err
 	}
-	return c.JSON(out[0])
+	moved, movedCounts, err := s.movedTo(ctx, a)
+	if err != nil {
+		return err
+	}
+	body, err := s.accountJSON.Get(a, counts[a.ID], moved, movedCounts)
+	if err != nil {
+		return err
+	}
+	return sendJSONBytes(c, body)
 }
 
 // accountLookup is GET /api/v1/accounts/lookup: an account this instance knows, by acct.

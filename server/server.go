@@ -58,8 +58,9 @@ type Server struct {
 	// statusJSON caches statuses' JSON for sendStatuses, statusBuffers (of *[]byte) its buffers.
 	statusJSON    *mastodon.StatusJSON
 	statusBuffers sync.Pool
-	// credentialJSON caches verify_credentials' answers.
+	// credentialJSON caches verify_credentials' answers, accountJSON those of an account.
 	credentialJSON *mastodon.CredentialJSON
+	accountJSON    *mastodon.AccountJSON
 }
 
 // PasswordHasher hashes and checks passwords; production uses bcrypt at the configured cost.
@@ -107,6 +108,7 @@ func newServer(cfg config.Config, st *store.Store, log *slog.Logger, options ...
 		site:           mastodon.Site{BaseURL: cfg.URL},
 		statusJSON:     mastodon.NewStatusJSON(mastodon.Site{BaseURL: cfg.URL}, mastodon.StatusJSONEntries),
 		credentialJSON: mastodon.NewCredentialJSON(mastodon.Site{BaseURL: cfg.URL}, mastodon.CredentialJSONEntries),
+		accountJSON:    mastodon.NewAccountJSON(mastodon.Site{BaseURL: cfg.URL}, mastodon.AccountJSONEntries),
 		text:           text.NewRenderer(cfg.URL),
 		hasher:         Bcrypt{Cost: cfg.BcryptCost},
 		// The configured number, or 2 for configs built by hand.

@@ -74,13 +74,19 @@ func newReadCache(max int) *readCache {
 }
 
 // get returns the cached record of key, if any.
-func (c *readCache) get(key string) (any, bool) {
+func (c *readCache) get(key string) (any, bool) { return c.getByID(key, "") }
+
+// getByID returns the cached record of the key prefix+id, if any, without making the key: a
+// page's reads look up some forty keys, each of which was an allocation.
+func (c *readCache) getByID(prefix, id string) (any, bool) {
 	if c == nil {
 		return nil, false
 	}
+	var scratch [96]byte
+	key := append(append(scratch[:0], prefix...), id...)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.items[key]
+	e, ok := c.items[string(key)]                // a lookup by string(bytes) copies nothing
 	if !ok || e.Value.(*cacheEntry).val == nil { // nil: an entry holding derived values only
 		return nil, false
 	}

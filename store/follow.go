@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -299,6 +300,19 @@ func (s *Store) Relationships(ctx context.Context, accountID string, targetIDs [
 	return out, nil
 }
 
+// IsBlockedBy reports whether targetID blocks accountID; the blockers of an account are kept
+// in the read cache (see queueHidden), so that every status an account is shown, which must
+// not be one of an author who blocks it, costs no round trip for it.
+func (s *Store) IsBlockedBy(ctx context.Context, accountID, targetID string) (bool, error) {
+	p := &lazyPipeline{rdb: s.rdb}
+	blockers := queueMembers(ctx, s, p, s.k.blockedBy(accountID))
+	if err := p.exec(ctx); err != nil {
+		return false, fmt.Errorf("blocked by: %w", err)
+	}
+	ids, err := blockers()
+	return slices.Contains(ids, targetID), err
+}
+
 // Follows reports whether followerID follows targetID.
 func (s *Store) Follows(ctx context.Context, followerID, targetID string) (bool, error) {
 	return zHas(ctx, s.rdb, s.k.following(followerID), targetID)
@@ -339,12 +353,10 @@ func (s *Store) Mutes(ctx context.Context, accountID string, p Page) ([]Entry, e
 // Hidden lists the accounts whose statuses accountID must not see: blocked, blocking, or muted;
 // and, under HiddenDomainKey, the domains accountID blocks (see StatusHidden).
 func (s *Store) Hidden(ctx context.Context, accountID string) (map[string]bool, error) {
-	p := s.rdb.Pipeline()
+	p := &lazyPipeline{rdb: s.rdb}
 	hidden := s.queueHidden(ctx, p, accountID)
-	if p.Len() > 0 {
-		if _, err := p.Exec(ctx); err != nil {
-			return nil, fmt.Errorf("hidden accounts: %w", err)
-		}
+	if err := p.exec(ctx); err != nil {
+		return nil, fmt.Errorf("hidden accounts: %w", err)
 	}
 	return hidden(), nil
 }

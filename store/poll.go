@@ -416,15 +416,18 @@ func (s *Store) FinishPoll(ctx context.Context, c PollClaim, notify []string, fr
 
 // queuePolls queues the reads of polls and of viewerID's votes in them on p; the returned
 // function, called after p runs, decodes them.
-func (s *Store) queuePolls(ctx context.Context, p redis.Pipeliner, ids []string, viewerID string) func() (map[string]*Poll, map[string][]int) {
+func (s *Store) queuePolls(ctx context.Context, p *lazyPipeline, ids []string, viewerID string) func() (map[string]*Poll, map[string][]int) {
+	if len(ids) == 0 {
+		return func() (map[string]*Poll, map[string][]int) { return nil, nil }
+	}
 	defs := make([]*redis.StringCmd, len(ids))
 	counts := make([]*redis.MapStringStringCmd, len(ids))
 	votes := make([]*redis.StringCmd, len(ids))
 	for i, id := range ids {
-		defs[i] = p.Get(ctx, s.k.poll(id))
-		counts[i] = p.HGetAll(ctx, s.k.pollCounts(id))
+		defs[i] = p.get().Get(ctx, s.k.poll(id))
+		counts[i] = p.get().HGetAll(ctx, s.k.pollCounts(id))
 		if viewerID != "" {
-			votes[i] = p.HGet(ctx, s.k.pollVoters(id), viewerID)
+			votes[i] = p.get().HGet(ctx, s.k.pollVoters(id), viewerID)
 		}
 	}
 	return func() (map[string]*Poll, map[string][]int) {

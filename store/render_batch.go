@@ -93,7 +93,7 @@ type PageData struct {
 // Rendering needs what the statuses name, so it can ask for both at once only by guessing the
 // statuses from RememberedStatus; it then checks that the statuses read are the ones it guessed.
 func (s *Store) ReadPage(ctx context.Context, q PageRead) (*PageData, error) {
-	p := s.rdb.Pipeline()
+	p := &lazyPipeline{rdb: s.rdb}
 	statuses := s.queueStatuses(ctx, p, q.StatusIDs)
 	reblogs := s.queueStatuses(ctx, p, q.ReblogIDs)
 	var hidden func() map[string]bool
@@ -104,10 +104,8 @@ func (s *Store) ReadPage(ctx context.Context, q PageRead) (*PageData, error) {
 	if q.Render != nil {
 		render = s.queueRenderData(ctx, p, *q.Render)
 	}
-	if p.Len() > 0 {
-		if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return nil, fmt.Errorf("read page: %w", err)
-		}
+	if err := p.exec(ctx); err != nil {
+		return nil, fmt.Errorf("read page: %w", err)
 	}
 	out := &PageData{}
 	var err error
@@ -128,6 +126,33 @@ func (s *Store) ReadPage(ctx context.Context, q PageRead) (*PageData, error) {
 	return out, nil
 }
 
+// lazyPipeline is a pipeline made when the first command is queued on it: a page read entirely
+// from the read cache makes none (a pipeline was a tenth of the allocations of a cached status
+// read).
+type lazyPipeline struct {
+	rdb redis.UniversalClient
+	p   redis.Pipeliner
+}
+
+// get is the pipeline to queue a command on.
+func (lp *lazyPipeline) get() redis.Pipeliner {
+	if lp.p == nil {
+		lp.p = lp.rdb.Pipeline()
+	}
+	return lp.p
+}
+
+// exec runs the commands queued, if any; a key not found is no error.
+func (lp *lazyPipeline) exec(ctx context.Context) error {
+	if lp.p == nil || lp.p.Len() == 0 {
+		return nil
+	}
+	if _, err := lp.p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	return nil
+}
+
 // RememberedStatus returns the status as StatusesFor or ReadPage last read it, or nil; it reads
 // nothing from Redis, so the status may have changed or gone since. The status is shared (see
 // memo): read it, never modify it.
@@ -140,15 +165,11 @@ func (s *Store) RememberedStatus(id string) *Status {
 
 // queueStatuses queues an MGET of statuses on p; the returned function, called after p runs,
 // decodes them (through the memo) in the order of ids, leaving out unknown ones.
-func (s *Store) queueStatuses(ctx context.Context, p redis.Pipeliner, ids []string) func() ([]*Status, error) {
+func (s *Store) queueStatuses(ctx context.Context, p *lazyPipeline, ids []string) func() ([]*Status, error) {
 	if len(ids) == 0 {
 		return func() ([]*Status, error) { return nil, nil }
 	}
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = s.k.status(id)
-	}
-	got := queueCached(ctx, s, p, s.statusMemo.decode, ids, keys)
+	got := queueCached(ctx, s, p, s.statusMemo.decode, ids, s.k.status(""))
 	return func() ([]*Status, error) {
 		m, err := got()
 		if err != nil {
@@ -164,15 +185,17 @@ func (s *Store) queueStatuses(ctx context.Context, p redis.Pipeliner, ids []stri
 	}
 }
 
-// queueCached takes the records of keys (the JSON records of ids) from the cache and queues an
-// MGET of the others on p; the returned function, called after p runs, decodes them with decode
-// (of an id and its JSON) and gives every record found by id.
-func queueCached[T any](ctx context.Context, s *Store, p redis.Pipeliner, decode func(id, raw string) (*T, error), ids, keys []string) func() (map[string]*T, error) {
-	hits, found, miss := cachedMany[*T](s, keys)
+// queueCached takes the records of ids (JSON records under prefix+id) from the cache and queues
+// an MGET of the others on p; the returned function, called after p runs, decodes them with
+// decode (of an id and its JSON) and gives every record found by id.
+func queueCached[T any](ctx context.Context, s *Store, p *lazyPipeline, decode func(id, raw string) (*T, error), ids []string, prefix string) func() (map[string]*T, error) {
 	out := make(map[string]*T, len(ids))
+	var miss []int
 	for i, id := range ids {
-		if found[i] {
-			out[id] = hits[i]
+		if v, ok := s.cache.getByID(prefix, id); ok {
+			out[id] = v.(*T)
+		} else {
+			miss = append(miss, i)
 		}
 	}
 	if len(miss) == 0 {
@@ -181,22 +204,22 @@ func queueCached[T any](ctx context.Context, s *Store, p redis.Pipeliner, decode
 	epoch := s.cache.begin()
 	missKeys := make([]string, len(miss))
 	for j, i := range miss {
-		missKeys[j] = keys[i]
+		missKeys[j] = prefix + ids[i]
 	}
-	cmd := p.MGet(ctx, missKeys...)
+	cmd := p.get().MGet(ctx, missKeys...)
 	return func() (map[string]*T, error) {
 		for j, v := range cmd.Val() {
 			str, ok := v.(string)
 			if !ok {
 				continue
 			}
-			i := miss[j]
-			rec, err := decode(ids[i], str)
+			id := ids[miss[j]]
+			rec, err := decode(id, str)
 			if err != nil {
 				return nil, err
 			}
-			s.cache.put(epoch, keys[i], rec)
-			out[ids[i]] = rec
+			s.cache.put(epoch, missKeys[j], rec)
+			out[id] = rec
 		}
 		return out, nil
 	}
@@ -204,21 +227,11 @@ func queueCached[T any](ctx context.Context, s *Store, p redis.Pipeliner, decode
 
 // queueRenderData queues LoadRenderData's reads on p; the returned function, called after p
 // runs, decodes them.
-func (s *Store) queueRenderData(ctx context.Context, p redis.Pipeliner, q RenderQuery) func() (*RenderData, error) {
-	accountKeys := make([]string, len(q.AccountIDs))
-	for i, id := range q.AccountIDs {
-		accountKeys[i] = s.k.account(id)
-	}
-	accounts := queueCached(ctx, s, p, s.accountMemo.decode, q.AccountIDs, accountKeys)
-	mediaKeys := make([]string, len(q.MediaIDs))
-	for i, id := range q.MediaIDs {
-		mediaKeys[i] = s.k.media(id)
-	}
-	media := queueCached(ctx, s, p, decodeMedia, q.MediaIDs, mediaKeys)
-	accountFields := []any{"statuses", "followers", "following", "last_status_at"}
-	accountCounts := queueCounts(ctx, s, p, q.AccountIDs, s.k.accountCounts, accountFields, accountCountsOf)
-	statusFields := []any{"replies", "reblogs", "favourites", "quotes"}
-	statusCounts := queueCounts(ctx, s, p, q.StatusIDs, s.k.statusCounts, statusFields, statusCountsOf)
+func (s *Store) queueRenderData(ctx context.Context, p *lazyPipeline, q RenderQuery) func() (*RenderData, error) {
+	accounts := queueCached(ctx, s, p, s.accountMemo.decode, q.AccountIDs, s.k.account(""))
+	media := queueCached(ctx, s, p, decodeMedia, q.MediaIDs, s.k.media(""))
+	accountCounts := queueCounts(ctx, s, p, q.AccountIDs, s.k.accountCounts(""), accountCountFields, accountCountsOf)
+	statusCounts := queueCounts(ctx, s, p, q.StatusIDs, s.k.statusCounts(""), statusCountFields, statusCountsOf)
 	var flags func() map[string]ViewerFlags
 	var filters func() ([]*Filter, error)
 	var following *redis.Cmd
@@ -226,7 +239,7 @@ func (s *Store) queueRenderData(ctx context.Context, p redis.Pipeliner, q Render
 		flags = s.queueViewerFlags(ctx, p, q.ViewerID, q.StatusIDs)
 		if q.Filters {
 			filters = queueKeyRead(s, s.k.filters(q.ViewerID), "", func() redis.Cmder {
-				return p.HGetAll(ctx, s.k.filters(q.ViewerID))
+				return p.get().HGetAll(ctx, s.k.filters(q.ViewerID))
 			}, func(c redis.Cmder) ([]*Filter, error) {
 				return decodeFilters(c.(*redis.MapStringStringCmd).Val())
 			})
@@ -237,7 +250,7 @@ func (s *Store) queueRenderData(ctx context.Context, p redis.Pipeliner, q Render
 			for _, id := range q.AccountIDs {
 				args = append(args, id)
 			}
-			following = p.Do(ctx, args...)
+			following = p.get().Do(ctx, args...)
 		}
 	}
 	polls := s.queuePolls(ctx, p, q.PollIDs, q.ViewerID)
@@ -275,7 +288,7 @@ func (s *Store) queueRenderData(ctx context.Context, p redis.Pipeliner, q Render
 
 // queueHidden queues Hidden's reads on p, of the lists the cache does not hold; the returned
 // function, called after p runs, gives its answer.
-func (s *Store) queueHidden(ctx context.Context, p redis.Pipeliner, accountID string) func() map[string]bool {
+func (s *Store) queueHidden(ctx context.Context, p *lazyPipeline, accountID string) func() map[string]bool {
 	lists := []func() ([]string, error){
 		queueMembers(ctx, s, p, s.k.blocks(accountID)),
 		queueMembers(ctx, s, p, s.k.blockedBy(accountID)),
@@ -304,8 +317,8 @@ const maxCachedMembers = 4096
 
 // queueMembers gives the members of the sorted set key, from the cache or by queueing a read on
 // p.
-func queueMembers(ctx context.Context, s *Store, p redis.Pipeliner, key string) func() ([]string, error) {
-	return queueKeyRead(s, key, "", func() redis.Cmder { return p.ZRange(ctx, key, 0, -1) },
+func queueMembers(ctx context.Context, s *Store, p *lazyPipeline, key string) func() ([]string, error) {
+	return queueKeyRead(s, key, "", func() redis.Cmder { return p.get().ZRange(ctx, key, 0, -1) },
 		func(c redis.Cmder) ([]string, error) {
 			members, err := c.(*redis.StringSliceCmd).Result()
 			if err == nil && len(members) > maxCachedMembers {
@@ -376,7 +389,7 @@ func StatusHidden(hidden map[string]bool, st *Status) bool {
 // for the same statuses before is kept in the read cache (derived from each key, so a change to
 // the viewer's favourites, say, or to any boost, drops it): a page polled again reads nothing.
 // The returned function, called after p runs, gives the flags.
-func (s *Store) queueViewerFlags(ctx context.Context, p redis.Pipeliner, viewerID string, statusIDs []string) func() map[string]ViewerFlags {
+func (s *Store) queueViewerFlags(ctx context.Context, p *lazyPipeline, viewerID string, statusIDs []string) func() map[string]ViewerFlags {
 	if len(statusIDs) == 0 {
 		return func() map[string]ViewerFlags { return map[string]ViewerFlags{} }
 	}
@@ -392,7 +405,7 @@ func (s *Store) queueViewerFlags(ctx context.Context, p redis.Pipeliner, viewerI
 			}
 			args := make([]any, 0, 2+len(members))
 			args = append(args, "zmscore", key)
-			return p.Do(ctx, append(args, members...)...)
+			return p.get().Do(ctx, append(args, members...)...)
 		}, presence)
 	}
 	fav, book, pin := present(s.k.favourites(viewerID)), present(s.k.bookmarks(viewerID)), present(s.k.accountPins(viewerID))
@@ -402,7 +415,7 @@ func (s *Store) queueViewerFlags(ctx context.Context, p redis.Pipeliner, viewerI
 		for i, id := range statusIDs {
 			fields[i] = viewerID + "/" + id
 		}
-		return p.HMGet(ctx, s.k.reblogIndex(), fields...)
+		return p.get().HMGet(ctx, s.k.reblogIndex(), fields...)
 	}, presence)
 	return func() map[string]ViewerFlags {
 		isFav, _ := fav()
@@ -447,35 +460,41 @@ func decodeMedia(_, raw string) (*Media, error) {
 	return &m, nil
 }
 
-// queueCounts takes the counters of ids from the cache and queues an HMGET of fields of the
-// others' key on p; the returned function, called after p runs, gives every id's counters
-// (zero when absent), as decode makes them of the HMGET reply.
-func queueCounts[C any](ctx context.Context, s *Store, p redis.Pipeliner, ids []string, key func(string) string, fields []any, decode func([]any) C) func() map[string]C {
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = key(id)
-	}
-	hits, found, miss := cachedMany[C](s, keys)
+// The counter fields ReadPage reads, boxed once (see hmget).
+var (
+	accountCountFields = []any{"statuses", "followers", "following", "last_status_at"}
+	statusCountFields  = []any{"replies", "reblogs", "favourites", "quotes"}
+)
+
+// queueCounts takes the counters of ids (hashes under prefix+id) from the cache and queues an
+// HMGET of fields of the others on p; the returned function, called after p runs, gives every
+// id's counters (zero when absent), as decode makes them of the HMGET reply.
+func queueCounts[C any](ctx context.Context, s *Store, p *lazyPipeline, ids []string, prefix string, fields []any, decode func([]any) C) func() map[string]C {
 	out := make(map[string]C, len(ids))
+	var miss []int
 	for i, id := range ids {
-		if found[i] {
-			out[id] = hits[i]
+		if v, ok := s.cache.getByID(prefix, id); ok {
+			out[id] = v.(C)
+		} else {
+			miss = append(miss, i)
 		}
 	}
 	if len(miss) == 0 {
 		return func() map[string]C { return out }
 	}
 	epoch := s.cache.begin()
+	keys := make([]string, len(miss))
 	cmds := make([]*redis.Cmd, len(miss))
 	for j, i := range miss {
-		cmds[j] = hmget(ctx, p, keys[i], fields)
+		keys[j] = prefix + ids[i]
+		cmds[j] = hmget(ctx, p.get(), keys[j], fields)
 	}
 	return func() map[string]C {
 		for j, i := range miss {
 			v, _ := cmds[j].Slice()
 			c := decode(v)
 			if cmds[j].Err() == nil {
-				s.cache.put(epoch, keys[i], c)
+				s.cache.put(epoch, keys[j], c)
 			}
 			out[ids[i]] = c
 		}

@@ -23,6 +23,39 @@ func (s Site) DefaultHeader() string { return s.BaseURL + "/headers/original/mis
 // TagURL is the local page of a hashtag.
 func (s Site) TagURL(name string) string { return s.BaseURL + "/tags/" + name }
 
+// AccountWithMove is AccountFrom of a with, when moved is not nil, the Account entity of the
+// account a moved to (one level only, as Mastodon: that account's own move is not followed).
+func AccountWithMove(site Site, a *store.Account, c store.AccountCounts, moved *store.Account, movedCounts store.AccountCounts) Account {
+	out := AccountFrom(site, a, c)
+	if moved != nil {
+		m := AccountFrom(site, moved, movedCounts)
+		out.Moved = &m
+	}
+	return out
+}
+
+// PublicAccount is AccountWithMove as anyone may see it: a suspended account keeps only its
+// names, as Mastodon shows unavailable accounts.
+func PublicAccount(site Site, a *store.Account, c store.AccountCounts, moved *store.Account, movedCounts store.AccountCounts) Account {
+	out := AccountWithMove(site, a, c, moved, movedCounts)
+	if a.Suspended {
+		out = suspendedAccount(site, out)
+	}
+	return out
+}
+
+// suspendedAccount empties a profile the way Mastodon's serializer does for unavailable accounts.
+func suspendedAccount(site Site, a Account) Account {
+	a.DisplayName, a.Note = "", ""
+	a.Avatar, a.AvatarStatic = site.DefaultAvatar(), site.DefaultAvatar()
+	a.Header, a.HeaderStatic = site.DefaultHeader(), site.DefaultHeader()
+	a.Locked, a.Bot, a.Discoverable, a.Indexable = false, false, false, false
+	a.Fields, a.Emojis, a.Roles = []Field{}, []CustomEmoji{}, []any{}
+	a.StatusesCount, a.FollowersCount, a.FollowingCount, a.LastStatusAt = 0, 0, 0, nil
+	a.Suspended = true
+	return a
+}
+
 // AccountFrom builds a public Account entity.
 func AccountFrom(site Site, a *store.Account, c store.AccountCounts) Account {
 	out := Account{

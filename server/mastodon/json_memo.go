@@ -96,3 +96,34 @@ func (c *CredentialJSON) Get(a *store.Account, counts store.AccountCounts, u *st
 		return json.Marshal(CredentialAccountFrom(c.site, a, counts, u, followRequests))
 	})
 }
+
+// AccountJSON keeps the JSON of PublicAccount, which every profile view asks for, by what it
+// is built of; safe for concurrent use.
+type AccountJSON struct {
+	site Site
+	memo *jsonMemo[accountInputs]
+}
+
+type accountInputs struct {
+	account, moved      *store.Account
+	counts, movedCounts store.AccountCounts
+}
+
+// AccountJSONEntries bounds an AccountJSON: entries are some 1.5 KiB.
+const AccountJSONEntries = 4096
+
+// NewAccountJSON makes a cache of at most max accounts.
+func NewAccountJSON(site Site, max int) *AccountJSON {
+	return &AccountJSON{site: site, memo: newJSONMemo(max, func(a, b *accountInputs) bool {
+		return sameRecord(a.account, b.account) && a.counts == b.counts && sameRecord(a.moved, b.moved) && a.movedCounts == b.movedCounts
+	})}
+}
+
+// Get returns json.Marshal(PublicAccount(site, a, counts, moved, movedCounts)); the JSON is
+// shared: never modify it.
+func (c *AccountJSON) Get(a *store.Account, counts store.AccountCounts, moved *store.Account, movedCounts store.AccountCounts) ([]byte, error) {
+	in := accountInputs{account: a, counts: counts, moved: moved, movedCounts: movedCounts}
+	return c.memo.get(a.ID, in, func() ([]byte, error) {
+		return json.Marshal(PublicAccount(c.site, a, counts, moved, movedCounts))
+	})
+}

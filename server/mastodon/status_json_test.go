@@ -133,3 +133,45 @@ func TestCredentialJSONIsWhatMarshalWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestAccountJSONIsWhatMarshalWrites checks AccountJSON against json.Marshal of PublicAccount
+// as the account, its counters and the account it moved to change, on copies of the records.
+func TestAccountJSONIsWhatMarshalWrites(t *testing.T) {
+	site := Site{BaseURL: "https://dept.example"}
+	created := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	account := store.Account{ID: "100", Username: "alice", URI: site.BaseURL + "/users/alice", CreatedAt: created, Note: "<p>hi</p>"}
+	target := store.Account{ID: "200", Username: "alice", Domain: "sales.example", URI: "https://sales.example/users/alice", CreatedAt: created}
+	counts, targetCounts := store.AccountCounts{Statuses: 1}, store.AccountCounts{}
+	var moved *store.Account
+	cache := NewAccountJSON(site, 4)
+	for _, tc := range []struct {
+		name   string
+		change func()
+	}{
+		{"first", func() {}},
+		{"unchanged copies", func() {}},
+		{"counters", func() { counts.Followers++ }},
+		{"profile", func() { account.DisplayName = "Alice A." }},
+		{"moved", func() { account.MovedToURI = target.URI; moved = &target }},
+		{"counters of the account moved to", func() { targetCounts.Followers = 3 }},
+		{"suspended", func() { account.Suspended = true }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.change()
+			a := account // a copy, as the store hands records out
+			var m *store.Account
+			if moved != nil {
+				copied := *moved
+				m = &copied
+			}
+			want, err := json.Marshal(PublicAccount(site, &a, counts, m, targetCounts))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := cache.Get(&a, counts, m, targetCounts)
+			if err != nil || string(got) != string(want) {
+				t.Errorf("got %s (%v)\nwant %s", got, err, want)
+			}
+		})
+	}
+}
