@@ -16,8 +16,8 @@ import (
 
 // The read cache keeps decoded records of the keys almost every request reads (tokens, accounts
 // and their counters, users, statuses and their counters, media, follow-request sets, pages of
-// home timelines, and what a viewer's pages are read with: blocks, mutes, filters, favourites,
-// bookmarks and boosts of the statuses on them) in process memory, so that a hot read costs no Redis round trip. Redis stays the one owner of the data:
+// home timelines, and what a viewer's pages are read with: blocks, mutes, filters, follows of
+// the authors, favourites, bookmarks and boosts of the statuses on them) in process memory, so that a hot read costs no Redis round trip. Redis stays the one owner of the data:
 //
 //   - Every process caching an instance's keys holds a connection on which Redis tracks the
 //     cached key prefixes in broadcast mode (CLIENT TRACKING ... BCAST PREFIX), so a write to one
@@ -210,8 +210,10 @@ func (c *readCache) len() int {
 // broadcast prefixes, so none may start another.
 func (k keys) cachedPrefixes() []string {
 	return []string{k.account(""), k.user(""), k.status(""), k.token(""), k.media(""), k.followRequests(""), k.accountByAcct(), k.homeTimeline(""),
-		// What a viewer's page is read with besides the statuses (queueHidden, queueViewerFlags).
-		k.blocks(""), k.blockedBy(""), k.mutes(""), k.userDomainBlocks(""), k.favourites(""), k.bookmarks(""), k.filters(""), k.reblogIndex()}
+		// What a viewer's page is read with besides the statuses (queueHidden, queueViewerFlags,
+		// the follows of queueRenderData).
+		k.blocks(""), k.blockedBy(""), k.mutes(""), k.userDomainBlocks(""), k.favourites(""), k.bookmarks(""), k.filters(""), k.reblogIndex(),
+		k.following("")}
 }
 
 // StartCache turns on the process-local read cache of at most maxEntries records and keeps it

@@ -54,13 +54,13 @@ func TestCacheSeesWritesOfAnotherProcess(t *testing.T) {
 	bob := localAccount(t, writer, "bob")
 	bobs := postStatus(t, writer, bob, store.Status{Text: "bob's"})
 	alicesPage := func() (string, error) {
-		q := store.RenderQuery{StatusIDs: []string{bobs.ID}, ViewerID: alice.ID, Filters: true}
+		q := store.RenderQuery{StatusIDs: []string{bobs.ID}, AccountIDs: []string{bob.ID}, ViewerID: alice.ID, Filters: true, Following: true}
 		page, err := reader.ReadPage(ctx, store.PageRead{ViewerID: alice.ID, StatusIDs: []string{bobs.ID}, Render: &q})
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("%+v hidden=%v filters=%d", page.Render.ViewerFlags[bobs.ID],
-			store.StatusHidden(page.Hidden, bobs), len(page.Render.Filters)), nil
+		return fmt.Sprintf("%+v hidden=%v filters=%d following=%v", page.Render.ViewerFlags[bobs.ID],
+			store.StatusHidden(page.Hidden, bobs), len(page.Render.Filters), page.Render.Following[bob.ID]), nil
 	}
 	must := func(err error) {
 		if err != nil {
@@ -109,6 +109,7 @@ func TestCacheSeesWritesOfAnotherProcess(t *testing.T) {
 			},
 			write: func() { postStatus(t, writer, alice, store.Status{Text: "to my home"}) },
 		},
+		{name: "follow", read: alicesPage, write: func() { must(writer.Follow(ctx, alice, bob, store.FollowOptions{ShowReblogs: true})) }},
 		{name: "favourite", read: alicesPage, write: func() { must(writer.Favourite(ctx, alice.ID, bobs, true)) }},
 		{name: "bookmark", read: alicesPage, write: func() { must(writer.Bookmark(ctx, alice.ID, bobs.ID)) }},
 		{name: "boost", read: alicesPage, write: func() {

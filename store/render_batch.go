@@ -234,7 +234,7 @@ func (s *Store) queueRenderData(ctx context.Context, p *lazyPipeline, q RenderQu
 	statusCounts := queueCounts(ctx, s, p, q.StatusIDs, s.k.statusCounts(""), statusCountFields, statusCountsOf)
 	var flags func() map[string]ViewerFlags
 	var filters func() ([]*Filter, error)
-	var following *redis.Cmd
+	var following func() ([]bool, error)
 	if q.ViewerID != "" {
 		flags = s.queueViewerFlags(ctx, p, q.ViewerID, q.StatusIDs)
 		if q.Filters {
@@ -245,12 +245,7 @@ func (s *Store) queueRenderData(ctx context.Context, p *lazyPipeline, q RenderQu
 			})
 		}
 		if q.Following && len(q.AccountIDs) > 0 {
-			args := make([]any, 0, 2+len(q.AccountIDs))
-			args = append(args, "zmscore", s.k.following(q.ViewerID))
-			for _, id := range q.AccountIDs {
-				args = append(args, id)
-			}
-			following = p.get().Do(ctx, args...)
+			following = queueScored(ctx, s, p, s.k.following(q.ViewerID), q.AccountIDs, strings.Join(q.AccountIDs, ","))
 		}
 	}
 	polls := s.queuePolls(ctx, p, q.PollIDs, q.ViewerID)
@@ -275,10 +270,9 @@ func (s *Store) queueRenderData(ctx context.Context, p *lazyPipeline, q RenderQu
 		if q.Following && q.ViewerID != "" {
 			out.Following = make(map[string]bool, len(q.AccountIDs))
 			if following != nil {
-				// ZMSCORE answers nil for an account not followed, its score for one followed.
-				scores, _ := following.Slice()
+				follows, _ := following()
 				for i, id := range q.AccountIDs {
-					out.Following[id] = i < len(scores) && scores[i] != nil
+					out.Following[id] = i < len(follows) && follows[i]
 				}
 			}
 		}
@@ -394,21 +388,9 @@ func (s *Store) queueViewerFlags(ctx context.Context, p *lazyPipeline, viewerID 
 		return func() map[string]ViewerFlags { return map[string]ViewerFlags{} }
 	}
 	page := strings.Join(statusIDs, ",")
-	var members []any // boxed once for the three commands, when one of them is read
-	present := func(key string) func() ([]bool, error) {
-		return queueKeyRead(s, key, page, func() redis.Cmder {
-			if members == nil {
-				members = make([]any, len(statusIDs))
-				for i, id := range statusIDs {
-					members[i] = id
-				}
-			}
-			args := make([]any, 0, 2+len(members))
-			args = append(args, "zmscore", key)
-			return p.get().Do(ctx, append(args, members...)...)
-		}, presence)
-	}
-	fav, book, pin := present(s.k.favourites(viewerID)), present(s.k.bookmarks(viewerID)), present(s.k.accountPins(viewerID))
+	fav := queueScored(ctx, s, p, s.k.favourites(viewerID), statusIDs, page)
+	book := queueScored(ctx, s, p, s.k.bookmarks(viewerID), statusIDs, page)
+	pin := queueScored(ctx, s, p, s.k.accountPins(viewerID), statusIDs, page)
 	// The reblog index is one hash for the instance, so its page is named by the viewer too.
 	reblog := queueKeyRead(s, s.k.reblogIndex(), viewerID+":"+page, func() redis.Cmder {
 		fields := make([]string, len(statusIDs))
@@ -431,6 +413,20 @@ func (s *Store) queueViewerFlags(ctx context.Context, p *lazyPipeline, viewerID 
 		}
 		return out
 	}
+}
+
+// queueScored gives which of members are in the sorted set key (a ZMSCORE): from the read cache
+// when the same members, joined into name, were asked for since key last changed, else by
+// queueing the command on p.
+func queueScored(ctx context.Context, s *Store, p *lazyPipeline, key string, members []string, name string) func() ([]bool, error) {
+	return queueKeyRead(s, key, name, func() redis.Cmder {
+		args := make([]any, 0, 2+len(members))
+		args = append(args, "zmscore", key)
+		for _, m := range members {
+			args = append(args, m)
+		}
+		return p.get().Do(ctx, args...)
+	}, presence)
 }
 
 // presence reads a ZMSCORE or HMGET answer as which of the members asked for are there: nil
