@@ -64,6 +64,12 @@ func sameRecord[T any](a, b *T) bool {
 	return a == b || (a != nil && b != nil && reflect.DeepEqual(*a, *b))
 }
 
+// sameValue is sameRecord for records Go can compare with ==, far cheaper than
+// reflect.DeepEqual: comparing a user record that way was 5% of verify_credentials' CPU.
+func sameValue[T comparable](a, b *T) bool {
+	return a == b || (a != nil && b != nil && *a == *b)
+}
+
 // CredentialJSON keeps the JSON of CredentialAccountFrom, which clients ask for at every start
 // (verify_credentials), by what it is built of; safe for concurrent use.
 type CredentialJSON struct {
@@ -84,7 +90,7 @@ const CredentialJSONEntries = 1024
 // NewCredentialJSON makes a cache of at most max accounts.
 func NewCredentialJSON(site Site, max int) *CredentialJSON {
 	return &CredentialJSON{site: site, memo: newJSONMemo(max, func(a, b *credentialInputs) bool {
-		return sameRecord(a.account, b.account) && a.counts == b.counts && sameRecord(a.user, b.user) && a.followRequests == b.followRequests
+		return sameRecord(a.account, b.account) && a.counts == b.counts && sameValue(a.user, b.user) && a.followRequests == b.followRequests
 	})}
 }
 
