@@ -16,12 +16,12 @@ import (
 // as two processes of one instance have.
 func cachedPair(t *testing.T) (a, b *store.Store, prefix string) {
 	t.Helper()
-	rdb := testrig.Redis(t)
+	rdb := testrig.SingleRedis(t)
 	prefix = testrig.Prefix(t, rdb)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	a = store.New(rdb, prefix, testDomain)
-	b = store.New(testrig.Redis(t), prefix, testDomain)
+	b = store.New(testrig.SingleRedis(t), prefix, testDomain)
 	for _, s := range []*store.Store{a, b} {
 		if err := s.StartCache(ctx, 1000); err != nil {
 			t.Fatalf("StartCache: %v", err)
@@ -239,7 +239,7 @@ func TestCacheEmptiedWhenTrackingIsLost(t *testing.T) {
 		t.Fatal("nothing cached after a read")
 	}
 	// Cut this prefix's tracking connections (the writer's too), which the store names.
-	rdb := testrig.Redis(t)
+	rdb := testrig.SingleRedis(t)
 	list, err := rdb.ClientList(ctx).Result()
 	if err != nil {
 		t.Fatal(err)

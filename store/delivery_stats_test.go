@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"watercooler/store"
+	"watercooler/testrig"
 )
 
 // TestDeliveryHistory counts outcomes in hour buckets and reads them back as series per host,
@@ -56,7 +57,7 @@ func TestDeliveryHistory(t *testing.T) {
 	if hr := got["hr.example"]; hr[0].Delivered != 1 {
 		t.Errorf("hr's oldest hour = %+v, want one delivery", hr[0])
 	}
-	keys, err := rdb.Keys(ctx, "{"+prefix+"}:delivery:stats:*").Result()
+	keys, err := testrig.Keys(ctx, rdb, "{"+prefix+"}:delivery:stats:*")
 	if err != nil || len(keys) != 4 {
 		t.Fatalf("stats keys = %v, %v", keys, err)
 	}

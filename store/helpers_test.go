@@ -20,7 +20,7 @@ const (
 )
 
 // rawStore is a store whose prefix the test knows, so it can inspect raw keys.
-func rawStore(t *testing.T) (*store.Store, *redis.Client, string) {
+func rawStore(t *testing.T) (*store.Store, redis.UniversalClient, string) {
 	t.Helper()
 	rdb := testrig.Redis(t)
 	prefix := testrig.Prefix(t, rdb)

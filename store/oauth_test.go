@@ -17,19 +17,17 @@ func redisValues(t *testing.T, st *store.Store, knownKeySuffix string) map[strin
 	t.Helper()
 	ctx := context.Background()
 	rdb := st.Redis()
-	var known []string
-	keys := rdb.Scan(ctx, 0, "{*}:"+knownKeySuffix, 1000).Iterator()
-	for keys.Next(ctx) {
-		known = append(known, keys.Val())
-	}
-	if err := keys.Err(); err != nil || len(known) != 1 {
+	known, err := testrig.Keys(ctx, rdb, "{*}:"+knownKeySuffix)
+	if err != nil || len(known) != 1 {
 		t.Fatalf("finding the key space through %s: %v, %v", knownKeySuffix, known, err)
 	}
 	prefix := known[0][:strings.Index(known[0], "}:")+2]
 	out := map[string]string{}
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		key := iter.Val()
+	keys, err := testrig.Keys(ctx, rdb, prefix+"*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range keys {
 		var val string
 		switch rdb.Type(ctx, key).Val() {
 		case "string":
@@ -46,9 +44,6 @@ func redisValues(t *testing.T, st *store.Store, knownKeySuffix string) map[strin
 			val = strings.Join(rdb.LRange(ctx, key, 0, -1).Val(), "\n")
 		}
 		out[key] = val
-	}
-	if err := iter.Err(); err != nil {
-		t.Fatalf("scan: %v", err)
 	}
 	return out
 }

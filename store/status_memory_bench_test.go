@@ -29,7 +29,7 @@ const statusMemoryCount = 10000
 //	go test -run XX -bench StatusMemory -benchtime 1x ./store/
 func BenchmarkStatusMemory(b *testing.B) {
 	ctx := context.Background()
-	rdb := testrig.Redis(b)
+	rdb := testrig.SingleRedis(b) // used_memory is one server's
 	renderer := text.NewRenderer(testBaseURL)
 	for b.Loop() {
 		prefix := testrig.Prefix(b, rdb)

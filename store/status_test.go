@@ -60,13 +60,15 @@ func TestCreateStatusFansOutToEveryFollower(t *testing.T) {
 }
 
 // keysMentioning lists every key of the prefix whose name, members, fields or values mention id.
-func keysMentioning(t *testing.T, rdb *redis.Client, prefix, id string) []string {
+func keysMentioning(t *testing.T, rdb redis.UniversalClient, prefix, id string) []string {
 	t.Helper()
 	ctx := context.Background()
 	var out []string
-	iter := rdb.Scan(ctx, 0, "{"+prefix+"}:*", 1000).Iterator()
-	for iter.Next(ctx) {
-		key := iter.Val()
+	keys, err := testrig.Keys(ctx, rdb, "{"+prefix+"}:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range keys {
 		if strings.Contains(key, id) {
 			out = append(out, key)
 			continue
@@ -92,9 +94,6 @@ func keysMentioning(t *testing.T, rdb *redis.Client, prefix, id string) []string
 				break
 			}
 		}
-	}
-	if err := iter.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return out
 }

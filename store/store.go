@@ -41,6 +41,8 @@ type Store struct {
 	// cache holds hot records in process memory once StartCache has run (see cache.go); nil
 	// before.
 	cache *readCache
+	// sharded: the stream channels use sharded pub/sub, as they must on a cluster (see publish).
+	sharded bool
 }
 
 // Sizes of the memos: about 1 KiB per status and 2 KiB per account decoded, JSON included, and
@@ -54,11 +56,13 @@ const (
 // New returns a Store whose keys all start with the {prefix} hash tag. Domain is the instance's
 // host, used to tell local accounts from remote ones.
 func New(rdb redis.UniversalClient, prefix, domain string) *Store {
-	return &Store{
+	s := &Store{
 		rdb: rdb, k: newKeys(prefix), domain: domain, ids: newIDGenerator(rdb, newKeys(prefix)),
 		statusMemo: newMemo(statusMemoSize, decodeStatus), accountMemo: newMemo[Account](accountMemoSize, nil),
 		tokenOwners: newBounded[string](tokenOwnersSize),
 	}
+	_, s.sharded = rdb.(*redis.ClusterClient)
+	return s
 }
 
 // Redis exposes the client for components that run their own queues on the same Redis.

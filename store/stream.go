@@ -92,8 +92,16 @@ func (s *Store) TokenStream(t *Token) string { return s.k.streamToken(t.Hash) }
 
 // publish queues an event on p. Queued inside a MULTI, Redis sends it at EXEC, after the
 // writes and atomically with them: a subscriber that reads on receipt sees the data, and a
-// transaction aborted by WATCH publishes nothing.
+// transaction aborted by WATCH publishes nothing. On a cluster it is sharded (SPUBLISH): a plain
+// PUBLISH goes to any node and reaches the others over the cluster bus, so two events of one
+// writer, sent through different nodes, could arrive in the wrong order (a status's deletion
+// before its update); a sharded one goes to the node of the channel's slot, which the
+// department's hash tag makes the node of its data, in the same MULTI.
 func (s *Store) publish(ctx context.Context, p redis.Pipeliner, channel string, ev StreamEvent) {
+	if s.sharded {
+		p.SPublish(ctx, channel, ev.encode())
+		return
+	}
 	p.Publish(ctx, channel, ev.encode())
 }
 
@@ -158,10 +166,11 @@ var ErrStreamClosed = errors.New("stream subscriber closed")
 // StreamSubscriber is one process's subscription to the instance's stream channels: a single
 // pub/sub connection whose channels are reference counted, so that any number of local
 // listeners of a channel cost one Redis subscription, and a channel nobody here listens to
-// costs nothing. It uses plain rather than sharded pub/sub (SSUBSCRIBE), which the embedded
-// Redis of the demo mode lacks.
+// costs nothing. It uses plain pub/sub on a single server (the embedded Redis of the demo mode
+// lacks sharded pub/sub) and sharded pub/sub on a cluster (see publish).
 type StreamSubscriber struct {
 	ps      *redis.PubSub
+	sharded bool
 	deliver func(channel string, ev StreamEvent)
 	onError func(error)
 
@@ -194,6 +203,7 @@ type subscriptionWaiter struct {
 func (s *Store) SubscribeStreams(deliver func(channel string, ev StreamEvent), onError func(error)) *StreamSubscriber {
 	sub := &StreamSubscriber{
 		ps:       s.rdb.Subscribe(context.Background()),
+		sharded:  s.sharded,
 		deliver:  deliver,
 		onError:  onError,
 		channels: map[string]*channelSubscription{},
@@ -215,7 +225,7 @@ func (sub *StreamSubscriber) receive() {
 	for msg := range sub.ps.ChannelWithSubscriptions(redis.WithChannelSize(streamBacklog)) {
 		switch m := msg.(type) {
 		case *redis.Subscription:
-			if m.Kind == "subscribe" {
+			if m.Kind == "subscribe" || m.Kind == "ssubscribe" {
 				sub.confirm(m.Channel)
 			}
 		case *redis.Message:
@@ -280,7 +290,7 @@ func (sub *StreamSubscriber) Subscribe(ctx context.Context, channels ...string) 
 	if len(fresh) > 0 {
 		// A failed write is retried by the reconnection, which subscribes to every channel
 		// again; the confirmation wait below covers both cases.
-		if err := sub.ps.Subscribe(ctx, fresh...); err != nil {
+		if err := sub.subscribe(ctx, fresh...); err != nil {
 			sub.onError(err)
 		}
 	}
@@ -296,6 +306,21 @@ func (sub *StreamSubscriber) Subscribe(ctx context.Context, channels ...string) 
 		}
 	}
 	return nil
+}
+
+// subscribe and unsubscribe send the (sharded) pub/sub commands for channels.
+func (sub *StreamSubscriber) subscribe(ctx context.Context, channels ...string) error {
+	if sub.sharded {
+		return sub.ps.SSubscribe(ctx, channels...)
+	}
+	return sub.ps.Subscribe(ctx, channels...)
+}
+
+func (sub *StreamSubscriber) unsubscribe(ctx context.Context, channels ...string) error {
+	if sub.sharded {
+		return sub.ps.SUnsubscribe(ctx, channels...)
+	}
+	return sub.ps.Unsubscribe(ctx, channels...)
 }
 
 // Unsubscribe removes one listener from each channel, ending the Redis subscription of the
@@ -322,7 +347,7 @@ func (sub *StreamSubscriber) Unsubscribe(channels ...string) {
 		select {
 		case <-sub.closed:
 		default:
-			if err := sub.ps.Unsubscribe(context.Background(), gone...); err != nil {
+			if err := sub.unsubscribe(context.Background(), gone...); err != nil {
 				sub.onError(err)
 			}
 		}

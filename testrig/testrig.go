@@ -10,6 +10,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,18 +28,31 @@ import (
 	"watercooler/store"
 )
 
-// Redis connects to the test suite's Redis or fails the test with the way to start it.
-func Redis(t testing.TB) *redis.Client {
+// Redis connects to the test suite's Redis or fails the test with the way to start it. The
+// suite's Redis is a single server, or a Redis Cluster when WATERCOOLER_TEST_REDIS is a
+// redis+cluster:// URL (scripts/test runs the store and federation suites on one too).
+func Redis(t testing.TB) redis.UniversalClient {
 	t.Helper()
 	url := config.TestRedisURL()
 	if url == "" {
 		t.Fatal("WATERCOOLER_TEST_REDIS is not set: run the test suite with scripts/test, which starts a redis-server for it")
 	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
+	var rdb redis.UniversalClient
+	if clusterURL, ok, err := config.ClusterURL(url); err != nil {
 		t.Fatalf("WATERCOOLER_TEST_REDIS=%q: %v", url, err)
+	} else if ok {
+		opts, err := redis.ParseClusterURL(clusterURL)
+		if err != nil {
+			t.Fatalf("WATERCOOLER_TEST_REDIS=%q: %v", url, err)
+		}
+		rdb = redis.NewClusterClient(opts)
+	} else {
+		opts, err := redis.ParseURL(url)
+		if err != nil {
+			t.Fatalf("WATERCOOLER_TEST_REDIS=%q: %v", url, err)
+		}
+		rdb = redis.NewClient(opts)
 	}
-	rdb := redis.NewClient(opts)
 	t.Cleanup(func() { rdb.Close() })
 	if err := rdb.Ping(context.Background()).Err(); err != nil {
 		t.Fatalf("test Redis at %s does not answer: %v", url, err)
@@ -46,18 +60,70 @@ func Redis(t testing.TB) *redis.Client {
 	return rdb
 }
 
+// SingleRedis is Redis for tests of what only a single server offers (the read cache's
+// CLIENT TRACKING, databases): they are skipped when the suite runs on a cluster.
+func SingleRedis(t testing.TB) *redis.Client {
+	t.Helper()
+	single, ok := Redis(t).(*redis.Client)
+	if !ok {
+		t.Skip("needs a single Redis server; the suite's is a cluster")
+	}
+	return single
+}
+
 // Prefix returns a key prefix no other test uses and deletes its keys when the test ends.
-func Prefix(t testing.TB, rdb *redis.Client) string {
+func Prefix(t testing.TB, rdb redis.UniversalClient) string {
 	t.Helper()
 	prefix := "t" + store.RandomToken(6)
 	t.Cleanup(func() {
 		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, "{"+prefix+"}:*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
+		keys, _ := Keys(ctx, rdb, "{"+prefix+"}:*")
+		for _, k := range keys {
+			rdb.Del(ctx, k)
 		}
 	})
 	return prefix
+}
+
+// eachServer runs f on the single server, or on every master of a cluster: SCAN, KEYS and
+// PUBSUB NUMSUB answer for the node they are sent to only.
+func eachServer(ctx context.Context, rdb redis.UniversalClient, f func(context.Context, *redis.Client) error) error {
+	if cluster, ok := rdb.(*redis.ClusterClient); ok {
+		return cluster.ForEachMaster(ctx, f)
+	}
+	return f(ctx, rdb.(*redis.Client))
+}
+
+// Keys lists the keys matching pattern on the suite's Redis, every master of a cluster included.
+func Keys(ctx context.Context, rdb redis.UniversalClient, pattern string) ([]string, error) {
+	var mu sync.Mutex
+	var out []string
+	err := eachServer(ctx, rdb, func(ctx context.Context, node *redis.Client) error {
+		iter := node.Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			out = append(out, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
+	})
+	return out, err
+}
+
+// Subscribers counts the pub/sub subscriptions to channel, plain and sharded, on the suite's
+// Redis, every master of a cluster included.
+func Subscribers(ctx context.Context, rdb redis.UniversalClient, channel string) (int64, error) {
+	var n atomic.Int64
+	err := eachServer(ctx, rdb, func(ctx context.Context, node *redis.Client) error {
+		plain, err := node.PubSubNumSub(ctx, channel).Result()
+		if err != nil {
+			return err
+		}
+		sharded, err := node.PubSubShardNumSub(ctx, channel).Result()
+		n.Add(plain[channel] + sharded[channel])
+		return err
+	})
+	return n.Load(), err
 }
 
 // NewStore returns a store in its own key space on the test Redis.
@@ -129,8 +195,11 @@ func StartInstance(t testing.TB, options ...func(*config.Config)) *Instance {
 	st := store.New(rdb, prefix, cfg.Domain())
 	cacheCtx, stopCache := context.WithCancel(context.Background())
 	t.Cleanup(stopCache)
-	if err := st.StartCache(cacheCtx, store.DefaultCacheEntries); err != nil {
-		t.Fatalf("read cache: %v", err)
+	if _, single := rdb.(*redis.Client); single {
+		// On a cluster an instance serves without it, as serve does.
+		if err := st.StartCache(cacheCtx, store.DefaultCacheEntries); err != nil {
+			t.Fatalf("read cache: %v", err)
+		}
 	}
 	log := Logger(t).With("instance", cfg.Domain())
 	fed, err := federation.New(context.Background(), cfg, st, log, loopbackFederation(cfg))
