@@ -131,16 +131,10 @@ func (s *Store) Account(ctx context.Context, id string) (*Account, error) {
 
 // Accounts reads many accounts in one round trip, keyed by id; unknown ids are absent.
 func (s *Store) Accounts(ctx context.Context, ids []string) (map[string]*Account, error) {
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = s.k.account(id)
-	}
-	hits, found, miss := cachedMany[*Account](s, keys)
-	out := make(map[string]*Account, len(ids))
-	for i, a := range hits {
-		if found[i] {
-			out[a.ID] = a.clone()
-		}
+	prefix := s.k.account("")
+	out, miss := cachedByID[*Account](s, prefix, ids)
+	for id, a := range out {
+		out[id] = a.clone()
 	}
 	if len(miss) == 0 {
 		return out, nil
@@ -148,7 +142,7 @@ func (s *Store) Accounts(ctx context.Context, ids []string) (map[string]*Account
 	epoch := s.cache.begin()
 	missKeys := make([]string, len(miss))
 	for j, i := range miss {
-		missKeys[j] = keys[i]
+		missKeys[j] = prefix + ids[i]
 	}
 	list, err := mgetJSON[Account](ctx, s.rdb, missKeys)
 	if err != nil {
@@ -319,35 +313,12 @@ func (s *Store) PrivateKey(ctx context.Context, accountID string) (string, error
 
 // AccountCounts reads the counters of many accounts in one round trip.
 func (s *Store) AccountCounts(ctx context.Context, ids []string) (map[string]AccountCounts, error) {
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = s.k.accountCounts(id)
-	}
-	hits, found, miss := cachedMany[AccountCounts](s, keys)
-	out := make(map[string]AccountCounts, len(ids))
-	for i, id := range ids {
-		if found[i] {
-			out[id] = hits[i]
-		}
-	}
-	if len(miss) == 0 {
-		return out, nil
-	}
-	epoch := s.cache.begin()
-	p := s.rdb.Pipeline()
-	cmds := make([]*redis.SliceCmd, len(miss))
-	for j, i := range miss {
-		cmds[j] = p.HMGet(ctx, keys[i], "statuses", "followers", "following", "last_status_at")
-	}
-	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+	p := &lazyPipeline{rdb: s.rdb}
+	counts := queueCounts(ctx, s, p, ids, s.k.accountCounts(""), accountCountFields, accountCountsOf)
+	if err := p.exec(ctx); err != nil {
 		return nil, fmt.Errorf("account counts: %w", err)
 	}
-	for j, i := range miss {
-		c := accountCountsOf(cmds[j].Val())
-		s.cache.put(epoch, keys[i], c)
-		out[ids[i]] = c
-	}
-	return out, nil
+	return counts(), nil
 }
 
 // LocalUsage counts local accounts and their statuses, for NodeInfo and the instance entity.

@@ -407,17 +407,18 @@ func (s *Store) CachedAccount(id string) *Account {
 	return nil
 }
 
-// cachedMany returns the cached records of keys and, in miss, the indexes of those not cached.
-func cachedMany[T any](s *Store, keys []string) (hits []T, found []bool, miss []int) {
-	hits, found = make([]T, len(keys)), make([]bool, len(keys))
-	for i, k := range keys {
-		if v, ok := s.cache.get(k); ok {
-			hits[i], found[i] = v.(T), true
+// cachedByID returns, by id, the cached records of the keys prefix+id and, in miss, the indexes
+// of the ids not cached.
+func cachedByID[T any](s *Store, prefix string, ids []string) (found map[string]T, miss []int) {
+	found = make(map[string]T, len(ids))
+	for i, id := range ids {
+		if v, ok := s.cache.getByID(prefix, id); ok {
+			found[id] = v.(T)
 		} else {
 			miss = append(miss, i)
 		}
 	}
-	return hits, found, miss
+	return found, miss
 }
 
 // clone copies a status deeply enough that changing the copy leaves a shared original as it was.

@@ -189,15 +189,7 @@ func (s *Store) queueStatuses(ctx context.Context, p *lazyPipeline, ids []string
 // an MGET of the others on p; the returned function, called after p runs, decodes them with
 // decode (of an id and its JSON) and gives every record found by id.
 func queueCached[T any](ctx context.Context, s *Store, p *lazyPipeline, decode func(id, raw string) (*T, error), ids []string, prefix string) func() (map[string]*T, error) {
-	out := make(map[string]*T, len(ids))
-	var miss []int
-	for i, id := range ids {
-		if v, ok := s.cache.getByID(prefix, id); ok {
-			out[id] = v.(*T)
-		} else {
-			miss = append(miss, i)
-		}
-	}
+	out, miss := cachedByID[*T](s, prefix, ids)
 	if len(miss) == 0 {
 		return func() (map[string]*T, error) { return out, nil }
 	}
@@ -466,15 +458,7 @@ var (
 // HMGET of fields of the others on p; the returned function, called after p runs, gives every
 // id's counters (zero when absent), as decode makes them of the HMGET reply.
 func queueCounts[C any](ctx context.Context, s *Store, p *lazyPipeline, ids []string, prefix string, fields []any, decode func([]any) C) func() map[string]C {
-	out := make(map[string]C, len(ids))
-	var miss []int
-	for i, id := range ids {
-		if v, ok := s.cache.getByID(prefix, id); ok {
-			out[id] = v.(C)
-		} else {
-			miss = append(miss, i)
-		}
-	}
+	out, miss := cachedByID[C](s, prefix, ids)
 	if len(miss) == 0 {
 		return func() map[string]C { return out }
 	}

@@ -403,35 +403,12 @@ func (s *Store) Statuses(ctx context.Context, ids []string) ([]*Status, error) {
 
 // StatusCounts reads the counters of many statuses in one round trip.
 func (s *Store) StatusCounts(ctx context.Context, ids []string) (map[string]StatusCounts, error) {
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = s.k.statusCounts(id)
-	}
-	hits, found, miss := cachedMany[StatusCounts](s, keys)
-	out := make(map[string]StatusCounts, len(ids))
-	for i, id := range ids {
-		if found[i] {
-			out[id] = hits[i]
-		}
-	}
-	if len(miss) == 0 {
-		return out, nil
-	}
-	epoch := s.cache.begin()
-	p := s.rdb.Pipeline()
-	cmds := make([]*redis.SliceCmd, len(miss))
-	for j, i := range miss {
-		cmds[j] = p.HMGet(ctx, keys[i], "replies", "reblogs", "favourites", "quotes")
-	}
-	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+	p := &lazyPipeline{rdb: s.rdb}
+	counts := queueCounts(ctx, s, p, ids, s.k.statusCounts(""), statusCountFields, statusCountsOf)
+	if err := p.exec(ctx); err != nil {
 		return nil, fmt.Errorf("status counts: %w", err)
 	}
-	for j, i := range miss {
-		c := statusCountsOf(cmds[j].Val())
-		s.cache.put(epoch, keys[i], c)
-		out[ids[i]] = c
-	}
-	return out, nil
+	return counts(), nil
 }
 
 // UpdateStatus replaces a status's editable parts, keeping the previous version in its history.
