@@ -74,7 +74,15 @@ func newReadCache(max int) *readCache {
 }
 
 // get returns the cached record of key, if any.
-func (c *readCache) get(key string) (any, bool) { return c.getByID(key, "") }
+func (c *readCache) get(key string) (any, bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.items[key]
+	return c.hitLocked(e, ok)
+}
 
 // getByID returns the cached record of the key prefix+id, if any, without making the key: a
 // page's reads look up some forty keys, each of which was an allocation.
@@ -86,7 +94,12 @@ func (c *readCache) getByID(prefix, id string) (any, bool) {
 	key := append(append(scratch[:0], prefix...), id...)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.items[string(key)]                // a lookup by string(bytes) copies nothing
+	e, ok := c.items[string(key)] // a lookup by string(bytes) copies nothing
+	return c.hitLocked(e, ok)
+}
+
+// hitLocked gives the record of a looked-up entry, marking it used.
+func (c *readCache) hitLocked(e *list.Element, ok bool) (any, bool) {
 	if !ok || e.Value.(*cacheEntry).val == nil { // nil: an entry holding derived values only
 		return nil, false
 	}

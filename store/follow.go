@@ -304,6 +304,13 @@ func (s *Store) Relationships(ctx context.Context, accountID string, targetIDs [
 // in the read cache (see queueHidden), so that every status an account is shown, which must
 // not be one of an author who blocks it, costs no round trip for it.
 func (s *Store) IsBlockedBy(ctx context.Context, accountID, targetID string) (bool, error) {
+	if s.cache == nil { // no list to keep (a cluster, the demo's Redis): ask for the one member
+		blocked, err := zHas(ctx, s.rdb, s.k.blockedBy(accountID), targetID)
+		if err != nil {
+			return false, fmt.Errorf("blocked by: %w", err)
+		}
+		return blocked, nil
+	}
 	p := &lazyPipeline{rdb: s.rdb}
 	blockers := queueMembers(ctx, s, p, s.k.blockedBy(accountID))
 	if err := p.exec(ctx); err != nil {

@@ -178,3 +178,38 @@ func TestMuteWithAndWithoutNotifications(t *testing.T) {
 		t.Error("bob still hidden after unmute")
 	}
 }
+
+// TestIsBlockedBy checks both ways IsBlockedBy answers: from the blockers' list the read cache
+// keeps, and with no cache (a cluster) by asking for the one member; a block and an unblock are
+// seen by the next read either way.
+func TestIsBlockedBy(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		store func(t *testing.T) *store.Store
+	}{
+		{"no cache", func(t *testing.T) *store.Store { return testrig.NewStore(t, testDomain) }},
+		{"read cache", func(t *testing.T) *store.Store { st, _, _ := cachedPair(t); return st }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := tc.store(t)
+			alice, bob := localAccount(t, st, "alice"), localAccount(t, st, "bob")
+			check := func(want bool) {
+				t.Helper()
+				if got, err := st.IsBlockedBy(ctx, alice.ID, bob.ID); err != nil || got != want {
+					t.Fatalf("IsBlockedBy = %v, %v; want %v", got, err, want)
+				}
+			}
+			check(false)
+			check(false) // the second read from the cache, where there is one
+			if err := st.Block(ctx, bob.ID, alice.ID); err != nil {
+				t.Fatal(err)
+			}
+			check(true)
+			if err := st.Unblock(ctx, bob.ID, alice.ID); err != nil {
+				t.Fatal(err)
+			}
+			check(false)
+		})
+	}
+}

@@ -234,7 +234,7 @@ func (s *Store) queueRenderData(ctx context.Context, p *lazyPipeline, q RenderQu
 				return p.get().HGetAll(ctx, s.k.filters(q.ViewerID))
 			}, func(c redis.Cmder) ([]*Filter, error) {
 				return decodeFilters(c.(*redis.MapStringStringCmd).Val())
-			})
+			}, nil)
 		}
 		if q.Following && len(q.AccountIDs) > 0 {
 			following = queueScored(ctx, s, p, s.k.following(q.ViewerID), q.AccountIDs, strings.Join(q.AccountIDs, ","))
@@ -305,24 +305,16 @@ const maxCachedMembers = 4096
 // p.
 func queueMembers(ctx context.Context, s *Store, p *lazyPipeline, key string) func() ([]string, error) {
 	return queueKeyRead(s, key, "", func() redis.Cmder { return p.get().ZRange(ctx, key, 0, -1) },
-		func(c redis.Cmder) ([]string, error) {
-			members, err := c.(*redis.StringSliceCmd).Result()
-			if err == nil && len(members) > maxCachedMembers {
-				return members, errNotCached
-			}
-			return members, err
-		})
+		func(c redis.Cmder) ([]string, error) { return c.(*redis.StringSliceCmd).Result() },
+		func(members []string) bool { return len(members) <= maxCachedMembers })
 }
-
-// errNotCached is what a decode of queueKeyRead answers, with its value, for a value too large
-// to keep.
-var errNotCached = errors.New("not cached")
 
 // queueKeyRead gives what decode makes of a read of key: from the read cache when it holds it
 // (as key's record, or as the value derived from key named name when name is not empty), else
 // by queueing the read on p with queue and caching what decode makes of its answer after p
-// runs. The cache drops it with key, so it holds only for values that depend on key alone.
-func queueKeyRead[T any](s *Store, key, name string, queue func() redis.Cmder, decode func(redis.Cmder) (T, error)) func() (T, error) {
+// runs, unless keep (when not nil) refuses it. The cache drops it with key, so it holds only
+// for values that depend on key alone.
+func queueKeyRead[T any](s *Store, key, name string, queue func() redis.Cmder, decode func(redis.Cmder) (T, error), keep func(T) bool) func() (T, error) {
 	var v any
 	var ok bool
 	if name == "" {
@@ -337,10 +329,7 @@ func queueKeyRead[T any](s *Store, key, name string, queue func() redis.Cmder, d
 	cmd := queue()
 	return func() (T, error) {
 		val, err := decode(cmd)
-		if errors.Is(err, errNotCached) {
-			return val, nil
-		}
-		if err != nil || cmd.Err() != nil {
+		if err != nil || cmd.Err() != nil || (keep != nil && !keep(val)) {
 			return val, err
 		}
 		if name == "" {
@@ -390,7 +379,7 @@ func (s *Store) queueViewerFlags(ctx context.Context, p *lazyPipeline, viewerID 
 			fields[i] = viewerID + "/" + id
 		}
 		return p.get().HMGet(ctx, s.k.reblogIndex(), fields...)
-	}, presence)
+	}, presence, nil)
 	return func() map[string]ViewerFlags {
 		isFav, _ := fav()
 		isBook, _ := book()
@@ -418,7 +407,7 @@ func queueScored(ctx context.Context, s *Store, p *lazyPipeline, key string, mem
 			args = append(args, m)
 		}
 		return p.get().Do(ctx, args...)
-	}, presence)
+	}, presence, nil)
 }
 
 // presence reads a ZMSCORE or HMGET answer as which of the members asked for are there: nil
