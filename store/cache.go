@@ -222,7 +222,7 @@ func (c *readCache) len() int {
 // cachedPrefixes are the key prefixes the cache may hold keys of. Redis refuses overlapping
 // broadcast prefixes, so none may start another.
 func (k keys) cachedPrefixes() []string {
-	return []string{k.account(""), k.user(""), k.status(""), k.token(""), k.media(""), k.followRequests(""), k.accountByAcct(), k.homeTimeline(""),
+	return []string{k.account(""), k.user(""), k.status(""), k.token(""), k.media(""), k.followRequests(""), k.accountByAcct(), k.homeTimelines(),
 		// What a viewer's page is read with besides the statuses (queueHidden, queueViewerFlags,
 		// the follows of queueRenderData).
 		k.blocks(""), k.blockedBy(""), k.mutes(""), k.userDomainBlocks(""), k.favourites(""), k.bookmarks(""), k.filters(""), k.reblogIndex(),

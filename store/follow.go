@@ -23,17 +23,15 @@ func (s *Store) Follow(ctx context.Context, follower, target *Account, opts Foll
 	if err != nil {
 		return err
 	}
-	_, err = s.applyOnce(ctx, s.k.following(follower.ID),
+	var timelines *timelineJob
+	wrote, err := s.applyOnce(ctx, s.k.following(follower.ID),
 		func(tx *redis.Tx) (bool, error) { return zHas(ctx, tx, s.k.following(follower.ID), target.ID) },
 		func(p redis.Pipeliner) {
 			p.ZAdd(ctx, s.k.following(follower.ID), z)
 			p.ZAdd(ctx, s.k.followers(target.ID), redis.Z{Score: z.Score, Member: follower.ID})
 			if follower.Local() {
 				p.ZAdd(ctx, s.k.localFollowers(target.ID), redis.Z{Score: z.Score, Member: follower.ID})
-				for _, st := range backfill {
-					p.ZAdd(ctx, s.k.homeTimeline(follower.ID), redis.Z{Score: idScore(st), Member: st})
-				}
-				p.ZRemRangeByRank(ctx, s.k.homeTimeline(follower.ID), 0, -HomeTimelineLength-1)
+				timelines = s.queueTimelineJob(ctx, p, timelineMove{Homes: []string{follower.ID}, Add: backfill})
 			}
 			p.ZRem(ctx, s.k.followRequests(target.ID), follower.ID)
 			p.ZRem(ctx, s.k.requested(follower.ID), target.ID)
@@ -45,6 +43,9 @@ func (s *Store) Follow(ctx context.Context, follower, target *Account, opts Foll
 		})
 	if err != nil {
 		return fmt.Errorf("follow %s → %s: %w", follower.ID, target.ID, err)
+	}
+	if wrote {
+		s.finishTimelineJob(ctx, timelines)
 	}
 	return s.SetFollowOptions(ctx, follower.ID, target.ID, opts)
 }
@@ -150,7 +151,8 @@ func (s *Store) Unfollow(ctx context.Context, followerID, targetID string) error
 	if err != nil {
 		return fmt.Errorf("unfollow: %w", err)
 	}
-	_, err = s.applyOnce(ctx, s.k.following(followerID),
+	var timelines *timelineJob
+	wrote, err := s.applyOnce(ctx, s.k.following(followerID),
 		func(tx *redis.Tx) (bool, error) {
 			has, err := zHas(ctx, tx, s.k.following(followerID), targetID)
 			return !has, err
@@ -163,19 +165,17 @@ func (s *Store) Unfollow(ctx context.Context, followerID, targetID string) error
 			p.HIncrBy(ctx, s.k.accountCounts(targetID), "followers", -1)
 			p.SRem(ctx, s.k.notifySubscribers(targetID), followerID)
 			p.HDel(ctx, s.k.followFilters(targetID), followerID)
-			if len(recent) > 0 {
-				p.ZRem(ctx, s.k.homeTimeline(followerID), toAny(recent)...)
-			}
 			for _, list := range lists {
 				p.SRem(ctx, s.k.listMembers(list), targetID)
 				p.SRem(ctx, s.k.memberOfLists(targetID), list)
-				if len(recent) > 0 {
-					p.ZRem(ctx, s.k.listTimeline(list), toAny(recent)...)
-				}
 			}
+			timelines = s.queueTimelineJob(ctx, p, timelineMove{Homes: []string{followerID}, Lists: lists, Remove: recent})
 		})
 	if err != nil {
 		return fmt.Errorf("unfollow %s → %s: %w", followerID, targetID, err)
+	}
+	if wrote {
+		s.finishTimelineJob(ctx, timelines)
 	}
 	return s.RejectFollowRequest(ctx, followerID, targetID)
 }

@@ -92,13 +92,3 @@ func (s *Store) filterHomes(ctx context.Context, st *Status, f *fanOut) error {
 	f.homes = kept
 	return nil
 }
-
-// trackHomeReblog queues the note that st, a boost, entered home, so that later boosts of the
-// same post stay out while it is in the home timeline's span.
-func (s *Store) trackHomeReblog(ctx context.Context, p redis.Pipeliner, st *Status, home string) {
-	if st.ReblogOfID == "" {
-		return
-	}
-	p.ZAdd(ctx, s.k.homeReblogs(home), redis.Z{Score: idScore(st.ID), Member: st.ReblogOfID})
-	p.ZRemRangeByRank(ctx, s.k.homeReblogs(home), 0, -HomeTimelineLength-1)
-}

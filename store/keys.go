@@ -2,12 +2,18 @@ package store
 
 import "strconv"
 
-// keys builds every Redis key of one instance. All keys carry the instance's hash tag
-// ({prefix}), so each MULTI/EXEC and Lua script touches a single hash slot and runs unchanged on
-// Redis Cluster; an organization spreads over a cluster by department, one slot per instance.
-type keys struct{ p string }
+// keys builds every Redis key of one instance. The department's records and indexes carry the
+// instance's hash tag ({prefix}), so each MULTI/EXEC and Lua script touches a single hash slot
+// and runs unchanged on Redis Cluster. The timelines that fan-out fills, one per reader (home
+// and list timelines), are most of a department's keys and of its writes: each carries a tag of
+// its own ({prefix:tl:home:id}), so on a cluster they spread over every master, and writes
+// reach them through timeline jobs (timeline_jobs.go) instead of the record's MULTI.
+type keys struct {
+	p      string // "{prefix}:", before the keys in the department's slot
+	spread string // "{prefix:", opening the tag of a key in a slot of its own
+}
 
-func newKeys(prefix string) keys { return keys{p: "{" + prefix + "}:"} }
+func newKeys(prefix string) keys { return keys{p: "{" + prefix + "}:", spread: "{" + prefix + ":"} }
 
 // Id minting (ids.go): the secret that masks the low bits of local ids, and the node leases that
 // keep every process's ids apart.
@@ -60,13 +66,14 @@ func (k keys) favourites(accountID string) string { return k.p + "favourites:" +
 func (k keys) bookmarks(accountID string) string  { return k.p + "bookmarks:" + accountID }
 
 // Timelines.
-func (k keys) homeTimeline(accountID string) string { return k.p + "tl:home:" + accountID }
+func (k keys) homeTimelines() string                { return k.spread + "tl:home:" } // what every home's keys start with
+func (k keys) homeTimeline(accountID string) string { return k.homeTimelines() + accountID + "}" }
 func (k keys) localTimeline() string                { return k.p + "tl:local" }
 func (k keys) remoteTimeline() string               { return k.p + "tl:remote" }
 func (k keys) localMediaTimeline() string           { return k.p + "tl:local:media" }
 func (k keys) remoteMediaTimeline() string          { return k.p + "tl:remote:media" }
 func (k keys) tagTimeline(tag string) string        { return k.p + "tl:tag:" + tag }
-func (k keys) listTimeline(listID string) string    { return k.p + "tl:list:" + listID }
+func (k keys) listTimeline(listID string) string    { return k.spread + "tl:list:" + listID + "}" }
 
 // Hashtags.
 func (k keys) tagSearch() string                    { return k.p + "idx:tag:search" } // lex zset of tag names
@@ -173,7 +180,7 @@ func (k keys) followFilters(id string) string {
 	return k.p + "follow_filters:" + id // hash local follower → options
 }
 func (k keys) homeReblogs(accountID string) string {
-	return k.p + "tl:home:reblogs:" + accountID // zset original id by the boost that brought it home
+	return k.homeTimeline(accountID) + ":reblogs" // zset original id by the boost that brought it home, in its home's slot
 }
 
 // Announcements (announcement.go).
@@ -322,6 +329,11 @@ func (k keys) importRecord(id string) string {
 func (k keys) importRows(id string) string {
 	return k.p + "import:rows:" + id // JSON array of the file's rows, until the import finishes
 }
+
 func (k keys) importsDue() string {
 	return k.p + "import:due" // zset id → ms when it may be worked on: now, or when its worker's lease ends
 }
+
+// Timeline jobs (timeline_jobs.go): what a write still has to do to other slots' timelines.
+func (k keys) timelineJobs() string    { return k.p + "timeline_jobs" }     // hash job id → moves (JSON)
+func (k keys) timelineJobsDue() string { return k.p + "timeline_jobs:due" } // zset job id by when a worker may take it up

@@ -69,15 +69,21 @@ func (s *Store) DeleteList(ctx context.Context, l *List) error {
 	if err != nil {
 		return fmt.Errorf("delete list: %w", err)
 	}
+	var timeline *timelineJob
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, m := range members {
 			p.SRem(ctx, s.k.memberOfLists(m), l.ID)
 		}
-		p.Del(ctx, s.k.list(l.ID), s.k.listMembers(l.ID), s.k.listTimeline(l.ID))
+		p.Del(ctx, s.k.list(l.ID), s.k.listMembers(l.ID))
 		p.SRem(ctx, s.k.accountLists(l.AccountID), l.ID)
+		timeline = s.queueTimelineJob(ctx, p, timelineMove{Lists: []string{l.ID}, Clear: true})
 		return nil
 	})
-	return err
+	if err != nil {
+		return fmt.Errorf("delete list: %w", err)
+	}
+	s.finishTimelineJob(ctx, timeline)
+	return nil
 }
 
 // ErrNotFollowed is returned when adding an account the list owner does not follow to a list.

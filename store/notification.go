@@ -19,7 +19,7 @@ func (s *Store) addNotification(ctx context.Context, p redis.Pipeliner, n *Notif
 	}
 	n.ID = s.NewID(time.Now())
 	p.Set(ctx, s.k.notification(n.ID), mustJSON(n), 0)
-	addTrimmed(ctx, p, s.k.notifications(n.AccountID), redis.Z{Score: idScore(n.ID), Member: n.ID}, notificationsKept)
+	addTrimmed(ctx, p, s.k.notifications(n.AccountID), notificationsKept, redis.Z{Score: idScore(n.ID), Member: n.ID})
 	s.publish(ctx, p, s.k.streamHome(n.AccountID), StreamEvent{Event: EventNotification, ID: n.ID})
 	s.queuePush(ctx, p, n)
 }

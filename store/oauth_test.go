@@ -21,9 +21,9 @@ func redisValues(t *testing.T, st *store.Store, knownKeySuffix string) map[strin
 	if err != nil || len(known) != 1 {
 		t.Fatalf("finding the key space through %s: %v, %v", knownKeySuffix, known, err)
 	}
-	prefix := known[0][:strings.Index(known[0], "}:")+2]
+	prefix := known[0][1:strings.Index(known[0], "}:")]
 	out := map[string]string{}
-	keys, err := testrig.Keys(ctx, rdb, prefix+"*")
+	keys, err := testrig.Keys(ctx, rdb, testrig.DepartmentKeys(prefix))
 	if err != nil {
 		t.Fatal(err)
 	}

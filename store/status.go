@@ -77,11 +77,12 @@ func (s *Store) CreateStatus(ctx context.Context, n NewStatus) (*Status, error) 
 			return id
 		}
 	}
+	var timelines *timelineJob // of the attempt that wrote
 	existing, err := s.writeWithFreeID(ctx, &st, nextID, func(p redis.Pipeliner) {
 		if n.IdempotencyKey != "" {
 			p.Set(ctx, s.k.idempotency(st.AccountID, n.IdempotencyKey), st.ID, time.Hour)
 		}
-		s.writeStatus(ctx, p, &st, targets)
+		timelines = s.writeStatus(ctx, p, &st, targets)
 		if n.Poll != nil {
 			n.Poll.ID, n.Poll.AccountID, n.Poll.Local = st.ID, st.AccountID, st.Local
 			s.writePoll(ctx, p, n.Poll)
@@ -96,6 +97,7 @@ func (s *Store) CreateStatus(ctx context.Context, n NewStatus) (*Status, error) 
 	if existing != nil {
 		return existing, nil
 	}
+	s.finishTimelineJob(ctx, timelines)
 	return &st, nil
 }
 
@@ -246,8 +248,9 @@ func intersect(a, b []string) []string {
 	return out
 }
 
-// writeStatus queues every write of a new status on p.
-func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, f *fanOut) {
+// writeStatus queues every write of a new status on p, its MULTI, and returns the job that
+// brings it into its readers' timelines, for applyTimelineJob once the MULTI has run.
+func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, f *fanOut) *timelineJob {
 	score := idScore(st.ID)
 	z := redis.Z{Score: score, Member: st.ID}
 	p.Set(ctx, s.k.status(st.ID), encodeStatus(st), 0)
@@ -273,12 +276,12 @@ func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, 
 		if !st.Local {
 			tl, media = s.k.remoteTimeline(), s.k.remoteMediaTimeline()
 		}
-		addTrimmed(ctx, p, tl, z, publicTimelineLength)
+		addTrimmed(ctx, p, tl, publicTimelineLength, z)
 		if len(st.MediaIDs) > 0 {
-			addTrimmed(ctx, p, media, z, publicTimelineLength)
+			addTrimmed(ctx, p, media, publicTimelineLength, z)
 		}
 		for _, tag := range st.Tags {
-			addTrimmed(ctx, p, s.k.tagTimeline(tag), z, publicTimelineLength)
+			addTrimmed(ctx, p, s.k.tagTimeline(tag), publicTimelineLength, z)
 			p.ZAdd(ctx, s.k.tags(), redis.Z{Score: float64(st.CreatedAt.UnixMilli()), Member: tag})
 			p.ZAdd(ctx, s.k.tagSearch(), redis.Z{Member: tag})
 		}
@@ -286,13 +289,6 @@ func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, 
 	for _, mediaID := range st.MediaIDs {
 		p.Eval(ctx, `local m = redis.call('GET', KEYS[1]) if m then local r = cjson.decode(m) r['status_id'] = ARGV[1] redis.call('SET', KEYS[1], cjson.encode(r)) end return 1`,
 			[]string{s.k.media(mediaID)}, st.ID)
-	}
-	for _, home := range f.homes {
-		addTrimmed(ctx, p, s.k.homeTimeline(home), z, HomeTimelineLength)
-		s.trackHomeReblog(ctx, p, st, home)
-	}
-	for _, list := range f.lists {
-		addTrimmed(ctx, p, s.k.listTimeline(list), z, HomeTimelineLength)
 	}
 	for _, id := range f.notifyMention {
 		s.addNotification(ctx, p, &Notification{Type: NotifyMention, AccountID: id, FromAccountID: st.AccountID, StatusID: st.ID, CreatedAt: st.CreatedAt})
@@ -303,10 +299,12 @@ func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, 
 	s.writeQuote(ctx, p, st, f)
 	s.writeConversation(ctx, p, st, f)
 	s.publishStatus(ctx, p, EventUpdate, st, f)
+	// A boost's note in each home (home_filters.go) keeps later boosts of its post out.
+	return s.queueTimelineJob(ctx, p, timelineMove{Homes: f.homes, Lists: f.lists, Add: []string{st.ID}, Boosted: st.ReblogOfID})
 }
 
-func addTrimmed(ctx context.Context, p redis.Pipeliner, key string, z redis.Z, keep int64) {
-	p.ZAdd(ctx, key, z)
+func addTrimmed(ctx context.Context, p redis.Pipeliner, key string, keep int64, zs ...redis.Z) {
+	p.ZAdd(ctx, key, zs...)
 	p.ZRemRangeByRank(ctx, key, 0, -keep-1)
 }
 
@@ -427,7 +425,7 @@ func (s *Store) UpdateStatus(ctx context.Context, updated *Status, previous *Sta
 		if updated.Visibility == VisibilityPublic {
 			z := redis.Z{Score: idScore(updated.ID), Member: updated.ID}
 			for _, tag := range newTags {
-				addTrimmed(ctx, p, s.k.tagTimeline(tag), z, publicTimelineLength)
+				addTrimmed(ctx, p, s.k.tagTimeline(tag), publicTimelineLength, z)
 			}
 		}
 		s.publishStatus(ctx, p, EventStatusUpdate, updated, targets)
@@ -519,27 +517,25 @@ func (s *Store) DeleteStatus(ctx context.Context, st *Status) error {
 			return fmt.Errorf("delete status %s: %w", st.ID, err)
 		}
 	}
+	var timelines *timelineJob
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		moves := make([]timelineMove, 0, len(all))
 		for _, x := range all {
 			s.unwriteStatus(ctx, p, x)
-			for _, home := range homes[x.ID] {
-				p.ZRem(ctx, s.k.homeTimeline(home), x.ID)
-				// A boost gone lets a later boost of its post in again (home_filters.go).
-				p.ZRem(ctx, s.k.homeReblogs(home), cmp.Or(x.ReblogOfID, x.ID))
-			}
-			for _, list := range lists[x.ID] {
-				p.ZRem(ctx, s.k.listTimeline(list), x.ID)
-			}
+			// A boost gone lets a later boost of its post in again (home_filters.go).
+			moves = append(moves, timelineMove{Homes: homes[x.ID], Lists: lists[x.ID], Remove: []string{x.ID}, Boosted: cmp.Or(x.ReblogOfID, x.ID)})
 			for _, fan := range favouriters[x.ID] {
 				p.ZRem(ctx, s.k.favourites(fan), x.ID)
 			}
 			s.publishStatus(ctx, p, EventDelete, x, deleteFanOut(x, homes[x.ID], lists[x.ID]))
 		}
+		timelines = s.queueTimelineJob(ctx, p, moves...)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("delete status %s: %w", st.ID, err)
 	}
+	s.finishTimelineJob(ctx, timelines)
 	return nil
 }
 

@@ -61,8 +61,8 @@ func BenchmarkStatusMemory(b *testing.B) {
 			f := families[name]
 			b.Logf("%-32s %6d keys %10d bytes %8.1f B/status", name, f.keys, f.bytes, float64(f.bytes)/statusMemoryCount)
 		}
-		home := families["tl:home:#"]
-		if n := rdb.ZCard(ctx, "{"+prefix+"}:tl:home:"+author.ID).Val(); n > 0 {
+		home := families["tl:home:#}"]
+		if n := rdb.ZCard(ctx, "{"+prefix+":tl:home:"+author.ID+"}").Val(); n > 0 {
 			b.ReportMetric(float64(home.bytes)/float64(home.keys)/float64(n), "B/home-entry")
 		}
 	}
@@ -92,14 +92,18 @@ func keyFamilies(b *testing.B, rdb *redis.Client, prefix string) map[string]keyF
 	b.Helper()
 	ctx := context.Background()
 	out := map[string]keyFamily{}
-	iter := rdb.Scan(ctx, 0, "{"+prefix+"}:*", 1000).Iterator()
+	iter := rdb.Scan(ctx, 0, testrig.DepartmentKeys(prefix), 1000).Iterator()
 	for iter.Next(ctx) {
 		key := iter.Val()
 		n, err := rdb.MemoryUsage(ctx, key, 0).Result()
 		if err != nil {
 			b.Fatal(err)
 		}
-		name := idInKey.ReplaceAllString(strings.TrimPrefix(key, "{"+prefix+"}:"), "#")
+		name, ok := strings.CutPrefix(key, "{"+prefix+"}:")
+		if !ok {
+			name = strings.TrimPrefix(key, "{"+prefix+":")
+		}
+		name = idInKey.ReplaceAllString(name, "#")
 		f := out[name]
 		f.keys++
 		f.bytes += n

@@ -64,7 +64,7 @@ func keysMentioning(t *testing.T, rdb redis.UniversalClient, prefix, id string) 
 	t.Helper()
 	ctx := context.Background()
 	var out []string
-	keys, err := testrig.Keys(ctx, rdb, "{"+prefix+"}:*")
+	keys, err := testrig.Keys(ctx, rdb, testrig.DepartmentKeys(prefix))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,13 +77,17 @@ func Prefix(t testing.TB, rdb redis.UniversalClient) string {
 	prefix := "t" + store.RandomToken(6)
 	t.Cleanup(func() {
 		ctx := context.Background()
-		keys, _ := Keys(ctx, rdb, "{"+prefix+"}:*")
+		keys, _ := Keys(ctx, rdb, DepartmentKeys(prefix))
 		for _, k := range keys {
 			rdb.Del(ctx, k)
 		}
 	})
 	return prefix
 }
+
+// DepartmentKeys is the SCAN pattern of every key of the instance with prefix: those in its
+// slot ({prefix}:...) and the timelines in slots of their own ({prefix:...}).
+func DepartmentKeys(prefix string) string { return "{" + prefix + "[:}]*" }
 
 // eachServer runs f on the single server, or on every master of a cluster: SCAN, KEYS and
 // PUBSUB NUMSUB answer for the node they are sent to only.
@@ -96,15 +100,28 @@ func eachServer(ctx context.Context, rdb redis.UniversalClient, f func(context.C
 
 // Keys lists the keys matching pattern on the suite's Redis, every master of a cluster included.
 func Keys(ctx context.Context, rdb redis.UniversalClient, pattern string) ([]string, error) {
-	var mu sync.Mutex
+	byServer, err := KeysByServer(ctx, rdb, pattern)
 	var out []string
+	for _, keys := range byServer {
+		out = append(out, keys...)
+	}
+	return out, err
+}
+
+// KeysByServer lists the keys matching pattern by the address of the server holding them: the
+// single server, or each master of a cluster.
+func KeysByServer(ctx context.Context, rdb redis.UniversalClient, pattern string) (map[string][]string, error) {
+	var mu sync.Mutex
+	out := map[string][]string{}
 	err := eachServer(ctx, rdb, func(ctx context.Context, node *redis.Client) error {
+		var keys []string
 		iter := node.Scan(ctx, 0, pattern, 1000).Iterator()
 		for iter.Next(ctx) {
-			mu.Lock()
-			out = append(out, iter.Val())
-			mu.Unlock()
+			keys = append(keys, iter.Val())
 		}
+		mu.Lock()
+		out[node.Options().Addr] = keys
+		mu.Unlock()
 		return iter.Err()
 	})
 	return out, err

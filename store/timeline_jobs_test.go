@@ -1,0 +1,123 @@
+package store_test
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"watercooler/store"
+	"watercooler/testrig"
+)
+
+func homeIDs(t *testing.T, st *store.Store, a *store.Account) []string {
+	t.Helper()
+	es, err := st.HomeTimeline(context.Background(), a.ID, store.Page{Limit: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = e.ID
+	}
+	return ids
+}
+
+// TestTimelineJobsOfAKilledWriter kills writers between a write's MULTI and its fan-out, and
+// checks that the readers' timelines stay as they were until the grace ends, and are then
+// brought where the write takes them, once.
+func TestTimelineJobsOfAKilledWriter(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		// write makes the killed writer's write; it returns the post it is about and whether
+		// the write brings that post into the follower's home (or takes it out).
+		write  func(t *testing.T, live, killed *store.Store, author, follower *store.Account) (post string, inHome bool)
+		before bool // whether the post is in the home before the job is resumed
+	}{
+		{
+			name: "a post reaches the followers' homes",
+			write: func(t *testing.T, live, killed *store.Store, author, follower *store.Account) (string, bool) {
+				return postStatus(t, killed, author, store.Status{Text: "hello"}).ID, true
+			},
+		},
+		{
+			name: "a post deleted meanwhile does not come back",
+			write: func(t *testing.T, live, killed *store.Store, author, follower *store.Account) (string, bool) {
+				post := postStatus(t, killed, author, store.Status{Text: "oops"})
+				if err := live.DeleteStatus(ctx, post); err != nil {
+					t.Fatal(err)
+				}
+				return post.ID, false
+			},
+		},
+		{
+			name: "an unfollow takes the posts out",
+			write: func(t *testing.T, live, killed *store.Store, author, follower *store.Account) (string, bool) {
+				post := postStatus(t, live, author, store.Status{Text: "seen"})
+				if err := killed.Unfollow(ctx, follower.ID, author.ID); err != nil {
+					t.Fatal(err)
+				}
+				return post.ID, false
+			},
+			before: true,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			live, rdb, prefix := rawStore(t)
+			killed := store.New(rdb, prefix, testDomain)
+			store.DieBeforeFanOut(killed)
+			author, follower := localAccount(t, live, "author"), localAccount(t, live, "follower")
+			followAccount(t, live, follower, author)
+
+			post, want := c.write(t, live, killed, author, follower)
+			if got := slices.Contains(homeIDs(t, live, follower), post); got != c.before {
+				t.Fatalf("before the job is resumed, post in home = %v, want %v", got, c.before)
+			}
+			if n, err := live.ResumeTimelineJobs(ctx, time.Now(), time.Minute, 10); err != nil || n != 0 {
+				t.Fatalf("within the writer's grace: resumed %d jobs (%v), want 0", n, err)
+			}
+			later := time.Now().Add(store.TimelineJobGrace + time.Second)
+			if n, err := live.ResumeTimelineJobs(ctx, later, time.Minute, 10); err != nil || n != 1 {
+				t.Fatalf("after the grace: resumed %d jobs (%v), want 1", n, err)
+			}
+			if got := slices.Contains(homeIDs(t, live, follower), post); got != want {
+				t.Errorf("after the job, post in home = %v, want %v", got, want)
+			}
+			if n, err := live.ResumeTimelineJobs(ctx, later.Add(time.Hour), time.Minute, 10); err != nil || n != 0 {
+				t.Errorf("a job applied once is taken up again: resumed %d (%v)", n, err)
+			}
+		})
+	}
+}
+
+// TestTimelinesSpreadOverMasters checks, on a cluster, that one department's keys are on every
+// master: the timelines of its readers are in slots of their own, not in the department's.
+func TestTimelinesSpreadOverMasters(t *testing.T) {
+	ctx := context.Background()
+	st, rdb, prefix := rawStore(t)
+	byServer, err := testrig.KeysByServer(ctx, rdb, "no key is named this")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(byServer) < 2 {
+		t.Skip("needs a cluster of several masters; the suite's Redis is one server")
+	}
+	author := localAccount(t, st, "author")
+	// With n masters, 40 homes all in the same master's slots would happen once in n^39 runs.
+	for i := range 40 {
+		followAccount(t, st, localAccount(t, st, "reader"+strconv.Itoa(i)), author)
+	}
+	postStatus(t, st, author, store.Status{Text: "for everyone"})
+	byServer, err = testrig.KeysByServer(ctx, rdb, testrig.DepartmentKeys(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, keys := range byServer {
+		if len(keys) == 0 {
+			t.Errorf("master %s holds none of the department's keys", addr)
+		}
+	}
+}
