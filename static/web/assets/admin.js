@@ -5,7 +5,7 @@
 // Watercooler's /api/v1/admin/federation and /api/v1/admin/dead_letters.
 
 import { api, session } from "./api.js";
-import { h, announce, showError, timeEl, plural } from "./dom.js";
+import { h, announce, showError, timeEl, plural, act } from "./dom.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -175,20 +175,6 @@ function accountRow(a, list, q) {
     row.append(button);
   }
   return row;
-}
-
-// act runs an action of a button, keeping it busy meanwhile and showing what went wrong.
-async function act(button, fn) {
-  button.disabled = true;
-  button.setAttribute("aria-busy", "true");
-  try {
-    await fn();
-  } catch (err) {
-    showError(err.message);
-  } finally {
-    button.disabled = false;
-    button.removeAttribute("aria-busy");
-  }
 }
 
 function section(id, title, ...content) {

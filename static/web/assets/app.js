@@ -8,6 +8,7 @@ import { Stream } from "./stream.js";
 import * as views from "./views.js";
 import { peopleView } from "./people.js";
 import { adminView, isAdmin } from "./admin.js";
+import { dataView } from "./data.js";
 import { loadDepartments } from "./departments.js";
 import { exploreView } from "./explore.js";
 import { communitiesView, communityView } from "./communities.js";
@@ -47,6 +48,7 @@ const ROUTES = [
   ["/web/communities", communitiesView],
   ["/web/communities/:acct", communityView],
   ["/web/admin", adminView],
+  ["/web/settings/data", dataView],
   ["/web/accounts/:id", views.accountView],
   ["/web/statuses/:id", views.threadView],
   ["/web/oauth/callback", oauthCallback],
@@ -140,6 +142,7 @@ const NAV = [
   { path: "/web/favourites", label: "Favourites", auth: true },
   { path: "/web/lists", label: "Lists", auth: true },
   { path: "/web/communities", label: "Communities" },
+  { path: "/web/settings/data", label: "Import and export", auth: true },
   { path: "/web/admin", label: "Admin", admin: true },
 ];
 

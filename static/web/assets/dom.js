@@ -163,3 +163,18 @@ export function formatCount(n) {
 export function plural(n, one, many) {
   return n === 1 ? one : many;
 }
+
+// act runs the action of a button, keeping the button busy meanwhile and showing what went
+// wrong.
+export async function act(button, fn) {
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  try {
+    await fn();
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
+}
