@@ -42,7 +42,7 @@ func (f *Federator) Run(ctx context.Context) {
 	start(func(ctx context.Context) { f.maintain(ctx, inbox, delivery) })
 	start(f.keepLease)
 	start(f.expirePolls)
-	start(f.resumeTimelineJobs)
+	start(f.resumeFanOutJobs)
 	wg.Wait()
 	// Every worker has stopped: hand what is left pending to the other processes at once.
 	release, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -1,8 +1,8 @@
 package store
 
 // DieBeforeFanOut makes s a writer that is killed right after each write's MULTI, before it
-// applies the timeline job the MULTI recorded.
-func DieBeforeFanOut(s *Store) { s.leaveTimelineJobs = true }
+// applies the fan-out job the MULTI recorded.
+func DieBeforeFanOut(s *Store) { s.leaveFanOutJobs = true }
 
-// TimelineJobGrace is how long a recorded timeline job is left to its writer.
-const TimelineJobGrace = timelineJobGrace
+// FanOutGrace is how long a recorded fan-out job is left to its writer.
+const FanOutGrace = fanOutGrace

@@ -23,15 +23,14 @@ func (s *Store) Follow(ctx context.Context, follower, target *Account, opts Foll
 	if err != nil {
 		return err
 	}
-	var timelines *timelineJob
-	wrote, err := s.applyOnce(ctx, s.k.following(follower.ID),
+	_, err = s.applyOnce(ctx, s.k.following(follower.ID),
 		func(tx *redis.Tx) (bool, error) { return zHas(ctx, tx, s.k.following(follower.ID), target.ID) },
 		func(p redis.Pipeliner) {
 			p.ZAdd(ctx, s.k.following(follower.ID), z)
 			p.ZAdd(ctx, s.k.followers(target.ID), redis.Z{Score: z.Score, Member: follower.ID})
 			if follower.Local() {
 				p.ZAdd(ctx, s.k.localFollowers(target.ID), redis.Z{Score: z.Score, Member: follower.ID})
-				timelines = s.queueTimelineJob(ctx, p, timelineMove{Homes: []string{follower.ID}, Add: backfill})
+				spreadOf(p).move(timelineMove{Homes: []string{follower.ID}, Add: backfill})
 			}
 			p.ZRem(ctx, s.k.followRequests(target.ID), follower.ID)
 			p.ZRem(ctx, s.k.requested(follower.ID), target.ID)
@@ -43,9 +42,6 @@ func (s *Store) Follow(ctx context.Context, follower, target *Account, opts Foll
 		})
 	if err != nil {
 		return fmt.Errorf("follow %s → %s: %w", follower.ID, target.ID, err)
-	}
-	if wrote {
-		s.finishTimelineJob(ctx, timelines)
 	}
 	return s.SetFollowOptions(ctx, follower.ID, target.ID, opts)
 }
@@ -151,8 +147,7 @@ func (s *Store) Unfollow(ctx context.Context, followerID, targetID string) error
 	if err != nil {
 		return fmt.Errorf("unfollow: %w", err)
 	}
-	var timelines *timelineJob
-	wrote, err := s.applyOnce(ctx, s.k.following(followerID),
+	_, err = s.applyOnce(ctx, s.k.following(followerID),
 		func(tx *redis.Tx) (bool, error) {
 			has, err := zHas(ctx, tx, s.k.following(followerID), targetID)
 			return !has, err
@@ -169,14 +164,12 @@ func (s *Store) Unfollow(ctx context.Context, followerID, targetID string) error
 				p.SRem(ctx, s.k.listMembers(list), targetID)
 				p.SRem(ctx, s.k.memberOfLists(targetID), list)
 			}
-			timelines = s.queueTimelineJob(ctx, p, timelineMove{Homes: []string{followerID}, Lists: lists, Remove: recent})
+			spreadOf(p).move(timelineMove{Homes: []string{followerID}, Lists: lists, Remove: recent})
 		})
 	if err != nil {
 		return fmt.Errorf("unfollow %s → %s: %w", followerID, targetID, err)
 	}
-	if wrote {
-		s.finishTimelineJob(ctx, timelines)
-	}
+
 	return s.RejectFollowRequest(ctx, followerID, targetID)
 }
 

@@ -4,10 +4,10 @@ import "strconv"
 
 // keys builds every Redis key of one instance. The department's records and indexes carry the
 // instance's hash tag ({prefix}), so each MULTI/EXEC and Lua script touches a single hash slot
-// and runs unchanged on Redis Cluster. The timelines that fan-out fills, one per reader (home
-// and list timelines), are most of a department's keys and of its writes: each carries a tag of
-// its own ({prefix:tl:home:id}), so on a cluster they spread over every master, and writes
-// reach them through timeline jobs (timeline_jobs.go) instead of the record's MULTI.
+// and runs unchanged on Redis Cluster. What fan-out fills for each reader (home and list
+// timelines, notifications) is most of a department's keys and of its writes: each reader's
+// carries a tag of its own ({prefix:tl:home:id}), so on a cluster they spread over every
+// master, and writes reach them through fan-out jobs (fanout_jobs.go), not the record's MULTI.
 type keys struct {
 	p      string // "{prefix}:", before the keys in the department's slot
 	spread string // "{prefix:", opening the tag of a key in a slot of its own
@@ -85,8 +85,12 @@ func (k keys) followedTags(accountID string) string { return k.p + "followed_tag
 func (k keys) card(digest string) string { return k.p + "card:" + digest }
 
 // Notifications.
-func (k keys) notification(id string) string         { return k.p + "notification:" + id }
-func (k keys) notifications(accountID string) string { return k.p + "notifications:" + accountID }
+func (k keys) notifications(accountID string) string {
+	return k.spread + "notifications:" + accountID + "}"
+} // in the account's slot
+func (k keys) notification(accountID, id string) string {
+	return k.notifications(accountID) + ":" + id // JSON, in its account's slot
+}
 func (k keys) notificationPolicy(accountID string) string {
 	return k.p + "notifications:policy:" + accountID // hash of verdicts (notification_policy.go)
 }
@@ -334,6 +338,6 @@ func (k keys) importsDue() string {
 	return k.p + "import:due" // zset id → ms when it may be worked on: now, or when its worker's lease ends
 }
 
-// Timeline jobs (timeline_jobs.go): what a write still has to do to other slots' timelines.
-func (k keys) timelineJobs() string    { return k.p + "timeline_jobs" }     // hash job id → moves (JSON)
-func (k keys) timelineJobsDue() string { return k.p + "timeline_jobs:due" } // zset job id by when a worker may take it up
+// Fan-out jobs (fanout_jobs.go): what a write still has to do in other accounts' slots.
+func (k keys) fanOutJobs() string    { return k.p + "fanout:jobs" } // hash job id → fanOutWrites (JSON)
+func (k keys) fanOutJobsDue() string { return k.p + "fanout:due" }  // zset job id by when a worker may take it up

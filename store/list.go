@@ -69,20 +69,18 @@ func (s *Store) DeleteList(ctx context.Context, l *List) error {
 	if err != nil {
 		return fmt.Errorf("delete list: %w", err)
 	}
-	var timeline *timelineJob
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	err = s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
 		for _, m := range members {
 			p.SRem(ctx, s.k.memberOfLists(m), l.ID)
 		}
 		p.Del(ctx, s.k.list(l.ID), s.k.listMembers(l.ID))
 		p.SRem(ctx, s.k.accountLists(l.AccountID), l.ID)
-		timeline = s.queueTimelineJob(ctx, p, timelineMove{Lists: []string{l.ID}, Clear: true})
+		spreadOf(p).move(timelineMove{Lists: []string{l.ID}, Clear: true})
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("delete list: %w", err)
 	}
-	s.finishTimelineJob(ctx, timeline)
 	return nil
 }
 

@@ -12,21 +12,21 @@ import (
 // notificationsKept bounds each account's notifications.
 const notificationsKept = 2000
 
-// addNotification queues a notification's writes on p; it assigns the id.
+// addNotification adds a notification to the write of p, a spreadTx: it is stored in its
+// account's slot, and its stream event and pushes sent, by the write's fan-out job. It assigns
+// the id.
 func (s *Store) addNotification(ctx context.Context, p redis.Pipeliner, n *Notification) {
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = time.Now().UTC()
 	}
 	n.ID = s.NewID(time.Now())
-	p.Set(ctx, s.k.notification(n.ID), mustJSON(n), 0)
-	addTrimmed(ctx, p, s.k.notifications(n.AccountID), notificationsKept, redis.Z{Score: idScore(n.ID), Member: n.ID})
-	s.publish(ctx, p, s.k.streamHome(n.AccountID), StreamEvent{Event: EventNotification, ID: n.ID})
-	s.queuePush(ctx, p, n)
+	t := spreadOf(p)
+	t.writes.Notify = append(t.writes.Notify, n)
 }
 
 // Notify stores one notification on its own.
 func (s *Store) Notify(ctx context.Context, n *Notification) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	err := s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
 		s.addNotification(ctx, p, n)
 		return nil
 	})
@@ -72,7 +72,7 @@ func (s *Store) Notifications(ctx context.Context, accountID string, q Notificat
 		}
 		keys := make([]string, len(entries))
 		for i, e := range entries {
-			keys[i] = s.k.notification(e.Member)
+			keys[i] = s.k.notification(accountID, e.Member)
 		}
 		list, err := mgetJSON[Notification](ctx, s.rdb, keys)
 		if err != nil {
@@ -108,7 +108,7 @@ func (s *Store) Notifications(ctx context.Context, accountID string, q Notificat
 // Notification reads one of an account's notifications.
 func (s *Store) Notification(ctx context.Context, accountID, id string) (*Notification, error) {
 	var n Notification
-	if err := s.getJSON(ctx, s.k.notification(id), &n); err != nil || n.AccountID != accountID {
+	if err := s.getJSON(ctx, s.k.notification(accountID, id), &n); err != nil || n.AccountID != accountID {
 		return nil, fmt.Errorf("notification %s: %w", id, ErrNotFound)
 	}
 	return &n, nil
@@ -120,7 +120,7 @@ func (s *Store) DismissNotification(ctx context.Context, accountID, id string) e
 		return err
 	}
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, s.k.notification(id))
+		p.Del(ctx, s.k.notification(accountID, id))
 		p.ZRem(ctx, s.k.notifications(accountID), id)
 		return nil
 	})
@@ -135,7 +135,7 @@ func (s *Store) ClearNotifications(ctx context.Context, accountID string) error 
 	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, id := range ids {
-			p.Del(ctx, s.k.notification(id))
+			p.Del(ctx, s.k.notification(accountID, id))
 		}
 		p.Del(ctx, s.k.notifications(accountID))
 		return nil

@@ -109,7 +109,7 @@ func (s *Store) DismissNotifications(ctx context.Context, accountID string, ids 
 	}
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, id := range ids {
-			p.Del(ctx, s.k.notification(id))
+			p.Del(ctx, s.k.notification(accountID, id))
 		}
 		p.ZRem(ctx, s.k.notifications(accountID), toAny(ids)...)
 		return nil

@@ -24,7 +24,7 @@ func (s *Store) applyOnceWatching(ctx context.Context, watched []string, done fu
 			if err != nil || already {
 				return err
 			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			err = s.spreadMulti(ctx, tx, func(p redis.Pipeliner) error {
 				writes(p)
 				return nil
 			})

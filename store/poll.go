@@ -393,7 +393,7 @@ func (s *Store) FinishPoll(ctx context.Context, c PollClaim, notify []string, fr
 		if err != nil {
 			return err
 		}
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		err = s.spreadMulti(ctx, tx, func(p redis.Pipeliner) error {
 			now := time.Now().UTC()
 			for _, id := range notify {
 				s.addNotification(ctx, p, &Notification{Type: NotifyPoll, AccountID: id, FromAccountID: from, StatusID: c.PollID, CreatedAt: now})

@@ -231,7 +231,7 @@ func (s *Store) SetQuoteState(ctx context.Context, quotingID, state, authorizati
 			if err != nil {
 				return err
 			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			err = s.spreadMulti(ctx, tx, func(p redis.Pipeliner) error {
 				p.Set(ctx, key, encodeStatus(&st), 0)
 				if previousAuth != "" && previousAuth != q.Authorization {
 					p.HDel(ctx, s.k.quoteAuthorizations(), previousAuth)
@@ -341,7 +341,7 @@ func (s *Store) NotifyQuotedUpdate(ctx context.Context, st *Status) error {
 	}
 	now := time.Now().UTC()
 	var notified []string
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	err = s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
 		for _, q := range quotes {
 			a, ok := authors[q.AccountID]
 			if !ok || !a.Local() || q.AccountID == st.AccountID || slices.Contains(notified, q.AccountID) {

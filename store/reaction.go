@@ -98,7 +98,6 @@ func (s *Store) ReblogAs(ctx context.Context, booster *Account, st *Status, boos
 	}
 	// As in writeWithFreeID, the boost moves to the next free id when another status holds its
 	// id, checked atomically with the write.
-	var timelines *timelineJob // of the attempt that wrote
 	for probe := 0; probe < maxIDProbes; probe++ {
 		if derivedURI {
 			boost.URI = booster.URI + "/statuses/" + boost.ID + "/activity"
@@ -114,7 +113,7 @@ func (s *Store) ReblogAs(ctx context.Context, booster *Account, st *Status, boos
 				return idTaken, err
 			},
 			func(p redis.Pipeliner) {
-				timelines = s.writeStatus(ctx, p, &boost, targets)
+				s.writeStatus(ctx, p, &boost, targets)
 				if authorIsLocal && st.AccountID != booster.ID {
 					s.addNotification(ctx, p, &Notification{Type: NotifyReblog, AccountID: st.AccountID, FromAccountID: booster.ID, StatusID: st.ID, CreatedAt: now})
 				}
@@ -127,7 +126,6 @@ func (s *Store) ReblogAs(ctx context.Context, booster *Account, st *Status, boos
 		case !wrote:
 			return s.ReblogOf(ctx, booster.ID, st.ID)
 		default:
-			s.finishTimelineJob(ctx, timelines)
 			return &boost, nil
 		}
 	}

@@ -93,7 +93,7 @@ func (s *Store) FileReport(ctx context.Context, r *Report) (created bool, err er
 			if err != nil {
 				return err
 			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			err = s.spreadMulti(ctx, tx, func(p redis.Pipeliner) error {
 				z := redis.Z{Score: idScore(r.ID), Member: r.ID}
 				p.Set(ctx, s.k.report(r.ID), mustJSON(r), 0)
 				p.ZAdd(ctx, s.k.reports(), z)

@@ -77,12 +77,11 @@ func (s *Store) CreateStatus(ctx context.Context, n NewStatus) (*Status, error) 
 			return id
 		}
 	}
-	var timelines *timelineJob // of the attempt that wrote
 	existing, err := s.writeWithFreeID(ctx, &st, nextID, func(p redis.Pipeliner) {
 		if n.IdempotencyKey != "" {
 			p.Set(ctx, s.k.idempotency(st.AccountID, n.IdempotencyKey), st.ID, time.Hour)
 		}
-		timelines = s.writeStatus(ctx, p, &st, targets)
+		s.writeStatus(ctx, p, &st, targets)
 		if n.Poll != nil {
 			n.Poll.ID, n.Poll.AccountID, n.Poll.Local = st.ID, st.AccountID, st.Local
 			s.writePoll(ctx, p, n.Poll)
@@ -97,7 +96,6 @@ func (s *Store) CreateStatus(ctx context.Context, n NewStatus) (*Status, error) 
 	if existing != nil {
 		return existing, nil
 	}
-	s.finishTimelineJob(ctx, timelines)
 	return &st, nil
 }
 
@@ -129,11 +127,10 @@ func (s *Store) writeWithFreeID(ctx context.Context, st *Status, nextID func(str
 			case !errors.Is(err, redis.Nil):
 				return err
 			}
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			return s.spreadMulti(ctx, tx, func(p redis.Pipeliner) error {
 				writes(p)
 				return nil
 			})
-			return err
 		}, key)
 		switch {
 		case errors.Is(err, redis.TxFailedErr):
@@ -248,9 +245,8 @@ func intersect(a, b []string) []string {
 	return out
 }
 
-// writeStatus queues every write of a new status on p, its MULTI, and returns the job that
-// brings it into its readers' timelines, for applyTimelineJob once the MULTI has run.
-func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, f *fanOut) *timelineJob {
+// writeStatus queues every write of a new status on p, a spreadTx.
+func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, f *fanOut) {
 	score := idScore(st.ID)
 	z := redis.Z{Score: score, Member: st.ID}
 	p.Set(ctx, s.k.status(st.ID), encodeStatus(st), 0)
@@ -300,7 +296,7 @@ func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, 
 	s.writeConversation(ctx, p, st, f)
 	s.publishStatus(ctx, p, EventUpdate, st, f)
 	// A boost's note in each home (home_filters.go) keeps later boosts of its post out.
-	return s.queueTimelineJob(ctx, p, timelineMove{Homes: f.homes, Lists: f.lists, Add: []string{st.ID}, Boosted: st.ReblogOfID})
+	spreadOf(p).move(timelineMove{Homes: f.homes, Lists: f.lists, Add: []string{st.ID}, Boosted: st.ReblogOfID})
 }
 
 func addTrimmed(ctx context.Context, p redis.Pipeliner, key string, keep int64, zs ...redis.Z) {
@@ -517,25 +513,21 @@ func (s *Store) DeleteStatus(ctx context.Context, st *Status) error {
 			return fmt.Errorf("delete status %s: %w", st.ID, err)
 		}
 	}
-	var timelines *timelineJob
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		moves := make([]timelineMove, 0, len(all))
+	err = s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
 		for _, x := range all {
 			s.unwriteStatus(ctx, p, x)
 			// A boost gone lets a later boost of its post in again (home_filters.go).
-			moves = append(moves, timelineMove{Homes: homes[x.ID], Lists: lists[x.ID], Remove: []string{x.ID}, Boosted: cmp.Or(x.ReblogOfID, x.ID)})
+			spreadOf(p).move(timelineMove{Homes: homes[x.ID], Lists: lists[x.ID], Remove: []string{x.ID}, Boosted: cmp.Or(x.ReblogOfID, x.ID)})
 			for _, fan := range favouriters[x.ID] {
 				p.ZRem(ctx, s.k.favourites(fan), x.ID)
 			}
 			s.publishStatus(ctx, p, EventDelete, x, deleteFanOut(x, homes[x.ID], lists[x.ID]))
 		}
-		timelines = s.queueTimelineJob(ctx, p, moves...)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("delete status %s: %w", st.ID, err)
 	}
-	s.finishTimelineJob(ctx, timelines)
 	return nil
 }
 

@@ -257,7 +257,7 @@ func (s *Store) EditStatus(ctx context.Context, updated, previous *Status) error
 	}
 	added, removed := without(updated.MediaIDs, previous.MediaIDs), without(previous.MediaIDs, updated.MediaIDs)
 	now := time.Now().UTC()
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	err = s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
 		for _, id := range added {
 			p.Eval(ctx, attachMediaScript, []string{s.k.media(id)}, updated.ID)
 		}

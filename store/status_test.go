@@ -152,7 +152,8 @@ func TestDeleteStatusLeavesNoTrace(t *testing.T) {
 	// everything else must be gone.
 	var leftovers []string
 	for _, key := range keysMentioning(t, rdb, prefix, doomed.ID) {
-		if !strings.Contains(key, ":notification:") {
+		notificationRecord := strings.Contains(key, ":notifications:") && strings.Contains(key, "}:")
+		if !notificationRecord {
 			leftovers = append(leftovers, key)
 		}
 	}

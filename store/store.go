@@ -43,9 +43,9 @@ type Store struct {
 	cache *readCache
 	// sharded: the stream channels use sharded pub/sub, as they must on a cluster (see publish).
 	sharded bool
-	// leaveTimelineJobs makes writes record their timeline jobs without applying them, as a
+	// leaveFanOutJobs makes writes record their fan-out jobs without applying them, as a
 	// writer killed between its MULTI and its fan-out does (tests only, export_test.go).
-	leaveTimelineJobs bool
+	leaveFanOutJobs bool
 }
 
 // Sizes of the memos: about 1 KiB per status and 2 KiB per account decoded, JSON included, and

@@ -24,10 +24,10 @@ func homeIDs(t *testing.T, st *store.Store, a *store.Account) []string {
 	return ids
 }
 
-// TestTimelineJobsOfAKilledWriter kills writers between a write's MULTI and its fan-out, and
-// checks that the readers' timelines stay as they were until the grace ends, and are then
-// brought where the write takes them, once.
-func TestTimelineJobsOfAKilledWriter(t *testing.T) {
+// TestFanOutJobsOfAKilledWriter kills writers between a write's MULTI and its fan-out, and
+// checks that the readers' timelines and notifications stay as they were until the grace ends,
+// and are then brought where the write takes them, once.
+func TestFanOutJobsOfAKilledWriter(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
 		name string
@@ -35,12 +35,33 @@ func TestTimelineJobsOfAKilledWriter(t *testing.T) {
 		// the write brings that post into the follower's home (or takes it out).
 		write  func(t *testing.T, live, killed *store.Store, author, follower *store.Account) (post string, inHome bool)
 		before bool // whether the post is in the home before the job is resumed
+		// notified is the notification the follower gets from the write, if any.
+		notified string
 	}{
 		{
 			name: "a post reaches the followers' homes",
 			write: func(t *testing.T, live, killed *store.Store, author, follower *store.Account) (string, bool) {
 				return postStatus(t, killed, author, store.Status{Text: "hello"}).ID, true
 			},
+		},
+		{
+			name: "a mention notifies",
+			write: func(t *testing.T, live, killed *store.Store, author, follower *store.Account) (string, bool) {
+				return postStatus(t, killed, author, store.Status{Text: "hi @follower", Mentions: []string{follower.ID}}).ID, true
+			},
+			notified: store.NotifyMention,
+		},
+		{
+			name: "a favourite notifies",
+			write: func(t *testing.T, live, killed *store.Store, author, follower *store.Account) (string, bool) {
+				post := postStatus(t, live, follower, store.Status{Text: "mine"})
+				if err := killed.Favourite(ctx, author.ID, post, true); err != nil {
+					t.Fatal(err)
+				}
+				return post.ID, true
+			},
+			before:   true,
+			notified: store.NotifyFavourite,
 		},
 		{
 			name: "a post deleted meanwhile does not come back",
@@ -72,30 +93,41 @@ func TestTimelineJobsOfAKilledWriter(t *testing.T) {
 			author, follower := localAccount(t, live, "author"), localAccount(t, live, "follower")
 			followAccount(t, live, follower, author)
 
+			notifiedBefore := notificationTypes(t, live, follower)
 			post, want := c.write(t, live, killed, author, follower)
 			if got := slices.Contains(homeIDs(t, live, follower), post); got != c.before {
 				t.Fatalf("before the job is resumed, post in home = %v, want %v", got, c.before)
 			}
-			if n, err := live.ResumeTimelineJobs(ctx, time.Now(), time.Minute, 10); err != nil || n != 0 {
+			if got := notificationTypes(t, live, follower); !slices.Equal(got, notifiedBefore) {
+				t.Fatalf("before the job is resumed, notifications = %v, want %v", got, notifiedBefore)
+			}
+			if n, err := live.ResumeFanOutJobs(ctx, time.Now(), time.Minute, 10); err != nil || n != 0 {
 				t.Fatalf("within the writer's grace: resumed %d jobs (%v), want 0", n, err)
 			}
-			later := time.Now().Add(store.TimelineJobGrace + time.Second)
-			if n, err := live.ResumeTimelineJobs(ctx, later, time.Minute, 10); err != nil || n != 1 {
+			later := time.Now().Add(store.FanOutGrace + time.Second)
+			if n, err := live.ResumeFanOutJobs(ctx, later, time.Minute, 10); err != nil || n != 1 {
 				t.Fatalf("after the grace: resumed %d jobs (%v), want 1", n, err)
 			}
 			if got := slices.Contains(homeIDs(t, live, follower), post); got != want {
 				t.Errorf("after the job, post in home = %v, want %v", got, want)
 			}
-			if n, err := live.ResumeTimelineJobs(ctx, later.Add(time.Hour), time.Minute, 10); err != nil || n != 0 {
+			wantNotified := notifiedBefore
+			if c.notified != "" {
+				wantNotified = append([]string{c.notified}, notifiedBefore...)
+			}
+			if got := notificationTypes(t, live, follower); !slices.Equal(got, wantNotified) {
+				t.Errorf("after the job, notifications = %v, want %v", got, wantNotified)
+			}
+			if n, err := live.ResumeFanOutJobs(ctx, later.Add(time.Hour), time.Minute, 10); err != nil || n != 0 {
 				t.Errorf("a job applied once is taken up again: resumed %d (%v)", n, err)
 			}
 		})
 	}
 }
 
-// TestTimelinesSpreadOverMasters checks, on a cluster, that one department's keys are on every
-// master: the timelines of its readers are in slots of their own, not in the department's.
-func TestTimelinesSpreadOverMasters(t *testing.T) {
+// TestDepartmentSpreadsOverMasters checks, on a cluster, that one department's keys are on
+// every master: the timelines of its readers are in slots of their own, not in the department's.
+func TestDepartmentSpreadsOverMasters(t *testing.T) {
 	ctx := context.Background()
 	st, rdb, prefix := rawStore(t)
 	byServer, err := testrig.KeysByServer(ctx, rdb, "no key is named this")

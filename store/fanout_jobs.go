@@ -1,0 +1,255 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// What one account reads and is told (its home and list timelines, its notifications) lives in
+// slots of its own (keys.go), so on a Redis Cluster the MULTI that writes a status, a follow, a
+// favourite or a deletion cannot reach it. Such a write runs its MULTI through spreadMulti: what
+// it does to other accounts' slots is queued on the spreadTx and recorded, in the same MULTI, as
+// a fan-out job in the department's slot. Right after the MULTI the writer applies the job: one
+// pipeline for the other slots (which the cluster client splits by node), then one MULTI in the
+// department's slot that sends the notifications' stream events and pushes and marks the job
+// done, so each event goes out once, after what it announces is stored. A job still recorded
+// after fanOutGrace belongs to a writer that died between the steps: ResumeFanOutJobs, run by
+// every process's workers, applies it then. The first step may run twice (a resumed job whose
+// writer was only slow): adding members with their scores, removing members, trimming and
+// setting a notification's record change nothing the second time.
+
+// fanOutGrace is how long a writer has to apply its job before a worker takes the job for
+// orphaned. A writer applies it right after its MULTI; the grace only has to outlast a slow
+// round trip, and decides how late a killed writer's readers see what it wrote.
+const fanOutGrace = 30 * time.Second
+
+// A timelineMove is one change to a set of timelines.
+type timelineMove struct {
+	Homes  []string `json:"h,omitempty"` // account ids whose home timelines change
+	Lists  []string `json:"l,omitempty"` // list ids whose timelines change
+	Add    []string `json:"a,omitempty"` // status ids entering, each scored by its id
+	Remove []string `json:"r,omitempty"` // status ids leaving
+	// Boosted is, with Add, the post the added boost brings into each home (home_filters.go
+	// keeps it out again while it is there), and with Remove the post a home forgets having
+	// been brought by a boost.
+	Boosted string `json:"b,omitempty"`
+	Clear   bool   `json:"c,omitempty"` // the lists' timelines are dropped (the lists are gone)
+}
+
+func (m timelineMove) empty() bool {
+	return len(m.Homes) == 0 && len(m.Lists) == 0 || len(m.Add) == 0 && len(m.Remove) == 0 && !m.Clear
+}
+
+// queue puts the move's commands on p.
+func (m timelineMove) queue(ctx context.Context, p redis.Pipeliner, k keys) {
+	added := make([]redis.Z, len(m.Add))
+	for i, id := range m.Add {
+		added[i] = redis.Z{Score: idScore(id), Member: id}
+	}
+	removed := toAny(m.Remove)
+	for _, home := range m.Homes {
+		if len(added) > 0 {
+			addTrimmed(ctx, p, k.homeTimeline(home), HomeTimelineLength, added...)
+			if m.Boosted != "" {
+				addTrimmed(ctx, p, k.homeReblogs(home), HomeTimelineLength, redis.Z{Score: added[0].Score, Member: m.Boosted})
+			}
+		}
+		if len(removed) > 0 {
+			p.ZRem(ctx, k.homeTimeline(home), removed...)
+			if m.Boosted != "" {
+				p.ZRem(ctx, k.homeReblogs(home), m.Boosted)
+			}
+		}
+	}
+	for _, list := range m.Lists {
+		switch {
+		case m.Clear:
+			p.Del(ctx, k.listTimeline(list))
+		case len(added) > 0:
+			addTrimmed(ctx, p, k.listTimeline(list), HomeTimelineLength, added...)
+		}
+		if len(removed) > 0 && !m.Clear {
+			p.ZRem(ctx, k.listTimeline(list), removed...)
+		}
+	}
+}
+
+// fanOutWrites is what one write does in other accounts' slots.
+type fanOutWrites struct {
+	Moves  []timelineMove  `json:"m,omitempty"`
+	Notify []*Notification `json:"n,omitempty"`
+}
+
+func (w *fanOutWrites) empty() bool { return len(w.Moves) == 0 && len(w.Notify) == 0 }
+
+// A spreadTx is a write's MULTI in the department's slot, with what the write does in other
+// slots gathered beside it (move, addNotification) for spreadMulti.
+type spreadTx struct {
+	redis.Pipeliner
+	writes fanOutWrites
+}
+
+// move gathers changes to timelines.
+func (t *spreadTx) move(moves ...timelineMove) {
+	for _, m := range moves {
+		if !m.empty() {
+			t.writes.Moves = append(t.writes.Moves, m)
+		}
+	}
+}
+
+// spreadOf is the spreadTx a write was handed. Every MULTI whose writes reach other accounts'
+// slots runs through spreadMulti (applyOnce and writeWithFreeID do), so anything else is a
+// mistake in this package that a test meets at once.
+func spreadOf(p redis.Pipeliner) *spreadTx {
+	t, ok := p.(*spreadTx)
+	if !ok {
+		panic("store: a write that reaches other accounts' slots must run through spreadMulti")
+	}
+	return t
+}
+
+// spreadMulti runs writes in one MULTI on c (the client, or a transaction that WATCHes), with
+// the fan-out job of what they gathered, and applies the job once the MULTI has run.
+func (s *Store) spreadMulti(ctx context.Context, c redis.Cmdable, writes func(p redis.Pipeliner) error) error {
+	var job *fanOutJob
+	_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		t := &spreadTx{Pipeliner: p}
+		if err := writes(t); err != nil {
+			return err
+		}
+		job = s.queueFanOutJob(ctx, p, t.writes)
+		return nil
+	})
+	if err == nil {
+		s.finishFanOutJob(ctx, job)
+	}
+	return err
+}
+
+// A fanOutJob is recorded fan-out, waiting to be applied.
+type fanOutJob struct {
+	id     string
+	writes fanOutWrites
+}
+
+// queueFanOutJob records w as a job on p, the write's MULTI; nil when there is nothing to do.
+func (s *Store) queueFanOutJob(ctx context.Context, p redis.Pipeliner, w fanOutWrites) *fanOutJob {
+	if w.empty() {
+		return nil
+	}
+	j := &fanOutJob{id: RandomToken(12), writes: w}
+	p.HSet(ctx, s.k.fanOutJobs(), j.id, mustJSON(w))
+	p.ZAdd(ctx, s.k.fanOutJobsDue(), redis.Z{Score: float64(time.Now().Add(fanOutGrace).UnixMilli()), Member: j.id})
+	return j
+}
+
+// finishFanOutJob applies the job a write's MULTI recorded. When that fails the job stays
+// recorded and a worker applies it after its grace, logging what failed: the write itself has
+// happened, so the caller reports it made.
+func (s *Store) finishFanOutJob(ctx context.Context, j *fanOutJob) {
+	if j != nil && !s.leaveFanOutJobs {
+		_ = s.applyFanOutJob(ctx, j)
+	}
+}
+
+// applyFanOutJob applies a recorded job and marks it done.
+func (s *Store) applyFanOutJob(ctx context.Context, j *fanOutJob) error {
+	if !j.writes.empty() {
+		p := s.rdb.Pipeline()
+		for _, m := range j.writes.Moves {
+			m.queue(ctx, p, s.k)
+		}
+		for _, n := range j.writes.Notify {
+			p.Set(ctx, s.k.notification(n.AccountID, n.ID), mustJSON(n), 0)
+			addTrimmed(ctx, p, s.k.notifications(n.AccountID), notificationsKept, redis.Z{Score: idScore(n.ID), Member: n.ID})
+		}
+		if _, err := p.Exec(ctx); err != nil {
+			return fmt.Errorf("fan-out job %s: %w", j.id, err)
+		}
+	}
+	// Only once every node has answered: a job marked done before its writes landed would be
+	// lost with the process, and an event sent before would announce what is not there yet.
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, n := range j.writes.Notify {
+			s.publish(ctx, p, s.k.streamHome(n.AccountID), StreamEvent{Event: EventNotification, ID: n.ID})
+			s.queuePush(ctx, p, n)
+		}
+		p.HDel(ctx, s.k.fanOutJobs(), j.id)
+		p.ZRem(ctx, s.k.fanOutJobsDue(), j.id)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("fan-out job %s done: %w", j.id, err)
+	}
+	return nil
+}
+
+// ResumeFanOutJobs applies up to limit jobs that their writers left recorded past the grace,
+// leasing each one for lease so that one process at a time takes it up, and returns how many
+// it applied.
+func (s *Store) ResumeFanOutJobs(ctx context.Context, now time.Time, lease time.Duration, limit int) (int, error) {
+	ids, err := claimDueScript.Run(ctx, s.rdb, []string{s.k.fanOutJobsDue()},
+		now.UnixMilli(), now.Add(lease).UnixMilli(), limit).StringSlice()
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	raws, err := s.rdb.HMGet(ctx, s.k.fanOutJobs(), ids...).Result()
+	if err != nil {
+		return 0, fmt.Errorf("read fan-out jobs: %w", err)
+	}
+	applied := 0
+	var unreadable error
+	for i, id := range ids {
+		j := &fanOutJob{id: id}
+		// A job gone between the claim and the read was done by its writer: marking it done
+		// again only drops its claim. One that does not decode was not written by this code,
+		// and would come back every lease: it is dropped, and reported.
+		if raw, ok := raws[i].(string); ok {
+			if err := json.Unmarshal([]byte(raw), &j.writes); err != nil {
+				unreadable = errors.Join(unreadable, fmt.Errorf("fan-out job %s dropped: %w", id, err))
+				j.writes = fanOutWrites{}
+			}
+			if err := s.withoutDeleted(ctx, &j.writes); err != nil {
+				return applied, err
+			}
+		}
+		if err := s.applyFanOutJob(ctx, j); err != nil {
+			return applied, err
+		}
+		applied++
+	}
+	return applied, unreadable
+}
+
+// withoutDeleted drops from w the statuses deleted since its job was recorded: a post deleted
+// while its fan-out was pending must not come back into the timelines its deletion already
+// swept.
+func (s *Store) withoutDeleted(ctx context.Context, w *fanOutWrites) error {
+	var ids []string
+	for _, m := range w.Moves {
+		ids = append(ids, m.Add...)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	p := s.rdb.Pipeline()
+	exists := make(map[string]*redis.IntCmd, len(ids))
+	for _, id := range ids {
+		exists[id] = p.Exists(ctx, s.k.status(id))
+	}
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("fan-out job statuses: %w", err)
+	}
+	for i := range w.Moves {
+		w.Moves[i].Add = slices.DeleteFunc(w.Moves[i].Add, func(id string) bool { return exists[id].Val() == 0 })
+	}
+	w.Moves = slices.DeleteFunc(w.Moves, timelineMove.empty)
+	return nil
+}
