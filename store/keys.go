@@ -338,6 +338,10 @@ func (k keys) importsDue() string {
 	return k.p + "import:due" // zset id → ms when it may be worked on: now, or when its worker's lease ends
 }
 
+func (k keys) spreadKeysMoved() string {
+	return k.p + "spread_keys_moved" // set once EnsureSpreadKeys has moved the old layout's keys (spread_keys.go)
+}
+
 // Fan-out jobs (fanout_jobs.go): what a write still has to do in other accounts' slots.
 func (k keys) fanOutJobs() string    { return k.p + "fanout:jobs" } // hash job id → fanOutWrites (JSON)
 func (k keys) fanOutJobsDue() string { return k.p + "fanout:due" }  // zset job id by when a worker may take it up

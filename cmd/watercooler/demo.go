@@ -141,6 +141,9 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		if err := st.EnsureAccountTermsIndexed(ctx); err != nil {
 			return err
 		}
+		if err := st.EnsureSpreadKeys(ctx); err != nil {
+			return err
+		}
 		// Federation at warning level: the three departments deliver to each other while the
 		// demo seeds them, and what they do (an activity about a post one of them never got,
 		// say) would come before the banner; what goes wrong still shows.

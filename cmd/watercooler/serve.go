@@ -61,6 +61,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := st.EnsureAccountTermsIndexed(ctx); err != nil {
 		return err
 	}
+	if err := st.EnsureSpreadKeys(ctx); err != nil {
+		return err
+	}
 	fed, err := federation.New(ctx, cfg, st, log.With("instance", cfg.Domain(), "part", "federation"), fedOpts)
 	if err != nil {
 		return err

@@ -1,0 +1,90 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"watercooler/store"
+	"watercooler/testrig"
+)
+
+// TestEnsureSpreadKeys upgrades a department written with the old layout (timelines and
+// notifications under the department's tag) and checks that homes, lists and notifications
+// read as before, merged with what was written under the new keys meanwhile, that keys which
+// only look alike stay, and that a second run changes nothing.
+func TestEnsureSpreadKeys(t *testing.T) {
+	ctx := context.Background()
+	st, rdb, prefix := rawStore(t)
+	reader, author := localAccount(t, st, "reader"), localAccount(t, st, "author")
+	oldPost := postStatus(t, st, author, store.Status{Text: "before the upgrade"})
+	newPost := postStatus(t, st, author, store.Status{Text: "after the upgrade"}) // reader does not follow: not in any home
+	old := "{" + prefix + "}:"
+	listID := "1839000000000000"
+	notificationID := "1839000000000001"
+	raw, err := json.Marshal(store.Notification{ID: notificationID, Type: store.NotifyFavourite, AccountID: reader.ID, FromAccountID: author.ID, StatusID: oldPost.ID, CreatedAt: time.Now().UTC()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := func(id string) redis.Z { // scored by the id, as the store scores timelines
+		n, _ := strconv.ParseInt(id, 10, 64)
+		return redis.Z{Score: float64(n), Member: id}
+	}
+	for _, err := range []error{
+		rdb.ZAdd(ctx, old+"tl:home:"+reader.ID, z(oldPost.ID)).Err(),
+		rdb.ZAdd(ctx, old+"tl:home:reblogs:"+reader.ID, z(oldPost.ID)).Err(),
+		rdb.ZAdd(ctx, old+"tl:list:"+listID, z(oldPost.ID)).Err(),
+		rdb.ZAdd(ctx, old+"notifications:"+reader.ID, z(notificationID)).Err(),
+		rdb.Set(ctx, old+"notification:"+notificationID, raw, 0).Err(),
+		rdb.HSet(ctx, old+"notifications:policy:"+reader.ID, "for_not_following", "accept").Err(),
+		// A process of the new version wrote to the reader's home before the move ran.
+		rdb.ZAdd(ctx, "{"+prefix+":tl:home:"+reader.ID+"}", z(newPost.ID)).Err(),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for run := range 2 {
+		if err := st.EnsureSpreadKeys(ctx); err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		if got := homeIDs(t, st, reader); !sameSet(got, []string{oldPost.ID, newPost.ID}) {
+			t.Errorf("run %d: home = %v, want %s and %s", run, got, oldPost.ID, newPost.ID)
+		}
+		list, err := st.ListTimeline(ctx, listID, store.Page{Limit: 20})
+		if err != nil || len(list) != 1 || list[0].ID != oldPost.ID {
+			t.Errorf("run %d: list = %v (%v), want %s", run, list, err, oldPost.ID)
+		}
+		ns, err := st.Notifications(ctx, reader.ID, store.NotificationQuery{Page: store.Page{Limit: 20}})
+		if err != nil || len(ns) != 1 || ns[0].ID != notificationID || ns[0].StatusID != oldPost.ID {
+			t.Errorf("run %d: notifications = %+v (%v), want the favourite", run, ns, err)
+		}
+		left, err := testrig.Keys(ctx, rdb, old+"*")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, key := range left {
+			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID} {
+				if strings.HasPrefix(key, old+moved) {
+					t.Errorf("run %d: %s is still there", run, key)
+				}
+			}
+		}
+		if !slices.Contains(left, old+"notifications:policy:"+reader.ID) {
+			t.Errorf("run %d: the notification policy went with the notifications", run)
+		}
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
