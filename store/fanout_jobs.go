@@ -13,16 +13,18 @@ import (
 
 // What one account reads and is told (its home and list timelines, its notifications) lives in
 // slots of its own (keys.go), so on a Redis Cluster the MULTI that writes a status, a follow, a
-// favourite or a deletion cannot reach it. Such a write runs its MULTI through spreadMulti: what
-// it does to other accounts' slots is queued on the spreadTx and recorded, in the same MULTI, as
-// a fan-out job in the department's slot. Right after the MULTI the writer applies the job: one
-// pipeline for the other slots (which the cluster client splits by node), then one MULTI in the
-// department's slot that sends the notifications' stream events and pushes and marks the job
-// done, so each event goes out once, after what it announces is stored. A job still recorded
-// after fanOutGrace belongs to a writer that died between the steps: ResumeFanOutJobs, run by
-// every process's workers, applies it then. The first step may run twice (a resumed job whose
-// writer was only slow): adding members with their scores, removing members, trimming and
-// setting a notification's record change nothing the second time.
+// favourite or a deletion cannot reach it. Such a write runs its MULTI through spreadMulti, and
+// queues what it does to other accounts' slots on the spreadTx it is handed. On a single server
+// every key is in reach of the MULTI, which then does it all, atomically as before. On a cluster
+// the MULTI records it instead as a fan-out job in the department's slot, and right after the
+// MULTI the writer applies the job: one pipeline for the other slots (which the cluster client
+// splits by node), then one MULTI in the department's slot that sends the notifications' stream
+// events and pushes and marks the job done, so each event goes out once, after what it
+// announces is stored. A job still recorded after fanOutGrace belongs to a writer that died
+// between the steps: ResumeFanOutJobs, run by every process's workers, applies it then. The
+// first step may run twice (a resumed job whose writer was only slow): adding members with their
+// scores, removing members, trimming and setting a notification's record change nothing the
+// second time.
 
 // fanOutGrace is how long a writer has to apply its job before a worker takes the job for
 // orphaned. A writer applies it right after its MULTI; the grace only has to outlast a slow
@@ -115,8 +117,9 @@ func spreadOf(p redis.Pipeliner) *spreadTx {
 	return t
 }
 
-// spreadMulti runs writes in one MULTI on c (the client, or a transaction that WATCHes), with
-// the fan-out job of what they gathered, and applies the job once the MULTI has run.
+// spreadMulti runs writes in one MULTI on c (the client, or a transaction that WATCHes) with
+// what they gathered for the readers' slots: in the MULTI on a single server; on a cluster as a
+// fan-out job, applied once the MULTI has run.
 func (s *Store) spreadMulti(ctx context.Context, c redis.Cmdable, writes func(p redis.Pipeliner) error) error {
 	var job *fanOutJob
 	_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -124,7 +127,12 @@ func (s *Store) spreadMulti(ctx context.Context, c redis.Cmdable, writes func(p 
 		if err := writes(t); err != nil {
 			return err
 		}
-		job = s.queueFanOutJob(ctx, p, t.writes)
+		if s.cluster || s.leaveFanOutJobs {
+			job = s.queueFanOutJob(ctx, p, t.writes)
+			return nil
+		}
+		s.queueFanOut(ctx, p, &t.writes)
+		s.queueAnnouncements(ctx, p, &t.writes)
 		return nil
 	})
 	if err == nil {
@@ -163,13 +171,7 @@ func (s *Store) finishFanOutJob(ctx context.Context, j *fanOutJob) {
 func (s *Store) applyFanOutJob(ctx context.Context, j *fanOutJob) error {
 	if !j.writes.empty() {
 		p := s.rdb.Pipeline()
-		for _, m := range j.writes.Moves {
-			m.queue(ctx, p, s.k)
-		}
-		for _, n := range j.writes.Notify {
-			p.Set(ctx, s.k.notification(n.AccountID, n.ID), mustJSON(n), 0)
-			addTrimmed(ctx, p, s.k.notifications(n.AccountID), notificationsKept, redis.Z{Score: idScore(n.ID), Member: n.ID})
-		}
+		s.queueFanOut(ctx, p, &j.writes)
 		if _, err := p.Exec(ctx); err != nil {
 			return fmt.Errorf("fan-out job %s: %w", j.id, err)
 		}
@@ -177,10 +179,7 @@ func (s *Store) applyFanOutJob(ctx context.Context, j *fanOutJob) error {
 	// Only once every node has answered: a job marked done before its writes landed would be
 	// lost with the process, and an event sent before would announce what is not there yet.
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for _, n := range j.writes.Notify {
-			s.publish(ctx, p, s.k.streamHome(n.AccountID), StreamEvent{Event: EventNotification, ID: n.ID})
-			s.queuePush(ctx, p, n)
-		}
+		s.queueAnnouncements(ctx, p, &j.writes)
 		p.HDel(ctx, s.k.fanOutJobs(), j.id)
 		p.ZRem(ctx, s.k.fanOutJobsDue(), j.id)
 		return nil
@@ -189,6 +188,26 @@ func (s *Store) applyFanOutJob(ctx context.Context, j *fanOutJob) error {
 		return fmt.Errorf("fan-out job %s done: %w", j.id, err)
 	}
 	return nil
+}
+
+// queueFanOut queues w's writes to the readers' slots on p.
+func (s *Store) queueFanOut(ctx context.Context, p redis.Pipeliner, w *fanOutWrites) {
+	for _, m := range w.Moves {
+		m.queue(ctx, p, s.k)
+	}
+	for _, n := range w.Notify {
+		p.Set(ctx, s.k.notification(n.AccountID, n.ID), mustJSON(n), 0)
+		addTrimmed(ctx, p, s.k.notifications(n.AccountID), notificationsKept, redis.Z{Score: idScore(n.ID), Member: n.ID})
+	}
+}
+
+// queueAnnouncements queues on p, a MULTI in the department's slot, the stream events and
+// Web Push jobs of w's notifications.
+func (s *Store) queueAnnouncements(ctx context.Context, p redis.Pipeliner, w *fanOutWrites) {
+	for _, n := range w.Notify {
+		s.publish(ctx, p, s.k.streamHome(n.AccountID), StreamEvent{Event: EventNotification, ID: n.ID})
+		s.queuePush(ctx, p, n)
+	}
 }
 
 // ResumeFanOutJobs applies up to limit jobs that their writers left recorded past the grace,

@@ -41,10 +41,12 @@ type Store struct {
 	// cache holds hot records in process memory once StartCache has run (see cache.go); nil
 	// before.
 	cache *readCache
-	// sharded: the stream channels use sharded pub/sub, as they must on a cluster (see publish).
-	sharded bool
-	// leaveFanOutJobs makes writes record their fan-out jobs without applying them, as a
-	// writer killed between its MULTI and its fan-out does (tests only, export_test.go).
+	// cluster: the store runs on a Redis Cluster, where the stream channels use sharded pub/sub
+	// (see publish) and writes reach readers' slots through fan-out jobs (fanout_jobs.go).
+	cluster bool
+	// leaveFanOutJobs makes writes record their fan-out jobs, on a single server too, without
+	// applying them, as a writer on a cluster killed between its MULTI and its fan-out does
+	// (tests only, export_test.go).
 	leaveFanOutJobs bool
 }
 
@@ -64,7 +66,7 @@ func New(rdb redis.UniversalClient, prefix, domain string) *Store {
 		statusMemo: newMemo(statusMemoSize, decodeStatus), accountMemo: newMemo[Account](accountMemoSize, nil),
 		tokenOwners: newBounded[string](tokenOwnersSize),
 	}
-	_, s.sharded = rdb.(*redis.ClusterClient)
+	_, s.cluster = rdb.(*redis.ClusterClient)
 	return s
 }
 

@@ -98,7 +98,7 @@ func (s *Store) TokenStream(t *Token) string { return s.k.streamToken(t.Hash) }
 // before its update); a sharded one goes to the node of the channel's slot, which the
 // department's hash tag makes the node of its data, in the same MULTI.
 func (s *Store) publish(ctx context.Context, p redis.Pipeliner, channel string, ev StreamEvent) {
-	if s.sharded {
+	if s.cluster {
 		p.SPublish(ctx, channel, ev.encode())
 		return
 	}
@@ -203,7 +203,7 @@ type subscriptionWaiter struct {
 func (s *Store) SubscribeStreams(deliver func(channel string, ev StreamEvent), onError func(error)) *StreamSubscriber {
 	sub := &StreamSubscriber{
 		ps:       s.rdb.Subscribe(context.Background()),
-		sharded:  s.sharded,
+		sharded:  s.cluster,
 		deliver:  deliver,
 		onError:  onError,
 		channels: map[string]*channelSubscription{},
