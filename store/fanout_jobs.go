@@ -11,8 +11,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// What one account reads and is told (its home and list timelines, its notifications) lives in
-// slots of its own (keys.go), so on a Redis Cluster the MULTI that writes a status, a follow, a
+// What one account reads and is told (its home and list timelines, its notifications) and the
+// list of its own statuses live in slots of their own (keys.go), so on a Redis Cluster the MULTI that writes a status, a follow, a
 // favourite or a deletion cannot reach it. Such a write runs its MULTI through spreadMulti, and
 // queues what it does to other accounts' slots on the spreadTx it is handed. On a single server
 // every key is in reach of the MULTI, which then does it all, atomically as before. On a cluster
@@ -33,10 +33,12 @@ const fanOutGrace = 30 * time.Second
 
 // A timelineMove is one change to a set of timelines.
 type timelineMove struct {
-	Homes  []string `json:"h,omitempty"` // account ids whose home timelines change
-	Lists  []string `json:"l,omitempty"` // list ids whose timelines change
-	Add    []string `json:"a,omitempty"` // status ids entering, each scored by its id
-	Remove []string `json:"r,omitempty"` // status ids leaving
+	Homes []string `json:"h,omitempty"` // account ids whose home timelines change
+	Lists []string `json:"l,omitempty"` // list ids whose timelines change
+	// Authors are account ids whose own statuses change (their profile's list, kept whole).
+	Authors []string `json:"p,omitempty"`
+	Add     []string `json:"a,omitempty"` // status ids entering, each scored by its id
+	Remove  []string `json:"r,omitempty"` // status ids leaving
 	// Boosted is, with Add, the post the added boost brings into each home (home_filters.go
 	// keeps it out again while it is there), and with Remove the post a home forgets having
 	// been brought by a boost.
@@ -45,7 +47,7 @@ type timelineMove struct {
 }
 
 func (m timelineMove) empty() bool {
-	return len(m.Homes) == 0 && len(m.Lists) == 0 || len(m.Add) == 0 && len(m.Remove) == 0 && !m.Clear
+	return len(m.Homes) == 0 && len(m.Lists) == 0 && len(m.Authors) == 0 || len(m.Add) == 0 && len(m.Remove) == 0 && !m.Clear
 }
 
 // queue puts the move's commands on p.
@@ -67,6 +69,14 @@ func (m timelineMove) queue(ctx context.Context, p redis.Pipeliner, k keys) {
 			if m.Boosted != "" {
 				p.ZRem(ctx, k.homeReblogs(home), m.Boosted)
 			}
+		}
+	}
+	for _, author := range m.Authors {
+		if len(added) > 0 {
+			p.ZAdd(ctx, k.accountStatuses(author), added...)
+		}
+		if len(removed) > 0 {
+			p.ZRem(ctx, k.accountStatuses(author), removed...)
 		}
 	}
 	for _, list := range m.Lists {

@@ -5,8 +5,8 @@ import "strconv"
 // keys builds every Redis key of one instance. The department's records and indexes carry the
 // instance's hash tag ({prefix}), so each MULTI/EXEC and Lua script touches a single hash slot
 // and runs unchanged on Redis Cluster. What fan-out fills for each reader (home and list
-// timelines, notifications) is most of a department's keys and of its writes: each reader's
-// carries a tag of its own ({prefix:tl:home:id}), so on a cluster they spread over every
+// timelines, notifications) and each author's list of statuses are most of a department's keys
+// and of its writes: each account's carries a tag of its own ({prefix:tl:home:id}), so on a cluster they spread over every
 // master, and writes reach them through fan-out jobs (fanout_jobs.go), not the record's MULTI.
 type keys struct {
 	p      string // "{prefix}:", before the keys in the department's slot
@@ -28,8 +28,8 @@ func (k keys) accountByURI() string             { return k.p + "idx:account:uri"
 func (k keys) accountSearch() string            { return k.p + "idx:account:search" } // lex zset lower(acct) NUL id
 func (k keys) localAccounts() string            { return k.p + "accounts:local" }     // zset id
 func (k keys) user(accountID string) string     { return k.p + "user:" + accountID }
-func (k keys) userByEmail() string              { return k.p + "idx:email" } // hash lower(email) → account id
-func (k keys) accountStatuses(id string) string { return k.p + "account:statuses:" + id }
+func (k keys) userByEmail() string              { return k.p + "idx:email" }                 // hash lower(email) → account id
+func (k keys) accountStatuses(id string) string { return k.spread + "statuses:" + id + "}" } // in the account's slot
 func (k keys) accountPins(id string) string     { return k.p + "account:pins:" + id }
 func (k keys) privateKey(id string) string      { return k.p + "account:key:" + id }
 

@@ -11,8 +11,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// EnsureSpreadKeys moves the readers' timelines and notifications that data written before they
-// had slots of their own (keys.go) keeps under the department's tag to their keys now, once:
+// EnsureSpreadKeys moves the readers' timelines and notifications, and the authors' lists of
+// statuses, that data written before they had slots of their own (keys.go) keeps under the department's tag to their keys now, once:
 // without it a department upgraded in place would show everyone an empty home and no
 // notifications. A key is merged into its new one (members added, a record set unless one is
 // there) and then deleted, so processes starting together, or one killed half way, only repeat
@@ -26,7 +26,7 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 	var mu sync.Mutex
 	var found []string
 	err = forEachServer(ctx, s.rdb, func(ctx context.Context, node *redis.Client) error {
-		for _, pattern := range []string{old + "tl:home:*", old + "tl:list:*", old + "notifications:*", old + "notification:*"} {
+		for _, pattern := range []string{old + "tl:home:*", old + "tl:list:*", old + "notifications:*", old + "notification:*", old + "account:statuses:*"} {
 			iter := node.Scan(ctx, 0, pattern, 1000).Iterator()
 			for iter.Next(ctx) {
 				mu.Lock()
@@ -80,6 +80,8 @@ func (s *Store) moveToSpreadKey(ctx context.Context, key string) error {
 		target = s.k.homeTimeline(strings.TrimPrefix(rest, "tl:home:"))
 	case strings.HasPrefix(rest, "tl:list:"):
 		target = s.k.listTimeline(strings.TrimPrefix(rest, "tl:list:"))
+	case strings.HasPrefix(rest, "account:statuses:"):
+		target = s.k.accountStatuses(strings.TrimPrefix(rest, "account:statuses:"))
 	case strings.HasPrefix(rest, "notifications:") && isDigits(strings.TrimPrefix(rest, "notifications:")):
 		target = s.k.notifications(strings.TrimPrefix(rest, "notifications:"))
 	default:

@@ -15,9 +15,9 @@ import (
 	"watercooler/testrig"
 )
 
-// TestEnsureSpreadKeys upgrades a department written with the old layout (timelines and
-// notifications under the department's tag) and checks that homes, lists and notifications
-// read as before, merged with what was written under the new keys meanwhile, that keys which
+// TestEnsureSpreadKeys upgrades a department written with the old layout (timelines,
+// notifications and authors' statuses under the department's tag) and checks that they read as
+// before, merged with what was written under the new keys meanwhile, that keys which
 // only look alike stay, and that a second run changes nothing.
 func TestEnsureSpreadKeys(t *testing.T) {
 	ctx := context.Background()
@@ -40,6 +40,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.ZAdd(ctx, old+"tl:home:"+reader.ID, z(oldPost.ID)).Err(),
 		rdb.ZAdd(ctx, old+"tl:home:reblogs:"+reader.ID, z(oldPost.ID)).Err(),
 		rdb.ZAdd(ctx, old+"tl:list:"+listID, z(oldPost.ID)).Err(),
+		rdb.ZAdd(ctx, old+"account:statuses:"+reader.ID, z(oldPost.ID)).Err(), // as if the reader had written it
 		rdb.ZAdd(ctx, old+"notifications:"+reader.ID, z(notificationID)).Err(),
 		rdb.Set(ctx, old+"notification:"+notificationID, raw, 0).Err(),
 		rdb.HSet(ctx, old+"notifications:policy:"+reader.ID, "for_not_following", "accept").Err(),
@@ -61,6 +62,10 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if err != nil || len(list) != 1 || list[0].ID != oldPost.ID {
 			t.Errorf("run %d: list = %v (%v), want %s", run, list, err, oldPost.ID)
 		}
+		own, err := st.AccountStatuses(ctx, reader.ID, store.Page{Limit: 20})
+		if err != nil || len(own) != 1 || own[0].ID != oldPost.ID {
+			t.Errorf("run %d: the reader's own statuses = %v (%v), want %s", run, own, err, oldPost.ID)
+		}
 		ns, err := st.Notifications(ctx, reader.ID, store.NotificationQuery{Page: store.Page{Limit: 20}})
 		if err != nil || len(ns) != 1 || ns[0].ID != notificationID || ns[0].StatusID != oldPost.ID {
 			t.Errorf("run %d: notifications = %+v (%v), want the favourite", run, ns, err)
@@ -70,7 +75,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, key := range left {
-			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID} {
+			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID, "account:statuses:"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}

@@ -255,7 +255,6 @@ func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, 
 		// too would cost a tenth of what the status costs.
 		p.HSet(ctx, s.k.statusByURI(), st.URI, st.ID)
 	}
-	p.ZAdd(ctx, s.k.accountStatuses(st.AccountID), z)
 	p.HIncrBy(ctx, s.k.accountCounts(st.AccountID), "statuses", 1)
 	p.HSet(ctx, s.k.accountCounts(st.AccountID), "last_status_at", st.CreatedAt.UnixMilli())
 	if st.InReplyToID != "" {
@@ -296,7 +295,7 @@ func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, 
 	s.writeConversation(ctx, p, st, f)
 	s.publishStatus(ctx, p, EventUpdate, st, f)
 	// A boost's note in each home (home_filters.go) keeps later boosts of its post out.
-	spreadOf(p).move(timelineMove{Homes: f.homes, Lists: f.lists, Add: []string{st.ID}, Boosted: st.ReblogOfID})
+	spreadOf(p).move(timelineMove{Homes: f.homes, Lists: f.lists, Authors: []string{st.AccountID}, Add: []string{st.ID}, Boosted: st.ReblogOfID})
 }
 
 func addTrimmed(ctx context.Context, p redis.Pipeliner, key string, keep int64, zs ...redis.Z) {
@@ -517,7 +516,7 @@ func (s *Store) DeleteStatus(ctx context.Context, st *Status) error {
 		for _, x := range all {
 			s.unwriteStatus(ctx, p, x)
 			// A boost gone lets a later boost of its post in again (home_filters.go).
-			spreadOf(p).move(timelineMove{Homes: homes[x.ID], Lists: lists[x.ID], Remove: []string{x.ID}, Boosted: cmp.Or(x.ReblogOfID, x.ID)})
+			spreadOf(p).move(timelineMove{Homes: homes[x.ID], Lists: lists[x.ID], Authors: []string{x.AccountID}, Remove: []string{x.ID}, Boosted: cmp.Or(x.ReblogOfID, x.ID)})
 			for _, fan := range favouriters[x.ID] {
 				p.ZRem(ctx, s.k.favourites(fan), x.ID)
 			}
@@ -534,7 +533,6 @@ func (s *Store) DeleteStatus(ctx context.Context, st *Status) error {
 func (s *Store) unwriteStatus(ctx context.Context, p redis.Pipeliner, st *Status) {
 	p.Del(ctx, s.k.status(st.ID), s.k.statusCounts(st.ID), s.k.statusHistory(st.ID), s.k.statusReplies(st.ID), s.k.statusFavourites(st.ID), s.k.statusReblogs(st.ID))
 	p.HDel(ctx, s.k.statusByURI(), st.URI)
-	p.ZRem(ctx, s.k.accountStatuses(st.AccountID), st.ID)
 	p.ZRem(ctx, s.k.accountPins(st.AccountID), st.ID)
 	p.HIncrBy(ctx, s.k.accountCounts(st.AccountID), "statuses", -1)
 	if st.InReplyToID != "" {
