@@ -11,14 +11,7 @@ const fanOutJobBatch = 100
 // resumeFanOutJobs takes up the fan-out jobs of writers that died between a write and its
 // fan-out (store.ResumeFanOutJobs), as often as it looks for ended polls.
 func (f *Federator) resumeFanOutJobs(ctx context.Context) {
-	tick := time.NewTicker(f.opts.Poll)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	every(ctx, f.opts.Poll, func(ctx context.Context) {
 		for {
 			n, err := f.store.ResumeFanOutJobs(ctx, time.Now(), f.opts.Lease, fanOutJobBatch)
 			if n > 0 {
@@ -28,8 +21,8 @@ func (f *Federator) resumeFanOutJobs(ctx context.Context) {
 				f.log.Warn("resuming fan-out jobs failed; they are tried again when their lease lapses", "err", err)
 			}
 			if err != nil || n < fanOutJobBatch {
-				break
+				return
 			}
 		}
-	}
+	})
 }

@@ -315,14 +315,7 @@ func (f *Federator) applyRemotePoll(ctx context.Context, existing *store.Status,
 // voters, and sends a local poll's final counts. An end whose process died is leased again
 // once the lease lapses.
 func (f *Federator) expirePolls(ctx context.Context) {
-	tick := time.NewTicker(f.opts.Poll)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	every(ctx, f.opts.Poll, func(ctx context.Context) {
 		claims, err := f.store.ClaimDuePolls(ctx, time.Now(), f.opts.Lease, 100)
 		if err != nil && ctx.Err() == nil {
 			f.log.Warn("reading due polls failed", "err", err)
@@ -333,7 +326,7 @@ func (f *Federator) expirePolls(ctx context.Context) {
 			}
 		}
 		f.sendDuePollCounts(ctx)
-	}
+	})
 }
 
 // sendDuePollCounts sends the counts PollCountsChanged held back, once their window ended.

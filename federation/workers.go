@@ -59,9 +59,9 @@ func (f *Federator) Consumer() string { return f.consumer }
 // reach other servers (Web Push) under the same address rules.
 func (f *Federator) Fetcher() *Fetcher { return f.fetcher }
 
-// keepLease renews the consumer lease well before it lapses.
-func (f *Federator) keepLease(ctx context.Context) {
-	tick := time.NewTicker(f.opts.Lease / 3)
+// every runs fn each interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func(context.Context)) {
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		select {
@@ -69,6 +69,13 @@ func (f *Federator) keepLease(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
+		fn(ctx)
+	}
+}
+
+// keepLease renews the consumer lease well before it lapses.
+func (f *Federator) keepLease(ctx context.Context) {
+	every(ctx, f.opts.Lease/3, func(ctx context.Context) {
 		err := f.store.RenewLease(ctx, f.consumer, f.leaseToken, f.opts.Lease)
 		switch {
 		case err == nil || ctx.Err() != nil:
@@ -79,7 +86,7 @@ func (f *Federator) keepLease(ctx context.Context) {
 		default:
 			f.log.Warn("renewing the consumer lease failed", "consumer", f.consumer, "err", err)
 		}
-	}
+	})
 }
 
 // workers runs one queue's jobs, at most n at a time.
