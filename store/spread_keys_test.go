@@ -55,8 +55,8 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if err := st.EnsureSpreadKeys(ctx); err != nil {
 			t.Fatalf("run %d: %v", run, err)
 		}
-		if got := homeIDs(t, st, reader); !sameSet(got, []string{oldPost.ID, newPost.ID}) {
-			t.Errorf("run %d: home = %v, want %s and %s", run, got, oldPost.ID, newPost.ID)
+		if !homeHas(t, st, reader.ID, oldPost.ID) || !homeHas(t, st, reader.ID, newPost.ID) {
+			t.Errorf("run %d: the home lacks the post from before the upgrade or the one after", run)
 		}
 		list, err := st.ListTimeline(ctx, listID, store.Page{Limit: 20})
 		if err != nil || len(list) != 1 || list[0].ID != oldPost.ID {
@@ -85,11 +85,4 @@ func TestEnsureSpreadKeys(t *testing.T) {
 			t.Errorf("run %d: the notification policy went with the notifications", run)
 		}
 	}
-}
-
-func sameSet(a, b []string) bool {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(a, b)
 }
