@@ -169,7 +169,6 @@ func (s *Store) Unfollow(ctx context.Context, followerID, targetID string) error
 	if err != nil {
 		return fmt.Errorf("unfollow %s → %s: %w", followerID, targetID, err)
 	}
-
 	return s.RejectFollowRequest(ctx, followerID, targetID)
 }
 

@@ -6,8 +6,9 @@ import "strconv"
 // instance's hash tag ({prefix}), so each MULTI/EXEC and Lua script touches a single hash slot
 // and runs unchanged on Redis Cluster. What fan-out fills for each reader (home and list
 // timelines, notifications) and each author's list of statuses are most of a department's keys
-// and of its writes: each account's carries a tag of its own ({prefix:tl:home:id}), so on a cluster they spread over every
-// master, and writes reach them through fan-out jobs (fanout_jobs.go), not the record's MULTI.
+// and of its writes: each account's carries a tag of its own ({prefix:tl:home:id}), so on a
+// cluster they spread over every master, and writes reach them through the fan-out of
+// spreadMulti (fanout_jobs.go).
 type keys struct {
 	p      string // "{prefix}:", before the keys in the department's slot
 	spread string // "{prefix:", opening the tag of a key in a slot of its own
@@ -86,8 +87,8 @@ func (k keys) card(digest string) string { return k.p + "card:" + digest }
 
 // Notifications.
 func (k keys) notifications(accountID string) string {
-	return k.spread + "notifications:" + accountID + "}"
-} // in the account's slot
+	return k.spread + "notifications:" + accountID + "}" // zset id, in the account's slot
+}
 func (k keys) notification(accountID, id string) string {
 	return k.notifications(accountID) + ":" + id // JSON, in its account's slot
 }
@@ -333,7 +334,6 @@ func (k keys) importRecord(id string) string {
 func (k keys) importRows(id string) string {
 	return k.p + "import:rows:" + id // JSON array of the file's rows, until the import finishes
 }
-
 func (k keys) importsDue() string {
 	return k.p + "import:due" // zset id → ms when it may be worked on: now, or when its worker's lease ends
 }

@@ -12,9 +12,9 @@ import (
 // notificationsKept bounds each account's notifications.
 const notificationsKept = 2000
 
-// addNotification adds a notification to the write of p, a spreadTx: it is stored in its
-// account's slot, and its stream event and pushes sent, by the write's fan-out job. It assigns
-// the id.
+// addNotification adds a notification to the write of p, a spreadTx: the write's fan-out
+// stores it in its account's slot, then sends its stream event and pushes (spreadMulti). It
+// assigns the id.
 func (s *Store) addNotification(ctx context.Context, p redis.Pipeliner, n *Notification) {
 	if n.CreatedAt.IsZero() {
 		n.CreatedAt = time.Now().UTC()
