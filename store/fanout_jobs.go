@@ -117,8 +117,8 @@ func (t *spreadTx) move(moves ...timelineMove) {
 }
 
 // spreadOf is the spreadTx a write was handed. Every MULTI whose writes reach other accounts'
-// slots runs through spreadMulti (applyOnce and writeWithFreeID do), so anything else is a
-// mistake in this package that a test meets at once.
+// slots runs through spreadMulti (applyOnce and writeWithFreeID do), inside watch when it
+// WATCHes, so anything else is a mistake in this package that a test meets at once.
 func spreadOf(p redis.Pipeliner) *spreadTx {
 	t, ok := p.(*spreadTx)
 	if !ok {
@@ -146,7 +146,36 @@ func (s *Store) spreadMulti(ctx context.Context, c redis.Cmdable, writes func(p 
 		return nil
 	})
 	if err == nil {
-		s.finishFanOutJob(ctx, job)
+		if w, ok := c.(*watchedTx); ok {
+			w.jobs = append(w.jobs, job)
+		} else {
+			s.finishFanOutJob(ctx, job)
+		}
+	}
+	return err
+}
+
+// A watchedTx is a WATCH transaction (watch) whose fan-out jobs are applied once the WATCH is
+// over: applying one inside would take a second connection while the WATCH holds its own, and
+// enough concurrent writers would then wait on each other for the pool.
+type watchedTx struct {
+	*redis.Tx
+	jobs []*fanOutJob
+}
+
+// watch is the client's Watch for writes that go through spreadMulti.
+func (s *Store) watch(ctx context.Context, fn func(tx *watchedTx) error, keys ...string) error {
+	var jobs []*fanOutJob
+	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+		w := &watchedTx{Tx: tx}
+		err := fn(w)
+		jobs = w.jobs
+		return err
+	}, keys...)
+	if err == nil {
+		for _, j := range jobs {
+			s.finishFanOutJob(ctx, j)
+		}
 	}
 	return err
 }
@@ -163,7 +192,7 @@ func (s *Store) queueFanOutJob(ctx context.Context, p redis.Pipeliner, w fanOutW
 		return nil
 	}
 	j := &fanOutJob{id: RandomToken(12), writes: w}
-	p.HSet(ctx, s.k.fanOutJobs(), j.id, mustJSON(w))
+	p.Set(ctx, s.k.fanOutJob(j.id), mustJSON(w), 0)
 	p.ZAdd(ctx, s.k.fanOutJobsDue(), redis.Z{Score: float64(time.Now().Add(fanOutGrace).UnixMilli()), Member: j.id})
 	return j
 }
@@ -188,13 +217,25 @@ func (s *Store) applyFanOutJob(ctx context.Context, j *fanOutJob) error {
 	}
 	// Only once every node has answered: a job marked done before its writes landed would be
 	// lost with the process, and an event sent before would announce what is not there yet.
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		s.queueAnnouncements(ctx, p, &j.writes)
-		p.HDel(ctx, s.k.fanOutJobs(), j.id)
-		p.ZRem(ctx, s.k.fanOutJobsDue(), j.id)
-		return nil
-	})
-	if err != nil {
+	// Watching the job makes the announcements go out with the first mark only, when a worker
+	// resumed the job of a writer that was slow rather than dead.
+	key := s.k.fanOutJob(j.id)
+	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+		if n, err := tx.Exists(ctx, key).Result(); err != nil || n == 0 {
+			if err == nil { // marked by another applier; only a claim of it can be left
+				err = tx.ZRem(ctx, s.k.fanOutJobsDue(), j.id).Err()
+			}
+			return err
+		}
+		_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			s.queueAnnouncements(ctx, p, &j.writes)
+			p.Del(ctx, key)
+			p.ZRem(ctx, s.k.fanOutJobsDue(), j.id)
+			return nil
+		})
+		return err
+	}, key)
+	if err != nil && !errors.Is(err, redis.TxFailedErr) {
 		return fmt.Errorf("fan-out job %s done: %w", j.id, err)
 	}
 	return nil
@@ -229,7 +270,11 @@ func (s *Store) ResumeFanOutJobs(ctx context.Context, now time.Time, lease time.
 	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
-	raws, err := s.rdb.HMGet(ctx, s.k.fanOutJobs(), ids...).Result()
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = s.k.fanOutJob(id)
+	}
+	raws, err := s.rdb.MGet(ctx, keys...).Result()
 	if err != nil {
 		return 0, fmt.Errorf("read fan-out jobs: %w", err)
 	}

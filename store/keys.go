@@ -343,5 +343,5 @@ func (k keys) spreadKeysMoved() string {
 }
 
 // Fan-out jobs (fanout_jobs.go): what a write still has to do in other accounts' slots.
-func (k keys) fanOutJobs() string    { return k.p + "fanout:jobs" } // hash job id → fanOutWrites (JSON)
-func (k keys) fanOutJobsDue() string { return k.p + "fanout:due" }  // zset job id by when a worker may take it up
+func (k keys) fanOutJob(id string) string { return k.p + "fanout:job:" + id } // fanOutWrites (JSON)
+func (k keys) fanOutJobsDue() string      { return k.p + "fanout:due" }       // zset job id by when a worker may take it up

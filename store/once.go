@@ -19,8 +19,8 @@ func (s *Store) applyOnce(ctx context.Context, watched string, done func(tx *red
 func (s *Store) applyOnceWatching(ctx context.Context, watched []string, done func(tx *redis.Tx) (bool, error), writes func(p redis.Pipeliner)) (bool, error) {
 	wrote := false
 	for attempt := 0; attempt < 5; attempt++ {
-		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			already, err := done(tx)
+		err := s.watch(ctx, func(tx *watchedTx) error {
+			already, err := done(tx.Tx)
 			if err != nil || already {
 				return err
 			}

@@ -385,7 +385,7 @@ func (s *Store) ClaimDuePolls(ctx context.Context, now time.Time, lease time.Dur
 func (s *Store) FinishPoll(ctx context.Context, c PollClaim, notify []string, from string) (bool, error) {
 	claim := s.k.pollClaim(c.PollID)
 	done := false
-	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+	err := s.watch(ctx, func(tx *watchedTx) error {
 		token, err := tx.Get(ctx, claim).Result()
 		if errors.Is(err, redis.Nil) || (err == nil && token != c.token) {
 			return nil

@@ -192,7 +192,7 @@ func (s *Store) SetQuoteState(ctx context.Context, quotingID, state, authorizati
 	var out *Status
 	var quotedAuthor *Account
 	for attempt := 0; attempt < 10; attempt++ {
-		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+		err := s.watch(ctx, func(tx *watchedTx) error {
 			b, err := tx.Get(ctx, key).Bytes()
 			if errors.Is(err, redis.Nil) {
 				return fmt.Errorf("status %s: %w", quotingID, ErrNotFound)

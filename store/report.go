@@ -78,7 +78,7 @@ func (s *Store) FileReport(ctx context.Context, r *Report) (created bool, err er
 	}
 	for try := 0; try < maxReportRetries; try++ {
 		var existing string
-		err = s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+		err = s.watch(ctx, func(tx *watchedTx) error {
 			if r.URI != "" {
 				id, err := tx.Get(ctx, uriKey).Result()
 				if err == nil {

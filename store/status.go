@@ -114,7 +114,7 @@ func (s *Store) writeWithFreeID(ctx context.Context, st *Status, nextID func(str
 		var same *Status
 		taken := false
 		key := s.k.status(st.ID)
-		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+		err := s.watch(ctx, func(tx *watchedTx) error {
 			b, err := tx.Get(ctx, key).Bytes()
 			switch {
 			case err == nil:
