@@ -95,6 +95,9 @@ func TestCrashUnfinishedJobIsReclaimed(t *testing.T) {
 			ctx := context.Background()
 			eng, sales := newDept(t, "alice"), newDept(t, "bob")
 			eng.follow(t, sales)
+			// The follow is visible before its Accept's job is acknowledged: let that settle, so
+			// that the job the crash leaves pending is the only one.
+			quiesce(t, eng.inst, sales.inst)
 			bob := sales.user.Account
 			text := "Recovered from a dead " + c.queue + " worker"
 			body := mustJSON(t, map[string]any{
