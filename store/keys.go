@@ -130,6 +130,7 @@ func (k keys) streamRemote() string                 { return k.p + "stream:publi
 func (k keys) streamLocalMedia() string             { return k.p + "stream:public:local:media" }
 func (k keys) streamRemoteMedia() string            { return k.p + "stream:public:remote:media" }
 func (k keys) streamTag(tag string) string          { return k.p + "stream:tag:" + tag }
+func (k keys) streamAnchor() string                 { return k.p + "stream:anchor" }        // never published: pins a cluster subscription to the department's slot
 func (k keys) streamToken(hash string) string       { return k.p + "stream:token:" + hash } // revocation of one token
 
 // OAuth.

@@ -201,8 +201,17 @@ type subscriptionWaiter struct {
 // failed subscription commands; a lost connection is re-established, subscribing again to
 // every channel (messages published meanwhile are lost, as pub/sub does not keep them).
 func (s *Store) SubscribeStreams(deliver func(channel string, ev StreamEvent), onError func(error)) *StreamSubscriber {
+	// On a cluster the connection goes to the node of the first channel subscribed, or to a
+	// random one when the reader asks for it first: subscribing at once to a channel of the
+	// department's slot, where every stream channel is, sends it to the right node.
+	var ps *redis.PubSub
+	if s.cluster {
+		ps = s.rdb.SSubscribe(context.Background(), s.k.streamAnchor())
+	} else {
+		ps = s.rdb.Subscribe(context.Background())
+	}
 	sub := &StreamSubscriber{
-		ps:       s.rdb.Subscribe(context.Background()),
+		ps:       ps,
 		sharded:  s.cluster,
 		deliver:  deliver,
 		onError:  onError,
