@@ -25,7 +25,7 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 	old := s.k.p
 	var mu sync.Mutex
 	var found []string
-	err = forEachServer(ctx, s.rdb, func(ctx context.Context, node *redis.Client) error {
+	err = ForEachServer(ctx, s.rdb, func(ctx context.Context, node *redis.Client) error {
 		for _, pattern := range []string{old + "tl:home:*", old + "tl:list:*", old + "notifications:*", old + "notification:*", old + "account:statuses:*"} {
 			iter := node.Scan(ctx, 0, pattern, 1000).Iterator()
 			for iter.Next(ctx) {
@@ -103,9 +103,9 @@ func isDigits(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
-// forEachServer runs f on the single server, or on every master of a cluster: SCAN answers
-// for the node it is sent to only.
-func forEachServer(ctx context.Context, rdb redis.UniversalClient, f func(context.Context, *redis.Client) error) error {
+// ForEachServer runs f on the single server, or on every master of a cluster: SCAN, KEYS and
+// PUBSUB NUMSUB answer for the node they are sent to only.
+func ForEachServer(ctx context.Context, rdb redis.UniversalClient, f func(context.Context, *redis.Client) error) error {
 	if cluster, ok := rdb.(*redis.ClusterClient); ok {
 		return cluster.ForEachMaster(ctx, f)
 	}

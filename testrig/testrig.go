@@ -89,15 +89,6 @@ func Prefix(t testing.TB, rdb redis.UniversalClient) string {
 // slot ({prefix}:...) and the timelines in slots of their own ({prefix:...}).
 func DepartmentKeys(prefix string) string { return "{" + prefix + "[:}]*" }
 
-// eachServer runs f on the single server, or on every master of a cluster: SCAN, KEYS and
-// PUBSUB NUMSUB answer for the node they are sent to only.
-func eachServer(ctx context.Context, rdb redis.UniversalClient, f func(context.Context, *redis.Client) error) error {
-	if cluster, ok := rdb.(*redis.ClusterClient); ok {
-		return cluster.ForEachMaster(ctx, f)
-	}
-	return f(ctx, rdb.(*redis.Client))
-}
-
 // Keys lists the keys matching pattern on the suite's Redis, every master of a cluster included.
 func Keys(ctx context.Context, rdb redis.UniversalClient, pattern string) ([]string, error) {
 	byServer, err := KeysByServer(ctx, rdb, pattern)
@@ -113,7 +104,7 @@ func Keys(ctx context.Context, rdb redis.UniversalClient, pattern string) ([]str
 func KeysByServer(ctx context.Context, rdb redis.UniversalClient, pattern string) (map[string][]string, error) {
 	var mu sync.Mutex
 	out := map[string][]string{}
-	err := eachServer(ctx, rdb, func(ctx context.Context, node *redis.Client) error {
+	err := store.ForEachServer(ctx, rdb, func(ctx context.Context, node *redis.Client) error {
 		var keys []string
 		iter := node.Scan(ctx, 0, pattern, 1000).Iterator()
 		for iter.Next(ctx) {
@@ -131,7 +122,7 @@ func KeysByServer(ctx context.Context, rdb redis.UniversalClient, pattern string
 // Redis, every master of a cluster included.
 func Subscribers(ctx context.Context, rdb redis.UniversalClient, channel string) (int64, error) {
 	var n atomic.Int64
-	err := eachServer(ctx, rdb, func(ctx context.Context, node *redis.Client) error {
+	err := store.ForEachServer(ctx, rdb, func(ctx context.Context, node *redis.Client) error {
 		plain, err := node.PubSubNumSub(ctx, channel).Result()
 		if err != nil {
 			return err

@@ -54,9 +54,9 @@ export function withQuery(path, query) {
   return s ? path + (path.includes("?") ? "&" : "?") + s : path;
 }
 
-// api calls the instance. It resolves to {data, status, next, prev} and rejects with an
-// ApiError whose message is fit to show.
-export async function api(path, { method = "GET", body, form, query, idempotency, signal } = {}) {
+// api calls the instance. It resolves to {data, status, next, prev} (data a Blob when blob is
+// set) and rejects with an ApiError whose message is fit to show.
+export async function api(path, { method = "GET", body, form, query, idempotency, signal, blob = false } = {}) {
   const headers = { Accept: "application/json" };
   if (session.token) headers.Authorization = "Bearer " + session.token;
   let payload;
@@ -75,6 +75,8 @@ export async function api(path, { method = "GET", body, form, query, idempotency
     throw new ApiError(0, "Could not reach the server. Check your connection and try again.");
   }
   const links = parseLink(res.headers.get("Link"));
+  // A file (an export) is handed over as it came; errors are JSON either way.
+  if (blob && res.ok) return { data: await res.blob(), status: res.status, next: links.next, prev: links.prev };
   const text = await res.text();
   let data = null;
   if (text) {

@@ -3,7 +3,7 @@
 // and imports such CSVs, from Mastodon, GoToSocial or another department, watching each import
 // until it is done. It speaks the instance's /settings/exports and /settings/imports.
 
-import { api, session, ApiError } from "./api.js";
+import { api, session } from "./api.js";
 import { h, announce, showError, plural, act } from "./dom.js";
 
 const EXPORTS = [
@@ -33,18 +33,8 @@ const IMPORT_POLL = 1000;
 // download fetches an export with the session's token (the exports take no cookie) and hands
 // it to the browser as a file of its own name.
 async function download(file) {
-  let res;
-  try {
-    res = await fetch("/settings/exports/" + file, { headers: { Authorization: "Bearer " + session.token }, credentials: "omit" });
-  } catch {
-    throw new ApiError(0, "Could not reach the server. Check your connection and try again.");
-  }
-  if (!res.ok) {
-    let message = `The server answered ${res.status}.`;
-    try { message = (await res.json()).error || message; } catch { /* not JSON */ }
-    throw new ApiError(res.status, message);
-  }
-  const url = URL.createObjectURL(await res.blob());
+  const { data } = await api("/settings/exports/" + file, { blob: true });
+  const url = URL.createObjectURL(data);
   const a = h("a", { href: url, download: file, hidden: true });
   document.body.append(a);
   a.click();
