@@ -157,7 +157,10 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 			return err
 		}
 		// The demo gossips every 2 s rather than 10, so its departments agree within seconds.
-		organization := org.New(cfg, st, fed, log.With("department", dept.name, "part", "org"), org.Options{Period: 2 * time.Second})
+		// The organization part at warning level too: until the three have gossiped once, one
+		// refuses another's request for its directory (a refusal it logs as information).
+		orgLog := slog.New(minLevel{Handler: log.Handler(), min: slog.LevelWarn}).With("department", dept.name, "part", "org")
+		organization := org.New(cfg, st, fed, orgLog, org.Options{Period: 2 * time.Second})
 		if err := organization.Start(ctx); err != nil {
 			return err
 		}
