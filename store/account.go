@@ -132,7 +132,7 @@ func (s *Store) Account(ctx context.Context, id string) (*Account, error) {
 // Accounts reads many accounts in one round trip, keyed by id; unknown ids are absent.
 func (s *Store) Accounts(ctx context.Context, ids []string) (map[string]*Account, error) {
 	prefix := s.k.account("")
-	out, miss := cachedByID[*Account](s, prefix, ids)
+	out, miss := cachedByID[*Account](s, idKey{prefix: prefix}, ids)
 	for id, a := range out {
 		out[id] = a.clone()
 	}
@@ -314,7 +314,7 @@ func (s *Store) PrivateKey(ctx context.Context, accountID string) (string, error
 // AccountCounts reads the counters of many accounts in one round trip.
 func (s *Store) AccountCounts(ctx context.Context, ids []string) (map[string]AccountCounts, error) {
 	p := &lazyPipeline{rdb: s.rdb}
-	counts := queueCounts(ctx, s, p, ids, s.k.accountCounts(""), accountCountFields, accountCountsOf)
+	counts := queueCounts(ctx, s, p, ids, idKey{prefix: s.k.accountCounts("")}, accountCountFields, accountCountsOf)
 	if err := p.exec(ctx); err != nil {
 		return nil, fmt.Errorf("account counts: %w", err)
 	}

@@ -84,14 +84,19 @@ func (c *readCache) get(key string) (any, bool) {
 	return c.hitLocked(e, ok)
 }
 
-// getByID returns the cached record of the key prefix+id, if any, without making the key: a
+// An idKey names the keys of one kind by id: prefix+id+suffix.
+type idKey struct{ prefix, suffix string }
+
+func (k idKey) of(id string) string { return k.prefix + id + k.suffix }
+
+// getByID returns the cached record of the key k.of(id), if any, without making the key: a
 // page's reads look up some forty keys, each of which was an allocation.
-func (c *readCache) getByID(prefix, id string) (any, bool) {
+func (c *readCache) getByID(k idKey, id string) (any, bool) {
 	if c == nil {
 		return nil, false
 	}
 	var scratch [96]byte
-	key := append(append(scratch[:0], prefix...), id...)
+	key := append(append(append(scratch[:0], k.prefix...), id...), k.suffix...)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.items[string(key)] // a lookup by string(bytes) copies nothing
@@ -222,7 +227,7 @@ func (c *readCache) len() int {
 // cachedPrefixes are the key prefixes the cache may hold keys of. Redis refuses overlapping
 // broadcast prefixes, so none may start another.
 func (k keys) cachedPrefixes() []string {
-	return []string{k.account(""), k.user(""), k.status(""), k.token(""), k.media(""), k.followRequests(""), k.accountByAcct(), k.homeTimelines(),
+	return []string{k.account(""), k.user(""), k.status(""), k.statusSlots(), k.token(""), k.media(""), k.followRequests(""), k.accountByAcct(), k.homeTimelines(),
 		// What a viewer's page is read with besides the statuses (queueHidden, queueViewerFlags,
 		// the follows of queueRenderData).
 		k.blocks(""), k.blockedBy(""), k.mutes(""), k.userDomainBlocks(""), k.favourites(""), k.bookmarks(""), k.filters(""), k.reblogIndex(),
@@ -420,12 +425,12 @@ func (s *Store) CachedAccount(id string) *Account {
 	return nil
 }
 
-// cachedByID returns, by id, the cached records of the keys prefix+id and, in miss, the indexes
+// cachedByID returns, by id, the cached records of the keys k.of(id) and, in miss, the indexes
 // of the ids not cached.
-func cachedByID[T any](s *Store, prefix string, ids []string) (found map[string]T, miss []int) {
+func cachedByID[T any](s *Store, k idKey, ids []string) (found map[string]T, miss []int) {
 	found = make(map[string]T, len(ids))
 	for i, id := range ids {
-		if v, ok := s.cache.getByID(prefix, id); ok {
+		if v, ok := s.cache.getByID(k, id); ok {
 			found[id] = v.(T)
 		} else {
 			miss = append(miss, i)

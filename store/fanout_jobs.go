@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -92,13 +93,55 @@ func (m timelineMove) queue(ctx context.Context, p redis.Pipeliner, k keys) {
 	}
 }
 
-// fanOutWrites is what one write does in other accounts' slots.
-type fanOutWrites struct {
-	Moves  []timelineMove  `json:"m,omitempty"`
-	Notify []*Notification `json:"n,omitempty"`
+// A statusSet is one of the sets of what others did with a status, each counted in the status's
+// counts under its own name.
+type statusSet string
+
+const (
+	repliesSet    statusSet = "replies"
+	reblogsSet    statusSet = "reblogs"
+	favouritesSet statusSet = "favourites"
+	quotesSet     statusSet = "quotes"
+)
+
+// A tally is one member entering or leaving one of a status's sets. The set's count is set to
+// the set's size, not incremented, so a tally applied twice counts once.
+type tally struct {
+	Status string    `json:"s"`
+	Set    statusSet `json:"t"`
+	Member string    `json:"m"`
+	Score  float64   `json:"o,omitempty"`
+	Leave  bool      `json:"l,omitempty"`
 }
 
-func (w *fanOutWrites) empty() bool { return len(w.Moves) == 0 && len(w.Notify) == 0 }
+// tallyLua applies a tally: KEYS the set and the status's counts, ARGV the set's name, the
+// member and its score ("" when it leaves). A member leaving a status already deleted leaves no
+// counts behind.
+const tallyLua = `if ARGV[3] == '' then redis.call('ZREM', KEYS[1], ARGV[2]) else redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2]) end
+local n = redis.call('ZCARD', KEYS[1])
+if n > 0 or redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSET', KEYS[2], ARGV[1], n) end
+return n`
+
+func (t tally) queue(ctx context.Context, p redis.Pipeliner, k keys) {
+	score := ""
+	if !t.Leave {
+		score = strconv.FormatFloat(t.Score, 'f', -1, 64)
+	}
+	p.Eval(ctx, tallyLua, []string{k.statusSet(t.Status, t.Set), k.statusCounts(t.Status)}, string(t.Set), t.Member, score)
+}
+
+// fanOutWrites is what one write does in other accounts' and statuses' slots.
+type fanOutWrites struct {
+	Moves   []timelineMove  `json:"m,omitempty"`
+	Notify  []*Notification `json:"n,omitempty"`
+	Tallies []tally         `json:"t,omitempty"`
+	// Dropped are deleted statuses whose sets and counts go, after the tallies.
+	Dropped []string `json:"d,omitempty"`
+}
+
+func (w *fanOutWrites) empty() bool {
+	return len(w.Moves) == 0 && len(w.Notify) == 0 && len(w.Tallies) == 0 && len(w.Dropped) == 0
+}
 
 // A spreadTx is a write's MULTI in the department's slot, with what the write does in other
 // slots gathered beside it (move, addNotification) for spreadMulti.
@@ -115,6 +158,19 @@ func (t *spreadTx) move(moves ...timelineMove) {
 		}
 	}
 }
+
+// enter gathers member entering a status's set, scored by id.
+func (t *spreadTx) enter(statusID string, set statusSet, member, id string) {
+	t.writes.Tallies = append(t.writes.Tallies, tally{Status: statusID, Set: set, Member: member, Score: idScore(id)})
+}
+
+// leave gathers member leaving a status's set.
+func (t *spreadTx) leave(statusID string, set statusSet, member string) {
+	t.writes.Tallies = append(t.writes.Tallies, tally{Status: statusID, Set: set, Member: member, Leave: true})
+}
+
+// drop gathers a deleted status whose sets and counts go.
+func (t *spreadTx) drop(statusID string) { t.writes.Dropped = append(t.writes.Dropped, statusID) }
 
 // spreadOf is the spreadTx a write was handed. Every MULTI whose writes reach other accounts'
 // slots runs through spreadMulti (applyOnce and writeWithFreeID do), inside watch when it
@@ -250,6 +306,12 @@ func (s *Store) queueFanOut(ctx context.Context, p redis.Pipeliner, w *fanOutWri
 		p.Set(ctx, s.k.notification(n.AccountID, n.ID), mustJSON(n), 0)
 		addTrimmed(ctx, p, s.k.notifications(n.AccountID), notificationsKept, redis.Z{Score: idScore(n.ID), Member: n.ID})
 	}
+	for _, t := range w.Tallies {
+		t.queue(ctx, p, s.k)
+	}
+	for _, id := range w.Dropped {
+		p.Del(ctx, s.k.statusCounts(id), s.k.statusReplies(id), s.k.statusReblogs(id), s.k.statusFavourites(id), s.k.statusQuotes(id))
+	}
 }
 
 // queueAnnouncements queues on p, a MULTI in the department's slot, the stream events and
@@ -290,7 +352,7 @@ func (s *Store) ResumeFanOutJobs(ctx context.Context, now time.Time, lease time.
 				unreadable = errors.Join(unreadable, fmt.Errorf("fan-out job %s dropped: %w", id, err))
 				j.writes = fanOutWrites{}
 			}
-			if err := s.withoutDeleted(ctx, &j.writes); err != nil {
+			if err := s.withoutStale(ctx, &j.writes); err != nil {
 				return applied, err
 			}
 		}
@@ -302,21 +364,26 @@ func (s *Store) ResumeFanOutJobs(ctx context.Context, now time.Time, lease time.
 	return applied, unreadable
 }
 
-// withoutDeleted drops from w the statuses deleted since its job was recorded: a post deleted
-// while its fan-out was pending must not come back into the timelines its deletion already
-// swept.
-func (s *Store) withoutDeleted(ctx context.Context, w *fanOutWrites) error {
+// withoutStale drops from w what has changed since its job was recorded: a post deleted while
+// its fan-out was pending must not come back into the timelines its deletion already swept, and
+// a tally counts only what still stands (a favourite since withdrawn, a boost since undone, a
+// status since deleted) or, leaving, what has not been done again.
+func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 	var ids []string
 	for _, m := range w.Moves {
 		ids = append(ids, m.Add...)
 	}
-	if len(ids) == 0 {
+	if len(ids) == 0 && len(w.Tallies) == 0 {
 		return nil
 	}
 	p := s.rdb.Pipeline()
 	exists := make(map[string]*redis.IntCmd, len(ids))
 	for _, id := range ids {
 		exists[id] = p.Exists(ctx, s.k.status(id))
+	}
+	facts := make([]*redis.Cmd, len(w.Tallies))
+	for i, t := range w.Tallies {
+		facts[i] = s.tallyStands(ctx, p, t)
 	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("fan-out job statuses: %w", err)
@@ -325,5 +392,46 @@ func (s *Store) withoutDeleted(ctx context.Context, w *fanOutWrites) error {
 		w.Moves[i].Add = slices.DeleteFunc(w.Moves[i].Add, func(id string) bool { return exists[id].Val() == 0 })
 	}
 	w.Moves = slices.DeleteFunc(w.Moves, timelineMove.empty)
+	kept := w.Tallies[:0]
+	for i, t := range w.Tallies {
+		stands := false
+		if facts[i] != nil {
+			n, _ := facts[i].Int()
+			stands = n == 1
+		}
+		if stands != t.Leave {
+			kept = append(kept, t)
+		}
+	}
+	w.Tallies = kept
 	return nil
+}
+
+// standsLua answers 1 when a tally's fact stands: KEYS the status and where the fact is kept,
+// ARGV whether the status must exist ("1", for a member entering) and how to look (a zset's
+// member, a hash's field, or "" for the key itself).
+const standsLua = `if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[2] == 'z' then return redis.call('ZSCORE', KEYS[2], ARGV[3]) and 1 or 0 end
+if ARGV[2] == 'h' then return redis.call('HEXISTS', KEYS[2], ARGV[3]) end
+return redis.call('EXISTS', KEYS[2])`
+
+// tallyStands queues the check of whether t's fact stands, in the department's slot: the
+// favourite in the member's favourites, the boost in the index of boosts, a reply or quote in
+// the replying or quoting status being there. Nothing undoes a reply or quote leaving (it was
+// deleted or withdrawn), so that is not checked (nil).
+func (s *Store) tallyStands(ctx context.Context, p redis.Pipeliner, t tally) *redis.Cmd {
+	mustExist := "0"
+	if !t.Leave {
+		mustExist = "1"
+	}
+	switch {
+	case t.Set == favouritesSet:
+		return p.Eval(ctx, standsLua, []string{s.k.status(t.Status), s.k.favourites(t.Member)}, mustExist, "z", t.Status)
+	case t.Set == reblogsSet:
+		return p.Eval(ctx, standsLua, []string{s.k.status(t.Status), s.k.reblogIndex()}, mustExist, "h", t.Member+"/"+t.Status)
+	case t.Leave:
+		return nil
+	default:
+		return p.Eval(ctx, standsLua, []string{s.k.status(t.Status), s.k.status(t.Member)}, mustExist, "", "")
+	}
 }

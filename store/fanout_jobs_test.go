@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"testing"
@@ -109,6 +110,137 @@ func TestFanOutJobsOfAKilledWriter(t *testing.T) {
 				t.Errorf("a job applied once is taken up again: resumed %d (%v)", n, err)
 			}
 		})
+	}
+}
+
+// TestTalliesOfAKilledWriter kills writers between a write's MULTI and its tallies, and checks
+// that a status's counts and sets stay as they were until the grace ends, and then count what
+// still stands, once.
+func TestTalliesOfAKilledWriter(t *testing.T) {
+	ctx := context.Background()
+	must := func(t *testing.T, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name  string
+		write func(t *testing.T, live, killed *store.Store, author, fan *store.Account, post *store.Status)
+		// before and after are the post's counts before the job is resumed and after.
+		before, after store.StatusCounts
+	}{
+		{
+			name: "a favourite counts",
+			write: func(t *testing.T, live, killed *store.Store, author, fan *store.Account, post *store.Status) {
+				must(t, killed.Favourite(ctx, fan.ID, post, true))
+			},
+			after: store.StatusCounts{Favourites: 1},
+		},
+		{
+			name: "a favourite withdrawn meanwhile does not",
+			write: func(t *testing.T, live, killed *store.Store, author, fan *store.Account, post *store.Status) {
+				must(t, killed.Favourite(ctx, fan.ID, post, true))
+				must(t, live.Unfavourite(ctx, fan.ID, post.ID))
+			},
+		},
+		{
+			name: "a boost counts",
+			write: func(t *testing.T, live, killed *store.Store, author, fan *store.Account, post *store.Status) {
+				_, err := killed.Reblog(ctx, fan, post, store.VisibilityPublic, testBaseURL, true)
+				must(t, err)
+			},
+			after: store.StatusCounts{Reblogs: 1},
+		},
+		{
+			name: "a reply counts",
+			write: func(t *testing.T, live, killed *store.Store, author, fan *store.Account, post *store.Status) {
+				postStatus(t, killed, fan, store.Status{Text: "indeed", InReplyToID: post.ID, InReplyToAccountID: author.ID})
+			},
+			after: store.StatusCounts{Replies: 1},
+		},
+		{
+			name: "a reply deleted meanwhile does not",
+			write: func(t *testing.T, live, killed *store.Store, author, fan *store.Account, post *store.Status) {
+				reply := postStatus(t, killed, fan, store.Status{Text: "oops", InReplyToID: post.ID, InReplyToAccountID: author.ID})
+				must(t, live.DeleteStatus(ctx, reply))
+			},
+		},
+		{
+			name: "an undone favourite stops counting",
+			write: func(t *testing.T, live, killed *store.Store, author, fan *store.Account, post *store.Status) {
+				must(t, live.Favourite(ctx, fan.ID, post, true))
+				must(t, killed.Unfavourite(ctx, fan.ID, post.ID))
+			},
+			before: store.StatusCounts{Favourites: 1},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			live, rdb, prefix := rawStore(t)
+			killed := store.New(rdb, prefix, testDomain)
+			store.DieBeforeFanOut(killed)
+			author, fan := localAccount(t, live, "author"), localAccount(t, live, "fan")
+			post := postStatus(t, live, author, store.Status{Text: "worth it"})
+			counts := func() store.StatusCounts {
+				t.Helper()
+				got, err := live.StatusCounts(ctx, []string{post.ID})
+				must(t, err)
+				return got[post.ID]
+			}
+			c.write(t, live, killed, author, fan, post)
+			if got := counts(); got != c.before {
+				t.Fatalf("before the job is resumed, counts = %+v, want %+v", got, c.before)
+			}
+			later := time.Now().Add(store.FanOutGrace + time.Second)
+			if n, err := live.ResumeFanOutJobs(ctx, later, time.Minute, 10); err != nil || n != 1 {
+				t.Fatalf("after the grace: resumed %d jobs (%v), want 1", n, err)
+			}
+			if got := counts(); got != c.after {
+				t.Errorf("after the job, counts = %+v, want %+v", got, c.after)
+			}
+			fans, err := live.FavouritedBy(ctx, post.ID, store.Page{Limit: 20})
+			must(t, err)
+			boosters, err := live.RebloggedBy(ctx, post.ID, store.Page{Limit: 20})
+			must(t, err)
+			replies, err := live.Replies(ctx, post.ID)
+			must(t, err)
+			if listed := (store.StatusCounts{Favourites: int64(len(fans)), Reblogs: int64(len(boosters)), Replies: int64(len(replies))}); listed != c.after {
+				t.Errorf("after the job, listed %+v, want them as counted: %+v", listed, c.after)
+			}
+			if n, err := live.ResumeFanOutJobs(ctx, later.Add(time.Hour), time.Minute, 10); err != nil || n != 0 {
+				t.Errorf("a job applied once is taken up again: resumed %d (%v)", n, err)
+			}
+		})
+	}
+}
+
+// TestDeletedStatusLeavesNothingInItsSlot deletes a favourited, boosted and replied-to status
+// and checks that its slot is empty, also when a boost of it is undone afterwards.
+func TestDeletedStatusLeavesNothingInItsSlot(t *testing.T) {
+	ctx := context.Background()
+	st, rdb, prefix := rawStore(t)
+	author, fan := localAccount(t, st, "author"), localAccount(t, st, "fan")
+	post := postStatus(t, st, author, store.Status{Text: "short-lived"})
+	if err := st.Favourite(ctx, fan.ID, post, true); err != nil {
+		t.Fatal(err)
+	}
+	boost, err := st.Reblog(ctx, fan, post, store.VisibilityPublic, testBaseURL, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := postStatus(t, st, fan, store.Status{Text: "and yet", InReplyToID: post.ID, InReplyToAccountID: author.ID})
+	slot := "{" + prefix + ":status:" + post.ID + "}*"
+	if keys, err := testrig.Keys(ctx, rdb, slot); err != nil || len(keys) != 4 {
+		t.Fatalf("the post's slot holds %v (%v), want its counts, favourites, boosts and replies", keys, err)
+	}
+	for _, gone := range []*store.Status{post, boost, reply} {
+		if err := st.DeleteStatus(ctx, gone); err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Fatal(err)
+		}
+	}
+	if keys, err := testrig.Keys(ctx, rdb, slot); err != nil || len(keys) != 0 {
+		t.Errorf("after the deletions the post's slot holds %v (%v)", keys, err)
 	}
 }
 

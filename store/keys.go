@@ -48,19 +48,28 @@ func (k keys) followOptions(id string) string      { return k.p + "follow_opts:"
 func (k keys) notifySubscribers(id string) string  { return k.p + "notify_subscribers:" + id } // set of local accounts notified of new posts
 
 // Statuses.
-func (k keys) status(id string) string           { return k.p + "status:" + id }
-func (k keys) statusCounts(id string) string     { return k.p + "status:counts:" + id }
-func (k keys) statusByURI() string               { return k.p + "idx:status:uri" } // hash URI → id
-func (k keys) statusReplies(id string) string    { return k.p + "status:replies:" + id }
-func (k keys) statusReblogs(id string) string    { return k.p + "status:reblogs:" + id }    // zset reblog id, member account id
-func (k keys) statusFavourites(id string) string { return k.p + "status:favourites:" + id } // zset fav id, member account id
-func (k keys) statusHistory(id string) string    { return k.p + "status:history:" + id }    // list of JSON snapshots
-func (k keys) reblogIndex() string               { return k.p + "idx:reblog" }              // hash accountID/statusID → reblog id
-func (k keys) statusQuotes(id string) string     { return k.p + "status:quotes:" + id }     // zset of accepted quote ids (quote.go)
-func (k keys) quoteAuthorizations() string       { return k.p + "idx:quote_auth" }          // hash remote stamp URI → quote id
+func (k keys) status(id string) string        { return k.p + "status:" + id }
+func (k keys) statusByURI() string            { return k.p + "idx:status:uri" }       // hash URI → id
+func (k keys) statusHistory(id string) string { return k.p + "status:history:" + id } // list of JSON snapshots
+func (k keys) reblogIndex() string            { return k.p + "idx:reblog" }           // hash accountID/statusID → reblog id
+func (k keys) quoteAuthorizations() string    { return k.p + "idx:quote_auth" }       // hash remote stamp URI → quote id
 func (k keys) idempotency(accountID, key string) string {
 	return k.p + "idempotency:" + accountID + ":" + key
 }
+
+// What others do with a status (its replies, boosts, favourites and quotes, each a zset, and
+// their counts) lives in the status's own slot: a department's busiest posts then spread over a
+// cluster's masters, and writes reach them as tallies (fanout_jobs.go).
+func (k keys) statusSlots() string { return k.spread + "status:" } // what every status's slot starts with
+func (k keys) statusSet(id string, set statusSet) string {
+	return k.statusSlots() + id + "}:" + string(set)
+}
+func (k keys) statusCounts(id string) string     { return k.statusCountsByID().of(id) }    // hash of the sets' sizes
+func (k keys) statusReplies(id string) string    { return k.statusSet(id, repliesSet) }    // zset reply id
+func (k keys) statusReblogs(id string) string    { return k.statusSet(id, reblogsSet) }    // zset reblog id, member account id
+func (k keys) statusFavourites(id string) string { return k.statusSet(id, favouritesSet) } // zset fav id, member account id
+func (k keys) statusQuotes(id string) string     { return k.statusSet(id, quotesSet) }     // zset of accepted quote ids (quote.go)
+func (k keys) statusCountsByID() idKey           { return idKey{prefix: k.statusSlots(), suffix: "}:counts"} }
 
 // Per-account collections of statuses.
 func (k keys) favourites(accountID string) string { return k.p + "favourites:" + accountID }
@@ -340,7 +349,7 @@ func (k keys) importsDue() string {
 }
 
 func (k keys) spreadKeysMoved() string {
-	return k.p + "spread_keys_moved" // set once EnsureSpreadKeys has moved the old layout's keys (spread_keys.go)
+	return k.p + "spread_keys_moved" // the last layout EnsureSpreadKeys moved the old keys to (spread_keys.go)
 }
 
 // Fan-out jobs (fanout_jobs.go): what a write still has to do in other accounts' slots.

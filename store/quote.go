@@ -152,8 +152,7 @@ func (s *Store) writeQuote(ctx context.Context, p redis.Pipeliner, st *Status, f
 		return
 	}
 	if q.State == QuoteAccepted && q.StatusID != "" {
-		p.ZAdd(ctx, s.k.statusQuotes(q.StatusID), redis.Z{Score: idScore(st.ID), Member: st.ID})
-		p.HIncrBy(ctx, s.k.statusCounts(q.StatusID), "quotes", 1)
+		spreadOf(p).enter(q.StatusID, quotesSet, st.ID, st.ID)
 	}
 	if q.Authorization != "" {
 		p.HSet(ctx, s.k.quoteAuthorizations(), q.Authorization, st.ID)
@@ -165,14 +164,12 @@ func (s *Store) writeQuote(ctx context.Context, p redis.Pipeliner, st *Status, f
 
 // unwriteQuote queues the removal of what writeQuote wrote for a deleted quote post.
 func (s *Store) unwriteQuote(ctx context.Context, p redis.Pipeliner, st *Status) {
-	p.Del(ctx, s.k.statusQuotes(st.ID))
 	q := st.Quote
 	if q == nil {
 		return
 	}
 	if q.State == QuoteAccepted && q.StatusID != "" {
-		p.ZRem(ctx, s.k.statusQuotes(q.StatusID), st.ID)
-		p.HIncrBy(ctx, s.k.statusCounts(q.StatusID), "quotes", -1)
+		spreadOf(p).leave(q.StatusID, quotesSet, st.ID)
 	}
 	if q.Authorization != "" {
 		p.HDel(ctx, s.k.quoteAuthorizations(), q.Authorization)
@@ -242,14 +239,12 @@ func (s *Store) SetQuoteState(ctx context.Context, quotingID, state, authorizati
 				nowAccepted := state == QuoteAccepted && q.StatusID != ""
 				switch {
 				case nowAccepted && !wasAccepted:
-					p.ZAdd(ctx, s.k.statusQuotes(q.StatusID), redis.Z{Score: idScore(st.ID), Member: st.ID})
-					p.HIncrBy(ctx, s.k.statusCounts(q.StatusID), "quotes", 1)
+					spreadOf(p).enter(q.StatusID, quotesSet, st.ID, st.ID)
 					if quotedAuthor != nil && quotedAuthor.Local() {
 						s.addNotification(ctx, p, &Notification{Type: NotifyQuote, AccountID: quotedAuthor.ID, FromAccountID: st.AccountID, StatusID: st.ID})
 					}
 				case wasAccepted && !nowAccepted:
-					p.ZRem(ctx, s.k.statusQuotes(q.StatusID), st.ID)
-					p.HIncrBy(ctx, s.k.statusCounts(q.StatusID), "quotes", -1)
+					spreadOf(p).leave(q.StatusID, quotesSet, st.ID)
 				}
 				s.publishStatus(ctx, p, EventStatusUpdate, &st, targets)
 				return nil

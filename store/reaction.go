@@ -22,8 +22,7 @@ func (s *Store) Favourite(ctx context.Context, accountID string, st *Status, aut
 		func(tx *redis.Tx) (bool, error) { return zHas(ctx, tx, s.k.favourites(accountID), st.ID) },
 		func(p redis.Pipeliner) {
 			p.ZAdd(ctx, s.k.favourites(accountID), redis.Z{Score: idScore(id), Member: st.ID})
-			p.ZAdd(ctx, s.k.statusFavourites(st.ID), redis.Z{Score: idScore(id), Member: accountID})
-			p.HIncrBy(ctx, s.k.statusCounts(st.ID), "favourites", 1)
+			spreadOf(p).enter(st.ID, favouritesSet, accountID, id)
 			if authorIsLocal && st.AccountID != accountID {
 				s.addNotification(ctx, p, &Notification{Type: NotifyFavourite, AccountID: st.AccountID, FromAccountID: accountID, StatusID: st.ID, CreatedAt: now})
 			}
@@ -43,8 +42,7 @@ func (s *Store) Unfavourite(ctx context.Context, accountID, statusID string) err
 		},
 		func(p redis.Pipeliner) {
 			p.ZRem(ctx, s.k.favourites(accountID), statusID)
-			p.ZRem(ctx, s.k.statusFavourites(statusID), accountID)
-			p.HIncrBy(ctx, s.k.statusCounts(statusID), "favourites", -1)
+			spreadOf(p).leave(statusID, favouritesSet, accountID)
 		})
 	if err != nil {
 		return fmt.Errorf("unfavourite %s: %w", statusID, err)
@@ -103,9 +101,11 @@ func (s *Store) ReblogAs(ctx context.Context, booster *Account, st *Status, boos
 			boost.URI = booster.URI + "/statuses/" + boost.ID + "/activity"
 		}
 		idTaken := false
-		wrote, err := s.applyOnceWatching(ctx, []string{s.k.statusReblogs(st.ID), s.k.status(boost.ID)},
+		// Every status the booster writes or deletes changes their counts, so watching those
+		// catches a boost of the same post made meanwhile.
+		wrote, err := s.applyOnceWatching(ctx, []string{s.k.accountCounts(booster.ID), s.k.status(boost.ID)},
 			func(tx *redis.Tx) (bool, error) {
-				if has, err := zHas(ctx, tx, s.k.statusReblogs(st.ID), booster.ID); err != nil || has {
+				if has, err := tx.HExists(ctx, s.k.reblogIndex(), booster.ID+"/"+st.ID).Result(); err != nil || has {
 					return has, err
 				}
 				n, err := tx.Exists(ctx, s.k.status(boost.ID)).Result()

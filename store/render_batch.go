@@ -189,7 +189,7 @@ func (s *Store) queueStatuses(ctx context.Context, p *lazyPipeline, ids []string
 // an MGET of the others on p; the returned function, called after p runs, decodes them with
 // decode (of an id and its JSON) and gives every record found by id.
 func queueCached[T any](ctx context.Context, s *Store, p *lazyPipeline, decode func(id, raw string) (*T, error), ids []string, prefix string) func() (map[string]*T, error) {
-	out, miss := cachedByID[*T](s, prefix, ids)
+	out, miss := cachedByID[*T](s, idKey{prefix: prefix}, ids)
 	if len(miss) == 0 {
 		return func() (map[string]*T, error) { return out, nil }
 	}
@@ -222,8 +222,8 @@ func queueCached[T any](ctx context.Context, s *Store, p *lazyPipeline, decode f
 func (s *Store) queueRenderData(ctx context.Context, p *lazyPipeline, q RenderQuery) func() (*RenderData, error) {
 	accounts := queueCached(ctx, s, p, s.accountMemo.decode, q.AccountIDs, s.k.account(""))
 	media := queueCached(ctx, s, p, decodeMedia, q.MediaIDs, s.k.media(""))
-	accountCounts := queueCounts(ctx, s, p, q.AccountIDs, s.k.accountCounts(""), accountCountFields, accountCountsOf)
-	statusCounts := queueCounts(ctx, s, p, q.StatusIDs, s.k.statusCounts(""), statusCountFields, statusCountsOf)
+	accountCounts := queueCounts(ctx, s, p, q.AccountIDs, idKey{prefix: s.k.accountCounts("")}, accountCountFields, accountCountsOf)
+	statusCounts := queueCounts(ctx, s, p, q.StatusIDs, s.k.statusCountsByID(), statusCountFields, statusCountsOf)
 	var flags func() map[string]ViewerFlags
 	var filters func() ([]*Filter, error)
 	var following func() ([]bool, error)
@@ -443,11 +443,11 @@ var (
 	statusCountFields  = []any{"replies", "reblogs", "favourites", "quotes"}
 )
 
-// queueCounts takes the counters of ids (hashes under prefix+id) from the cache and queues an
+// queueCounts takes the counters of ids (hashes under k.of(id)) from the cache and queues an
 // HMGET of fields of the others on p; the returned function, called after p runs, gives every
 // id's counters (zero when absent), as decode makes them of the HMGET reply.
-func queueCounts[C any](ctx context.Context, s *Store, p *lazyPipeline, ids []string, prefix string, fields []any, decode func([]any) C) func() map[string]C {
-	out, miss := cachedByID[C](s, prefix, ids)
+func queueCounts[C any](ctx context.Context, s *Store, p *lazyPipeline, ids []string, k idKey, fields []any, decode func([]any) C) func() map[string]C {
+	out, miss := cachedByID[C](s, k, ids)
 	if len(miss) == 0 {
 		return func() map[string]C { return out }
 	}
@@ -455,7 +455,7 @@ func queueCounts[C any](ctx context.Context, s *Store, p *lazyPipeline, ids []st
 	keys := make([]string, len(miss))
 	cmds := make([]*redis.Cmd, len(miss))
 	for j, i := range miss {
-		keys[j] = prefix + ids[i]
+		keys[j] = k.of(ids[i])
 		cmds[j] = hmget(ctx, p.get(), keys[j], fields)
 	}
 	return func() map[string]C {

@@ -11,22 +11,28 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// EnsureSpreadKeys moves the readers' timelines and notifications, and the authors' lists of
-// statuses, that data written before they had slots of their own (keys.go) keeps under the department's tag to their keys now, once:
-// without it a department upgraded in place would show everyone an empty home and no
-// notifications. A key is merged into its new one (members added, a record set unless one is
-// there) and then deleted, so processes starting together, or one killed half way, only repeat
-// work; what was written under the new keys meanwhile stays.
+// EnsureSpreadKeys moves the keys that data written before they had slots of their own
+// (keys.go) keeps under the department's tag to their keys now, once: the readers' timelines
+// and notifications, the authors' lists of statuses, and what others did with each status.
+// Without it a department upgraded in place would show everyone an empty home, no
+// notifications and no favourites. A key is merged into its new one (members added, a record
+// set unless one is there, counts made the merged sets' sizes) and then deleted, so processes
+// starting together, or one killed half way, only repeat work; what was written under the new
+// keys meanwhile stays.
 func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
-	done, err := s.rdb.Exists(ctx, s.k.spreadKeysMoved()).Result()
-	if err != nil || done == 1 {
+	moved, err := s.rdb.Get(ctx, s.k.spreadKeysMoved()).Result()
+	if err != nil && !errors.Is(err, redis.Nil) || moved == spreadLayout {
 		return err
 	}
 	old := s.k.p
 	var mu sync.Mutex
 	var found []string
 	err = ForEachServer(ctx, s.rdb, func(ctx context.Context, node *redis.Client) error {
-		for _, pattern := range []string{old + "tl:home:*", old + "tl:list:*", old + "notifications:*", old + "notification:*", old + "account:statuses:*"} {
+		patterns := []string{old + "tl:home:*", old + "tl:list:*", old + "notifications:*", old + "notification:*", old + "account:statuses:*", old + "status:counts:*"}
+		for _, set := range statusSets {
+			patterns = append(patterns, old+"status:"+string(set)+":*")
+		}
+		for _, pattern := range patterns {
 			iter := node.Scan(ctx, 0, pattern, 1000).Iterator()
 			for iter.Next(ctx) {
 				mu.Lock()
@@ -42,12 +48,78 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("find keys to spread: %w", err)
 	}
+	statuses := map[string]bool{}
 	for _, key := range found {
-		if err := s.moveToSpreadKey(ctx, key); err != nil {
+		if id, ok := oldStatusKeyID(strings.TrimPrefix(key, old)); ok {
+			statuses[id] = true
+		} else if err := s.moveToSpreadKey(ctx, key); err != nil {
 			return err
 		}
 	}
-	return s.rdb.Set(ctx, s.k.spreadKeysMoved(), "1", 0).Err()
+	for id := range statuses {
+		if err := s.moveStatusSets(ctx, id); err != nil {
+			return err
+		}
+	}
+	return s.rdb.Set(ctx, s.k.spreadKeysMoved(), spreadLayout, 0).Err()
+}
+
+// spreadLayout names the layout EnsureSpreadKeys moves keys to: "1" spread the timelines,
+// notifications and authors' statuses, "2" what others do with a status as well.
+const spreadLayout = "2"
+
+var statusSets = []statusSet{repliesSet, reblogsSet, favouritesSet, quotesSet}
+
+// oldStatusKeyID gives the status of a key (after the department's tag) that held one of its
+// sets or its counts in the old layout.
+func oldStatusKeyID(rest string) (string, bool) {
+	for _, name := range []string{"counts", "replies", "reblogs", "favourites", "quotes"} {
+		if id, ok := strings.CutPrefix(rest, "status:"+name+":"); ok && isDigits(id) {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// moveStatusSets merges a status's sets of the old layout into its slot and sets its counts to
+// the merged sets' sizes, as tallies keep them.
+func (s *Store) moveStatusSets(ctx context.Context, id string) error {
+	old := s.k.p + "status:"
+	for _, set := range statusSets {
+		if err := s.mergeZSet(ctx, old+string(set)+":"+id, s.k.statusSet(id, set)); err != nil {
+			return err
+		}
+	}
+	p := s.rdb.Pipeline()
+	sizes := make([]*redis.IntCmd, len(statusSets))
+	for i, set := range statusSets {
+		sizes[i] = p.ZCard(ctx, s.k.statusSet(id, set))
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return fmt.Errorf("spread the sets of status %s: %w", id, err)
+	}
+	counts := make([]any, 0, 2*len(statusSets))
+	for i, set := range statusSets {
+		counts = append(counts, string(set), sizes[i].Val())
+	}
+	if err := s.rdb.HSet(ctx, s.k.statusCounts(id), counts...).Err(); err != nil {
+		return fmt.Errorf("spread the counts of status %s: %w", id, err)
+	}
+	return s.rdb.Del(ctx, old+"counts:"+id).Err()
+}
+
+// mergeZSet adds the members of the sorted set from to the one at to, and deletes from.
+func (s *Store) mergeZSet(ctx context.Context, from, to string) error {
+	entries, err := s.rdb.ZRangeWithScores(ctx, from, 0, -1).Result()
+	if err != nil {
+		return fmt.Errorf("spread %s: %w", from, err)
+	}
+	if len(entries) > 0 {
+		if err := s.rdb.ZAdd(ctx, to, entries...).Err(); err != nil {
+			return fmt.Errorf("spread %s: %w", from, err)
+		}
+	}
+	return s.rdb.Del(ctx, from).Err()
 }
 
 // moveToSpreadKey merges one key of the old layout into its key now; keys of the department
@@ -87,16 +159,7 @@ func (s *Store) moveToSpreadKey(ctx context.Context, key string) error {
 	default:
 		return nil
 	}
-	entries, err := s.rdb.ZRangeWithScores(ctx, key, 0, -1).Result()
-	if err != nil {
-		return fmt.Errorf("spread %s: %w", key, err)
-	}
-	if len(entries) > 0 {
-		if err := s.rdb.ZAdd(ctx, target, entries...).Err(); err != nil {
-			return fmt.Errorf("spread %s: %w", key, err)
-		}
-	}
-	return s.rdb.Del(ctx, key).Err()
+	return s.mergeZSet(ctx, key, target)
 }
 
 func isDigits(s string) bool {

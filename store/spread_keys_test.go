@@ -15,10 +15,10 @@ import (
 	"watercooler/testrig"
 )
 
-// TestEnsureSpreadKeys upgrades a department written with the old layout (timelines,
-// notifications and authors' statuses under the department's tag) and checks that they read as
-// before, merged with what was written under the new keys meanwhile, that keys which
-// only look alike stay, and that a second run changes nothing.
+// TestEnsureSpreadKeys upgrades a department written with the old layouts (timelines,
+// notifications, authors' statuses and what others did with a status under the department's
+// tag) and checks that they read as before, merged with what was written under the new keys
+// meanwhile, that keys which only look alike stay, and that a second run changes nothing.
 func TestEnsureSpreadKeys(t *testing.T) {
 	ctx := context.Background()
 	st, rdb, prefix := rawStore(t)
@@ -44,6 +44,12 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.ZAdd(ctx, old+"notifications:"+reader.ID, z(notificationID)).Err(),
 		rdb.Set(ctx, old+"notification:"+notificationID, raw, 0).Err(),
 		rdb.HSet(ctx, old+"notifications:policy:"+reader.ID, "for_not_following", "accept").Err(),
+		rdb.ZAdd(ctx, old+"status:favourites:"+oldPost.ID, redis.Z{Score: 1, Member: reader.ID}).Err(),
+		rdb.ZAdd(ctx, old+"status:replies:"+oldPost.ID, z(newPost.ID)).Err(),
+		rdb.HSet(ctx, old+"status:counts:"+oldPost.ID, "favourites", 1, "replies", 1).Err(),
+		rdb.RPush(ctx, old+"status:history:"+oldPost.ID, "{}").Err(), // stays in the department's slot
+		// A process of the new version recorded a favourite before the move ran.
+		st.Favourite(ctx, author.ID, oldPost, true),
 		// A process of the new version wrote to the reader's home before the move ran.
 		rdb.ZAdd(ctx, "{"+prefix+":tl:home:"+reader.ID+"}", z(newPost.ID)).Err(),
 	} {
@@ -70,16 +76,30 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if err != nil || len(ns) != 1 || ns[0].ID != notificationID || ns[0].StatusID != oldPost.ID {
 			t.Errorf("run %d: notifications = %+v (%v), want the favourite", run, ns, err)
 		}
+		counts, err := st.StatusCounts(ctx, []string{oldPost.ID})
+		if want := (store.StatusCounts{Favourites: 2, Replies: 1}); err != nil || counts[oldPost.ID] != want {
+			t.Errorf("run %d: counts = %+v (%v), want %+v", run, counts[oldPost.ID], err, want)
+		}
+		fans, err := st.FavouritedBy(ctx, oldPost.ID, store.Page{Limit: 20})
+		if err != nil || len(fans) != 2 {
+			t.Errorf("run %d: favourited by %v (%v), want the reader and the author", run, fans, err)
+		}
+		if replies, err := st.Replies(ctx, oldPost.ID); err != nil || !slices.Equal(replies, []string{newPost.ID}) {
+			t.Errorf("run %d: replies = %v (%v), want %s", run, replies, err, newPost.ID)
+		}
 		left, err := testrig.Keys(ctx, rdb, old+"*")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, key := range left {
-			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID, "account:statuses:"} {
+			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID, "account:statuses:", "status:favourites:", "status:replies:", "status:counts:"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}
 			}
+		}
+		if !slices.Contains(left, old+"status:history:"+oldPost.ID) {
+			t.Errorf("run %d: the status's history moved", run)
 		}
 		if !slices.Contains(left, old+"notifications:policy:"+reader.ID) {
 			t.Errorf("run %d: the notification policy went with the notifications", run)

@@ -258,13 +258,11 @@ func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, 
 	p.HIncrBy(ctx, s.k.accountCounts(st.AccountID), "statuses", 1)
 	p.HSet(ctx, s.k.accountCounts(st.AccountID), "last_status_at", st.CreatedAt.UnixMilli())
 	if st.InReplyToID != "" {
-		p.ZAdd(ctx, s.k.statusReplies(st.InReplyToID), z)
-		p.HIncrBy(ctx, s.k.statusCounts(st.InReplyToID), "replies", 1)
+		spreadOf(p).enter(st.InReplyToID, repliesSet, st.ID, st.ID)
 	}
 	if st.ReblogOfID != "" {
-		p.ZAdd(ctx, s.k.statusReblogs(st.ReblogOfID), redis.Z{Score: score, Member: st.AccountID})
+		spreadOf(p).enter(st.ReblogOfID, reblogsSet, st.AccountID, st.ID)
 		p.HSet(ctx, s.k.reblogIndex(), st.AccountID+"/"+st.ReblogOfID, st.ID)
-		p.HIncrBy(ctx, s.k.statusCounts(st.ReblogOfID), "reblogs", 1)
 	}
 	if st.Visibility == VisibilityPublic && st.ReblogOfID == "" {
 		tl, media := s.k.localTimeline(), s.k.localMediaTimeline()
@@ -397,7 +395,7 @@ func (s *Store) Statuses(ctx context.Context, ids []string) ([]*Status, error) {
 // StatusCounts reads the counters of many statuses in one round trip.
 func (s *Store) StatusCounts(ctx context.Context, ids []string) (map[string]StatusCounts, error) {
 	p := &lazyPipeline{rdb: s.rdb}
-	counts := queueCounts(ctx, s, p, ids, s.k.statusCounts(""), statusCountFields, statusCountsOf)
+	counts := queueCounts(ctx, s, p, ids, s.k.statusCountsByID(), statusCountFields, statusCountsOf)
 	if err := p.exec(ctx); err != nil {
 		return nil, fmt.Errorf("status counts: %w", err)
 	}
@@ -531,18 +529,17 @@ func (s *Store) DeleteStatus(ctx context.Context, st *Status) error {
 }
 
 func (s *Store) unwriteStatus(ctx context.Context, p redis.Pipeliner, st *Status) {
-	p.Del(ctx, s.k.status(st.ID), s.k.statusCounts(st.ID), s.k.statusHistory(st.ID), s.k.statusReplies(st.ID), s.k.statusFavourites(st.ID), s.k.statusReblogs(st.ID))
+	p.Del(ctx, s.k.status(st.ID), s.k.statusHistory(st.ID))
+	spreadOf(p).drop(st.ID)
 	p.HDel(ctx, s.k.statusByURI(), st.URI)
 	p.ZRem(ctx, s.k.accountPins(st.AccountID), st.ID)
 	p.HIncrBy(ctx, s.k.accountCounts(st.AccountID), "statuses", -1)
 	if st.InReplyToID != "" {
-		p.ZRem(ctx, s.k.statusReplies(st.InReplyToID), st.ID)
-		p.HIncrBy(ctx, s.k.statusCounts(st.InReplyToID), "replies", -1)
+		spreadOf(p).leave(st.InReplyToID, repliesSet, st.ID)
 	}
 	if st.ReblogOfID != "" {
 		p.HDel(ctx, s.k.reblogIndex(), st.AccountID+"/"+st.ReblogOfID)
-		p.ZRem(ctx, s.k.statusReblogs(st.ReblogOfID), st.AccountID)
-		p.HIncrBy(ctx, s.k.statusCounts(st.ReblogOfID), "reblogs", -1)
+		spreadOf(p).leave(st.ReblogOfID, reblogsSet, st.AccountID)
 	}
 	for _, key := range []string{s.k.localTimeline(), s.k.remoteTimeline(), s.k.localMediaTimeline(), s.k.remoteMediaTimeline()} {
 		p.ZRem(ctx, key, st.ID)
