@@ -227,10 +227,10 @@ func (c *readCache) len() int {
 // cachedPrefixes are the key prefixes the cache may hold keys of. Redis refuses overlapping
 // broadcast prefixes, so none may start another.
 func (k keys) cachedPrefixes() []string {
-	return []string{k.account(""), k.user(""), k.status(""), k.statusSlots(), k.token(""), k.media(""), k.followRequests(""), k.accountByAcct(), k.homeTimelines(),
+	return []string{k.account(""), k.user(""), k.status(""), k.statusSlots(), k.token(""), k.media(""), k.accountSlots(), k.accountByAcct(), k.homeTimelines(),
 		// What a viewer's page is read with besides the statuses (queueHidden, queueViewerFlags,
 		// the follows of queueRenderData).
-		k.blocks(""), k.blockedBy(""), k.mutes(""), k.userDomainBlocks(""), k.favourites(""), k.bookmarks(""), k.filters(""), k.reblogIndex(),
+		k.blocks(""), k.mutes(""), k.userDomainBlocks(""), k.favourites(""), k.bookmarks(""), k.filters(""), k.reblogIndex(),
 		k.following("")}
 }
 

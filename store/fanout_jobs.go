@@ -130,6 +130,48 @@ func (t tally) queue(ctx context.Context, p redis.Pipeliner, k keys) {
 	p.Eval(ctx, tallyLua, []string{k.statusSet(t.Status, t.Set), k.statusCounts(t.Status)}, string(t.Set), t.Member, score)
 }
 
+// An edgeSet is one of the sets of what others do to an account, kept in the account's slot.
+type edgeSet string
+
+const (
+	followersEdges         edgeSet = "followers"
+	localFollowersEdges    edgeSet = "followers:local"
+	followRequestsEdges    edgeSet = "follow_requests"
+	blockedByEdges         edgeSet = "blocked_by"
+	notifySubscribersEdges edgeSet = "notify_subscribers" // a set
+	followFiltersEdges     edgeSet = "follow_filters"     // a hash of each follower's filter
+)
+
+// An edge is account From entering or leaving a set of account To's, the other side of what
+// From did (a follow, a request, a block) or of the follow's options. Adding a member with its
+// score, removing one and setting a field change nothing the second time.
+type edge struct {
+	To    string  `json:"a"`
+	Set   edgeSet `json:"t"`
+	From  string  `json:"m"`
+	Score float64 `json:"o,omitempty"` // in the sorted sets
+	Value string  `json:"v,omitempty"` // the filter, in followFiltersEdges
+	Leave bool    `json:"l,omitempty"`
+}
+
+func (e edge) queue(ctx context.Context, p redis.Pipeliner, k keys) {
+	key := k.edges(e.To, e.Set)
+	switch {
+	case e.Set == notifySubscribersEdges && e.Leave:
+		p.SRem(ctx, key, e.From)
+	case e.Set == notifySubscribersEdges:
+		p.SAdd(ctx, key, e.From)
+	case e.Set == followFiltersEdges && e.Leave:
+		p.HDel(ctx, key, e.From)
+	case e.Set == followFiltersEdges:
+		p.HSet(ctx, key, e.From, e.Value)
+	case e.Leave:
+		p.ZRem(ctx, key, e.From)
+	default:
+		p.ZAdd(ctx, key, redis.Z{Score: e.Score, Member: e.From})
+	}
+}
+
 // fanOutWrites is what one write does in other accounts' and statuses' slots.
 type fanOutWrites struct {
 	Moves   []timelineMove  `json:"m,omitempty"`
@@ -137,10 +179,11 @@ type fanOutWrites struct {
 	Tallies []tally         `json:"t,omitempty"`
 	// Dropped are deleted statuses whose sets and counts go, after the tallies.
 	Dropped []string `json:"d,omitempty"`
+	Edges   []edge   `json:"e,omitempty"`
 }
 
 func (w *fanOutWrites) empty() bool {
-	return len(w.Moves) == 0 && len(w.Notify) == 0 && len(w.Tallies) == 0 && len(w.Dropped) == 0
+	return len(w.Moves) == 0 && len(w.Notify) == 0 && len(w.Tallies) == 0 && len(w.Dropped) == 0 && len(w.Edges) == 0
 }
 
 // A spreadTx is a write's MULTI in the department's slot, with what the write does in other
@@ -168,6 +211,9 @@ func (t *spreadTx) enter(statusID string, set statusSet, member, id string) {
 func (t *spreadTx) leave(statusID string, set statusSet, member string) {
 	t.writes.Tallies = append(t.writes.Tallies, tally{Status: statusID, Set: set, Member: member, Leave: true})
 }
+
+// link gathers edges.
+func (t *spreadTx) link(edges ...edge) { t.writes.Edges = append(t.writes.Edges, edges...) }
 
 // drop gathers a deleted status whose sets and counts go.
 func (t *spreadTx) drop(statusID string) { t.writes.Dropped = append(t.writes.Dropped, statusID) }
@@ -312,6 +358,9 @@ func (s *Store) queueFanOut(ctx context.Context, p redis.Pipeliner, w *fanOutWri
 	for _, id := range w.Dropped {
 		p.Del(ctx, s.k.statusCounts(id), s.k.statusReplies(id), s.k.statusReblogs(id), s.k.statusFavourites(id), s.k.statusQuotes(id))
 	}
+	for _, e := range w.Edges {
+		e.queue(ctx, p, s.k)
+	}
 }
 
 // queueAnnouncements queues on p, a MULTI in the department's slot, the stream events and
@@ -373,7 +422,7 @@ func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 	for _, m := range w.Moves {
 		ids = append(ids, m.Add...)
 	}
-	if len(ids) == 0 && len(w.Tallies) == 0 {
+	if len(ids) == 0 && len(w.Tallies) == 0 && len(w.Edges) == 0 {
 		return nil
 	}
 	p := s.rdb.Pipeline()
@@ -384,6 +433,13 @@ func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 	facts := make([]*redis.Cmd, len(w.Tallies))
 	for i, t := range w.Tallies {
 		facts[i] = s.tallyStands(ctx, p, t)
+	}
+	edgeFacts, options := make([]*redis.FloatCmd, len(w.Edges)), make([]*redis.StringCmd, len(w.Edges))
+	for i, e := range w.Edges {
+		edgeFacts[i] = p.ZScore(ctx, s.k.edgeFact(e), e.To)
+		if e.Set == notifySubscribersEdges || e.Set == followFiltersEdges {
+			options[i] = p.HGet(ctx, s.k.followOptions(e.From), e.To)
+		}
 	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("fan-out job statuses: %w", err)
@@ -404,7 +460,46 @@ func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 		}
 	}
 	w.Tallies = kept
+	edges := w.Edges[:0]
+	for i, e := range w.Edges {
+		stands := edgeFacts[i].Err() == nil
+		switch {
+		case stands && options[i] != nil && options[i].Err() == nil:
+			edges = append(edges, currentOption(e, options[i].Val()))
+		case stands != e.Leave:
+			edges = append(edges, e)
+		}
+	}
+	w.Edges = edges
 	return nil
+}
+
+// edgeFact is the key, in the department's slot, of what From did that e is the other side of:
+// From's follows (for followers, and for the follow's notifications and filter), requests or
+// blocks. e stands while To is in it.
+func (k keys) edgeFact(e edge) string {
+	switch e.Set {
+	case followRequestsEdges:
+		return k.requested(e.From)
+	case blockedByEdges:
+		return k.blocks(e.From)
+	default:
+		return k.following(e.From)
+	}
+}
+
+// currentOption makes e, one side of a follow's options, what the follow's options are now
+// (raw, as stored): options changed since e was recorded win over it.
+func currentOption(e edge, raw string) edge {
+	var opts FollowOptions
+	_ = unmarshalString(raw, &opts)
+	if e.Set == notifySubscribersEdges {
+		e.Leave = !opts.Notify
+		return e
+	}
+	filter, ok := followFilterOf(opts)
+	e.Value, e.Leave = filter, !ok
+	return e
 }
 
 // standsLua answers 1 when a tally's fact stands: KEYS the status and where the fact is kept,

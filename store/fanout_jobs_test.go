@@ -25,6 +25,7 @@ func TestFanOutJobsOfAKilledWriter(t *testing.T) {
 		before bool // whether the post is in the home before the job is resumed
 		// notified is the notification the follower gets from the write, if any.
 		notified string
+		jobs     int // how many jobs the write leaves when not 1
 	}{
 		{
 			name: "a post reaches the followers' homes",
@@ -71,6 +72,7 @@ func TestFanOutJobsOfAKilledWriter(t *testing.T) {
 				return post.ID, false
 			},
 			before: true,
+			jobs:   2, // the unfollow and the withdrawal of a request, if any
 		},
 	}
 	for _, c := range cases {
@@ -93,8 +95,8 @@ func TestFanOutJobsOfAKilledWriter(t *testing.T) {
 				t.Fatalf("within the writer's grace: resumed %d jobs (%v), want 0", n, err)
 			}
 			later := time.Now().Add(store.FanOutGrace + time.Second)
-			if n, err := live.ResumeFanOutJobs(ctx, later, time.Minute, 10); err != nil || n != 1 {
-				t.Fatalf("after the grace: resumed %d jobs (%v), want 1", n, err)
+			if n, err := live.ResumeFanOutJobs(ctx, later, time.Minute, 10); err != nil || n != max(c.jobs, 1) {
+				t.Fatalf("after the grace: resumed %d jobs (%v), want %d", n, err, max(c.jobs, 1))
 			}
 			if got := homeHas(t, live, follower.ID, post); got != want {
 				t.Errorf("after the job, post in home = %v, want %v", got, want)
@@ -207,6 +209,105 @@ func TestTalliesOfAKilledWriter(t *testing.T) {
 			must(t, err)
 			if listed := (store.StatusCounts{Favourites: int64(len(fans)), Reblogs: int64(len(boosters)), Replies: int64(len(replies))}); listed != c.after {
 				t.Errorf("after the job, listed %+v, want them as counted: %+v", listed, c.after)
+			}
+			if n, err := live.ResumeFanOutJobs(ctx, later.Add(time.Hour), time.Minute, 10); err != nil || n != 0 {
+				t.Errorf("a job applied once is taken up again: resumed %d (%v)", n, err)
+			}
+		})
+	}
+}
+
+// TestEdgesOfAKilledWriter kills writers between a relationship's MULTI and its other side
+// (in the other account's slot), and checks that the other side stays as it was until the grace
+// ends, and then follows what still stands, once.
+func TestEdgesOfAKilledWriter(t *testing.T) {
+	ctx := context.Background()
+	must := func(t *testing.T, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	follow := func(t *testing.T, st *store.Store, fan, author *store.Account, notify bool) {
+		must(t, st.Follow(ctx, fan, author, store.FollowOptions{ShowReblogs: true, Notify: notify}))
+	}
+	// seen is what the author sees of the fan: followed, asked, blocked, notified of posts.
+	type seen struct{ followedBy, requestedBy, blockedBy, notifies bool }
+	cases := []struct {
+		name          string
+		write         func(t *testing.T, live, killed *store.Store, author, fan *store.Account)
+		before, after seen
+	}{
+		{
+			name: "a follow",
+			write: func(t *testing.T, live, killed *store.Store, author, fan *store.Account) {
+				follow(t, killed, fan, author, true)
+			},
+			after: seen{followedBy: true, notifies: true},
+		},
+		{
+			name: "a follow undone meanwhile",
+			write: func(t *testing.T, live, killed *store.Store, author, fan *store.Account) {
+				follow(t, killed, fan, author, true)
+				must(t, live.Unfollow(ctx, fan.ID, author.ID))
+			},
+		},
+		{
+			name: "a follow request",
+			write: func(t *testing.T, live, killed *store.Store, author, fan *store.Account) {
+				must(t, killed.RequestFollow(ctx, fan, author, store.FollowOptions{ShowReblogs: true}))
+			},
+			after: seen{requestedBy: true},
+		},
+		{
+			name: "a follow request withdrawn meanwhile",
+			write: func(t *testing.T, live, killed *store.Store, author, fan *store.Account) {
+				must(t, killed.RequestFollow(ctx, fan, author, store.FollowOptions{ShowReblogs: true}))
+				must(t, live.RejectFollowRequest(ctx, fan.ID, author.ID))
+			},
+		},
+		{
+			name: "a block",
+			write: func(t *testing.T, live, killed *store.Store, author, fan *store.Account) {
+				must(t, killed.Block(ctx, fan.ID, author.ID))
+			},
+			after: seen{blockedBy: true},
+		},
+		{
+			name: "notifications turned off meanwhile",
+			write: func(t *testing.T, live, killed *store.Store, author, fan *store.Account) {
+				follow(t, live, fan, author, false)
+				must(t, killed.SetFollowOptions(ctx, fan.ID, author.ID, store.FollowOptions{ShowReblogs: true, Notify: true}))
+				must(t, live.SetFollowOptions(ctx, fan.ID, author.ID, store.FollowOptions{ShowReblogs: true}))
+			},
+			before: seen{followedBy: true},
+			after:  seen{followedBy: true},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			live, rdb, prefix := rawStore(t)
+			killed := store.New(rdb, prefix, testDomain)
+			store.DieBeforeFanOut(killed)
+			author, fan := localAccount(t, live, "author"), localAccount(t, live, "fan")
+			look := func() seen {
+				t.Helper()
+				rels, err := live.Relationships(ctx, author.ID, []string{fan.ID})
+				must(t, err)
+				notifies, err := rdb.SIsMember(ctx, "{"+prefix+":acct:"+author.ID+"}:notify_subscribers", fan.ID).Result()
+				must(t, err)
+				return seen{rels[0].FollowedBy, rels[0].RequestedBy, rels[0].BlockedBy, notifies}
+			}
+			c.write(t, live, killed, author, fan)
+			if got := look(); got != c.before {
+				t.Fatalf("before the jobs are resumed, the author sees %+v, want %+v", got, c.before)
+			}
+			later := time.Now().Add(store.FanOutGrace + time.Second)
+			if n, err := live.ResumeFanOutJobs(ctx, later, time.Minute, 10); err != nil || n == 0 {
+				t.Fatalf("after the grace: resumed %d jobs (%v), want some", n, err)
+			}
+			if got := look(); got != c.after {
+				t.Errorf("after the jobs, the author sees %+v, want %+v", got, c.after)
 			}
 			if n, err := live.ResumeFanOutJobs(ctx, later.Add(time.Hour), time.Minute, 10); err != nil || n != 0 {
 				t.Errorf("a job applied once is taken up again: resumed %d (%v)", n, err)

@@ -27,12 +27,13 @@ func (s *Store) Follow(ctx context.Context, follower, target *Account, opts Foll
 		func(tx *redis.Tx) (bool, error) { return zHas(ctx, tx, s.k.following(follower.ID), target.ID) },
 		func(p redis.Pipeliner) {
 			p.ZAdd(ctx, s.k.following(follower.ID), z)
-			p.ZAdd(ctx, s.k.followers(target.ID), redis.Z{Score: z.Score, Member: follower.ID})
+			spread := spreadOf(p)
+			spread.link(edge{To: target.ID, Set: followersEdges, From: follower.ID, Score: z.Score},
+				edge{To: target.ID, Set: followRequestsEdges, From: follower.ID, Leave: true})
 			if follower.Local() {
-				p.ZAdd(ctx, s.k.localFollowers(target.ID), redis.Z{Score: z.Score, Member: follower.ID})
-				spreadOf(p).move(timelineMove{Homes: []string{follower.ID}, Add: backfill})
+				spread.link(edge{To: target.ID, Set: localFollowersEdges, From: follower.ID, Score: z.Score})
+				spread.move(timelineMove{Homes: []string{follower.ID}, Add: backfill})
 			}
-			p.ZRem(ctx, s.k.followRequests(target.ID), follower.ID)
 			p.ZRem(ctx, s.k.requested(follower.ID), target.ID)
 			p.HIncrBy(ctx, s.k.accountCounts(follower.ID), "following", 1)
 			p.HIncrBy(ctx, s.k.accountCounts(target.ID), "followers", 1)
@@ -68,14 +69,11 @@ func (s *Store) recentVisibleToFollowers(ctx context.Context, accountID string, 
 
 // SetFollowOptions stores show_reblogs, notify and languages of an existing follow.
 func (s *Store) SetFollowOptions(ctx context.Context, followerID, targetID string, opts FollowOptions) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	err := s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
 		p.HSet(ctx, s.k.followOptions(followerID), targetID, mustJSON(opts))
-		s.writeFollowFilter(ctx, p, followerID, targetID, opts)
-		if opts.Notify {
-			p.SAdd(ctx, s.k.notifySubscribers(targetID), followerID)
-		} else {
-			p.SRem(ctx, s.k.notifySubscribers(targetID), followerID)
-		}
+		filter, filtered := followFilterOf(opts)
+		spreadOf(p).link(edge{To: targetID, Set: followFiltersEdges, From: followerID, Value: filter, Leave: !filtered},
+			edge{To: targetID, Set: notifySubscribersEdges, From: followerID, Leave: !opts.Notify})
 		return nil
 	})
 	if err != nil {
@@ -93,7 +91,7 @@ func (s *Store) RequestFollow(ctx context.Context, follower, target *Account, op
 		func(tx *redis.Tx) (bool, error) { return zHas(ctx, tx, s.k.requested(follower.ID), target.ID) },
 		func(p redis.Pipeliner) {
 			p.ZAdd(ctx, s.k.requested(follower.ID), redis.Z{Score: idScore(id), Member: target.ID})
-			p.ZAdd(ctx, s.k.followRequests(target.ID), redis.Z{Score: idScore(id), Member: follower.ID})
+			spreadOf(p).link(edge{To: target.ID, Set: followRequestsEdges, From: follower.ID, Score: idScore(id)})
 			p.HSet(ctx, s.k.followOptions(follower.ID), target.ID, mustJSON(opts))
 			if target.Local() {
 				s.addNotification(ctx, p, &Notification{Type: NotifyFollowRequest, AccountID: target.ID, FromAccountID: follower.ID, CreatedAt: now})
@@ -124,9 +122,9 @@ func (s *Store) AcceptFollowRequest(ctx context.Context, follower, target *Accou
 
 // RejectFollowRequest drops a pending request (or withdraws it, from the follower's side).
 func (s *Store) RejectFollowRequest(ctx context.Context, followerID, targetID string) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZRem(ctx, s.k.followRequests(targetID), followerID)
+	err := s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
 		p.ZRem(ctx, s.k.requested(followerID), targetID)
+		spreadOf(p).link(edge{To: targetID, Set: followRequestsEdges, From: followerID, Leave: true})
 		return nil
 	})
 	if err != nil {
@@ -154,12 +152,12 @@ func (s *Store) Unfollow(ctx context.Context, followerID, targetID string) error
 		},
 		func(p redis.Pipeliner) {
 			p.ZRem(ctx, s.k.following(followerID), targetID)
-			p.ZRem(ctx, s.k.followers(targetID), followerID)
-			p.ZRem(ctx, s.k.localFollowers(targetID), followerID)
 			p.HIncrBy(ctx, s.k.accountCounts(followerID), "following", -1)
 			p.HIncrBy(ctx, s.k.accountCounts(targetID), "followers", -1)
-			p.SRem(ctx, s.k.notifySubscribers(targetID), followerID)
-			p.HDel(ctx, s.k.followFilters(targetID), followerID)
+			spread := spreadOf(p)
+			for _, set := range []edgeSet{followersEdges, localFollowersEdges, notifySubscribersEdges, followFiltersEdges} {
+				spread.link(edge{To: targetID, Set: set, From: followerID, Leave: true})
+			}
 			for _, list := range lists {
 				p.SRem(ctx, s.k.listMembers(list), targetID)
 				p.SRem(ctx, s.k.memberOfLists(targetID), list)
@@ -188,9 +186,9 @@ func (s *Store) Block(ctx context.Context, blockerID, targetID string) error {
 		}
 	}
 	id := s.NewID(time.Now())
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	err := s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
 		p.ZAddNX(ctx, s.k.blocks(blockerID), redis.Z{Score: idScore(id), Member: targetID})
-		p.ZAddNX(ctx, s.k.blockedBy(targetID), redis.Z{Score: idScore(id), Member: blockerID})
+		spreadOf(p).link(edge{To: targetID, Set: blockedByEdges, From: blockerID, Score: idScore(id)})
 		return nil
 	})
 	if err != nil {
@@ -201,9 +199,9 @@ func (s *Store) Block(ctx context.Context, blockerID, targetID string) error {
 
 // Unblock lifts a block.
 func (s *Store) Unblock(ctx context.Context, blockerID, targetID string) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	err := s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
 		p.ZRem(ctx, s.k.blocks(blockerID), targetID)
-		p.ZRem(ctx, s.k.blockedBy(targetID), blockerID)
+		spreadOf(p).link(edge{To: targetID, Set: blockedByEdges, From: blockerID, Leave: true})
 		return nil
 	})
 	if err != nil {

@@ -27,15 +27,6 @@ func followFilterOf(opts FollowOptions) (string, bool) {
 	return mustJSON(FollowOptions{ShowReblogs: opts.ShowReblogs, Languages: opts.Languages}), true
 }
 
-// writeFollowFilter queues the update of followerID's filter on targetID's posts.
-func (s *Store) writeFollowFilter(ctx context.Context, p redis.Pipeliner, followerID, targetID string, opts FollowOptions) {
-	if filter, ok := followFilterOf(opts); ok {
-		p.HSet(ctx, s.k.followFilters(targetID), followerID, filter)
-	} else {
-		p.HDel(ctx, s.k.followFilters(targetID), followerID)
-	}
-}
-
 // homeAccepts reports whether a follow with opts lets st into the follower's home.
 func homeAccepts(opts FollowOptions, st *Status) bool {
 	if st.ReblogOfID != "" {

@@ -34,18 +34,24 @@ func (k keys) accountStatuses(id string) string { return k.spread + "statuses:" 
 func (k keys) accountPins(id string) string     { return k.p + "account:pins:" + id }
 func (k keys) privateKey(id string) string      { return k.p + "account:key:" + id }
 
-// Relationships, each a zset scored by the relationship's id so lists paginate.
+// Relationships, each a zset scored by the relationship's id so lists paginate. What an account
+// does (follows, asks to, blocks, mutes, with the follows' options) is in the department's slot,
+// where the writes that change it check it atomically. What others do to an account (who
+// follows it, asks to, blocks it, is notified of or filters its posts) is in the account's own
+// slot, written as edges (fanout_jobs.go), so on a cluster it spreads over the masters.
 func (k keys) following(id string) string          { return k.p + "following:" + id }
-func (k keys) followers(id string) string          { return k.p + "followers:" + id }
-func (k keys) localFollowers(id string) string     { return k.p + "followers:local:" + id } // zset, local followers only: the fan-out targets
-func (k keys) followRequests(id string) string     { return k.p + "follow_requests:" + id } // incoming
-func (k keys) requested(id string) string          { return k.p + "requested:" + id }       // outgoing
+func (k keys) requested(id string) string          { return k.p + "requested:" + id } // outgoing
 func (k keys) blocks(id string) string             { return k.p + "blocks:" + id }
-func (k keys) blockedBy(id string) string          { return k.p + "blocked_by:" + id }
 func (k keys) mutedNotifications(id string) string { return k.p + "mutes:notifications:" + id } // set
 func (k keys) mutes(id string) string              { return k.p + "mutes:" + id }
-func (k keys) followOptions(id string) string      { return k.p + "follow_opts:" + id }        // hash target → JSON
-func (k keys) notifySubscribers(id string) string  { return k.p + "notify_subscribers:" + id } // set of local accounts notified of new posts
+func (k keys) followOptions(id string) string      { return k.p + "follow_opts:" + id } // hash target → JSON
+func (k keys) accountSlots() string                { return k.spread + "acct:" }        // what every account's slot starts with
+func (k keys) edges(id string, set edgeSet) string { return k.accountSlots() + id + "}:" + string(set) }
+func (k keys) followers(id string) string          { return k.edges(id, followersEdges) }
+func (k keys) localFollowers(id string) string     { return k.edges(id, localFollowersEdges) } // local followers only: the fan-out targets
+func (k keys) followRequests(id string) string     { return k.edges(id, followRequestsEdges) } // incoming
+func (k keys) blockedBy(id string) string          { return k.edges(id, blockedByEdges) }
+func (k keys) notifySubscribers(id string) string  { return k.edges(id, notifySubscribersEdges) } // set of local accounts notified of new posts
 
 // Statuses.
 func (k keys) status(id string) string        { return k.p + "status:" + id }
@@ -192,7 +198,7 @@ func (k keys) signInFailures(subject string) string    { return k.p + "rate:sign
 // Home timeline rules (home_filters.go): the follows whose options filter an account's posts
 // from their home, and the posts a boost already brought into a home.
 func (k keys) followFilters(id string) string {
-	return k.p + "follow_filters:" + id // hash local follower → options
+	return k.edges(id, followFiltersEdges) // hash local follower → options, in the account's slot
 }
 func (k keys) homeReblogs(accountID string) string {
 	return k.homeTimeline(accountID) + ":reblogs" // zset original id by the boost that brought it home, in its home's slot

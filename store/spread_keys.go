@@ -28,9 +28,12 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 	var mu sync.Mutex
 	var found []string
 	err = ForEachServer(ctx, s.rdb, func(ctx context.Context, node *redis.Client) error {
-		patterns := []string{old + "tl:home:*", old + "tl:list:*", old + "notifications:*", old + "notification:*", old + "account:statuses:*", old + "status:counts:*"}
+		patterns := []string{old + "notification:*", old + "status:counts:*"}
 		for _, set := range statusSets {
 			patterns = append(patterns, old+"status:"+string(set)+":*")
+		}
+		for _, m := range s.k.spreadMoves() {
+			patterns = append(patterns, old+m.old+"*")
 		}
 		for _, pattern := range patterns {
 			iter := node.Scan(ctx, 0, pattern, 1000).Iterator()
@@ -65,8 +68,9 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 }
 
 // spreadLayout names the layout EnsureSpreadKeys moves keys to: "1" spread the timelines,
-// notifications and authors' statuses, "2" what others do with a status as well.
-const spreadLayout = "2"
+// notifications and authors' statuses, "2" what others do with a status as well, "3" what
+// others do to an account.
+const spreadLayout = "3"
 
 var statusSets = []statusSet{repliesSet, reblogsSet, favouritesSet, quotesSet}
 
@@ -86,7 +90,7 @@ func oldStatusKeyID(rest string) (string, bool) {
 func (s *Store) moveStatusSets(ctx context.Context, id string) error {
 	old := s.k.p + "status:"
 	for _, set := range statusSets {
-		if err := s.mergeZSet(ctx, old+string(set)+":"+id, s.k.statusSet(id, set)); err != nil {
+		if err := mergeZSet(ctx, s.rdb, old+string(set)+":"+id, s.k.statusSet(id, set)); err != nil {
 			return err
 		}
 	}
@@ -109,24 +113,47 @@ func (s *Store) moveStatusSets(ctx context.Context, id string) error {
 }
 
 // mergeZSet adds the members of the sorted set from to the one at to, and deletes from.
-func (s *Store) mergeZSet(ctx context.Context, from, to string) error {
-	entries, err := s.rdb.ZRangeWithScores(ctx, from, 0, -1).Result()
+func mergeZSet(ctx context.Context, rdb redis.UniversalClient, from, to string) error {
+	entries, err := rdb.ZRangeWithScores(ctx, from, 0, -1).Result()
+	if err == nil && len(entries) > 0 {
+		err = rdb.ZAdd(ctx, to, entries...).Err()
+	}
 	if err != nil {
 		return fmt.Errorf("spread %s: %w", from, err)
 	}
-	if len(entries) > 0 {
-		if err := s.rdb.ZAdd(ctx, to, entries...).Err(); err != nil {
+	return rdb.Del(ctx, from).Err()
+}
+
+// mergeSet adds the members of the set from to the one at to, and deletes from.
+func mergeSet(ctx context.Context, rdb redis.UniversalClient, from, to string) error {
+	members, err := rdb.SMembers(ctx, from).Result()
+	if err == nil && len(members) > 0 {
+		err = rdb.SAdd(ctx, to, toAny(members)...).Err()
+	}
+	if err != nil {
+		return fmt.Errorf("spread %s: %w", from, err)
+	}
+	return rdb.Del(ctx, from).Err()
+}
+
+// mergeHash sets the fields of the hash from that the one at to lacks, and deletes from.
+func mergeHash(ctx context.Context, rdb redis.UniversalClient, from, to string) error {
+	fields, err := rdb.HGetAll(ctx, from).Result()
+	if err != nil {
+		return fmt.Errorf("spread %s: %w", from, err)
+	}
+	for field, value := range fields {
+		if err := rdb.HSetNX(ctx, to, field, value).Err(); err != nil {
 			return fmt.Errorf("spread %s: %w", from, err)
 		}
 	}
-	return s.rdb.Del(ctx, from).Err()
+	return rdb.Del(ctx, from).Err()
 }
 
-// moveToSpreadKey merges one key of the old layout into its key now; keys of the department
+// moveToSpreadKey merges one key of the old layouts into its key now; keys of the department
 // that only look alike (the notification policy's) are left.
 func (s *Store) moveToSpreadKey(ctx context.Context, key string) error {
 	rest := strings.TrimPrefix(key, s.k.p)
-	var target string
 	if id, ok := strings.CutPrefix(rest, "notification:"); ok {
 		raw, err := s.rdb.Get(ctx, key).Result()
 		if errors.Is(err, redis.Nil) {
@@ -139,27 +166,41 @@ func (s *Store) moveToSpreadKey(ctx context.Context, key string) error {
 		if err := json.Unmarshal([]byte(raw), &n); err != nil || n.AccountID == "" {
 			return nil // not a notification this code wrote: left where it is
 		}
-		target = s.k.notification(n.AccountID, id)
-		if err := s.rdb.SetNX(ctx, target, raw, 0).Err(); err != nil {
+		if err := s.rdb.SetNX(ctx, s.k.notification(n.AccountID, id), raw, 0).Err(); err != nil {
 			return fmt.Errorf("spread %s: %w", key, err)
 		}
 		return s.rdb.Del(ctx, key).Err()
 	}
-	switch {
-	case strings.HasPrefix(rest, "tl:home:reblogs:"):
-		target = s.k.homeReblogs(strings.TrimPrefix(rest, "tl:home:reblogs:"))
-	case strings.HasPrefix(rest, "tl:home:"):
-		target = s.k.homeTimeline(strings.TrimPrefix(rest, "tl:home:"))
-	case strings.HasPrefix(rest, "tl:list:"):
-		target = s.k.listTimeline(strings.TrimPrefix(rest, "tl:list:"))
-	case strings.HasPrefix(rest, "account:statuses:"):
-		target = s.k.accountStatuses(strings.TrimPrefix(rest, "account:statuses:"))
-	case strings.HasPrefix(rest, "notifications:") && isDigits(strings.TrimPrefix(rest, "notifications:")):
-		target = s.k.notifications(strings.TrimPrefix(rest, "notifications:"))
-	default:
-		return nil
+	for _, m := range s.k.spreadMoves() {
+		if id, ok := strings.CutPrefix(rest, m.old); ok && isDigits(id) {
+			return m.merge(ctx, s.rdb, key, m.to(id))
+		}
 	}
-	return s.mergeZSet(ctx, key, target)
+	return nil
+}
+
+// A spreadMove is one kind of key the old layouts kept under the department's tag: the key's
+// start after the tag (before an id), its key now, and how the two are merged.
+type spreadMove struct {
+	old   string
+	to    func(id string) string
+	merge func(ctx context.Context, rdb redis.UniversalClient, from, to string) error
+}
+
+func (k keys) spreadMoves() []spreadMove {
+	return []spreadMove{
+		{"tl:home:reblogs:", k.homeReblogs, mergeZSet},
+		{"tl:home:", k.homeTimeline, mergeZSet},
+		{"tl:list:", k.listTimeline, mergeZSet},
+		{"account:statuses:", k.accountStatuses, mergeZSet},
+		{"notifications:", k.notifications, mergeZSet},
+		{"followers:local:", k.localFollowers, mergeZSet},
+		{"followers:", k.followers, mergeZSet},
+		{"follow_requests:", k.followRequests, mergeZSet},
+		{"blocked_by:", k.blockedBy, mergeZSet},
+		{"notify_subscribers:", k.notifySubscribers, mergeSet},
+		{"follow_filters:", k.followFilters, mergeHash},
+	}
 }
 
 func isDigits(s string) bool {

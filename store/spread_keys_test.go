@@ -47,7 +47,13 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.ZAdd(ctx, old+"status:favourites:"+oldPost.ID, redis.Z{Score: 1, Member: reader.ID}).Err(),
 		rdb.ZAdd(ctx, old+"status:replies:"+oldPost.ID, z(newPost.ID)).Err(),
 		rdb.HSet(ctx, old+"status:counts:"+oldPost.ID, "favourites", 1, "replies", 1).Err(),
-		rdb.RPush(ctx, old+"status:history:"+oldPost.ID, "{}").Err(), // stays in the department's slot
+		rdb.RPush(ctx, old+"status:history:"+oldPost.ID, "{}").Err(),                          // stays in the department's slot
+		rdb.ZAdd(ctx, old+"followers:"+author.ID, redis.Z{Score: 1, Member: reader.ID}).Err(), // the reader follows the author
+		rdb.ZAdd(ctx, old+"following:"+reader.ID, redis.Z{Score: 1, Member: author.ID}).Err(),
+		rdb.ZAdd(ctx, old+"followers:local:"+author.ID, redis.Z{Score: 1, Member: reader.ID}).Err(),
+		rdb.SAdd(ctx, old+"notify_subscribers:"+author.ID, reader.ID).Err(),
+		rdb.HSet(ctx, old+"follow_filters:"+author.ID, reader.ID, `{"show_reblogs":false}`).Err(),
+		rdb.ZAdd(ctx, old+"blocked_by:"+reader.ID, redis.Z{Score: 1, Member: author.ID}).Err(),
 		// A process of the new version recorded a favourite before the move ran.
 		st.Favourite(ctx, author.ID, oldPost, true),
 		// A process of the new version wrote to the reader's home before the move ran.
@@ -87,12 +93,26 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if replies, err := st.Replies(ctx, oldPost.ID); err != nil || !slices.Equal(replies, []string{newPost.ID}) {
 			t.Errorf("run %d: replies = %v (%v), want %s", run, replies, err, newPost.ID)
 		}
+		rels, err := st.Relationships(ctx, author.ID, []string{reader.ID})
+		if err != nil || !rels[0].FollowedBy {
+			t.Errorf("run %d: the author sees the reader as %+v (%v), want followed by", run, rels, err)
+		}
+		if rels, err := st.Relationships(ctx, reader.ID, []string{author.ID}); err != nil || !rels[0].BlockedBy {
+			t.Errorf("run %d: the reader sees the author as %+v (%v), want blocked by", run, rels, err)
+		}
+		newSlot := "{" + prefix + ":acct:" + author.ID + "}:"
+		notifies, err := rdb.SIsMember(ctx, newSlot+"notify_subscribers", reader.ID).Result()
+		filter, _ := rdb.HGet(ctx, newSlot+"follow_filters", reader.ID).Result()
+		if err != nil || !notifies || filter == "" {
+			t.Errorf("run %d: the reader is notified %v (%v) and filters %q", run, notifies, err, filter)
+		}
 		left, err := testrig.Keys(ctx, rdb, old+"*")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, key := range left {
-			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID, "account:statuses:", "status:favourites:", "status:replies:", "status:counts:"} {
+			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID, "account:statuses:", "status:favourites:", "status:replies:", "status:counts:",
+				"followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}
@@ -104,5 +124,13 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if !slices.Contains(left, old+"notifications:policy:"+reader.ID) {
 			t.Errorf("run %d: the notification policy went with the notifications", run)
 		}
+	}
+	// The moved followers are the new post's readers, and the moved subscription notifies.
+	fresh := postStatus(t, st, author, store.Status{Text: "to the followers"})
+	if !homeHas(t, st, reader.ID, fresh.ID) {
+		t.Error("a new post of the author misses the reader's home")
+	}
+	if got := notificationTypes(t, st, reader); !slices.Contains(got, store.NotifyStatus) {
+		t.Errorf("the reader's notifications are %v, want one of the new post", got)
 	}
 }
