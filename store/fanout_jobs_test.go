@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"watercooler/store"
 	"watercooler/testrig"
 )
@@ -77,9 +79,7 @@ func TestFanOutJobsOfAKilledWriter(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			live, rdb, prefix := rawStore(t)
-			killed := store.New(rdb, prefix, testDomain)
-			store.DieBeforeFanOut(killed)
+			live, killed, _, _ := killedWriter(t)
 			author, follower := localAccount(t, live, "author"), localAccount(t, live, "follower")
 			followAccount(t, live, follower, author)
 
@@ -91,13 +91,7 @@ func TestFanOutJobsOfAKilledWriter(t *testing.T) {
 			if got := notificationTypes(t, live, follower); !slices.Equal(got, notifiedBefore) {
 				t.Fatalf("before the job is resumed, notifications = %v, want %v", got, notifiedBefore)
 			}
-			if n, err := live.ResumeFanOutJobs(ctx, time.Now(), time.Minute, 10); err != nil || n != 0 {
-				t.Fatalf("within the writer's grace: resumed %d jobs (%v), want 0", n, err)
-			}
-			later := time.Now().Add(store.FanOutGrace + time.Second)
-			if n, err := live.ResumeFanOutJobs(ctx, later, time.Minute, 10); err != nil || n != max(c.jobs, 1) {
-				t.Fatalf("after the grace: resumed %d jobs (%v), want %d", n, err, max(c.jobs, 1))
-			}
+			resumeAfterGrace(t, live, max(c.jobs, 1))
 			if got := homeHas(t, live, follower.ID, post); got != want {
 				t.Errorf("after the job, post in home = %v, want %v", got, want)
 			}
@@ -108,9 +102,6 @@ func TestFanOutJobsOfAKilledWriter(t *testing.T) {
 			if got := notificationTypes(t, live, follower); !slices.Equal(got, wantNotified) {
 				t.Errorf("after the job, notifications = %v, want %v", got, wantNotified)
 			}
-			if n, err := live.ResumeFanOutJobs(ctx, later.Add(time.Hour), time.Minute, 10); err != nil || n != 0 {
-				t.Errorf("a job applied once is taken up again: resumed %d (%v)", n, err)
-			}
 		})
 	}
 }
@@ -120,12 +111,6 @@ func TestFanOutJobsOfAKilledWriter(t *testing.T) {
 // still stands, once.
 func TestTalliesOfAKilledWriter(t *testing.T) {
 	ctx := context.Background()
-	must := func(t *testing.T, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 	cases := []struct {
 		name  string
 		write func(t *testing.T, live, killed *store.Store, author, fan *store.Account, post *store.Status)
@@ -179,9 +164,7 @@ func TestTalliesOfAKilledWriter(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			live, rdb, prefix := rawStore(t)
-			killed := store.New(rdb, prefix, testDomain)
-			store.DieBeforeFanOut(killed)
+			live, killed, _, _ := killedWriter(t)
 			author, fan := localAccount(t, live, "author"), localAccount(t, live, "fan")
 			post := postStatus(t, live, author, store.Status{Text: "worth it"})
 			counts := func() store.StatusCounts {
@@ -194,10 +177,7 @@ func TestTalliesOfAKilledWriter(t *testing.T) {
 			if got := counts(); got != c.before {
 				t.Fatalf("before the job is resumed, counts = %+v, want %+v", got, c.before)
 			}
-			later := time.Now().Add(store.FanOutGrace + time.Second)
-			if n, err := live.ResumeFanOutJobs(ctx, later, time.Minute, 10); err != nil || n != 1 {
-				t.Fatalf("after the grace: resumed %d jobs (%v), want 1", n, err)
-			}
+			resumeAfterGrace(t, live, 1)
 			if got := counts(); got != c.after {
 				t.Errorf("after the job, counts = %+v, want %+v", got, c.after)
 			}
@@ -210,9 +190,6 @@ func TestTalliesOfAKilledWriter(t *testing.T) {
 			if listed := (store.StatusCounts{Favourites: int64(len(fans)), Reblogs: int64(len(boosters)), Replies: int64(len(replies))}); listed != c.after {
 				t.Errorf("after the job, listed %+v, want them as counted: %+v", listed, c.after)
 			}
-			if n, err := live.ResumeFanOutJobs(ctx, later.Add(time.Hour), time.Minute, 10); err != nil || n != 0 {
-				t.Errorf("a job applied once is taken up again: resumed %d (%v)", n, err)
-			}
 		})
 	}
 }
@@ -222,12 +199,6 @@ func TestTalliesOfAKilledWriter(t *testing.T) {
 // ends, and then follows what still stands, once.
 func TestEdgesOfAKilledWriter(t *testing.T) {
 	ctx := context.Background()
-	must := func(t *testing.T, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 	follow := func(t *testing.T, st *store.Store, fan, author *store.Account, notify bool) {
 		must(t, st.Follow(ctx, fan, author, store.FollowOptions{ShowReblogs: true, Notify: notify}))
 	}
@@ -286,9 +257,7 @@ func TestEdgesOfAKilledWriter(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			live, rdb, prefix := rawStore(t)
-			killed := store.New(rdb, prefix, testDomain)
-			store.DieBeforeFanOut(killed)
+			live, killed, rdb, prefix := killedWriter(t)
 			author, fan := localAccount(t, live, "author"), localAccount(t, live, "fan")
 			look := func() seen {
 				t.Helper()
@@ -302,15 +271,9 @@ func TestEdgesOfAKilledWriter(t *testing.T) {
 			if got := look(); got != c.before {
 				t.Fatalf("before the jobs are resumed, the author sees %+v, want %+v", got, c.before)
 			}
-			later := time.Now().Add(store.FanOutGrace + time.Second)
-			if n, err := live.ResumeFanOutJobs(ctx, later, time.Minute, 10); err != nil || n == 0 {
-				t.Fatalf("after the grace: resumed %d jobs (%v), want some", n, err)
-			}
+			resumeAfterGrace(t, live, 0) // a follow is two writes: the follow and its options
 			if got := look(); got != c.after {
 				t.Errorf("after the jobs, the author sees %+v, want %+v", got, c.after)
-			}
-			if n, err := live.ResumeFanOutJobs(ctx, later.Add(time.Hour), time.Minute, 10); err != nil || n != 0 {
-				t.Errorf("a job applied once is taken up again: resumed %d (%v)", n, err)
 			}
 		})
 	}
@@ -371,5 +334,38 @@ func TestDepartmentSpreadsOverMasters(t *testing.T) {
 		if len(keys) == 0 {
 			t.Errorf("master %s holds none of the department's keys", addr)
 		}
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// killedWriter gives a store and, on the same department, one whose writes record their fan-out
+// jobs and stop there, as a process killed between the two steps.
+func killedWriter(t *testing.T) (live, killed *store.Store, rdb redis.UniversalClient, prefix string) {
+	live, rdb, prefix = rawStore(t)
+	killed = store.New(rdb, prefix, testDomain)
+	store.DieBeforeFanOut(killed)
+	return live, killed, rdb, prefix
+}
+
+// resumeAfterGrace checks that no job is taken up within the writers' grace, resumes the jobs
+// left past it, wanting jobs of them (any number when 0), and checks that none is taken up again.
+func resumeAfterGrace(t *testing.T, live *store.Store, jobs int) {
+	t.Helper()
+	ctx := context.Background()
+	if n, err := live.ResumeFanOutJobs(ctx, time.Now(), time.Minute, 10); err != nil || n != 0 {
+		t.Fatalf("within the writer's grace: resumed %d jobs (%v), want 0", n, err)
+	}
+	later := time.Now().Add(store.FanOutGrace + time.Second)
+	if n, err := live.ResumeFanOutJobs(ctx, later, time.Minute, 10); err != nil || n == 0 || jobs > 0 && n != jobs {
+		t.Fatalf("after the grace: resumed %d jobs (%v), want %d", n, err, jobs)
+	}
+	if n, err := live.ResumeFanOutJobs(ctx, later.Add(time.Hour), time.Minute, 10); err != nil || n != 0 {
+		t.Errorf("a job applied once is taken up again: resumed %d (%v)", n, err)
 	}
 }
