@@ -320,8 +320,20 @@ func (s *Store) applyFanOutJob(ctx context.Context, j *fanOutJob) error {
 	// Only once every node has answered: a job marked done before its writes landed would be
 	// lost with the process, and an event sent before would announce what is not there yet.
 	// Watching the job makes the announcements go out with the first mark only, when a worker
-	// resumed the job of a writer that was slow rather than dead.
+	// resumed the job of a writer that was slow rather than dead; a job that announces nothing
+	// needs no watch.
 	key := s.k.fanOutJob(j.id)
+	if len(j.writes.Notify) == 0 {
+		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Del(ctx, key)
+			p.ZRem(ctx, s.k.fanOutJobsDue(), j.id)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("fan-out job %s done: %w", j.id, err)
+		}
+		return nil
+	}
 	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
 		if n, err := tx.Exists(ctx, key).Result(); err != nil || n == 0 {
 			if err == nil { // marked by another applier; only a claim of it can be left
