@@ -309,7 +309,8 @@ func TestDeletedStatusLeavesNothingInItsSlot(t *testing.T) {
 }
 
 // TestDepartmentSpreadsOverMasters checks, on a cluster, that one department's keys are on
-// every master: the timelines of its readers are in slots of their own, not in the department's.
+// every master: its readers' timelines, what others did with its statuses and to its accounts
+// are each in slots of their own, not in the department's.
 func TestDepartmentSpreadsOverMasters(t *testing.T) {
 	ctx := context.Background()
 	st, rdb, prefix := rawStore(t)
@@ -321,18 +322,25 @@ func TestDepartmentSpreadsOverMasters(t *testing.T) {
 		t.Skip("needs a cluster of several masters; the suite's Redis is one server")
 	}
 	author := localAccount(t, st, "author")
-	// With n masters, 40 homes all in the same master's slots would happen once in n^39 runs.
+	// With n masters, 40 slots of a kind all on the same master would happen once in n^39 runs.
 	for i := range 40 {
-		followAccount(t, st, localAccount(t, st, "reader"+strconv.Itoa(i)), author)
+		reader := localAccount(t, st, "reader"+strconv.Itoa(i))
+		followAccount(t, st, reader, author)
+		followAccount(t, st, author, reader) // in the reader's slot: the author among its followers
+		must(t, st.Favourite(ctx, author.ID, postStatus(t, st, reader, store.Status{Text: "mine"}), true))
 	}
 	postStatus(t, st, author, store.Status{Text: "for everyone"})
-	byServer, err = testrig.KeysByServer(ctx, rdb, testrig.DepartmentKeys(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for addr, keys := range byServer {
-		if len(keys) == 0 {
-			t.Errorf("master %s holds none of the department's keys", addr)
+	for kind, keys := range map[string]string{
+		"home timelines":                "tl:home:",
+		"what others did with statuses": "status:",
+		"what others did to accounts":   "acct:",
+	} {
+		byServer, err = testrig.KeysByServer(ctx, rdb, "{"+prefix+":"+keys+"*")
+		must(t, err)
+		for addr, keys := range byServer {
+			if len(keys) == 0 {
+				t.Errorf("master %s holds none of the department's %s", addr, kind)
+			}
 		}
 	}
 }
