@@ -19,18 +19,21 @@ import (
 // home timelines, and what a viewer's pages are read with: blocks, mutes, filters, follows of
 // the authors, favourites, bookmarks and boosts of the statuses on them) in process memory, so that a hot read costs no Redis round trip. Redis stays the one owner of the data:
 //
-//   - Every process caching an instance's keys holds a connection on which Redis tracks the
-//     cached key prefixes in broadcast mode (CLIENT TRACKING ... BCAST PREFIX), so a write to one
-//     of them by anyone (another process, an admin command, a Lua script, an expiry) sends that
-//     key's name to every such process, which drops it. Redis queues the invalidation before it
-//     answers the writer, so another process's next read finds it waiting on its socket.
+//   - Every process caching an instance's keys holds a connection to each server (each master of
+//     a cluster) on which Redis tracks the cached key prefixes in broadcast mode (CLIENT
+//     TRACKING ... BCAST PREFIX), so a write to one of them by anyone (another process, an admin
+//     command, a Lua script, an expiry) sends that key's name to every such process, which drops
+//     it. Redis queues the invalidation before it answers the writer, so another process's next
+//     read finds it waiting on its socket.
 //   - The process's own writes drop their keys synchronously (a go-redis hook sees every command
 //     the store sends), so a process always reads its own writes.
 //   - A record read before a write and stored after it would be stale forever: a fill is kept
 //     only when no invalidation of any key arrived while it was being read (the epoch).
-//   - Until the tracking connection is subscribed, and from the moment it fails or stops
+//   - Until every tracking connection is subscribed, and from the moment one fails or stops
 //     answering pings until it is subscribed again, the cache is empty and off: an invalidation
-//     it may have missed cannot leave a stale entry behind.
+//     it may have missed cannot leave a stale entry behind. On a cluster the masters are looked
+//     up every cacheTopologyPoll: a new one (a promoted replica) turns the cache off until it
+//     is tracked too, a gone one is no longer waited for.
 //
 // Cached records are shared by every reader: read them, never modify them; methods that hand
 // records to callers who may modify them hand out copies.
@@ -46,12 +49,18 @@ const cachePing = 15 * time.Second
 // decoded, some 20–30 MiB when full.
 const DefaultCacheEntries = 16384
 
+// cacheTopologyPoll is how often a cluster's masters are looked up: how long writes on a newly
+// promoted master can go untracked.
+const cacheTopologyPoll = time.Second
+
 // readCache is a bounded LRU of decoded records by Redis key.
 type readCache struct {
 	max int
 
-	mu    sync.Mutex
-	live  bool
+	mu sync.Mutex
+	// down counts what keeps the cache off: tracking connections not subscribed, and the start
+	// until the first ones are made.
+	down  int
 	epoch uint64
 	lru   *list.List // of *cacheEntry, most recently used first
 	items map[string]*list.Element
@@ -70,7 +79,7 @@ type cacheEntry struct {
 const maxDerived = 4096
 
 func newReadCache(max int) *readCache {
-	return &readCache{max: max, lru: list.New(), items: make(map[string]*list.Element)}
+	return &readCache{max: max, down: 1, lru: list.New(), items: make(map[string]*list.Element)}
 }
 
 // get returns the cached record of key, if any.
@@ -130,7 +139,7 @@ func (c *readCache) put(epoch uint64, key string, val any) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.live || c.epoch != epoch {
+	if c.down > 0 || c.epoch != epoch {
 		return
 	}
 	c.putLocked(key, val)
@@ -180,7 +189,7 @@ func (c *readCache) putDerived(epoch uint64, key, name string, val any) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.live || c.epoch != epoch {
+	if c.down > 0 || c.epoch != epoch {
 		return
 	}
 	e, ok := c.items[key]
@@ -207,12 +216,12 @@ func (c *readCache) invalidate(keys ...string) {
 	}
 }
 
-// reset empties the cache and turns it on or off.
-func (c *readCache) reset(live bool) {
+// reset empties the cache and adds change to what keeps it off.
+func (c *readCache) reset(change int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
-	c.live = live
+	c.down += change
 	c.lru.Init()
 	clear(c.items)
 }
@@ -235,19 +244,65 @@ func (k keys) cachedPrefixes() []string {
 }
 
 // StartCache turns on the process-local read cache of at most maxEntries records and keeps it
-// correct until ctx ends (see the top of cache.go). It needs a single-node client
-// (*redis.Client) on a Redis that supports CLIENT TRACKING; otherwise it returns an error and
-// the store goes on reading everything from Redis. Call it once, before serving.
+// correct until ctx ends (see the top of cache.go). It needs Redis servers that support CLIENT
+// TRACKING; otherwise it returns an error and the store goes on reading everything from Redis.
+// Call it once, before serving.
 func (s *Store) StartCache(ctx context.Context, maxEntries int) error {
-	single, ok := s.rdb.(*redis.Client)
-	if !ok {
-		return errors.New("read cache: needs a single-node Redis client")
-	}
+	c := newReadCache(maxEntries)
 	prefixes := s.k.cachedPrefixes()
-	opt := *single.Options()
-	opt.Protocol = 2 // invalidations then arrive as pub/sub messages, which PubSub reads
-	opt.PoolSize, opt.MinIdleConns, opt.MaxIdleConns = 1, 0, 0
-	opt.OnConnect = func(ctx context.Context, cn *redis.Conn) error {
+	var servers []*redis.Options
+	var mu sync.Mutex
+	err := ForEachServer(ctx, s.rdb, func(ctx context.Context, server *redis.Client) error {
+		mu.Lock()
+		defer mu.Unlock()
+		servers = append(servers, server.Options())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read cache: %w", err)
+	}
+	trackers := map[string]context.CancelFunc{}
+	for _, opt := range servers {
+		t := s.newTracker(c, opt, prefixes)
+		// Check each server once, so one that does not track is reported instead of retried
+		// forever.
+		ps := t.client.Subscribe(ctx, cacheInvalidations)
+		if _, err := ps.Receive(ctx); err != nil {
+			ps.Close()
+			t.client.Close()
+			for _, stop := range trackers {
+				stop()
+			}
+			return fmt.Errorf("read cache: %s: %w", opt.Addr, err)
+		}
+		tctx, stop := context.WithCancel(ctx)
+		trackers[opt.Addr] = stop
+		go t.run(tctx, ps)
+	}
+	s.cache = c
+	s.rdb.AddHook(cacheHook{s: s, prefixes: prefixes})
+	c.reset(-1) // started: on once the trackers are
+	if cluster, ok := s.rdb.(*redis.ClusterClient); ok {
+		go s.followMasters(ctx, cluster, c, prefixes, trackers)
+	}
+	return nil
+}
+
+// A tracker holds one server's tracking connection, keeping the cache off while it is not
+// subscribed.
+type tracker struct {
+	c      *readCache
+	client *redis.Client
+	up     bool
+}
+
+// newTracker makes the tracking connection to the server of opt; the cache is off until it is
+// subscribed (run).
+func (s *Store) newTracker(c *readCache, opt *redis.Options, prefixes []string) *tracker {
+	o := *opt
+	o.Protocol = 2 // invalidations then arrive as pub/sub messages, which PubSub reads
+	o.PoolSize, o.MinIdleConns, o.MaxIdleConns = 1, 0, 0
+	o.OnConnect = func(ctx context.Context, cn *redis.Conn) error {
 		id, err := cn.ClientID(ctx).Result()
 		if err != nil {
 			return err
@@ -259,39 +314,51 @@ func (s *Store) StartCache(ctx context.Context, maxEntries int) error {
 		return cn.Do(ctx, args...).Err()
 	}
 	// The name lets an operator (and a test) tell the tracking connection apart in CLIENT LIST.
-	opt.ClientName = "watercooler-cache:" + s.k.p[1:len(s.k.p)-2]
-	tracker := redis.NewClient(&opt)
-	c := newReadCache(maxEntries)
-	// Check once that this Redis tracks, so a server without it is reported instead of
-	// retried forever.
-	ps := tracker.Subscribe(ctx, cacheInvalidations)
-	if _, err := ps.Receive(ctx); err != nil {
-		ps.Close()
-		tracker.Close()
-		return fmt.Errorf("read cache: %w", err)
+	o.ClientName = "watercooler-cache:" + s.k.p[1:len(s.k.p)-2]
+	c.reset(1)
+	return &tracker{c: c, client: redis.NewClient(&o)}
+}
+
+// run applies the invalidations the tracker receives, subscribing again whenever the
+// connection fails, until ctx ends; ps is its first subscription, already confirmed, or nil.
+func (t *tracker) run(ctx context.Context, ps *redis.PubSub) {
+	defer t.client.Close()
+	if ps != nil {
+		t.subscribed()
 	}
-	s.cache = c
-	s.rdb.AddHook(cacheHook{s: s, prefixes: prefixes})
-	go func() {
-		defer tracker.Close()
-		c.reset(true)
-		for {
-			c.track(ctx, ps)
-			c.reset(false)
-			ps.Close()
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(100 * time.Millisecond): // the connection failed: do not spin
-			}
-			ps = tracker.Subscribe(ctx, cacheInvalidations)
+	for {
+		if ps == nil {
+			ps = t.client.Subscribe(ctx, cacheInvalidations)
 		}
-	}()
-	return nil
+		t.track(ctx, ps)
+		ps.Close()
+		ps = nil
+		if t.up {
+			t.up = false
+			t.c.reset(1)
+		}
+		select {
+		case <-ctx.Done():
+			t.c.reset(-1) // a tracker stopped no longer holds the cache off
+			return
+		case <-time.After(100 * time.Millisecond): // the connection failed: do not spin
+		}
+	}
+}
+
+// subscribed records a confirmed subscription: what the cache holds may have missed
+// invalidations before it, so it is emptied either way.
+func (t *tracker) subscribed() {
+	if t.up {
+		t.c.reset(0)
+		return
+	}
+	t.up = true
+	t.c.reset(-1)
 }
 
 // track applies the invalidations ps receives until it fails or stops answering.
-func (c *readCache) track(ctx context.Context, ps *redis.PubSub) {
+func (t *tracker) track(ctx context.Context, ps *redis.PubSub) {
 	pinged := false
 	for {
 		msg, err := ps.ReceiveTimeout(ctx, cachePing)
@@ -309,15 +376,53 @@ func (c *readCache) track(ctx context.Context, ps *redis.PubSub) {
 		pinged = false
 		switch m := msg.(type) {
 		case *redis.Subscription:
-			c.reset(true)
+			t.subscribed()
 		case *redis.Message:
 			switch {
 			case m.PayloadSlice != nil:
-				c.invalidate(m.PayloadSlice...)
+				t.c.invalidate(m.PayloadSlice...)
 			case m.Payload != "":
-				c.invalidate(m.Payload)
+				t.c.invalidate(m.Payload)
 			default: // FLUSHDB, FLUSHALL
-				c.reset(true)
+				t.c.reset(0)
+			}
+		}
+	}
+}
+
+// followMasters keeps one tracker on each master of the cluster until ctx ends: trackers holds
+// the running ones by address.
+func (s *Store) followMasters(ctx context.Context, cluster *redis.ClusterClient, c *readCache, prefixes []string, trackers map[string]context.CancelFunc) {
+	poll := time.NewTicker(cacheTopologyPoll)
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-poll.C:
+		}
+		var mu sync.Mutex
+		masters := map[string]*redis.Options{}
+		err := cluster.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			mu.Lock()
+			defer mu.Unlock()
+			masters[m.Options().Addr] = m.Options()
+			return nil
+		})
+		if err != nil {
+			continue // the trackers of unreachable masters keep the cache off meanwhile
+		}
+		for addr, opt := range masters {
+			if _, ok := trackers[addr]; !ok {
+				tctx, stop := context.WithCancel(ctx)
+				trackers[addr] = stop
+				go s.newTracker(c, opt, prefixes).run(tctx, nil)
+			}
+		}
+		for addr, stop := range trackers {
+			if _, ok := masters[addr]; !ok {
+				stop()
+				delete(trackers, addr)
 			}
 		}
 	}

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"watercooler/store"
 	"watercooler/testrig"
@@ -16,12 +19,12 @@ import (
 // as two processes of one instance have.
 func cachedPair(t *testing.T) (a, b *store.Store, prefix string) {
 	t.Helper()
-	rdb := testrig.SingleRedis(t)
+	rdb := testrig.Redis(t)
 	prefix = testrig.Prefix(t, rdb)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	a = store.New(rdb, prefix, testDomain)
-	b = store.New(testrig.SingleRedis(t), prefix, testDomain)
+	b = store.New(testrig.Redis(t), prefix, testDomain)
 	for _, s := range []*store.Store{a, b} {
 		if err := s.StartCache(ctx, 1000); err != nil {
 			t.Fatalf("StartCache: %v", err)
@@ -238,25 +241,36 @@ func TestCacheEmptiedWhenTrackingIsLost(t *testing.T) {
 	if reader.CachedRecords() == 0 {
 		t.Fatal("nothing cached after a read")
 	}
-	// Cut this prefix's tracking connections (the writer's too), which the store names.
-	rdb := testrig.SingleRedis(t)
-	list, err := rdb.ClientList(ctx).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	killed := 0
-	for _, line := range strings.Split(list, "\n") {
-		if !strings.Contains(line, " name=watercooler-cache:"+prefix+" ") {
-			continue
+	// Cut this prefix's tracking connections on one server (the writer's too), which the store
+	// names: on a cluster, losing one master's invalidations is enough to empty the cache.
+	var killed atomic.Int64
+	err := store.ForEachServer(ctx, testrig.Redis(t), func(ctx context.Context, server *redis.Client) error {
+		list, err := server.ClientList(ctx).Result()
+		if err != nil {
+			return err
 		}
-		id, _, _ := strings.Cut(strings.TrimPrefix(line, "id="), " ")
-		if err := rdb.Do(ctx, "client", "kill", "id", id).Err(); err != nil {
-			t.Fatal(err)
+		var ids []string
+		for _, line := range strings.Split(list, "\n") {
+			if strings.Contains(line, " name=watercooler-cache:"+prefix+" ") {
+				id, _, _ := strings.Cut(strings.TrimPrefix(line, "id="), " ")
+				ids = append(ids, id)
+			}
 		}
-		killed++
-	}
-	if killed != 2 {
-		t.Fatalf("found %d tracking connections of the prefix, want 2:\n%s", killed, list)
+		if len(ids) != 2 {
+			return fmt.Errorf("%s holds %d tracking connections of the prefix, want 2:\n%s", server.Options().Addr, len(ids), list)
+		}
+		if !killed.CompareAndSwap(0, 2) {
+			return nil
+		}
+		for _, id := range ids {
+			if err := server.Do(ctx, "client", "kill", "id", id).Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || killed.Load() != 2 {
+		t.Fatalf("cutting the tracking connections: %v", err)
 	}
 	testrig.Eventually(t, 10*time.Second, "the cache to be emptied", func() bool { return reader.CachedRecords() == 0 })
 	a, err := writer.Account(ctx, alice.ID)

@@ -203,11 +203,8 @@ func StartInstance(t testing.TB, options ...func(*config.Config)) *Instance {
 	st := store.New(rdb, prefix, cfg.Domain())
 	cacheCtx, stopCache := context.WithCancel(context.Background())
 	t.Cleanup(stopCache)
-	if _, single := rdb.(*redis.Client); single {
-		// On a cluster an instance serves without it, as serve does.
-		if err := st.StartCache(cacheCtx, store.DefaultCacheEntries); err != nil {
-			t.Fatalf("read cache: %v", err)
-		}
+	if err := st.StartCache(cacheCtx, store.DefaultCacheEntries); err != nil {
+		t.Fatalf("read cache: %v", err)
 	}
 	log := Logger(t).With("instance", cfg.Domain())
 	fed, err := federation.New(context.Background(), cfg, st, log, loopbackFederation(cfg))
