@@ -12,10 +12,12 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// What one account reads and is told (its home and list timelines, its notifications) and the
-// list of its own statuses live in slots of their own (keys.go), so on a Redis Cluster the MULTI that writes a status, a follow, a
-// favourite or a deletion cannot reach it. Such a write runs its MULTI through spreadMulti, and
-// queues what it does to other accounts' slots on the spreadTx it is handed. On a single server
+// What one account reads and is told (its home and list timelines, its notifications), the list
+// of its own statuses, what others did with a status (its replies, boosts, favourites, quotes
+// and their counts) and what others did to an account (its followers, requests, blockers) live
+// in slots of their own (keys.go), so on a Redis Cluster the MULTI that writes a status, a
+// follow, a favourite or a deletion cannot reach them. Such a write runs its MULTI through
+// spreadMulti, and queues what it does in other slots on the spreadTx it is handed. On a single server
 // every key is in reach of the MULTI, which then does it all, atomically as before. On a cluster
 // the MULTI records it instead as a fan-out job in the department's slot, and right after the
 // MULTI the writer applies the job: one pipeline for the other slots (which the cluster client
@@ -24,8 +26,8 @@ import (
 // announces is stored. A job still recorded after fanOutGrace belongs to a writer that died
 // between the steps: ResumeFanOutJobs, run by every process's workers, applies it then. The
 // first step may run twice (a resumed job whose writer was only slow): adding members with their
-// scores, removing members, trimming and setting a notification's record change nothing the
-// second time.
+// scores, removing members, trimming, setting a record or a field, and setting a count to its
+// set's size change nothing the second time.
 
 // fanOutGrace is how long a writer has to apply its job before a worker takes the job for
 // orphaned. A writer applies it right after its MULTI; the grace only has to outlast a slow
@@ -187,7 +189,7 @@ func (w *fanOutWrites) empty() bool {
 }
 
 // A spreadTx is a write's MULTI in the department's slot, with what the write does in other
-// slots gathered beside it (move, addNotification) for spreadMulti.
+// slots gathered beside it (move, addNotification, enter, leave, drop, link) for spreadMulti.
 type spreadTx struct {
 	redis.Pipeliner
 	writes fanOutWrites

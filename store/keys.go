@@ -5,10 +5,11 @@ import "strconv"
 // keys builds every Redis key of one instance. The department's records and indexes carry the
 // instance's hash tag ({prefix}), so each MULTI/EXEC and Lua script touches a single hash slot
 // and runs unchanged on Redis Cluster. What fan-out fills for each reader (home and list
-// timelines, notifications) and each author's list of statuses are most of a department's keys
-// and of its writes: each account's carries a tag of its own ({prefix:tl:home:id}), so on a
-// cluster they spread over every master, and writes reach them through the fan-out of
-// spreadMulti (fanout_jobs.go).
+// timelines, notifications), each author's list of statuses, what others did with a status and
+// to an account are most of a department's keys and of its writes: each account's and each
+// status's carry a tag of their own ({prefix:tl:home:id}, {prefix:status:id}), so on a cluster
+// they spread over every master, and writes reach them through the fan-out of spreadMulti
+// (fanout_jobs.go).
 type keys struct {
 	p      string // "{prefix}:", before the keys in the department's slot
 	spread string // "{prefix:", opening the tag of a key in a slot of its own
