@@ -174,25 +174,30 @@ func (m *Metrics) DeliveryRetried(peer string) { m.retries.WithLabelValues(peer)
 // DeliveryDeadLettered counts a delivery to peer that was given up.
 func (m *Metrics) DeliveryDeadLettered(peer string) { m.deadLetters.WithLabelValues(peer).Inc() }
 
-// queueCollector reads queue depths from Redis when scraped, so the figures are those of
-// every process sharing the Redis, not only this one's.
+// queueCollector reads queue depths and the fan-out backlog from Redis when scraped, so the
+// figures are those of every process sharing the Redis, not only this one's.
 type queueCollector struct {
-	queues []*store.Queue
-	names  []string
-	desc   *prometheus.Desc
+	st         *store.Store
+	queues     []*store.Queue
+	names      []string
+	desc       *prometheus.Desc
+	fanOutDesc *prometheus.Desc
 }
 
 func newQueueCollector(st *store.Store, names []string) *queueCollector {
-	c := &queueCollector{names: names, desc: prometheus.NewDesc("watercooler_queue_jobs",
+	c := &queueCollector{st: st, names: names, desc: prometheus.NewDesc("watercooler_queue_jobs",
 		"Jobs in a queue, by state: queued (in the stream, in progress included), in_progress (handed to a worker, not yet settled), retrying (waiting for their next attempt), dead (dead letters kept).",
-		[]string{"queue", "state"}, nil)}
+		[]string{"queue", "state"}, nil),
+		fanOutDesc: prometheus.NewDesc("watercooler_fanout_jobs",
+			"Fan-out jobs of writes on a Redis Cluster not yet done, by state: recorded (all of them), overdue (past their writer's grace: left by a process that died, waiting for a worker).",
+			[]string{"state"}, nil)}
 	for _, n := range names {
 		c.queues = append(c.queues, st.Queue(n))
 	}
 	return c
 }
 
-func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc; ch <- c.fanOutDesc }
 
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), queueTimeout)
@@ -209,5 +214,9 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		}{{"queued", st.Queued}, {"in_progress", st.Pending}, {"retrying", st.Retrying}, {"dead", st.Dead}} {
 			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(v.n), c.names[i], v.state)
 		}
+	}
+	if recorded, overdue, err := c.st.FanOutBacklog(ctx, time.Now()); err == nil {
+		ch <- prometheus.MustNewConstMetric(c.fanOutDesc, prometheus.GaugeValue, float64(recorded), "recorded")
+		ch <- prometheus.MustNewConstMetric(c.fanOutDesc, prometheus.GaugeValue, float64(overdue), "overdue")
 	}
 }

@@ -386,6 +386,19 @@ func (s *Store) queueAnnouncements(ctx context.Context, p redis.Pipeliner, w *fa
 	}
 }
 
+// FanOutBacklog counts the fan-out jobs recorded and not yet done at now, and of them those
+// overdue: past their writer's grace (or a resuming worker's lease), left by a process that
+// died. On a single server there are none: the write's MULTI does its fan-out.
+func (s *Store) FanOutBacklog(ctx context.Context, now time.Time) (recorded, overdue int64, err error) {
+	p := s.rdb.Pipeline()
+	all := p.ZCard(ctx, s.k.fanOutJobsDue())
+	late := p.ZCount(ctx, s.k.fanOutJobsDue(), "-inf", strconv.FormatInt(now.UnixMilli(), 10))
+	if _, err := p.Exec(ctx); err != nil {
+		return 0, 0, fmt.Errorf("fan-out backlog: %w", err)
+	}
+	return all.Val(), late.Val(), nil
+}
+
 // ResumeFanOutJobs applies up to limit jobs that their writers left recorded past the grace,
 // leasing each one for lease so that one process at a time takes it up, and returns how many
 // it applied.

@@ -106,6 +106,30 @@ func TestFanOutJobsOfAKilledWriter(t *testing.T) {
 	}
 }
 
+// TestFanOutBacklog counts the jobs a killed writer leaves, overdue once their grace is over,
+// and none once they are resumed.
+func TestFanOutBacklog(t *testing.T) {
+	ctx := context.Background()
+	live, killed, _, _ := killedWriter(t)
+	author := localAccount(t, live, "author")
+	followAccount(t, live, localAccount(t, live, "follower"), author)
+	postStatus(t, killed, author, store.Status{Text: "stuck"})
+	later := time.Now().Add(store.FanOutGrace + time.Second)
+	for _, c := range []struct {
+		at                time.Time
+		recorded, overdue int64
+	}{{time.Now(), 1, 0}, {later, 1, 1}} {
+		recorded, overdue, err := live.FanOutBacklog(ctx, c.at)
+		if err != nil || recorded != c.recorded || overdue != c.overdue {
+			t.Errorf("at %s: %d recorded, %d overdue (%v), want %d and %d", c.at, recorded, overdue, err, c.recorded, c.overdue)
+		}
+	}
+	resumeAfterGrace(t, live, 1)
+	if recorded, _, err := live.FanOutBacklog(ctx, later); err != nil || recorded != 0 {
+		t.Errorf("after the job: %d recorded (%v), want 0", recorded, err)
+	}
+}
+
 // TestTalliesOfAKilledWriter kills writers between a write's MULTI and its tallies, and checks
 // that a status's counts and sets stay as they were until the grace ends, and then count what
 // still stands, once.

@@ -233,6 +233,9 @@ func TestServeMetricsAndJSONLogs(t *testing.T) {
 	if _, ok := m[`watercooler_queue_jobs{queue="inbox",state="dead"}`]; !ok {
 		t.Error("no inbox queue depth in the metrics")
 	}
+	if got, ok := m[`watercooler_fanout_jobs{state="overdue"}`]; !ok || got != 0 {
+		t.Errorf("overdue fan-out jobs = %v (present %v), want 0: a single server leaves none", got, ok)
+	}
 	if resp := do(t, "GET", eng+"/metrics", "", "", nil, nil); resp.StatusCode != 404 {
 		t.Errorf("GET /metrics on the main listener without a token configured = %s, want 404", resp.Status)
 	}
