@@ -134,3 +134,31 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		t.Errorf("the reader's notifications are %v, want one of the new post", got)
 	}
 }
+
+// TestEnsureSpreadKeysFromAnEarlierLayout upgrades a department that an earlier version already
+// spread in part (its marker names layout 1): what later layouts spread moves, and once the
+// department is at the current layout nothing is scanned again.
+func TestEnsureSpreadKeysFromAnEarlierLayout(t *testing.T) {
+	ctx := context.Background()
+	st, rdb, prefix := rawStore(t)
+	reader, author := localAccount(t, st, "reader"), localAccount(t, st, "author")
+	post := postStatus(t, st, author, store.Status{Text: "favourited long ago"})
+	old := "{" + prefix + "}:"
+	must(t, rdb.Set(ctx, old+"spread_keys_moved", "1", 0).Err())
+	must(t, rdb.ZAdd(ctx, old+"followers:"+author.ID, redis.Z{Score: 1, Member: reader.ID}).Err())
+	must(t, rdb.ZAdd(ctx, old+"status:favourites:"+post.ID, redis.Z{Score: 1, Member: reader.ID}).Err())
+	must(t, st.EnsureSpreadKeys(ctx))
+	rels, err := st.Relationships(ctx, author.ID, []string{reader.ID})
+	if err != nil || !rels[0].FollowedBy {
+		t.Errorf("the author sees the reader as %+v (%v), want followed by", rels, err)
+	}
+	if fans, err := st.FavouritedBy(ctx, post.ID, store.Page{Limit: 20}); err != nil || len(fans) != 1 {
+		t.Errorf("favourited by %v (%v), want the reader", fans, err)
+	}
+	// At the current layout a start looks for nothing: a key of the old layout stays put.
+	must(t, rdb.ZAdd(ctx, old+"blocked_by:"+author.ID, redis.Z{Score: 1, Member: reader.ID}).Err())
+	must(t, st.EnsureSpreadKeys(ctx))
+	if n, err := rdb.Exists(ctx, old+"blocked_by:"+author.ID).Result(); err != nil || n != 1 {
+		t.Errorf("a department at the current layout was scanned again: the old key exists %d (%v)", n, err)
+	}
+}
