@@ -23,10 +23,11 @@ func (s *Store) Follow(ctx context.Context, follower, target *Account, opts Foll
 	if err != nil {
 		return err
 	}
-	_, err = s.applyOnce(ctx, s.k.following(follower.ID),
+	wrote, err := s.applyOnce(ctx, s.k.following(follower.ID),
 		func(tx *redis.Tx) (bool, error) { return zHas(ctx, tx, s.k.following(follower.ID), target.ID) },
 		func(p redis.Pipeliner) {
 			p.ZAdd(ctx, s.k.following(follower.ID), z)
+			s.writeFollowOptions(ctx, p, follower.ID, target.ID, opts)
 			spread := spreadOf(p)
 			spread.link(edge{To: target.ID, Set: followersEdges, From: follower.ID, Score: z.Score},
 				edge{To: target.ID, Set: followRequestsEdges, From: follower.ID, Leave: true})
@@ -43,6 +44,9 @@ func (s *Store) Follow(ctx context.Context, follower, target *Account, opts Foll
 		})
 	if err != nil {
 		return fmt.Errorf("follow %s → %s: %w", follower.ID, target.ID, err)
+	}
+	if wrote {
+		return nil
 	}
 	return s.SetFollowOptions(ctx, follower.ID, target.ID, opts)
 }
@@ -70,16 +74,23 @@ func (s *Store) recentVisibleToFollowers(ctx context.Context, accountID string, 
 // SetFollowOptions stores show_reblogs, notify and languages of an existing follow.
 func (s *Store) SetFollowOptions(ctx context.Context, followerID, targetID string, opts FollowOptions) error {
 	err := s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
-		p.HSet(ctx, s.k.followOptions(followerID), targetID, mustJSON(opts))
-		filter, filtered := followFilterOf(opts)
-		spreadOf(p).link(edge{To: targetID, Set: followFiltersEdges, From: followerID, Value: filter, Leave: !filtered},
-			edge{To: targetID, Set: notifySubscribersEdges, From: followerID, Leave: !opts.Notify})
+		s.writeFollowOptions(ctx, p, followerID, targetID, opts)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("follow options: %w", err)
 	}
 	return nil
+}
+
+// writeFollowOptions queues on p, a spreadTx, the options of a follow with their other side:
+// whether the target's posts notify the follower, and what of them the follower's home leaves
+// out (home_filters.go).
+func (s *Store) writeFollowOptions(ctx context.Context, p redis.Pipeliner, followerID, targetID string, opts FollowOptions) {
+	p.HSet(ctx, s.k.followOptions(followerID), targetID, mustJSON(opts))
+	filter, filtered := followFilterOf(opts)
+	spreadOf(p).link(edge{To: targetID, Set: followFiltersEdges, From: followerID, Value: filter, Leave: !filtered},
+		edge{To: targetID, Set: notifySubscribersEdges, From: followerID, Leave: !opts.Notify})
 }
 
 // RequestFollow records a follow request to a locked (or remote) account, notifying a local
@@ -166,6 +177,10 @@ func (s *Store) Unfollow(ctx context.Context, followerID, targetID string) error
 		})
 	if err != nil {
 		return fmt.Errorf("unfollow %s → %s: %w", followerID, targetID, err)
+	}
+	// A request is rare beside a follow: withdrawing one that is not there would cost a write.
+	if requested, err := zHas(ctx, s.rdb, s.k.requested(followerID), targetID); err != nil || !requested {
+		return err
 	}
 	return s.RejectFollowRequest(ctx, followerID, targetID)
 }
