@@ -50,15 +50,20 @@ func TestDemoFederates(t *testing.T) {
 	base := freePortRun(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, logs testrig.LogBuffer
-	done := make(chan error, 1)
+	// stopped closes when the demo returns, with its error in demoErr: the wait for its start
+	// and the cleanup both look, so neither may take a value the other waits for.
+	stopped := make(chan struct{})
+	var demoErr error
 	go func() {
+		defer close(stopped)
 		// The log at main's level: what a newcomer sees on the terminal.
-		done <- run(ctx, []string{"demo", "--base-port", strconv.Itoa(base)}, func(string) string { return "" }, &out, io.Discard, slog.New(slog.NewTextHandler(&logs, nil)))
+		demoErr = run(ctx, []string{"demo", "--base-port", strconv.Itoa(base)}, func(string) string { return "" }, &out, io.Discard, slog.New(slog.NewTextHandler(&logs, nil)))
 	}()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("demo returned %v after Ctrl-C", err)
+		<-stopped
+		if demoErr != nil {
+			t.Errorf("demo returned %v after Ctrl-C", demoErr)
 		}
 	})
 	eng := "http://127.0.0.1:" + strconv.Itoa(base)
@@ -67,8 +72,8 @@ func TestDemoFederates(t *testing.T) {
 	// magnitude, so the bound only catches a hang.
 	testrig.Eventually(t, 5*time.Minute, "demo prints its URLs", func() bool {
 		select {
-		case err := <-done:
-			t.Fatalf("demo stopped early: %v\n%s", err, out.String())
+		case <-stopped:
+			t.Fatalf("demo stopped early: %v\n%s", demoErr, out.String())
 		default:
 		}
 		return strings.Contains(out.String(), "Press Ctrl-C")
