@@ -483,8 +483,8 @@ func (s *Store) DeleteStatus(ctx context.Context, st *Status) error {
 			}
 		}
 	}
-	// The boosts go first: undoing one decrements the status's counters, which would bring back
-	// its counts key if the status were already deleted.
+	// The boosts and the status go in one write; its fan-out tallies the boosts leaving before
+	// it drops the status's sets and counts (queueFanOut).
 	all := append(reblogs, st)
 	homes := map[string][]string{}
 	for _, x := range all {
