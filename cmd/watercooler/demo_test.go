@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -17,31 +18,30 @@ import (
 	"watercooler/testrig"
 )
 
-// freePortRun finds three consecutive free ports on 127.0.0.1.
+// freePortRun finds three consecutive free ports on 127.0.0.1, below the ephemeral range
+// (32768 and up) and above the cluster ports of scripts/test and freeClusterPort (20000–22700):
+// a port the kernel hands out could be taken, between this check and the demo's listen, by any
+// test's outgoing connection (the suite lost TestDemoFederates to that twice).
 func freePortRun(t *testing.T) int {
 	t.Helper()
-	for attempt := 0; attempt < 50; attempt++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		ok := true
-		for i := 1; i < 3 && ok; i++ {
-			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+i))
-			if err != nil {
-				ok = false
-				continue
-			}
-			l.Close()
-		}
-		if ok {
+	for range 100 {
+		base := 23000 + rand.IntN(6900)
+		if portFree(base) && portFree(base+1) && portFree(base+2) {
 			return base
 		}
 	}
 	t.Fatal("no three consecutive free ports")
 	return 0
+}
+
+// portFree reports whether a listener could bind port on 127.0.0.1 just now.
+func portFree(port int) bool {
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
 }
 
 // TestDemoFederates runs the demo as a newcomer would and checks that the departments

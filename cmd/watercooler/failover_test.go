@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -87,17 +86,9 @@ func startFailoverCluster(t *testing.T) []*clusterNode {
 // of range or among outgoing connections.
 func freeClusterPort(t *testing.T) int {
 	t.Helper()
-	free := func(port int) bool {
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			return false
-		}
-		ln.Close()
-		return true
-	}
 	for range 100 {
 		port := 20000 + rand.IntN(2700)
-		if free(port) && free(port+10000) {
+		if portFree(port) && portFree(port+10000) {
 			return port
 		}
 	}
