@@ -250,14 +250,7 @@ func (k keys) cachedPrefixes() []string {
 func (s *Store) StartCache(ctx context.Context, maxEntries int) error {
 	c := newReadCache(maxEntries)
 	prefixes := s.k.cachedPrefixes()
-	var servers []*redis.Options
-	var mu sync.Mutex
-	err := ForEachServer(ctx, s.rdb, func(ctx context.Context, server *redis.Client) error {
-		mu.Lock()
-		defer mu.Unlock()
-		servers = append(servers, server.Options())
-		return nil
-	})
+	servers, err := serverOptions(ctx, s.rdb)
 	if err != nil {
 		return fmt.Errorf("read cache: %w", err)
 	}
@@ -390,6 +383,20 @@ func (t *tracker) track(ctx context.Context, ps *redis.PubSub) {
 	}
 }
 
+// serverOptions gives, by address, the options of the single server or of every master of a
+// cluster, as the cluster client knows them now.
+func serverOptions(ctx context.Context, rdb redis.UniversalClient) (map[string]*redis.Options, error) {
+	var mu sync.Mutex
+	out := map[string]*redis.Options{}
+	err := ForEachServer(ctx, rdb, func(ctx context.Context, server *redis.Client) error {
+		mu.Lock()
+		defer mu.Unlock()
+		out[server.Options().Addr] = server.Options()
+		return nil
+	})
+	return out, err
+}
+
 // followMasters keeps one tracker on each master of the cluster until ctx ends: trackers holds
 // the running ones by address.
 func (s *Store) followMasters(ctx context.Context, cluster *redis.ClusterClient, c *readCache, prefixes []string, trackers map[string]context.CancelFunc) {
@@ -401,14 +408,7 @@ func (s *Store) followMasters(ctx context.Context, cluster *redis.ClusterClient,
 			return
 		case <-poll.C:
 		}
-		var mu sync.Mutex
-		masters := map[string]*redis.Options{}
-		err := cluster.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
-			mu.Lock()
-			defer mu.Unlock()
-			masters[m.Options().Addr] = m.Options()
-			return nil
-		})
+		masters, err := serverOptions(ctx, cluster)
 		if err != nil {
 			continue // the trackers of unreachable masters keep the cache off meanwhile
 		}

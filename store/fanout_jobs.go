@@ -370,7 +370,11 @@ func (s *Store) queueFanOut(ctx context.Context, p redis.Pipeliner, w *fanOutWri
 		t.queue(ctx, p, s.k)
 	}
 	for _, id := range w.Dropped {
-		p.Del(ctx, s.k.statusCounts(id), s.k.statusReplies(id), s.k.statusReblogs(id), s.k.statusFavourites(id), s.k.statusQuotes(id))
+		keys := []string{s.k.statusCounts(id)}
+		for _, set := range statusSets {
+			keys = append(keys, s.k.statusSet(id, set))
+		}
+		p.Del(ctx, keys...)
 	}
 	for _, e := range w.Edges {
 		e.queue(ctx, p, s.k)

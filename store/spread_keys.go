@@ -77,8 +77,8 @@ var statusSets = []statusSet{repliesSet, reblogsSet, favouritesSet, quotesSet}
 // oldStatusKeyID gives the status of a key (after the department's tag) that held one of its
 // sets or its counts in the old layout.
 func oldStatusKeyID(rest string) (string, bool) {
-	for _, name := range []string{"counts", "replies", "reblogs", "favourites", "quotes"} {
-		if id, ok := strings.CutPrefix(rest, "status:"+name+":"); ok && isDigits(id) {
+	for _, name := range append([]statusSet{"counts"}, statusSets...) {
+		if id, ok := strings.CutPrefix(rest, "status:"+string(name)+":"); ok && isDigits(id) {
 			return id, true
 		}
 	}
