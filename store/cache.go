@@ -98,6 +98,9 @@ type idKey struct{ prefix, suffix string }
 
 func (k idKey) of(id string) string { return k.prefix + id + k.suffix }
 
+// ownSlots reports whether each id's key is in a slot of its own: its tag closes after the id.
+func (k idKey) ownSlots() bool { return strings.HasPrefix(k.suffix, "}") }
+
 // getByID returns the cached record of the key k.of(id), if any, without making the key: a
 // page's reads look up some forty keys, each of which was an allocation.
 func (c *readCache) getByID(k idKey, id string) (any, bool) {
@@ -236,7 +239,7 @@ func (c *readCache) len() int {
 // cachedPrefixes are the key prefixes the cache may hold keys of. Redis refuses overlapping
 // broadcast prefixes, so none may start another.
 func (k keys) cachedPrefixes() []string {
-	return []string{k.account(""), k.user(""), k.status(""), k.statusSlots(), k.token(""), k.media(""), k.accountSlots(), k.accountByAcct(), k.homeTimelines(),
+	return []string{k.account(""), k.user(""), k.statusSlots(), k.token(""), k.media(""), k.accountSlots(), k.accountByAcct(), k.homeTimelines(),
 		// What a viewer's page is read with besides the statuses (queueHidden, queueViewerFlags,
 		// the follows of queueRenderData).
 		k.blocks(""), k.mutes(""), k.userDomainBlocks(""), k.favourites(""), k.bookmarks(""), k.filters(""), k.reblogIndex(),

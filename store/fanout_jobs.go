@@ -179,17 +179,31 @@ type fanOutWrites struct {
 	Moves   []timelineMove  `json:"m,omitempty"`
 	Notify  []*Notification `json:"n,omitempty"`
 	Tallies []tally         `json:"t,omitempty"`
-	// Dropped are deleted statuses whose sets and counts go, after the tallies.
-	Dropped []string `json:"d,omitempty"`
-	Edges   []edge   `json:"e,omitempty"`
+	// Dropped are deleted statuses whose records, sets and counts go, after the tallies.
+	Dropped  []string        `json:"d,omitempty"`
+	Edges    []edge          `json:"e,omitempty"`
+	Rewrites []statusRewrite `json:"w,omitempty"`
+	// Events are stream events that announce rewritten records, sent once they are set.
+	Events []channelEvent `json:"v,omitempty"`
+}
+
+// A channelEvent is a stream event and the channels it goes to.
+type channelEvent struct {
+	Event    StreamEvent `json:"e"`
+	Channels []string    `json:"c"`
 }
 
 func (w *fanOutWrites) empty() bool {
-	return len(w.Moves) == 0 && len(w.Notify) == 0 && len(w.Tallies) == 0 && len(w.Dropped) == 0 && len(w.Edges) == 0
+	return len(w.Moves) == 0 && len(w.Notify) == 0 && len(w.Tallies) == 0 && len(w.Dropped) == 0 && len(w.Edges) == 0 &&
+		len(w.Rewrites) == 0 && len(w.Events) == 0
 }
 
+// announces reports whether w sends anything once its writes are applied.
+func (w *fanOutWrites) announces() bool { return len(w.Notify) > 0 || len(w.Events) > 0 }
+
 // A spreadTx is a write's MULTI in the department's slot, with what the write does in other
-// slots gathered beside it (move, addNotification, enter, leave, drop, link) for spreadMulti.
+// slots gathered beside it (move, addNotification, enter, leave, drop, link, rewrite) and what
+// announces it (announce) for spreadMulti.
 type spreadTx struct {
 	redis.Pipeliner
 	writes fanOutWrites
@@ -217,8 +231,16 @@ func (t *spreadTx) leave(statusID string, set statusSet, member string) {
 // link gathers edges.
 func (t *spreadTx) link(edges ...edge) { t.writes.Edges = append(t.writes.Edges, edges...) }
 
-// drop gathers a deleted status whose sets and counts go.
+// drop gathers a deleted status whose record, sets and counts go.
 func (t *spreadTx) drop(statusID string) { t.writes.Dropped = append(t.writes.Dropped, statusID) }
+
+// rewrite gathers a status's record written again.
+func (t *spreadTx) rewrite(r statusRewrite) { t.writes.Rewrites = append(t.writes.Rewrites, r) }
+
+// announce gathers ev for each channel, sent once the write's fan-out is applied.
+func (t *spreadTx) announce(ev StreamEvent, channels []string) {
+	t.writes.Events = append(t.writes.Events, channelEvent{Event: ev, Channels: channels})
+}
 
 // spreadOf is the spreadTx a write was handed. Every MULTI whose writes reach other accounts'
 // slots runs through spreadMulti (applyOnce and writeWithFreeID do), inside watch when it
@@ -325,7 +347,7 @@ func (s *Store) applyFanOutJob(ctx context.Context, j *fanOutJob) error {
 	// resumed the job of a writer that was slow rather than dead; a job that announces nothing
 	// needs no watch.
 	key := s.k.fanOutJob(j.id)
-	if len(j.writes.Notify) == 0 {
+	if !j.writes.announces() {
 		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.Del(ctx, key)
 			p.ZRem(ctx, s.k.fanOutJobsDue(), j.id)
@@ -369,8 +391,11 @@ func (s *Store) queueFanOut(ctx context.Context, p redis.Pipeliner, w *fanOutWri
 	for _, t := range w.Tallies {
 		t.queue(ctx, p, s.k)
 	}
+	for _, r := range w.Rewrites {
+		r.queue(ctx, p, s.k)
+	}
 	for _, id := range w.Dropped {
-		keys := []string{s.k.statusCounts(id)}
+		keys := []string{s.k.status(id), s.k.statusHistory(id), s.k.statusRecordVersion(id), s.k.statusCounts(id)}
 		for _, set := range statusSets {
 			keys = append(keys, s.k.statusSet(id, set))
 		}
@@ -381,9 +406,14 @@ func (s *Store) queueFanOut(ctx context.Context, p redis.Pipeliner, w *fanOutWri
 	}
 }
 
-// queueAnnouncements queues on p, a MULTI in the department's slot, the stream events and
-// Web Push jobs of w's notifications.
+// queueAnnouncements queues on p, a MULTI in the department's slot, w's stream events and the
+// stream events and Web Push jobs of its notifications.
 func (s *Store) queueAnnouncements(ctx context.Context, p redis.Pipeliner, w *fanOutWrites) {
+	for _, e := range w.Events {
+		for _, c := range e.Channels {
+			s.publish(ctx, p, c, e.Event)
+		}
+	}
 	for _, n := range w.Notify {
 		s.publish(ctx, p, s.k.streamHome(n.AccountID), StreamEvent{Event: EventNotification, ID: n.ID})
 		s.queuePush(ctx, p, n)
@@ -461,7 +491,7 @@ func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 	for _, id := range ids {
 		exists[id] = p.Exists(ctx, s.k.status(id))
 	}
-	facts := make([]*redis.Cmd, len(w.Tallies))
+	facts := make([]func() bool, len(w.Tallies))
 	for i, t := range w.Tallies {
 		facts[i] = s.tallyStands(ctx, p, t)
 	}
@@ -481,11 +511,7 @@ func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 	w.Moves = slices.DeleteFunc(w.Moves, timelineMove.empty)
 	kept := w.Tallies[:0]
 	for i, t := range w.Tallies {
-		stands := false
-		if facts[i] != nil {
-			n, _ := facts[i].Int()
-			stands = n == 1
-		}
+		stands := facts[i] != nil && facts[i]()
 		if stands != t.Leave {
 			kept = append(kept, t)
 		}
@@ -533,31 +559,32 @@ func currentOption(e edge, raw string) edge {
 	return e
 }
 
-// standsLua answers 1 when a tally's fact stands: KEYS the status and where the fact is kept,
-// ARGV whether the status must exist ("1", for a member entering) and how to look (a zset's
-// member, a hash's field, or "" for the key itself).
-const standsLua = `if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if ARGV[2] == 'z' then return redis.call('ZSCORE', KEYS[2], ARGV[3]) and 1 or 0 end
-if ARGV[2] == 'h' then return redis.call('HEXISTS', KEYS[2], ARGV[3]) end
-return redis.call('EXISTS', KEYS[2])`
-
-// tallyStands queues the check of whether t's fact stands, in the department's slot: the
-// favourite in the member's favourites, the boost in the index of boosts, a reply or quote in
-// the replying or quoting status being there. Nothing undoes a reply or quote leaving (it was
-// deleted or withdrawn), so that is not checked (nil).
-func (s *Store) tallyStands(ctx context.Context, p redis.Pipeliner, t tally) *redis.Cmd {
-	mustExist := "0"
-	if !t.Leave {
-		mustExist = "1"
-	}
+// tallyStands queues the check of whether t's fact stands: the favourite in the member's
+// favourites, the boost in the index of boosts, a reply or quote in the replying or quoting
+// status being there; and, for a member entering, the status being there. Nothing undoes a reply
+// or quote leaving (it was deleted or withdrawn), so that is not checked (nil). The answer is
+// read once p has run.
+func (s *Store) tallyStands(ctx context.Context, p redis.Pipeliner, t tally) func() bool {
+	var fact func() bool
 	switch {
 	case t.Set == favouritesSet:
-		return p.Eval(ctx, standsLua, []string{s.k.status(t.Status), s.k.favourites(t.Member)}, mustExist, "z", t.Status)
+		fact = found(p.ZScore(ctx, s.k.favourites(t.Member), t.Status))
 	case t.Set == reblogsSet:
-		return p.Eval(ctx, standsLua, []string{s.k.status(t.Status), s.k.reblogIndex()}, mustExist, "h", t.Member+"/"+t.Status)
+		fact = p.HExists(ctx, s.k.reblogIndex(), t.Member+"/"+t.Status).Val
 	case t.Leave:
 		return nil
 	default:
-		return p.Eval(ctx, standsLua, []string{s.k.status(t.Status), s.k.status(t.Member)}, mustExist, "", "")
+		fact = positive(p.Exists(ctx, s.k.status(t.Member)))
 	}
+	if t.Leave {
+		return fact
+	}
+	there := positive(p.Exists(ctx, s.k.status(t.Status)))
+	return func() bool { return there() && fact() }
 }
+
+// found reads a reply as whether what it looked up was there.
+func found(c redis.Cmder) func() bool { return func() bool { return c.Err() == nil } }
+
+// positive reads a count as whether it is above zero.
+func positive(c *redis.IntCmd) func() bool { return func() bool { return c.Val() > 0 } }

@@ -317,8 +317,8 @@ func TestDeletedStatusLeavesNothingInItsSlot(t *testing.T) {
 	}
 	reply := postStatus(t, st, fan, store.Status{Text: "and yet", InReplyToID: post.ID, InReplyToAccountID: author.ID})
 	slot := "{" + prefix + ":status:" + post.ID + "}*"
-	if keys, err := testrig.Keys(ctx, rdb, slot); err != nil || len(keys) != 4 {
-		t.Fatalf("the post's slot holds %v (%v), want its counts, favourites, boosts and replies", keys, err)
+	if keys, err := testrig.Keys(ctx, rdb, slot); err != nil || len(keys) != 5 {
+		t.Fatalf("the post's slot holds %v (%v), want its record, counts, favourites, boosts and replies", keys, err)
 	}
 	for _, gone := range []*store.Status{post, boost, reply} {
 		if err := st.DeleteStatus(ctx, gone); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -352,10 +352,13 @@ func TestDepartmentSpreadsOverMasters(t *testing.T) {
 		must(t, st.Favourite(ctx, author.ID, postStatus(t, st, reader, store.Status{Text: "mine"}), true))
 	}
 	postStatus(t, st, author, store.Status{Text: "for everyone"})
+	if inDepartment, err := testrig.Keys(ctx, rdb, "{"+prefix+"}:status:*"); err != nil || len(inDepartment) != 0 {
+		t.Errorf("the department's slot holds statuses: %v (%v)", inDepartment, err)
+	}
 	for kind, keys := range map[string]string{
-		"home timelines":                "tl:home:",
-		"what others did with statuses": "status:",
-		"what others did to accounts":   "acct:",
+		"home timelines":                         "tl:home:",
+		"statuses and what others did with them": "status:",
+		"what others did to accounts":            "acct:",
 	} {
 		byServer, err = testrig.KeysByServer(ctx, rdb, "{"+prefix+":"+keys+"*")
 		must(t, err)
@@ -397,5 +400,61 @@ func resumeAfterGrace(t *testing.T, live *store.Store, jobs int) {
 	}
 	if n, err := live.ResumeFanOutJobs(ctx, later.Add(time.Hour), time.Minute, 10); err != nil || n != 0 {
 		t.Errorf("a job applied once is taken up again: resumed %d (%v)", n, err)
+	}
+}
+
+// TestRewritesOfKilledWriters edits a status through writers killed before their fan-out. The
+// record stays as it was until the jobs are resumed; a rewrite that reads it meanwhile gives up
+// rather than build on the version before; the jobs resumed in the reverse order leave the last
+// edit; and an edit pending when the status is deleted does not bring it back.
+func TestRewritesOfKilledWriters(t *testing.T) {
+	ctx := context.Background()
+	live, killed, rdb, prefix := killedWriter(t)
+	author := localAccount(t, live, "author")
+	edit := func(previous *store.Status, text string) *store.Status {
+		edited := *previous
+		edited.Text, edited.Content, edited.EditedAt = text, "<p>"+text+"</p>", time.Now().UTC()
+		must(t, killed.UpdateStatus(ctx, &edited, previous))
+		return &edited
+	}
+	post := postStatus(t, live, author, store.Status{Text: "first"})
+	edit(edit(post, "second"), "third")
+	if got, err := live.Status(ctx, post.ID); err != nil || got.Text != "first" {
+		t.Errorf("before the jobs are resumed the status reads %+v (%v), want the first version", got, err)
+	}
+	if _, err := live.SetQuotePolicy(ctx, post.ID, store.QuoteFollowers); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("a quote policy set on a record behind its version: %v, want a conflict", err)
+	}
+	due := "{" + prefix + "}:fanout:due"
+	jobs, err := rdb.ZRangeWithScores(ctx, due, 0, -1).Result()
+	if err != nil || len(jobs) != 2 {
+		t.Fatalf("jobs due: %v (%v), want the two edits'", jobs, err)
+	}
+	jobs[0].Score, jobs[1].Score = jobs[1].Score, jobs[0].Score
+	must(t, rdb.ZAdd(ctx, due, jobs...).Err())
+	resumeAfterGrace(t, live, 2)
+	got, err := live.Status(ctx, post.ID)
+	if err != nil || got.Text != "third" {
+		t.Fatalf("after the jobs the status reads %+v (%v), want the last edit", got, err)
+	}
+	// The edit skipped as older leaves no snapshot: the history holds the version before the
+	// last edit and the last edit.
+	history, err := live.StatusHistory(ctx, got)
+	if err != nil || len(history) != 2 || history[0].Content != "<p>second</p>" || history[1].Content != "<p>third</p>" {
+		t.Errorf("history = %+v (%v), want the version before the last edit and the last edit", history, err)
+	}
+	if updated, err := live.SetQuotePolicy(ctx, post.ID, store.QuoteFollowers); err != nil || updated.Text != "third" {
+		t.Errorf("the quote policy set once the record caught up: %+v (%v)", updated, err)
+	}
+
+	gone := postStatus(t, live, author, store.Status{Text: "short-lived"})
+	edit(gone, "edited before its deletion")
+	must(t, live.DeleteStatus(ctx, gone))
+	resumeAfterGrace(t, live, 1)
+	if _, err := live.Status(ctx, gone.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a deleted status came back with its pending edit: %v", err)
+	}
+	if keys, err := testrig.Keys(ctx, rdb, "{"+prefix+":status:"+gone.ID+"}*"); err != nil || len(keys) != 0 {
+		t.Errorf("the deleted status's slot holds %v (%v)", keys, err)
 	}
 }

@@ -54,10 +54,18 @@ func (k keys) followRequests(id string) string     { return k.edges(id, followRe
 func (k keys) blockedBy(id string) string          { return k.edges(id, blockedByEdges) }
 func (k keys) notifySubscribers(id string) string  { return k.edges(id, notifySubscribersEdges) } // set of local accounts notified of new posts
 
-// Statuses.
-func (k keys) status(id string) string        { return k.p + "status:" + id }
-func (k keys) statusByURI() string            { return k.p + "idx:status:uri" }       // hash URI → id
-func (k keys) statusHistory(id string) string { return k.p + "status:history:" + id } // list of JSON snapshots
+// Statuses. A status's record and edit history are in the status's own slot, so a department's
+// statuses spread over a cluster's masters. What the department knows of a status (its indexes,
+// its place in public timelines, the version its record was last written at) stays in the
+// department's slot, where the write that changes them checks them atomically.
+func (k keys) status(id string) string        { return k.statusByID().of(id) }
+func (k keys) statusByID() idKey              { return idKey{prefix: k.statusSlots(), suffix: "}"} }
+func (k keys) statusHistory(id string) string { return k.statusSlots() + id + "}:history" } // list of JSON snapshots
+// statusRecordVersion is the version of the record in the status's slot, statusVersion the
+// version the department last wrote it at (status_record.go); both exist once a status was rewritten.
+func (k keys) statusRecordVersion(id string) string { return k.statusSlots() + id + "}:version" }
+func (k keys) statusVersion(id string) string       { return k.p + "status:version:" + id }
+func (k keys) statusByURI() string                  { return k.p + "idx:status:uri" } // hash URI → id
 func (k keys) reblogIndex() string            { return k.p + "idx:reblog" }           // hash accountID/statusID → reblog id
 func (k keys) quoteAuthorizations() string    { return k.p + "idx:quote_auth" }       // hash remote stamp URI → quote id
 func (k keys) idempotency(accountID, key string) string {

@@ -185,117 +185,96 @@ var ErrQuoteState = errors.New("quote is not in a state that allows this")
 // revoked or rejected quote stays so (ErrQuoteState): only its author could undo that, by
 // posting again. It returns the updated status.
 func (s *Store) SetQuoteState(ctx context.Context, quotingID, state, authorization string) (*Status, error) {
-	key := s.k.status(quotingID)
 	var out *Status
 	var quotedAuthor *Account
-	for attempt := 0; attempt < 10; attempt++ {
-		err := s.watch(ctx, func(tx *watchedTx) error {
-			b, err := tx.Get(ctx, key).Bytes()
-			if errors.Is(err, redis.Nil) {
-				return fmt.Errorf("status %s: %w", quotingID, ErrNotFound)
-			}
-			if err != nil {
-				return err
-			}
-			var st Status
-			if err := decodeStatus(quotingID, string(b), &st); err != nil {
-				return err
-			}
-			q := st.Quote
-			if q == nil {
-				return fmt.Errorf("status %s quotes nothing: %w", quotingID, ErrNotFound)
-			}
-			if q.State == QuoteRevoked || q.State == QuoteRejected || (q.State == state && q.Authorization == authorization) {
-				if q.State == state {
-					out = &st
-					return nil
-				}
-				return fmt.Errorf("%s quote %s to %s: %w", q.State, quotingID, state, ErrQuoteState)
-			}
-			if state == QuoteAccepted && quotedAuthor == nil && q.AccountID != "" && q.AccountID != st.AccountID {
-				if a, err := s.Account(ctx, q.AccountID); err == nil {
-					quotedAuthor = a
-				}
-			}
-			wasAccepted := q.State == QuoteAccepted && q.StatusID != ""
-			previousAuth := q.Authorization
-			q.State = state
-			if authorization != "" || state != QuoteAccepted {
-				q.Authorization = authorization
-			}
-			// Readers of the quote post see it change as they see an edit.
-			targets, err := s.fanOutTargets(ctx, &st)
-			if err != nil {
-				return err
-			}
-			err = s.spreadMulti(ctx, tx, func(p redis.Pipeliner) error {
-				p.Set(ctx, key, encodeStatus(&st), 0)
-				if previousAuth != "" && previousAuth != q.Authorization {
-					p.HDel(ctx, s.k.quoteAuthorizations(), previousAuth)
-				}
-				if q.Authorization != "" {
-					p.HSet(ctx, s.k.quoteAuthorizations(), q.Authorization, st.ID)
-				}
-				nowAccepted := state == QuoteAccepted && q.StatusID != ""
-				switch {
-				case nowAccepted && !wasAccepted:
-					spreadOf(p).enter(q.StatusID, quotesSet, st.ID, st.ID)
-					if quotedAuthor != nil && quotedAuthor.Local() {
-						s.addNotification(ctx, p, &Notification{Type: NotifyQuote, AccountID: quotedAuthor.ID, FromAccountID: st.AccountID, StatusID: st.ID})
-					}
-				case wasAccepted && !nowAccepted:
-					spreadOf(p).leave(q.StatusID, quotesSet, st.ID)
-				}
-				s.publishStatus(ctx, p, EventStatusUpdate, &st, targets)
-				return nil
-			})
-			if err == nil {
-				out = &st
-			}
-			return err
-		}, key)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
-		}
+	err := s.rewriteStatus(ctx, quotingID, func(tx *watchedTx, version int64) error {
+		st, err := s.statusAt(ctx, quotingID, version)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return out, nil
+		q := st.Quote
+		if q == nil {
+			return fmt.Errorf("status %s quotes nothing: %w", quotingID, ErrNotFound)
+		}
+		if q.State == QuoteRevoked || q.State == QuoteRejected || (q.State == state && q.Authorization == authorization) {
+			if q.State == state {
+				out = st
+				return nil
+			}
+			return fmt.Errorf("%s quote %s to %s: %w", q.State, quotingID, state, ErrQuoteState)
+		}
+		if state == QuoteAccepted && quotedAuthor == nil && q.AccountID != "" && q.AccountID != st.AccountID {
+			if a, err := s.Account(ctx, q.AccountID); err == nil {
+				quotedAuthor = a
+			}
+		}
+		wasAccepted := q.State == QuoteAccepted && q.StatusID != ""
+		previousAuth := q.Authorization
+		q.State = state
+		if authorization != "" || state != QuoteAccepted {
+			q.Authorization = authorization
+		}
+		// Readers of the quote post see it change as they see an edit.
+		targets, err := s.fanOutTargets(ctx, st)
+		if err != nil {
+			return err
+		}
+		err = s.spreadMulti(ctx, tx, func(p redis.Pipeliner) error {
+			s.queueRewrite(ctx, p, st, version, nil, nil)
+			if previousAuth != "" && previousAuth != q.Authorization {
+				p.HDel(ctx, s.k.quoteAuthorizations(), previousAuth)
+			}
+			if q.Authorization != "" {
+				p.HSet(ctx, s.k.quoteAuthorizations(), q.Authorization, st.ID)
+			}
+			nowAccepted := state == QuoteAccepted && q.StatusID != ""
+			switch {
+			case nowAccepted && !wasAccepted:
+				spreadOf(p).enter(q.StatusID, quotesSet, st.ID, st.ID)
+				if quotedAuthor != nil && quotedAuthor.Local() {
+					s.addNotification(ctx, p, &Notification{Type: NotifyQuote, AccountID: quotedAuthor.ID, FromAccountID: st.AccountID, StatusID: st.ID})
+				}
+			case wasAccepted && !nowAccepted:
+				spreadOf(p).leave(q.StatusID, quotesSet, st.ID)
+			}
+			s.announceStatus(p, EventStatusUpdate, st, targets)
+			return nil
+		})
+		if err == nil {
+			out = st
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set quote state of %s: %w", quotingID, err)
 	}
-	return nil, fmt.Errorf("set quote state of %s: too much contention", quotingID)
+	return out, nil
 }
 
 // SetQuotePolicy changes who may quote a status from now on; past quotes stay, as in Mastodon.
 func (s *Store) SetQuotePolicy(ctx context.Context, statusID, policy string) (*Status, error) {
-	key := s.k.status(statusID)
-	var out Status
-	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-		b, err := tx.Get(ctx, key).Bytes()
-		if errors.Is(err, redis.Nil) {
-			return fmt.Errorf("status %s: %w", statusID, ErrNotFound)
-		}
+	var out *Status
+	err := s.rewriteStatus(ctx, statusID, func(tx *watchedTx, version int64) error {
+		st, err := s.statusAt(ctx, statusID, version)
 		if err != nil {
 			return err
 		}
-		if err := decodeStatus(statusID, string(b), &out); err != nil {
-			return err
-		}
-		out.QuotePolicy = policy
-		targets, err := s.fanOutTargets(ctx, &out)
+		st.QuotePolicy = policy
+		targets, err := s.fanOutTargets(ctx, st)
 		if err != nil {
 			return err
 		}
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Set(ctx, key, encodeStatus(&out), 0)
-			s.publishStatus(ctx, p, EventStatusUpdate, &out, targets)
+		out = st
+		return s.spreadMulti(ctx, tx, func(p redis.Pipeliner) error {
+			s.queueRewrite(ctx, p, st, version, nil, nil)
+			s.announceStatus(p, EventStatusUpdate, st, targets)
 			return nil
 		})
-		return err
-	}, key)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("set quote policy of %s: %w", statusID, err)
 	}
-	return &out, nil
+	return out, nil
 }
 
 // Quotes pages through the accepted quotes of a status, newest first.

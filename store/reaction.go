@@ -94,18 +94,31 @@ func (s *Store) ReblogAs(ctx context.Context, booster *Account, st *Status, boos
 	if err != nil {
 		return nil, err
 	}
-	// As in writeWithFreeID, the boost moves to the next free id when another status holds its
-	// id, checked atomically with the write.
-	for probe := 0; probe < maxIDProbes; probe++ {
+	withID := func(id string) string {
 		if derivedURI {
-			boost.URI = booster.URI + "/statuses/" + boost.ID + "/activity"
+			boost.URI = booster.URI + "/statuses/" + id + "/activity"
 		}
-		idTaken := false
+		return id
+	}
+	withID(boost.ID)
+	// As in writeWithFreeID, the boost moves to the next free id when another status holds its
+	// id, checked atomically with the write (on a cluster, by the claim of its record).
+	for probe := 0; probe < maxIDProbes; probe++ {
 		// Every status the booster writes or deletes changes their counts, so watching those
 		// catches a boost of the same post made meanwhile.
-		wrote, err := s.applyOnceWatching(ctx, []string{s.k.accountCounts(booster.ID), s.k.status(boost.ID)},
+		watched := []string{s.k.accountCounts(booster.ID)}
+		if s.cluster {
+			same, err := s.claimStatusID(ctx, &boost, func(id string) string { return withID(nextID(id)) })
+			if err != nil || same != nil {
+				return same, err
+			}
+		} else {
+			watched = append(watched, s.k.status(boost.ID))
+		}
+		idTaken := false
+		wrote, err := s.applyOnceWatching(ctx, watched,
 			func(tx *redis.Tx) (bool, error) {
-				if has, err := tx.HExists(ctx, s.k.reblogIndex(), booster.ID+"/"+st.ID).Result(); err != nil || has {
+				if has, err := tx.HExists(ctx, s.k.reblogIndex(), booster.ID+"/"+st.ID).Result(); err != nil || has || s.cluster {
 					return has, err
 				}
 				n, err := tx.Exists(ctx, s.k.status(boost.ID)).Result()
@@ -122,8 +135,11 @@ func (s *Store) ReblogAs(ctx context.Context, booster *Account, st *Status, boos
 		case err != nil:
 			return nil, fmt.Errorf("reblog %s: %w", st.ID, err)
 		case idTaken:
-			boost.ID = nextID(boost.ID)
+			boost.ID = withID(nextID(boost.ID))
 		case !wrote:
+			if s.cluster { // the boost made meanwhile stands: this one's claim goes
+				s.rdb.Del(ctx, s.k.status(boost.ID))
+			}
 			return s.ReblogOf(ctx, booster.ID, st.ID)
 		default:
 			return &boost, nil

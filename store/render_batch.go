@@ -163,13 +163,13 @@ func (s *Store) RememberedStatus(id string) *Status {
 	return nil
 }
 
-// queueStatuses queues an MGET of statuses on p; the returned function, called after p runs,
+// queueStatuses queues the read of statuses on p; the returned function, called after p runs,
 // decodes them (through the memo) in the order of ids, leaving out unknown ones.
 func (s *Store) queueStatuses(ctx context.Context, p *lazyPipeline, ids []string) func() ([]*Status, error) {
 	if len(ids) == 0 {
 		return func() ([]*Status, error) { return nil, nil }
 	}
-	got := queueCached(ctx, s, p, s.statusMemo.decode, ids, s.k.status(""))
+	got := queueCached(ctx, s, p, s.statusMemo.decode, ids, s.k.statusByID())
 	return func() ([]*Status, error) {
 		m, err := got()
 		if err != nil {
@@ -185,22 +185,22 @@ func (s *Store) queueStatuses(ctx context.Context, p *lazyPipeline, ids []string
 	}
 }
 
-// queueCached takes the records of ids (JSON records under prefix+id) from the cache and queues
-// an MGET of the others on p; the returned function, called after p runs, decodes them with
-// decode (of an id and its JSON) and gives every record found by id.
-func queueCached[T any](ctx context.Context, s *Store, p *lazyPipeline, decode func(id, raw string) (*T, error), ids []string, prefix string) func() (map[string]*T, error) {
-	out, miss := cachedByID[*T](s, idKey{prefix: prefix}, ids)
+// queueCached takes the records of ids (under key.of(id)) from the cache and queues the read
+// of the others on p; the returned function, called after p runs, decodes them with decode (of
+// an id and its record) and gives every record found by id.
+func queueCached[T any](ctx context.Context, s *Store, p *lazyPipeline, decode func(id, raw string) (*T, error), ids []string, key idKey) func() (map[string]*T, error) {
+	out, miss := cachedByID[*T](s, key, ids)
 	if len(miss) == 0 {
 		return func() (map[string]*T, error) { return out, nil }
 	}
 	epoch := s.cache.begin()
 	missKeys := make([]string, len(miss))
 	for j, i := range miss {
-		missKeys[j] = prefix + ids[i]
+		missKeys[j] = key.of(ids[i])
 	}
-	cmd := p.get().MGet(ctx, missKeys...)
+	vals := s.queueMGet(ctx, p.get(), missKeys, key.ownSlots())
 	return func() (map[string]*T, error) {
-		for j, v := range cmd.Val() {
+		for j, v := range vals() {
 			str, ok := v.(string)
 			if !ok {
 				continue
@@ -220,8 +220,8 @@ func queueCached[T any](ctx context.Context, s *Store, p *lazyPipeline, decode f
 // queueRenderData queues LoadRenderData's reads on p; the returned function, called after p
 // runs, decodes them.
 func (s *Store) queueRenderData(ctx context.Context, p *lazyPipeline, q RenderQuery) func() (*RenderData, error) {
-	accounts := queueCached(ctx, s, p, s.accountMemo.decode, q.AccountIDs, s.k.account(""))
-	media := queueCached(ctx, s, p, decodeMedia, q.MediaIDs, s.k.media(""))
+	accounts := queueCached(ctx, s, p, s.accountMemo.decode, q.AccountIDs, idKey{prefix: s.k.account("")})
+	media := queueCached(ctx, s, p, decodeMedia, q.MediaIDs, idKey{prefix: s.k.media("")})
 	accountCounts := queueCounts(ctx, s, p, q.AccountIDs, idKey{prefix: s.k.accountCounts("")}, accountCountFields, accountCountsOf)
 	statusCounts := queueCounts(ctx, s, p, q.StatusIDs, s.k.statusCountsByID(), statusCountFields, statusCountsOf)
 	var flags func() map[string]ViewerFlags

@@ -13,9 +13,9 @@ import (
 
 // EnsureSpreadKeys moves the keys that data written before they had slots of their own
 // (keys.go) keeps under the department's tag to their keys now, once: the readers' timelines
-// and notifications, the authors' lists of statuses, and what others did with each status.
-// Without it a department upgraded in place would show everyone an empty home, no
-// notifications and no favourites. A key is merged into its new one (members added, a record
+// and notifications, the authors' lists of statuses, each status's record and history and what
+// others did with it, and what others did to each account. Without it a department upgraded in
+// place would show everyone an empty home, no notifications and no posts. A key is merged into its new one (members added, a record
 // set unless one is there, counts made the merged sets' sizes) and then deleted, so processes
 // starting together, or one killed half way, only repeat work; what was written under the new
 // keys meanwhile stays.
@@ -69,8 +69,8 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 
 // spreadLayout names the layout EnsureSpreadKeys moves keys to: "1" spread the timelines,
 // notifications and authors' statuses, "2" what others do with a status as well, "3" what
-// others do to an account.
-const spreadLayout = "3"
+// others do to an account, "4" the statuses' records and histories.
+const spreadLayout = "4"
 
 var statusSets = []statusSet{repliesSet, reblogsSet, favouritesSet, quotesSet}
 
@@ -129,6 +129,37 @@ func mergeSet(ctx context.Context, rdb redis.UniversalClient, from, to string) e
 	members, err := rdb.SMembers(ctx, from).Result()
 	if err == nil && len(members) > 0 {
 		err = rdb.SAdd(ctx, to, toAny(members)...).Err()
+	}
+	if err != nil {
+		return fmt.Errorf("spread %s: %w", from, err)
+	}
+	return rdb.Del(ctx, from).Err()
+}
+
+// mergeRecord sets the record from at to unless one is there, and deletes from.
+func mergeRecord(ctx context.Context, rdb redis.UniversalClient, from, to string) error {
+	raw, err := rdb.Get(ctx, from).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil // moved by another process meanwhile
+	}
+	if err == nil {
+		err = rdb.SetNX(ctx, to, raw, 0).Err()
+	}
+	if err != nil {
+		return fmt.Errorf("spread %s: %w", from, err)
+	}
+	return rdb.Del(ctx, from).Err()
+}
+
+// mergeList copies the list from to to unless to has entries (written since, which win), and
+// deletes from.
+func mergeList(ctx context.Context, rdb redis.UniversalClient, from, to string) error {
+	entries, err := rdb.LRange(ctx, from, 0, -1).Result()
+	if err == nil && len(entries) > 0 {
+		var n int64
+		if n, err = rdb.LLen(ctx, to).Result(); err == nil && n == 0 {
+			err = rdb.RPush(ctx, to, toAny(entries)...).Err()
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("spread %s: %w", from, err)
@@ -200,6 +231,8 @@ func (k keys) spreadMoves() []spreadMove {
 		{"blocked_by:", k.blockedBy, mergeZSet},
 		{"notify_subscribers:", k.notifySubscribers, mergeSet},
 		{"follow_filters:", k.followFilters, mergeHash},
+		{"status:history:", k.statusHistory, mergeList},
+		{"status:", k.status, mergeRecord},
 	}
 }
 

@@ -47,7 +47,8 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.ZAdd(ctx, old+"status:favourites:"+oldPost.ID, redis.Z{Score: 1, Member: reader.ID}).Err(),
 		rdb.ZAdd(ctx, old+"status:replies:"+oldPost.ID, z(newPost.ID)).Err(),
 		rdb.HSet(ctx, old+"status:counts:"+oldPost.ID, "favourites", 1, "replies", 1).Err(),
-		rdb.RPush(ctx, old+"status:history:"+oldPost.ID, "{}").Err(),                          // stays in the department's slot
+		rdb.RPush(ctx, old+"status:history:"+oldPost.ID, `{"content":"first"}`, `{"content":"edited"}`).Err(),
+		oldRecord(ctx, rdb, prefix, oldPost.ID),
 		rdb.ZAdd(ctx, old+"followers:"+author.ID, redis.Z{Score: 1, Member: reader.ID}).Err(), // the reader follows the author
 		rdb.ZAdd(ctx, old+"following:"+reader.ID, redis.Z{Score: 1, Member: author.ID}).Err(),
 		rdb.ZAdd(ctx, old+"followers:local:"+author.ID, redis.Z{Score: 1, Member: reader.ID}).Err(),
@@ -111,15 +112,19 @@ func TestEnsureSpreadKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, key := range left {
-			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID, "account:statuses:", "status:favourites:", "status:replies:", "status:counts:",
+			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID, "account:statuses:", "status:",
 				"followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}
 			}
 		}
-		if !slices.Contains(left, old+"status:history:"+oldPost.ID) {
-			t.Errorf("run %d: the status's history moved", run)
+		if got, err := st.Status(ctx, oldPost.ID); err != nil || got.Text != oldPost.Text {
+			t.Errorf("run %d: the status from before the upgrade reads %+v (%v)", run, got, err)
+		}
+		history, err := st.StatusHistory(ctx, oldPost)
+		if err != nil || len(history) != 2 || history[1].Content != "edited" {
+			t.Errorf("run %d: its history = %+v (%v), want both versions", run, history, err)
 		}
 		if !slices.Contains(left, old+"notifications:policy:"+reader.ID) {
 			t.Errorf("run %d: the notification policy went with the notifications", run)
@@ -147,7 +152,11 @@ func TestEnsureSpreadKeysFromAnEarlierLayout(t *testing.T) {
 	must(t, rdb.Set(ctx, old+"spread_keys_moved", "1", 0).Err())
 	must(t, rdb.ZAdd(ctx, old+"followers:"+author.ID, redis.Z{Score: 1, Member: reader.ID}).Err())
 	must(t, rdb.ZAdd(ctx, old+"status:favourites:"+post.ID, redis.Z{Score: 1, Member: reader.ID}).Err())
+	must(t, oldRecord(ctx, rdb, prefix, post.ID))
 	must(t, st.EnsureSpreadKeys(ctx))
+	if got, err := st.Status(ctx, post.ID); err != nil || got.Text != post.Text {
+		t.Errorf("the status reads %+v (%v) after the upgrade", got, err)
+	}
 	rels, err := st.Relationships(ctx, author.ID, []string{reader.ID})
 	if err != nil || !rels[0].FollowedBy {
 		t.Errorf("the author sees the reader as %+v (%v), want followed by", rels, err)
@@ -161,4 +170,17 @@ func TestEnsureSpreadKeysFromAnEarlierLayout(t *testing.T) {
 	if n, err := rdb.Exists(ctx, old+"blocked_by:"+author.ID).Result(); err != nil || n != 1 {
 		t.Errorf("a department at the current layout was scanned again: the old key exists %d (%v)", n, err)
 	}
+}
+
+// oldRecord moves status id's record to where layouts before 4 kept it, in the department's slot.
+func oldRecord(ctx context.Context, rdb redis.UniversalClient, prefix, id string) error {
+	now := "{" + prefix + ":status:" + id + "}"
+	raw, err := rdb.Get(ctx, now).Result()
+	if err != nil {
+		return err
+	}
+	if err := rdb.Set(ctx, "{"+prefix+"}:status:"+id, raw, 0).Err(); err != nil {
+		return err
+	}
+	return rdb.Del(ctx, now).Err()
 }

@@ -106,10 +106,20 @@ const maxIDProbes = 1000
 
 // writeWithFreeID runs writes in one MULTI/EXEC under the id st has, or, when another status
 // already holds that id, under the next id nextID proposes: the check and the write are one
-// atomic step (WATCH on the status key), so two statuses never share an id, whichever process
-// writes them. A status already stored under the id with the same URI is the same record
-// written twice: it is returned and nothing is written.
+// atomic step (WATCH on the status key; on a cluster the record's claim, claimStatusID), so two
+// statuses never share an id, whichever process writes them. A status already stored under the
+// id with the same URI is the same record written twice: it is returned and nothing is written.
 func (s *Store) writeWithFreeID(ctx context.Context, st *Status, nextID func(string) string, writes func(p redis.Pipeliner)) (*Status, error) {
+	if s.cluster {
+		same, err := s.claimStatusID(ctx, st, nextID)
+		if err != nil || same != nil {
+			return same, err
+		}
+		return nil, s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
+			writes(p)
+			return nil
+		})
+	}
 	for probe := 0; probe < maxIDProbes; probe++ {
 		var same *Status
 		taken := false
@@ -249,7 +259,9 @@ func intersect(a, b []string) []string {
 func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, f *fanOut) {
 	score := idScore(st.ID)
 	z := redis.Z{Score: score, Member: st.ID}
-	p.Set(ctx, s.k.status(st.ID), encodeStatus(st), 0)
+	if !s.cluster { // on a cluster the record is in place already (claimStatusID)
+		p.Set(ctx, s.k.status(st.ID), encodeStatus(st), 0)
+	}
 	if !(st.Local && idInStatusURI(st.URI) == st.ID) {
 		// A local status's URI ends with its id, which StatusByURI reads it under: indexing it
 		// too would cost a tenth of what the status costs.
@@ -366,19 +378,20 @@ func idInStatusURI(uri string) string {
 
 // Statuses reads many statuses in one round trip, in the order of ids, skipping unknown ones.
 func (s *Store) Statuses(ctx context.Context, ids []string) ([]*Status, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
 	keys := make([]string, len(ids))
 	for i, id := range ids {
 		keys[i] = s.k.status(id)
 	}
-	if len(keys) == 0 {
-		return nil, nil
+	p := s.rdb.Pipeline()
+	vals := s.queueMGet(ctx, p, keys, true)
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("read statuses: %w", err)
 	}
-	vals, err := s.rdb.MGet(ctx, keys...).Result()
-	if err != nil {
-		return nil, fmt.Errorf("mget statuses: %w", err)
-	}
-	out := make([]*Status, 0, len(vals))
-	for i, v := range vals {
+	out := make([]*Status, 0, len(ids))
+	for i, v := range vals() {
 		raw, ok := v.(string)
 		if !ok {
 			continue
@@ -390,6 +403,29 @@ func (s *Store) Statuses(ctx context.Context, ids []string) ([]*Status, error) {
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// queueMGet queues the read of string keys on p; the returned function, called after p runs,
+// gives their values (nil for a key not there). Keys spread over slots (each status's record in
+// its own) are read with a GET each on a cluster, where one MGET must stay in one slot; the
+// cluster client splits the pipeline by node.
+func (s *Store) queueMGet(ctx context.Context, p redis.Pipeliner, keys []string, spread bool) func() []any {
+	if !spread || !s.cluster {
+		return p.MGet(ctx, keys...).Val
+	}
+	cmds := make([]*redis.StringCmd, len(keys))
+	for i, key := range keys {
+		cmds[i] = p.Get(ctx, key)
+	}
+	return func() []any {
+		out := make([]any, len(cmds))
+		for i, c := range cmds {
+			if c.Err() == nil {
+				out[i] = c.Val()
+			}
+		}
+		return out
+	}
 }
 
 // StatusCounts reads the counters of many statuses in one round trip.
@@ -409,20 +445,19 @@ func (s *Store) UpdateStatus(ctx context.Context, updated *Status, previous *Sta
 	if err != nil {
 		return fmt.Errorf("update status %s: %w", updated.ID, err)
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		if n, _ := s.rdb.LLen(ctx, s.k.statusHistory(updated.ID)).Result(); n == 0 {
-			p.RPush(ctx, s.k.statusHistory(updated.ID), mustJSON(editOf(previous)))
-		}
-		p.RPush(ctx, s.k.statusHistory(updated.ID), mustJSON(editOf(updated)))
-		p.Set(ctx, s.k.status(updated.ID), encodeStatus(updated), 0)
-		if updated.Visibility == VisibilityPublic {
-			z := redis.Z{Score: idScore(updated.ID), Member: updated.ID}
-			for _, tag := range newTags {
-				addTrimmed(ctx, p, s.k.tagTimeline(tag), publicTimelineLength, z)
+	first, edit := editOf(previous), editOf(updated)
+	err = s.rewriteStatus(ctx, updated.ID, func(tx *watchedTx, version int64) error {
+		return s.spreadMulti(ctx, tx, func(p redis.Pipeliner) error {
+			s.queueRewrite(ctx, p, updated, version, &first, &edit)
+			if updated.Visibility == VisibilityPublic {
+				z := redis.Z{Score: idScore(updated.ID), Member: updated.ID}
+				for _, tag := range newTags {
+					addTrimmed(ctx, p, s.k.tagTimeline(tag), publicTimelineLength, z)
+				}
 			}
-		}
-		s.publishStatus(ctx, p, EventStatusUpdate, updated, targets)
-		return nil
+			s.announceStatus(p, EventStatusUpdate, updated, targets)
+			return nil
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("update status %s: %w", updated.ID, err)
@@ -529,7 +564,7 @@ func (s *Store) DeleteStatus(ctx context.Context, st *Status) error {
 }
 
 func (s *Store) unwriteStatus(ctx context.Context, p redis.Pipeliner, st *Status) {
-	p.Del(ctx, s.k.status(st.ID), s.k.statusHistory(st.ID))
+	p.Del(ctx, s.k.statusVersion(st.ID))
 	spreadOf(p).drop(st.ID)
 	p.HDel(ctx, s.k.statusByURI(), st.URI)
 	p.ZRem(ctx, s.k.accountPins(st.AccountID), st.ID)

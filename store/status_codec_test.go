@@ -24,7 +24,7 @@ func TestStatusRecordsCompactAndOldOnesStillRead(t *testing.T) {
 		Content: `<p>see <a href="https://test.example/tags/golang" class="mention hashtag" rel="tag">#<span>golang</span></a> &amp; more</p>`,
 		Tags:    []string{"golang"}, Language: "en", ApplicationName: "Web",
 	})
-	key := "{" + prefix + "}:status:" + created.ID
+	key := "{" + prefix + ":status:" + created.ID + "}"
 	raw := rdb.Get(ctx, key).Val()
 	plain, err := json.Marshal(created)
 	if err != nil {

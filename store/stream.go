@@ -105,42 +105,54 @@ func (s *Store) publish(ctx context.Context, p redis.Pipeliner, channel string, 
 	p.Publish(ctx, channel, ev.encode())
 }
 
-// publishStatus queues ev for st on every channel its fan-out reaches: the home and list
-// timelines of f, the public and local or remote timelines (media ones too) when st is public
-// and not a reply to someone else, the hashtags of a public status, and the direct streams of
-// the author and mentioned accounts when st is direct. These are the timelines writeStatus
-// adds st to, except that replies to others stay off the public streams, as in Mastodon.
+// publishStatus queues event for st on p, a MULTI that writes st, on every channel statusChannels
+// names.
 func (s *Store) publishStatus(ctx context.Context, p redis.Pipeliner, event string, st *Status, f *fanOut) {
 	ev := StreamEvent{Event: event, ID: st.ID, Publish: s.NewID(time.Now())}
+	for _, channel := range s.statusChannels(st, f) {
+		s.publish(ctx, p, channel, ev)
+	}
+}
+
+// announceStatus gathers event for st on p, a spreadTx that rewrites st's record: it goes out
+// once the record is set, so no reader loads the version before.
+func (s *Store) announceStatus(p redis.Pipeliner, event string, st *Status, f *fanOut) {
+	spreadOf(p).announce(StreamEvent{Event: event, ID: st.ID, Publish: s.NewID(time.Now())}, s.statusChannels(st, f))
+}
+
+// statusChannels names every channel st's fan-out reaches: the home and list timelines of f, the
+// public and local or remote timelines (media ones too) when st is public and not a reply to
+// someone else, the hashtags of a public status, and the direct streams of the author and
+// mentioned accounts when st is direct. These are the timelines writeStatus adds st to, except
+// that replies to others stay off the public streams, as in Mastodon.
+func (s *Store) statusChannels(st *Status, f *fanOut) []string {
+	channels := make([]string, 0, len(f.homes)+len(f.lists)+2)
 	for _, home := range f.homes {
-		s.publish(ctx, p, s.k.streamHome(home), ev)
+		channels = append(channels, s.k.streamHome(home))
 	}
 	for _, list := range f.lists {
-		s.publish(ctx, p, s.k.streamList(list), ev)
+		channels = append(channels, s.k.streamList(list))
 	}
 	if st.ReblogOfID != "" {
-		return
+		return channels
 	}
 	switch st.Visibility {
 	case VisibilityPublic:
 		if st.InReplyToID == "" || st.InReplyToAccountID == st.AccountID {
-			for _, channel := range s.PublicStreams(st.Local, !st.Local, false) {
-				s.publish(ctx, p, channel, ev)
-			}
+			channels = append(channels, s.PublicStreams(st.Local, !st.Local, false)...)
 			if len(st.MediaIDs) > 0 {
-				for _, channel := range s.PublicStreams(st.Local, !st.Local, true) {
-					s.publish(ctx, p, channel, ev)
-				}
+				channels = append(channels, s.PublicStreams(st.Local, !st.Local, true)...)
 			}
 		}
 		for _, tag := range st.Tags {
-			s.publish(ctx, p, s.k.streamTag(tag), ev)
+			channels = append(channels, s.k.streamTag(tag))
 		}
 	case VisibilityDirect:
 		for _, id := range append([]string{st.AccountID}, st.Mentions...) {
-			s.publish(ctx, p, s.k.streamDirect(id), ev)
+			channels = append(channels, s.k.streamDirect(id))
 		}
 	}
+	return channels
 }
 
 // deleteFanOut names the timelines a deletion is announced to: those that may hold st. A direct
