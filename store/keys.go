@@ -66,8 +66,8 @@ func (k keys) statusHistory(id string) string { return k.statusSlots() + id + "}
 func (k keys) statusRecordVersion(id string) string { return k.statusSlots() + id + "}:version" }
 func (k keys) statusVersion(id string) string       { return k.p + "status:version:" + id }
 func (k keys) statusByURI() string                  { return k.p + "idx:status:uri" } // hash URI → id
-func (k keys) reblogIndex() string            { return k.p + "idx:reblog" }           // hash accountID/statusID → reblog id
-func (k keys) quoteAuthorizations() string    { return k.p + "idx:quote_auth" }       // hash remote stamp URI → quote id
+func (k keys) reblogIndex() string                  { return k.p + "idx:reblog" }     // hash accountID/statusID → reblog id
+func (k keys) quoteAuthorizations() string          { return k.p + "idx:quote_auth" } // hash remote stamp URI → quote id
 func (k keys) idempotency(accountID, key string) string {
 	return k.p + "idempotency:" + accountID + ":" + key
 }
