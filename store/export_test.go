@@ -1,8 +1,17 @@
 package store
 
+import "context"
+
 // DieBeforeFanOut makes s a writer that is killed right after each write's MULTI, before it
 // applies the fan-out job the MULTI recorded.
 func DieBeforeFanOut(s *Store) { s.leaveFanOutJobs = true }
 
 // FanOutGrace is how long a recorded fan-out job is left to its writer.
 const FanOutGrace = fanOutGrace
+
+// ClaimStatusID claims st's id as a writer on a cluster does before the department's MULTI;
+// alone it is what a writer killed between the two leaves.
+func ClaimStatusID(s *Store, st *Status) error {
+	_, err := s.claimStatusID(context.Background(), st, nextCandidateID)
+	return err
+}

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -116,6 +117,48 @@ func TestRemoteStatusTakenIDMovesOn(t *testing.T) {
 		if err != nil || got.ID != s.ID {
 			t.Fatalf("StatusByURI(%s) = %v, %v; want id %s", s.URI, got, err, s.ID)
 		}
+	}
+}
+
+// On a cluster a status claims its id by setting its record before the department's MULTI. A
+// writer killed between the two leaves only the record: the same remote status delivered again
+// is then written whole under that id, once, and another status wanting the id moves on.
+func TestRemoteStatusClaimedByAKilledWriter(t *testing.T) {
+	ctx := context.Background()
+	st, rdb, _ := rawStore(t)
+	if byServer, err := testrig.KeysByServer(ctx, rdb, "no key is named this"); err != nil || len(byServer) < 2 {
+		t.Skip("a single server writes a status's record in its MULTI: there is no claim to leave")
+	}
+	author := remoteAccount(t, st, "bob", "peer.example")
+	published := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	uri := "https://peer.example/users/bob/statuses/7"
+	status := func(uri string) store.Status {
+		return store.Status{ID: store.RemoteID(published, "https://peer.example/users/bob/statuses/7"), URI: uri, AccountID: author.ID,
+			Content: "<p>x</p>", Visibility: store.VisibilityPublic, CreatedAt: published}
+	}
+	claimed := status(uri)
+	must(t, store.ClaimStatusID(st, &claimed))
+	if _, err := st.StatusByURI(ctx, uri); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a claimed status is found by its URI before its write: %v", err)
+	}
+	for range 2 {
+		got, err := st.CreateStatus(ctx, store.NewStatus{Status: status(uri)})
+		if err != nil || got.ID != claimed.ID {
+			t.Fatalf("the redelivered status is %+v (%v), want it under the claimed id %s", got, err, claimed.ID)
+		}
+	}
+	if got, err := st.StatusByURI(ctx, uri); err != nil || got.ID != claimed.ID {
+		t.Errorf("StatusByURI = %+v (%v), want %s", got, err, claimed.ID)
+	}
+	if own, err := st.AccountStatuses(ctx, author.ID, store.Page{Limit: 20}); err != nil || len(own) != 1 {
+		t.Errorf("the author's statuses = %v (%v), want the status once", own, err)
+	}
+	if counts, err := st.AccountCounts(ctx, []string{author.ID}); err != nil || counts[author.ID].Statuses != 1 {
+		t.Errorf("the author's count of statuses: %+v (%v), want 1", counts[author.ID], err)
+	}
+	other, err := st.CreateStatus(ctx, store.NewStatus{Status: status("https://peer.example/users/bob/statuses/8")})
+	if err != nil || other.ID == claimed.ID {
+		t.Errorf("another status wanting the claimed id got %+v (%v)", other, err)
 	}
 }
 

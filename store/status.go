@@ -25,7 +25,9 @@ type NewStatus struct {
 
 // CreateStatus stores a status with all its indexes, fans it out to the home and list timelines
 // of local readers and notifies mentioned local accounts, in one MULTI/EXEC: a crash leaves
-// either all of it or nothing. With an IdempotencyKey seen before, it returns the first status.
+// either all of it or nothing (on a cluster, where the record is set first and the fan-out after,
+// see status_record.go and fanout_jobs.go). With an IdempotencyKey seen before, it returns the
+// first status.
 func (s *Store) CreateStatus(ctx context.Context, n NewStatus) (*Status, error) {
 	st := n.Status
 	st.HasPoll = n.Poll != nil

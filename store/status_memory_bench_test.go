@@ -23,8 +23,9 @@ const statusMemoryCount = 10000
 // BenchmarkStatusMemory posts 10,000 public statuses with a hashtag and a link, rendered as the
 // client API renders them, by an author with three local followers, and reports the Redis bytes
 // they add (used_memory before and after) and what each key family holds (MEMORY USAGE over a
-// SCAN of the prefix, ids stripped from the key names). Run it alone on a Redis of its own, as
-// other clients change used_memory:
+// SCAN of the prefix, ids stripped from the key names), and of those the bytes they add to the
+// department's slot, which has to fit on one master of a cluster. Run it alone on a Redis of its
+// own, as other clients change used_memory:
 //
 //	go test -run XX -bench StatusMemory -benchtime 1x ./store/
 func BenchmarkStatusMemory(b *testing.B) {
@@ -38,7 +39,7 @@ func BenchmarkStatusMemory(b *testing.B) {
 		for i := range 3 {
 			followAccount(b, st, localAccount(b, st, "follower"+strconv.Itoa(i)), author)
 		}
-		before := usedMemory(b, rdb)
+		before, departmentBefore := usedMemory(b, rdb), departmentSlot(keyFamilies(b, rdb, prefix))
 		for i := range statusMemoryCount {
 			source := fmt.Sprintf("Status number %d about #golang, see https://example.com/articles/%d for more", i, i)
 			r := renderer.Render(source, nil)
@@ -52,6 +53,7 @@ func BenchmarkStatusMemory(b *testing.B) {
 		b.ReportMetric(float64(after-before)/(1<<20), "MiB/10k")
 		b.ReportMetric(float64(after-before)/statusMemoryCount, "B/status")
 		families := keyFamilies(b, rdb, prefix)
+		b.ReportMetric(float64(departmentSlot(families)-departmentBefore)/statusMemoryCount, "B/status-in-department-slot")
 		names := make([]string, 0, len(families))
 		for name := range families {
 			names = append(names, name)
@@ -85,6 +87,18 @@ func usedMemory(b *testing.B, rdb *redis.Client) int64 {
 }
 
 type keyFamily struct{ keys, bytes int64 }
+
+// departmentSlot sums the bytes of the families in the department's slot: keyFamilies names
+// those of the spread slots with a closing brace.
+func departmentSlot(families map[string]keyFamily) int64 {
+	var n int64
+	for name, f := range families {
+		if !strings.Contains(name, "}") {
+			n += f.bytes
+		}
+	}
+	return n
+}
 
 var idInKey = regexp.MustCompile(`[0-9]+`)
 
