@@ -40,8 +40,10 @@ type timelineMove struct {
 	Lists []string `json:"l,omitempty"` // list ids whose timelines change
 	// Authors are account ids whose own statuses change (their profile's list, kept whole).
 	Authors []string `json:"p,omitempty"`
-	Add     []string `json:"a,omitempty"` // status ids entering, each scored by its id
-	Remove  []string `json:"r,omitempty"` // status ids leaving
+	// Favouriters are account ids whose favourites lose the statuses leaving (deleted ones).
+	Favouriters []string `json:"f,omitempty"`
+	Add         []string `json:"a,omitempty"` // status ids entering, each scored by its id
+	Remove      []string `json:"r,omitempty"` // status ids leaving
 	// Boosted is, with Add, the post the added boost brings into each home (home_filters.go
 	// keeps it out again while it is there), and with Remove the post a home forgets having
 	// been brought by a boost.
@@ -50,7 +52,8 @@ type timelineMove struct {
 }
 
 func (m timelineMove) empty() bool {
-	return len(m.Homes) == 0 && len(m.Lists) == 0 && len(m.Authors) == 0 || len(m.Add) == 0 && len(m.Remove) == 0 && !m.Clear
+	return len(m.Homes) == 0 && len(m.Lists) == 0 && len(m.Authors) == 0 && len(m.Favouriters) == 0 ||
+		len(m.Add) == 0 && len(m.Remove) == 0 && !m.Clear
 }
 
 // queue puts the move's commands on p.
@@ -80,6 +83,11 @@ func (m timelineMove) queue(ctx context.Context, p redis.Pipeliner, k keys) {
 		}
 		if len(removed) > 0 {
 			p.ZRem(ctx, k.accountStatuses(author), removed...)
+		}
+	}
+	if len(removed) > 0 {
+		for _, fan := range m.Favouriters {
+			p.ZRem(ctx, k.favourites(fan), removed...)
 		}
 	}
 	for _, list := range m.Lists {

@@ -352,8 +352,10 @@ func TestDepartmentSpreadsOverMasters(t *testing.T) {
 		must(t, st.Favourite(ctx, author.ID, postStatus(t, st, reader, store.Status{Text: "mine"}), true))
 	}
 	postStatus(t, st, author, store.Status{Text: "for everyone"})
-	if inDepartment, err := testrig.Keys(ctx, rdb, "{"+prefix+"}:status:*"); err != nil || len(inDepartment) != 0 {
-		t.Errorf("the department's slot holds statuses: %v (%v)", inDepartment, err)
+	for _, kind := range []string{"status:", "favourites:"} {
+		if inDepartment, err := testrig.Keys(ctx, rdb, "{"+prefix+"}:"+kind+"*"); err != nil || len(inDepartment) != 0 {
+			t.Errorf("the department's slot holds %v (%v)", inDepartment, err)
+		}
 	}
 	for kind, keys := range map[string]string{
 		"home timelines":                         "tl:home:",
@@ -457,4 +459,37 @@ func TestRewritesOfKilledWriters(t *testing.T) {
 	if keys, err := testrig.Keys(ctx, rdb, "{"+prefix+":status:"+gone.ID+"}*"); err != nil || len(keys) != 0 {
 		t.Errorf("the deleted status's slot holds %v (%v)", keys, err)
 	}
+}
+
+// On a cluster a favourite goes into the account's favourites, in its slot, before the
+// department's MULTI records its tally. A writer killed between the two leaves the favourite
+// uncounted; the favourite made again (the client retrying) counts it, once. An unfavourite
+// likewise.
+func TestFavouriteOfAKilledWriterCompletedByItsRetry(t *testing.T) {
+	ctx := context.Background()
+	st, rdb, prefix := rawStore(t)
+	if byServer, err := testrig.KeysByServer(ctx, rdb, "no key is named this"); err != nil || len(byServer) < 2 {
+		t.Skip("a single server writes a favourite and its tally in one MULTI")
+	}
+	author, fan := localAccount(t, st, "author"), localAccount(t, st, "fan")
+	post := postStatus(t, st, author, store.Status{Text: "like me"})
+	favourites := "{" + prefix + ":acct:" + fan.ID + "}:favourites"
+	counted := func(want int64) {
+		t.Helper()
+		counts, err := st.StatusCounts(ctx, []string{post.ID})
+		by, errBy := st.FavouritedBy(ctx, post.ID, store.Page{Limit: 20})
+		if err != nil || errBy != nil || counts[post.ID].Favourites != want || int64(len(by)) != want {
+			t.Errorf("favourites counted %d, listed %v (%v, %v); want %d", counts[post.ID].Favourites, by, err, errBy, want)
+		}
+	}
+	must(t, rdb.ZAdd(ctx, favourites, redis.Z{Score: 1, Member: post.ID}).Err()) // the killed writer's first step
+	counted(0)
+	for range 2 {
+		must(t, st.Favourite(ctx, fan.ID, post, true))
+		counted(1)
+	}
+	must(t, rdb.ZRem(ctx, favourites, post.ID).Err())
+	counted(1)
+	must(t, st.Unfavourite(ctx, fan.ID, post.ID))
+	counted(0)
 }

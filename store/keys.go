@@ -5,11 +5,12 @@ import "strconv"
 // keys builds every Redis key of one instance. The department's records and indexes carry the
 // instance's hash tag ({prefix}), so each MULTI/EXEC and Lua script touches a single hash slot
 // and runs unchanged on Redis Cluster. What fan-out fills for each reader (home and list
-// timelines, notifications), each author's list of statuses, what others did with a status and
-// to an account are most of a department's keys and of its writes: each account's and each
-// status's carry a tag of their own ({prefix:tl:home:id}, {prefix:status:id}), so on a cluster
-// they spread over every master, and writes reach them through the fan-out of spreadMulti
-// (fanout_jobs.go).
+// timelines, notifications), each author's list of statuses, each status's record and what
+// others did with it, what others did to an account and each account's favourites and bookmarks
+// are most of a department's keys and of its writes: each account's and each status's carry a
+// tag of their own ({prefix:tl:home:id}, {prefix:status:id}), so on a cluster they spread over
+// every master, and writes reach them through the fan-out of spreadMulti (fanout_jobs.go), a
+// record's claim or rewrite (status_record.go), or a change made in its slot first (spreadAfter).
 type keys struct {
 	p      string // "{prefix}:", before the keys in the department's slot
 	spread string // "{prefix:", opening the tag of a key in a slot of its own
@@ -86,9 +87,12 @@ func (k keys) statusFavourites(id string) string { return k.statusSet(id, favour
 func (k keys) statusQuotes(id string) string     { return k.statusSet(id, quotesSet) }     // zset of accepted quote ids (quote.go)
 func (k keys) statusCountsByID() idKey           { return idKey{prefix: k.statusSlots(), suffix: "}:counts"} }
 
-// Per-account collections of statuses.
-func (k keys) favourites(accountID string) string { return k.p + "favourites:" + accountID }
-func (k keys) bookmarks(accountID string) string  { return k.p + "bookmarks:" + accountID }
+// Per-account collections of statuses, which grow with every favourite and bookmark: in the
+// account's own slot.
+func (k keys) favourites(accountID string) string {
+	return k.accountSlots() + accountID + "}:favourites"
+}
+func (k keys) bookmarks(accountID string) string { return k.accountSlots() + accountID + "}:bookmarks" }
 
 // Timelines.
 func (k keys) homeTimelines() string                { return k.spread + "tl:home:" } // what every home's keys start with

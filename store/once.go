@@ -41,6 +41,23 @@ func (s *Store) applyOnceWatching(ctx context.Context, watched []string, done fu
 	return false, fmt.Errorf("%v kept changing: %w", watched, redis.TxFailedErr)
 }
 
+// spreadAfter is applyOnce on a cluster for a change of an account's own that lives in the
+// account's slot (a favourite), out of reach of the department's MULTI: change has been made
+// there already, and its count tells whether it changed anything; writes then runs through
+// spreadMulti, told so. writes queues what is idempotent (a tally) whether or not the change was
+// new: a writer killed between the two steps leaves the change without what follows from it,
+// and the same change made again (a client retrying) completes it.
+func (s *Store) spreadAfter(ctx context.Context, change *redis.IntCmd, writes func(p redis.Pipeliner, changed bool)) error {
+	n, err := change.Result()
+	if err != nil {
+		return err
+	}
+	return s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
+		writes(p, n > 0)
+		return nil
+	})
+}
+
 // zHas reports whether member is in the sorted set key.
 func zHas(ctx context.Context, c redis.Cmdable, key, member string) (bool, error) {
 	err := c.ZScore(ctx, key, member).Err()

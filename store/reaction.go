@@ -18,15 +18,29 @@ var ErrPinLimit = fmt.Errorf("you have already pinned the maximum number of post
 func (s *Store) Favourite(ctx context.Context, accountID string, st *Status, authorIsLocal bool) error {
 	now := time.Now().UTC()
 	id := s.NewID(now)
-	_, err := s.applyOnce(ctx, s.k.favourites(accountID),
-		func(tx *redis.Tx) (bool, error) { return zHas(ctx, tx, s.k.favourites(accountID), st.ID) },
-		func(p redis.Pipeliner) {
-			p.ZAdd(ctx, s.k.favourites(accountID), redis.Z{Score: idScore(id), Member: st.ID})
-			spreadOf(p).enter(st.ID, favouritesSet, accountID, id)
-			if authorIsLocal && st.AccountID != accountID {
-				s.addNotification(ctx, p, &Notification{Type: NotifyFavourite, AccountID: st.AccountID, FromAccountID: accountID, StatusID: st.ID, CreatedAt: now})
-			}
-		})
+	notify := func(p redis.Pipeliner) {
+		if authorIsLocal && st.AccountID != accountID {
+			s.addNotification(ctx, p, &Notification{Type: NotifyFavourite, AccountID: st.AccountID, FromAccountID: accountID, StatusID: st.ID, CreatedAt: now})
+		}
+	}
+	var err error
+	if s.cluster {
+		err = s.spreadAfter(ctx, s.rdb.ZAddNX(ctx, s.k.favourites(accountID), redis.Z{Score: idScore(id), Member: st.ID}),
+			func(p redis.Pipeliner, changed bool) {
+				spreadOf(p).enter(st.ID, favouritesSet, accountID, id)
+				if changed {
+					notify(p)
+				}
+			})
+	} else {
+		_, err = s.applyOnce(ctx, s.k.favourites(accountID),
+			func(tx *redis.Tx) (bool, error) { return zHas(ctx, tx, s.k.favourites(accountID), st.ID) },
+			func(p redis.Pipeliner) {
+				p.ZAdd(ctx, s.k.favourites(accountID), redis.Z{Score: idScore(id), Member: st.ID})
+				spreadOf(p).enter(st.ID, favouritesSet, accountID, id)
+				notify(p)
+			})
+	}
 	if err != nil {
 		return fmt.Errorf("favourite %s: %w", st.ID, err)
 	}
@@ -35,15 +49,22 @@ func (s *Store) Favourite(ctx context.Context, accountID string, st *Status, aut
 
 // Unfavourite removes accountID's favourite of statusID, if any.
 func (s *Store) Unfavourite(ctx context.Context, accountID, statusID string) error {
-	_, err := s.applyOnce(ctx, s.k.favourites(accountID),
-		func(tx *redis.Tx) (bool, error) {
-			has, err := zHas(ctx, tx, s.k.favourites(accountID), statusID)
-			return !has, err
-		},
-		func(p redis.Pipeliner) {
-			p.ZRem(ctx, s.k.favourites(accountID), statusID)
-			spreadOf(p).leave(statusID, favouritesSet, accountID)
-		})
+	leave := func(p redis.Pipeliner) { spreadOf(p).leave(statusID, favouritesSet, accountID) }
+	var err error
+	if s.cluster {
+		err = s.spreadAfter(ctx, s.rdb.ZRem(ctx, s.k.favourites(accountID), statusID),
+			func(p redis.Pipeliner, _ bool) { leave(p) })
+	} else {
+		_, err = s.applyOnce(ctx, s.k.favourites(accountID),
+			func(tx *redis.Tx) (bool, error) {
+				has, err := zHas(ctx, tx, s.k.favourites(accountID), statusID)
+				return !has, err
+			},
+			func(p redis.Pipeliner) {
+				p.ZRem(ctx, s.k.favourites(accountID), statusID)
+				leave(p)
+			})
+	}
 	if err != nil {
 		return fmt.Errorf("unfavourite %s: %w", statusID, err)
 	}

@@ -49,6 +49,8 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.HSet(ctx, old+"status:counts:"+oldPost.ID, "favourites", 1, "replies", 1).Err(),
 		rdb.RPush(ctx, old+"status:history:"+oldPost.ID, `{"content":"first"}`, `{"content":"edited"}`).Err(),
 		oldRecord(ctx, rdb, prefix, oldPost.ID),
+		rdb.ZAdd(ctx, old+"favourites:"+reader.ID, redis.Z{Score: 1, Member: oldPost.ID}).Err(),
+		rdb.ZAdd(ctx, old+"bookmarks:"+reader.ID, redis.Z{Score: 1, Member: oldPost.ID}).Err(),
 		rdb.ZAdd(ctx, old+"followers:"+author.ID, redis.Z{Score: 1, Member: reader.ID}).Err(), // the reader follows the author
 		rdb.ZAdd(ctx, old+"following:"+reader.ID, redis.Z{Score: 1, Member: author.ID}).Err(),
 		rdb.ZAdd(ctx, old+"followers:local:"+author.ID, redis.Z{Score: 1, Member: reader.ID}).Err(),
@@ -113,7 +115,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		}
 		for _, key := range left {
 			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID, "account:statuses:", "status:",
-				"followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:"} {
+				"favourites:", "bookmarks:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}
@@ -121,6 +123,11 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		}
 		if got, err := st.Status(ctx, oldPost.ID); err != nil || got.Text != oldPost.Text {
 			t.Errorf("run %d: the status from before the upgrade reads %+v (%v)", run, got, err)
+		}
+		for name, list := range map[string]func(context.Context, string, store.Page) ([]store.Entry, error){"favourites": st.Favourites, "bookmarks": st.Bookmarks} {
+			if got, err := list(ctx, reader.ID, store.Page{Limit: 20}); err != nil || len(got) != 1 {
+				t.Errorf("run %d: the reader's %s = %v (%v), want the post from before the upgrade", run, name, got, err)
+			}
 		}
 		history, err := st.StatusHistory(ctx, oldPost)
 		if err != nil || len(history) != 2 || history[1].Content != "edited" {

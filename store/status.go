@@ -551,10 +551,8 @@ func (s *Store) DeleteStatus(ctx context.Context, st *Status) error {
 		for _, x := range all {
 			s.unwriteStatus(ctx, p, x)
 			// A boost gone lets a later boost of its post in again (home_filters.go).
-			spreadOf(p).move(timelineMove{Homes: homes[x.ID], Lists: lists[x.ID], Authors: []string{x.AccountID}, Remove: []string{x.ID}, Boosted: cmp.Or(x.ReblogOfID, x.ID)})
-			for _, fan := range favouriters[x.ID] {
-				p.ZRem(ctx, s.k.favourites(fan), x.ID)
-			}
+			spreadOf(p).move(timelineMove{Homes: homes[x.ID], Lists: lists[x.ID], Authors: []string{x.AccountID}, Favouriters: favouriters[x.ID],
+				Remove: []string{x.ID}, Boosted: cmp.Or(x.ReblogOfID, x.ID)})
 			s.publishStatus(ctx, p, EventDelete, x, deleteFanOut(x, homes[x.ID], lists[x.ID]))
 		}
 		return nil
