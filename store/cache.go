@@ -242,7 +242,7 @@ func (k keys) cachedPrefixes() []string {
 	return []string{k.account(""), k.user(""), k.statusSlots(), k.token(""), k.media(""), k.accountSlots(), k.accountByAcct(), k.homeTimelines(),
 		// What a viewer's page is read with besides the statuses (queueHidden, queueViewerFlags,
 		// the follows of queueRenderData).
-		k.blocks(""), k.mutes(""), k.userDomainBlocks(""), k.filters(""), k.reblogIndex(),
+		k.blocks(""), k.userDomainBlocks(""), k.reblogIndex(),
 		k.following("")}
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // SaveFilter creates or replaces one of accountID's filters, assigning ids to it and to new keywords.
@@ -18,14 +16,10 @@ func (s *Store) SaveFilter(ctx context.Context, accountID string, f *Filter) err
 			f.Keywords[i].ID = s.NewID(time.Now())
 		}
 	}
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, s.k.filters(accountID), f.ID, mustJSON(f))
-		s.publishFiltersChanged(ctx, p, accountID)
-		return nil
-	})
-	if err != nil {
+	if err := s.rdb.HSet(ctx, s.k.filters(accountID), f.ID, mustJSON(f)).Err(); err != nil {
 		return fmt.Errorf("save filter: %w", err)
 	}
+	s.publishFiltersChanged(ctx, accountID)
 	return nil
 }
 
@@ -68,18 +62,14 @@ func (s *Store) Filter(ctx context.Context, accountID, id string) (*Filter, erro
 
 // DeleteFilter deletes one of accountID's filters.
 func (s *Store) DeleteFilter(ctx context.Context, accountID, id string) error {
-	var del *redis.IntCmd
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		del = p.HDel(ctx, s.k.filters(accountID), id)
-		s.publishFiltersChanged(ctx, p, accountID)
-		return nil
-	})
+	deleted, err := s.rdb.HDel(ctx, s.k.filters(accountID), id).Result()
 	if err != nil {
 		return fmt.Errorf("delete filter: %w", err)
 	}
-	if del.Val() == 0 {
+	if deleted == 0 {
 		return fmt.Errorf("filter %s: %w", id, ErrNotFound)
 	}
+	s.publishFiltersChanged(ctx, accountID)
 	return nil
 }
 

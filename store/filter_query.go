@@ -44,7 +44,6 @@ func (s *Store) UpdateFilter(ctx context.Context, accountID, id string, change f
 			}
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				p.HSet(ctx, key, id, mustJSON(&f))
-				s.publishFiltersChanged(ctx, p, accountID)
 				return nil
 			})
 			return err
@@ -55,6 +54,7 @@ func (s *Store) UpdateFilter(ctx context.Context, accountID, id string, change f
 		if err != nil {
 			return nil, err
 		}
+		s.publishFiltersChanged(ctx, accountID)
 		return &f, nil
 	}
 	return nil, fmt.Errorf("update filter %s: kept changing: %w", id, ErrConflict)

@@ -37,18 +37,20 @@ func (k keys) accountPins(id string) string     { return k.p + "account:pins:" +
 func (k keys) privateKey(id string) string      { return k.p + "account:key:" + id }
 
 // Relationships, each a zset scored by the relationship's id so lists paginate. What an account
-// does (follows, asks to, blocks, mutes, with the follows' options) is in the department's slot,
-// where the writes that change it check it atomically. What others do to an account (who
-// follows it, asks to, blocks it, is notified of or filters its posts) is in the account's own
-// slot, written as edges (fanout_jobs.go), so on a cluster it spreads over the masters.
+// does (follows, asks to, blocks, with the follows' options) is in the department's slot, where
+// the writes that change it check it atomically. What others do to an account (who follows it,
+// asks to, blocks it, is notified of or filters its posts) is in the account's own slot, written
+// as edges (fanout_jobs.go), so on a cluster it spreads over the masters; so are its mutes, which
+// only the account's own reads and writes touch.
 func (k keys) following(id string) string          { return k.p + "following:" + id }
 func (k keys) requested(id string) string          { return k.p + "requested:" + id } // outgoing
 func (k keys) blocks(id string) string             { return k.p + "blocks:" + id }
-func (k keys) mutedNotifications(id string) string { return k.p + "mutes:notifications:" + id } // set
-func (k keys) mutes(id string) string              { return k.p + "mutes:" + id }
+func (k keys) mutedNotifications(id string) string { return k.accountKey(id, "mutes:notifications") } // set
+func (k keys) mutes(id string) string              { return k.accountKey(id, "mutes") }
 func (k keys) followOptions(id string) string      { return k.p + "follow_opts:" + id } // hash target → JSON
 func (k keys) accountSlots() string                { return k.spread + "acct:" }        // what every account's slot starts with
-func (k keys) edges(id string, set edgeSet) string { return k.accountSlots() + id + "}:" + string(set) }
+func (k keys) accountKey(id, name string) string   { return k.accountSlots() + id + "}:" + name }
+func (k keys) edges(id string, set edgeSet) string { return k.accountKey(id, string(set)) }
 func (k keys) followers(id string) string          { return k.edges(id, followersEdges) }
 func (k keys) localFollowers(id string) string     { return k.edges(id, localFollowersEdges) } // local followers only: the fan-out targets
 func (k keys) followRequests(id string) string     { return k.edges(id, followRequestsEdges) } // incoming
@@ -89,10 +91,8 @@ func (k keys) statusCountsByID() idKey           { return idKey{prefix: k.status
 
 // Per-account collections of statuses, which grow with every favourite and bookmark: in the
 // account's own slot.
-func (k keys) favourites(accountID string) string {
-	return k.accountSlots() + accountID + "}:favourites"
-}
-func (k keys) bookmarks(accountID string) string { return k.accountSlots() + accountID + "}:bookmarks" }
+func (k keys) favourites(accountID string) string { return k.accountKey(accountID, "favourites") }
+func (k keys) bookmarks(accountID string) string  { return k.accountKey(accountID, "bookmarks") }
 
 // Timelines.
 func (k keys) homeTimelines() string                { return k.spread + "tl:home:" } // what every home's keys start with
@@ -121,10 +121,10 @@ func (k keys) notification(accountID, id string) string {
 	return k.notifications(accountID) + ":" + id // JSON, in its account's slot
 }
 func (k keys) notificationPolicy(accountID string) string {
-	return k.p + "notifications:policy:" + accountID // hash of verdicts (notification_policy.go)
+	return k.accountKey(accountID, "notifications:policy") // hash of verdicts (notification_policy.go)
 }
 func (k keys) notificationPermits(accountID string) string {
-	return k.p + "notifications:permits:" + accountID // set of accounts whose requests were accepted
+	return k.accountKey(accountID, "notifications:permits") // set of accounts whose requests were accepted
 }
 
 // Conversations (conversation.go): per account, the direct-message threads it takes part in,
@@ -145,9 +145,9 @@ func (k keys) memberOfLists(accountID string) string {
 	return k.p + "lists:containing:" + accountID // set of list ids whose member is accountID
 }
 
-// Filters, markers, preferences.
-func (k keys) filters(accountID string) string { return k.p + "filters:" + accountID } // hash id → JSON
-func (k keys) markers(accountID string) string { return k.p + "markers:" + accountID } // hash timeline → JSON
+// Filters and markers, in the account's slot.
+func (k keys) filters(accountID string) string { return k.accountKey(accountID, "filters") } // hash id → JSON
+func (k keys) markers(accountID string) string { return k.accountKey(accountID, "markers") } // hash timeline → JSON
 
 // Streaming: pub/sub channels carrying "event id" messages (see stream.go).
 func (k keys) streamHome(accountID string) string   { return k.p + "stream:home:" + accountID }

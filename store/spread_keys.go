@@ -14,8 +14,8 @@ import (
 // EnsureSpreadKeys moves the keys that data written before they had slots of their own
 // (keys.go) keeps under the department's tag to their keys now, once: the readers' timelines
 // and notifications, the authors' lists of statuses, each status's record and history and what
-// others did with it, what others did to each account, and each account's favourites and
-// bookmarks. Without it a department upgraded in
+// others did with it, what others did to each account, and each account's favourites,
+// bookmarks, mutes, filters, markers and notification policy. Without it a department upgraded in
 // place would show everyone an empty home, no notifications and no posts. A key is merged into its new one (members added, a record
 // set unless one is there, counts made the merged sets' sizes) and then deleted, so processes
 // starting together, or one killed half way, only repeat work; what was written under the new
@@ -70,8 +70,8 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 
 // spreadLayout names the layout EnsureSpreadKeys moves keys to: "1" spread the timelines,
 // notifications and authors' statuses, "2" what others do with a status as well, "3" what
-// others do to an account, "4" the statuses' records and histories and the accounts' favourites
-// and bookmarks.
+// others do to an account, "4" the statuses' records and histories and each account's
+// favourites, bookmarks, mutes, filters, markers and notification policy.
 const spreadLayout = "4"
 
 var statusSets = []statusSet{repliesSet, reblogsSet, favouritesSet, quotesSet}
@@ -235,6 +235,12 @@ func (k keys) spreadMoves() []spreadMove {
 		{"follow_filters:", k.followFilters, mergeHash},
 		{"favourites:", k.favourites, mergeZSet},
 		{"bookmarks:", k.bookmarks, mergeZSet},
+		{"mutes:notifications:", k.mutedNotifications, mergeSet},
+		{"mutes:", k.mutes, mergeZSet},
+		{"notifications:policy:", k.notificationPolicy, mergeHash},
+		{"notifications:permits:", k.notificationPermits, mergeSet},
+		{"filters:", k.filters, mergeHash},
+		{"markers:", k.markers, mergeHash},
 		{"status:history:", k.statusHistory, mergeList},
 		{"status:", k.status, mergeRecord},
 	}

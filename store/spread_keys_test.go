@@ -51,6 +51,10 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		oldRecord(ctx, rdb, prefix, oldPost.ID),
 		rdb.ZAdd(ctx, old+"favourites:"+reader.ID, redis.Z{Score: 1, Member: oldPost.ID}).Err(),
 		rdb.ZAdd(ctx, old+"bookmarks:"+reader.ID, redis.Z{Score: 1, Member: oldPost.ID}).Err(),
+		rdb.ZAdd(ctx, old+"mutes:"+reader.ID, redis.Z{Score: 1, Member: newPost.AccountID}).Err(),
+		rdb.SAdd(ctx, old+"mutes:notifications:"+reader.ID, newPost.AccountID).Err(),
+		rdb.HSet(ctx, old+"filters:"+reader.ID, "1839000000000002", `{"id":"1839000000000002","title":"spoilers"}`).Err(),
+		rdb.HSet(ctx, old+"markers:"+reader.ID, "home", `{"last_read_id":"1"}`).Err(),
 		rdb.ZAdd(ctx, old+"followers:"+author.ID, redis.Z{Score: 1, Member: reader.ID}).Err(), // the reader follows the author
 		rdb.ZAdd(ctx, old+"following:"+reader.ID, redis.Z{Score: 1, Member: author.ID}).Err(),
 		rdb.ZAdd(ctx, old+"followers:local:"+author.ID, redis.Z{Score: 1, Member: reader.ID}).Err(),
@@ -115,7 +119,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		}
 		for _, key := range left {
 			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID, "account:statuses:", "status:",
-				"favourites:", "bookmarks:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:"} {
+				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}
@@ -133,8 +137,17 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if err != nil || len(history) != 2 || history[1].Content != "edited" {
 			t.Errorf("run %d: its history = %+v (%v), want both versions", run, history, err)
 		}
-		if !slices.Contains(left, old+"notifications:policy:"+reader.ID) {
-			t.Errorf("run %d: the notification policy went with the notifications", run)
+		if policy, err := st.NotificationPolicyOf(ctx, reader.ID); err != nil || policy.ForNotFollowing != "accept" {
+			t.Errorf("run %d: the notification policy is %+v (%v), want the one from before the upgrade", run, policy, err)
+		}
+		if rels, err := st.Relationships(ctx, reader.ID, []string{author.ID}); err != nil || !rels[0].Muting || !rels[0].MutingNotifications {
+			t.Errorf("run %d: the reader's mute of the author is %+v (%v), want kept", run, rels, err)
+		}
+		if filters, err := st.Filters(ctx, reader.ID); err != nil || len(filters) != 1 || filters[0].Title != "spoilers" {
+			t.Errorf("run %d: the reader's filters = %+v (%v), want the one from before the upgrade", run, filters, err)
+		}
+		if markers, err := st.Markers(ctx, reader.ID, []string{"home"}); err != nil || markers["home"].LastReadID != "1" {
+			t.Errorf("run %d: the reader's markers = %+v (%v), want the one from before the upgrade", run, markers, err)
 		}
 	}
 	// The moved followers are the new post's readers, and the moved subscription notifies.

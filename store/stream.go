@@ -97,7 +97,7 @@ func (s *Store) TokenStream(t *Token) string { return s.k.streamToken(t.Hash) }
 // writer, sent through different nodes, could arrive in the wrong order (a status's deletion
 // before its update); a sharded one goes to the node of the channel's slot, which the
 // department's hash tag makes the node of its data, in the same MULTI.
-func (s *Store) publish(ctx context.Context, p redis.Pipeliner, channel string, ev StreamEvent) {
+func (s *Store) publish(ctx context.Context, p redis.Cmdable, channel string, ev StreamEvent) {
 	if s.cluster {
 		p.SPublish(ctx, channel, ev.encode())
 		return
@@ -167,9 +167,11 @@ func deleteFanOut(st *Status, homes, lists []string) *fanOut {
 	return &fanOut{homes: slices.Compact(homes), lists: lists}
 }
 
-// publishFiltersChanged queues the filters_changed event of accountID.
-func (s *Store) publishFiltersChanged(ctx context.Context, p redis.Pipeliner, accountID string) {
-	s.publish(ctx, p, s.k.streamHome(accountID), StreamEvent{Event: EventFiltersChanged})
+// publishFiltersChanged sends the filters_changed event of accountID once its filters changed:
+// they are in the account's slot, out of reach of a MULTI with the department's channels. An
+// event lost with its process leaves a stream's filters stale until it reconnects.
+func (s *Store) publishFiltersChanged(ctx context.Context, accountID string) {
+	s.publish(ctx, s.rdb, s.k.streamHome(accountID), StreamEvent{Event: EventFiltersChanged})
 }
 
 // ErrStreamClosed is returned by a StreamSubscriber that was closed.
