@@ -55,15 +55,30 @@ func (s *Store) writeConversation(ctx context.Context, p redis.Pipeliner, st *St
 	if root == "" {
 		root = st.ID
 	}
-	participants := append([]string{st.AccountID}, st.Mentions...)
-	for _, home := range f.homes {
+	spreadOf(p).thread(threadWrite{Homes: f.homes, Root: root, Status: st.ID, Author: st.AccountID,
+		Participants: append([]string{st.AccountID}, st.Mentions...)})
+}
+
+// A threadWrite is a direct status entering its thread in the conversations of the local accounts
+// it reaches. Adding the thread with its score, setting its fields and adding its participants
+// change nothing the second time.
+type threadWrite struct {
+	Homes        []string `json:"h"`
+	Root         string   `json:"r"`
+	Status       string   `json:"s"`
+	Author       string   `json:"a"` // who wrote it, and has read it
+	Participants []string `json:"p"`
+}
+
+func (w threadWrite) queue(ctx context.Context, p redis.Pipeliner, k keys) {
+	for _, home := range w.Homes {
 		unread := "1"
-		if home == st.AccountID {
+		if home == w.Author {
 			unread = "0"
 		}
-		p.ZAdd(ctx, s.k.conversations(home), redis.Z{Score: idScore(st.ID), Member: root})
-		p.HSet(ctx, s.k.conversation(home, root), "last_status_id", st.ID, "unread", unread)
-		p.SAdd(ctx, s.k.conversationAccounts(home, root), toAny(participants)...)
+		p.ZAdd(ctx, k.conversations(home), redis.Z{Score: idScore(w.Status), Member: w.Root})
+		p.HSet(ctx, k.conversation(home, w.Root), "last_status_id", w.Status, "unread", unread)
+		p.SAdd(ctx, k.conversationAccounts(home, w.Root), toAny(w.Participants)...)
 	}
 }
 

@@ -192,7 +192,8 @@ type fanOutWrites struct {
 	Edges    []edge          `json:"e,omitempty"`
 	Rewrites []statusRewrite `json:"w,omitempty"`
 	// Events are stream events that announce rewritten records, sent once they are set.
-	Events []channelEvent `json:"v,omitempty"`
+	Events  []channelEvent `json:"v,omitempty"`
+	Threads []threadWrite  `json:"c,omitempty"`
 }
 
 // A channelEvent is a stream event and the channels it goes to.
@@ -203,7 +204,7 @@ type channelEvent struct {
 
 func (w *fanOutWrites) empty() bool {
 	return len(w.Moves) == 0 && len(w.Notify) == 0 && len(w.Tallies) == 0 && len(w.Dropped) == 0 && len(w.Edges) == 0 &&
-		len(w.Rewrites) == 0 && len(w.Events) == 0
+		len(w.Rewrites) == 0 && len(w.Events) == 0 && len(w.Threads) == 0
 }
 
 // announces reports whether w sends anything once its writes are applied.
@@ -241,6 +242,9 @@ func (t *spreadTx) link(edges ...edge) { t.writes.Edges = append(t.writes.Edges,
 
 // drop gathers a deleted status whose record, sets and counts go.
 func (t *spreadTx) drop(statusID string) { t.writes.Dropped = append(t.writes.Dropped, statusID) }
+
+// thread gathers a direct status entering its thread in its readers' conversations.
+func (t *spreadTx) thread(w threadWrite) { t.writes.Threads = append(t.writes.Threads, w) }
 
 // rewrite gathers a status's record written again.
 func (t *spreadTx) rewrite(r statusRewrite) { t.writes.Rewrites = append(t.writes.Rewrites, r) }
@@ -402,6 +406,9 @@ func (s *Store) queueFanOut(ctx context.Context, p redis.Pipeliner, w *fanOutWri
 	for _, r := range w.Rewrites {
 		r.queue(ctx, p, s.k)
 	}
+	for _, t := range w.Threads {
+		t.queue(ctx, p, s.k)
+	}
 	for _, id := range w.Dropped {
 		keys := []string{s.k.status(id), s.k.statusHistory(id), s.k.statusRecordVersion(id), s.k.statusCounts(id)}
 		for _, set := range statusSets {
@@ -483,13 +490,17 @@ func (s *Store) ResumeFanOutJobs(ctx context.Context, now time.Time, lease time.
 }
 
 // withoutStale drops from w what has changed since its job was recorded: a post deleted while
-// its fan-out was pending must not come back into the timelines its deletion already swept, and
+// its fan-out was pending must not come back into the timelines its deletion already swept (nor
+// start a thread in anyone's conversations), and
 // a tally counts only what still stands (a favourite since withdrawn, a boost since undone, a
 // status since deleted) or, leaving, what has not been done again.
 func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 	var ids []string
 	for _, m := range w.Moves {
 		ids = append(ids, m.Add...)
+	}
+	for _, t := range w.Threads {
+		ids = append(ids, t.Status)
 	}
 	if len(ids) == 0 && len(w.Tallies) == 0 && len(w.Edges) == 0 {
 		return nil
@@ -517,6 +528,7 @@ func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 		w.Moves[i].Add = slices.DeleteFunc(w.Moves[i].Add, func(id string) bool { return exists[id].Val() == 0 })
 	}
 	w.Moves = slices.DeleteFunc(w.Moves, timelineMove.empty)
+	w.Threads = slices.DeleteFunc(w.Threads, func(t threadWrite) bool { return exists[t.Status].Val() == 0 })
 	kept := w.Tallies[:0]
 	for i, t := range w.Tallies {
 		stands := facts[i] != nil && facts[i]()

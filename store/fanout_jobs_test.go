@@ -493,3 +493,37 @@ func TestFavouriteOfAKilledWriterCompletedByItsRetry(t *testing.T) {
 	must(t, st.Unfavourite(ctx, fan.ID, post.ID))
 	counted(0)
 }
+
+// TestConversationsOfAKilledWriter: a direct message's thread reaches its readers' conversations
+// through the fan-out job, so a writer killed before it leaves them to the worker; a message
+// deleted meanwhile starts no thread.
+func TestConversationsOfAKilledWriter(t *testing.T) {
+	ctx := context.Background()
+	for _, deleted := range []bool{false, true} {
+		t.Run(map[bool]string{false: "the thread reaches the reader", true: "a message deleted meanwhile does not"}[deleted], func(t *testing.T) {
+			live, killed, _, _ := killedWriter(t)
+			author, reader := localAccount(t, live, "author"), localAccount(t, live, "reader")
+			dm := postStatus(t, killed, author, store.Status{Text: "psst @reader", Visibility: store.VisibilityDirect, Mentions: []string{reader.ID}})
+			threads := func() []*store.Conversation {
+				t.Helper()
+				_, list, err := live.Conversations(ctx, reader.ID, store.Page{Limit: 20})
+				must(t, err)
+				return list
+			}
+			if got := threads(); len(got) != 0 {
+				t.Fatalf("before the job is resumed the reader has threads %+v", got)
+			}
+			if deleted {
+				must(t, live.DeleteStatus(ctx, dm))
+			}
+			resumeAfterGrace(t, live, 1)
+			got := threads()
+			switch {
+			case deleted && len(got) != 0:
+				t.Errorf("a deleted message started threads %+v", got)
+			case !deleted && (len(got) != 1 || got[0].LastStatusID != dm.ID || !got[0].Unread):
+				t.Errorf("threads = %+v, want the message's, unread", got)
+			}
+		})
+	}
+}

@@ -127,14 +127,14 @@ func (k keys) notificationPermits(accountID string) string {
 	return k.accountKey(accountID, "notifications:permits") // set of accounts whose requests were accepted
 }
 
-// Conversations (conversation.go): per account, the direct-message threads it takes part in,
-// each named by its root status id.
-func (k keys) conversations(accountID string) string { return k.p + "conversations:" + accountID } // zset root by last status id
+// Conversations (conversation.go): per account, in its slot, the direct-message threads it takes
+// part in, each named by its root status id.
+func (k keys) conversations(accountID string) string { return k.accountKey(accountID, "conversations") } // zset root by last status id
 func (k keys) conversation(accountID, root string) string {
-	return k.p + "conversation:" + accountID + ":" + root // hash last_status_id, unread
+	return k.accountKey(accountID, "conversation:"+root) // hash last_status_id, unread
 }
 func (k keys) conversationAccounts(accountID, root string) string {
-	return k.p + "conversation:accounts:" + accountID + ":" + root // set of participant account ids
+	return k.accountKey(accountID, "conversation:accounts:"+root) // set of participant account ids
 }
 
 // Lists.

@@ -71,7 +71,7 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 // spreadLayout names the layout EnsureSpreadKeys moves keys to: "1" spread the timelines,
 // notifications and authors' statuses, "2" what others do with a status as well, "3" what
 // others do to an account, "4" the statuses' records and histories and each account's
-// favourites, bookmarks, mutes, filters, markers and notification policy.
+// favourites, bookmarks, mutes, filters, markers, notification policy and conversations.
 const spreadLayout = "4"
 
 var statusSets = []statusSet{repliesSet, reblogsSet, favouritesSet, quotesSet}
@@ -205,7 +205,7 @@ func (s *Store) moveToSpreadKey(ctx context.Context, key string) error {
 		return s.rdb.Del(ctx, key).Err()
 	}
 	for _, m := range s.k.spreadMoves() {
-		if id, ok := strings.CutPrefix(rest, m.old); ok && isDigits(id) {
+		if id, ok := strings.CutPrefix(rest, m.old); ok && m.fits(id) {
 			return m.merge(ctx, s.rdb, key, m.to(id))
 		}
 	}
@@ -213,36 +213,57 @@ func (s *Store) moveToSpreadKey(ctx context.Context, key string) error {
 }
 
 // A spreadMove is one kind of key the old layouts kept under the department's tag: the key's
-// start after the tag (before an id), its key now, and how the two are merged.
+// start after the tag (before an id, or two joined by a colon when pair is set), its key now,
+// and how the two are merged.
 type spreadMove struct {
 	old   string
 	to    func(id string) string
 	merge func(ctx context.Context, rdb redis.UniversalClient, from, to string) error
+	pair  bool
+}
+
+func (m spreadMove) fits(id string) bool {
+	if !m.pair {
+		return isDigits(id)
+	}
+	a, b, ok := strings.Cut(id, ":")
+	return ok && isDigits(a) && isDigits(b)
+}
+
+// pairKey makes a key of two ids (an account's, and another within its slot) take them joined.
+func pairKey(key func(a, b string) string) func(string) string {
+	return func(id string) string {
+		a, b, _ := strings.Cut(id, ":")
+		return key(a, b)
+	}
 }
 
 func (k keys) spreadMoves() []spreadMove {
 	return []spreadMove{
-		{"tl:home:reblogs:", k.homeReblogs, mergeZSet},
-		{"tl:home:", k.homeTimeline, mergeZSet},
-		{"tl:list:", k.listTimeline, mergeZSet},
-		{"account:statuses:", k.accountStatuses, mergeZSet},
-		{"notifications:", k.notifications, mergeZSet},
-		{"followers:local:", k.localFollowers, mergeZSet},
-		{"followers:", k.followers, mergeZSet},
-		{"follow_requests:", k.followRequests, mergeZSet},
-		{"blocked_by:", k.blockedBy, mergeZSet},
-		{"notify_subscribers:", k.notifySubscribers, mergeSet},
-		{"follow_filters:", k.followFilters, mergeHash},
-		{"favourites:", k.favourites, mergeZSet},
-		{"bookmarks:", k.bookmarks, mergeZSet},
-		{"mutes:notifications:", k.mutedNotifications, mergeSet},
-		{"mutes:", k.mutes, mergeZSet},
-		{"notifications:policy:", k.notificationPolicy, mergeHash},
-		{"notifications:permits:", k.notificationPermits, mergeSet},
-		{"filters:", k.filters, mergeHash},
-		{"markers:", k.markers, mergeHash},
-		{"status:history:", k.statusHistory, mergeList},
-		{"status:", k.status, mergeRecord},
+		{old: "tl:home:reblogs:", to: k.homeReblogs, merge: mergeZSet},
+		{old: "tl:home:", to: k.homeTimeline, merge: mergeZSet},
+		{old: "tl:list:", to: k.listTimeline, merge: mergeZSet},
+		{old: "account:statuses:", to: k.accountStatuses, merge: mergeZSet},
+		{old: "notifications:", to: k.notifications, merge: mergeZSet},
+		{old: "followers:local:", to: k.localFollowers, merge: mergeZSet},
+		{old: "followers:", to: k.followers, merge: mergeZSet},
+		{old: "follow_requests:", to: k.followRequests, merge: mergeZSet},
+		{old: "blocked_by:", to: k.blockedBy, merge: mergeZSet},
+		{old: "notify_subscribers:", to: k.notifySubscribers, merge: mergeSet},
+		{old: "follow_filters:", to: k.followFilters, merge: mergeHash},
+		{old: "favourites:", to: k.favourites, merge: mergeZSet},
+		{old: "bookmarks:", to: k.bookmarks, merge: mergeZSet},
+		{old: "mutes:notifications:", to: k.mutedNotifications, merge: mergeSet},
+		{old: "mutes:", to: k.mutes, merge: mergeZSet},
+		{old: "notifications:policy:", to: k.notificationPolicy, merge: mergeHash},
+		{old: "notifications:permits:", to: k.notificationPermits, merge: mergeSet},
+		{old: "filters:", to: k.filters, merge: mergeHash},
+		{old: "markers:", to: k.markers, merge: mergeHash},
+		{old: "conversations:", to: k.conversations, merge: mergeZSet},
+		{old: "conversation:accounts:", to: pairKey(k.conversationAccounts), merge: mergeSet, pair: true},
+		{old: "conversation:", to: pairKey(k.conversation), merge: mergeHash, pair: true},
+		{old: "status:history:", to: k.statusHistory, merge: mergeList},
+		{old: "status:", to: k.status, merge: mergeRecord},
 	}
 }
 

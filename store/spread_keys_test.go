@@ -55,6 +55,9 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.SAdd(ctx, old+"mutes:notifications:"+reader.ID, newPost.AccountID).Err(),
 		rdb.HSet(ctx, old+"filters:"+reader.ID, "1839000000000002", `{"id":"1839000000000002","title":"spoilers"}`).Err(),
 		rdb.HSet(ctx, old+"markers:"+reader.ID, "home", `{"last_read_id":"1"}`).Err(),
+		rdb.ZAdd(ctx, old+"conversations:"+reader.ID, z(oldPost.ID)).Err(), // a thread with the author
+		rdb.HSet(ctx, old+"conversation:"+reader.ID+":"+oldPost.ID, "last_status_id", oldPost.ID, "unread", "1").Err(),
+		rdb.SAdd(ctx, old+"conversation:accounts:"+reader.ID+":"+oldPost.ID, reader.ID, author.ID).Err(),
 		rdb.ZAdd(ctx, old+"followers:"+author.ID, redis.Z{Score: 1, Member: reader.ID}).Err(), // the reader follows the author
 		rdb.ZAdd(ctx, old+"following:"+reader.ID, redis.Z{Score: 1, Member: author.ID}).Err(),
 		rdb.ZAdd(ctx, old+"followers:local:"+author.ID, redis.Z{Score: 1, Member: reader.ID}).Err(),
@@ -119,7 +122,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		}
 		for _, key := range left {
 			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID, "account:statuses:", "status:",
-				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:"} {
+				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "conversation", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}
@@ -145,6 +148,10 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		}
 		if filters, err := st.Filters(ctx, reader.ID); err != nil || len(filters) != 1 || filters[0].Title != "spoilers" {
 			t.Errorf("run %d: the reader's filters = %+v (%v), want the one from before the upgrade", run, filters, err)
+		}
+		if _, threads, err := st.Conversations(ctx, reader.ID, store.Page{Limit: 20}); err != nil || len(threads) != 1 || !threads[0].Unread ||
+			!slices.Equal(threads[0].AccountIDs, []string{author.ID}) {
+			t.Errorf("run %d: the reader's conversations = %+v (%v), want the unread thread with the author", run, threads, err)
 		}
 		if markers, err := st.Markers(ctx, reader.ID, []string{"home"}); err != nil || markers["home"].LastReadID != "1" {
 			t.Errorf("run %d: the reader's markers = %+v (%v), want the one from before the upgrade", run, markers, err)
