@@ -229,7 +229,12 @@ func (t *spreadTx) move(moves ...timelineMove) {
 
 // enter gathers member entering a status's set, scored by id.
 func (t *spreadTx) enter(statusID string, set statusSet, member, id string) {
-	t.writes.Tallies = append(t.writes.Tallies, tally{Status: statusID, Set: set, Member: member, Score: idScore(id)})
+	t.enterScored(statusID, set, member, idScore(id))
+}
+
+// enterScored is enter with the score the member already has elsewhere.
+func (t *spreadTx) enterScored(statusID string, set statusSet, member string, score float64) {
+	t.writes.Tallies = append(t.writes.Tallies, tally{Status: statusID, Set: set, Member: member, Score: score})
 }
 
 // leave gathers member leaving a status's set.
@@ -491,9 +496,9 @@ func (s *Store) ResumeFanOutJobs(ctx context.Context, now time.Time, lease time.
 
 // withoutStale drops from w what has changed since its job was recorded: a post deleted while
 // its fan-out was pending must not come back into the timelines its deletion already swept (nor
-// start a thread in anyone's conversations), and
-// a tally counts only what still stands (a favourite since withdrawn, a boost since undone, a
-// status since deleted) or, leaving, what has not been done again.
+// start a thread in anyone's conversations), and a tally counts only what still stands (a
+// favourite since withdrawn, a boost since undone, a status since deleted) or, leaving, what has
+// not been done again.
 func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 	var ids []string
 	for _, m := range w.Moves {

@@ -488,6 +488,12 @@ func TestFavouriteOfAKilledWriterCompletedByItsRetry(t *testing.T) {
 		must(t, st.Favourite(ctx, fan.ID, post, true))
 		counted(1)
 	}
+	// The favourite keeps the place it took first, among the fan's favourites and the post's.
+	own, err := st.Favourites(ctx, fan.ID, store.Page{Limit: 20})
+	by, errBy := st.FavouritedBy(ctx, post.ID, store.Page{Limit: 20})
+	if err != nil || errBy != nil || len(own) != 1 || len(by) != 1 || own[0].ID != by[0].ID {
+		t.Errorf("the fan's favourites %v and the post's %v (%v, %v), want one favourite in one place", own, by, err, errBy)
+	}
 	must(t, rdb.ZRem(ctx, favourites, post.ID).Err())
 	counted(1)
 	must(t, st.Unfavourite(ctx, fan.ID, post.ID))

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -25,13 +26,7 @@ func (s *Store) Favourite(ctx context.Context, accountID string, st *Status, aut
 	}
 	var err error
 	if s.cluster {
-		err = s.spreadAfter(ctx, s.rdb.ZAddNX(ctx, s.k.favourites(accountID), redis.Z{Score: idScore(id), Member: st.ID}),
-			func(p redis.Pipeliner, changed bool) {
-				spreadOf(p).enter(st.ID, favouritesSet, accountID, id)
-				if changed {
-					notify(p)
-				}
-			})
+		err = s.favouriteInOwnSlot(ctx, accountID, st, id, notify)
 	} else {
 		_, err = s.applyOnce(ctx, s.k.favourites(accountID),
 			func(tx *redis.Tx) (bool, error) { return zHas(ctx, tx, s.k.favourites(accountID), st.ID) },
@@ -45,6 +40,29 @@ func (s *Store) Favourite(ctx context.Context, accountID string, st *Status, aut
 		return fmt.Errorf("favourite %s: %w", st.ID, err)
 	}
 	return nil
+}
+
+// favouriteInOwnSlot is Favourite on a cluster (see spreadAfter). A favourite made before keeps
+// its place among the status's favourites; one withdrawn meanwhile is not counted.
+func (s *Store) favouriteInOwnSlot(ctx context.Context, accountID string, st *Status, id string, notify func(redis.Pipeliner)) error {
+	added := s.rdb.ZAddNX(ctx, s.k.favourites(accountID), redis.Z{Score: idScore(id), Member: st.ID})
+	score := idScore(id)
+	if added.Err() == nil && added.Val() == 0 {
+		var err error
+		score, err = s.rdb.ZScore(ctx, s.k.favourites(accountID), st.ID).Result()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return s.spreadAfter(ctx, added, func(p redis.Pipeliner, changed bool) {
+		spreadOf(p).enterScored(st.ID, favouritesSet, accountID, score)
+		if changed {
+			notify(p)
+		}
+	})
 }
 
 // Unfavourite removes accountID's favourite of statusID, if any.
