@@ -38,7 +38,8 @@ const fanOutGrace = 30 * time.Second
 type timelineMove struct {
 	Homes []string `json:"h,omitempty"` // account ids whose home timelines change
 	Lists []string `json:"l,omitempty"` // list ids whose timelines change
-	// Authors are account ids whose own statuses change (their profile's list, kept whole).
+	// Authors are account ids whose own statuses change (their profile's list, kept whole, and
+	// their pins, which lose the statuses leaving).
 	Authors []string `json:"p,omitempty"`
 	// Favouriters are account ids whose favourites lose the statuses leaving (deleted ones).
 	Favouriters []string `json:"f,omitempty"`
@@ -83,6 +84,7 @@ func (m timelineMove) queue(ctx context.Context, p redis.Pipeliner, k keys) {
 		}
 		if len(removed) > 0 {
 			p.ZRem(ctx, k.accountStatuses(author), removed...)
+			p.ZRem(ctx, k.accountPins(author), removed...)
 		}
 	}
 	if len(removed) > 0 {

@@ -533,3 +533,23 @@ func TestConversationsOfAKilledWriter(t *testing.T) {
 		})
 	}
 }
+
+// On a cluster a followed hashtag goes into the person's list, in their slot, before the
+// department's index of the tag's followers. A writer killed between the two leaves the tag
+// listed but its posts out of the home; following it again (a client retrying) completes it.
+func TestFollowedTagOfAKilledWriterCompletedByItsRetry(t *testing.T) {
+	ctx := context.Background()
+	st, rdb, prefix := rawStore(t)
+	if byServer, err := testrig.KeysByServer(ctx, rdb, "no key is named this"); err != nil || len(byServer) < 2 {
+		t.Skip("a single server follows a hashtag in one MULTI")
+	}
+	reader, author := localAccount(t, st, "reader"), localAccount(t, st, "author")
+	must(t, rdb.ZAdd(ctx, "{"+prefix+":acct:"+reader.ID+"}:followed_tags", redis.Z{Score: 1, Member: "golang"}).Err())
+	if before := postStatus(t, st, author, store.Status{Text: "#golang", Tags: []string{"golang"}}); homeHas(t, st, reader.ID, before.ID) {
+		t.Fatal("a half-followed tag already brings its posts")
+	}
+	must(t, st.FollowTag(ctx, reader.ID, "golang"))
+	if after := postStatus(t, st, author, store.Status{Text: "#golang again", Tags: []string{"golang"}}); !homeHas(t, st, reader.ID, after.ID) {
+		t.Error("the tag followed again does not bring its posts")
+	}
+}

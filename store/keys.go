@@ -33,7 +33,7 @@ func (k keys) localAccounts() string            { return k.p + "accounts:local" 
 func (k keys) user(accountID string) string     { return k.p + "user:" + accountID }
 func (k keys) userByEmail() string              { return k.p + "idx:email" }                 // hash lower(email) → account id
 func (k keys) accountStatuses(id string) string { return k.spread + "statuses:" + id + "}" } // in the account's slot
-func (k keys) accountPins(id string) string     { return k.p + "account:pins:" + id }
+func (k keys) accountPins(id string) string     { return k.accountKey(id, "pins") }
 func (k keys) privateKey(id string) string      { return k.p + "account:key:" + id }
 
 // Relationships, each a zset scored by the relationship's id so lists paginate. What an account
@@ -108,7 +108,7 @@ func (k keys) listTimeline(listID string) string    { return k.spread + "tl:list
 func (k keys) tagSearch() string                    { return k.p + "idx:tag:search" } // lex zset of tag names
 func (k keys) tags() string                         { return k.p + "tags" }           // zset name → last used (ms)
 func (k keys) tagFollowers(tag string) string       { return k.p + "tag:followers:" + tag }
-func (k keys) followedTags(accountID string) string { return k.p + "followed_tags:" + accountID }
+func (k keys) followedTags(accountID string) string { return k.accountKey(accountID, "followed_tags") }
 
 // Preview cards of linked pages, by a digest of the URL (trend.go).
 func (k keys) card(digest string) string { return k.p + "card:" + digest }

@@ -58,6 +58,31 @@ func (s *Store) spreadAfter(ctx context.Context, change *redis.IntCmd, writes fu
 	})
 }
 
+// inSlotOrder writes steps whose keys are in different slots (an account's own list and the
+// department's index of it): in one MULTI on a single server; on a cluster one MULTI per step,
+// in order. Each step writes what writing it again leaves as it is, so a writer stopped between
+// two steps leaves a change that the same request made again completes.
+func (s *Store) inSlotOrder(ctx context.Context, steps ...func(p redis.Pipeliner)) error {
+	if !s.cluster {
+		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			for _, step := range steps {
+				step(p)
+			}
+			return nil
+		})
+		return err
+	}
+	for _, step := range steps {
+		if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			step(p)
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // zHas reports whether member is in the sorted set key.
 func zHas(ctx context.Context, c redis.Cmdable, key, member string) (bool, error) {
 	err := c.ZScore(ctx, key, member).Err()

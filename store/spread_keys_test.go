@@ -52,6 +52,8 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.ZAdd(ctx, old+"favourites:"+reader.ID, redis.Z{Score: 1, Member: oldPost.ID}).Err(),
 		rdb.ZAdd(ctx, old+"bookmarks:"+reader.ID, redis.Z{Score: 1, Member: oldPost.ID}).Err(),
 		rdb.ZAdd(ctx, old+"mutes:"+reader.ID, redis.Z{Score: 1, Member: newPost.AccountID}).Err(),
+		rdb.ZAdd(ctx, old+"account:pins:"+author.ID, z(oldPost.ID)).Err(),
+		rdb.ZAdd(ctx, old+"followed_tags:"+reader.ID, redis.Z{Score: 1, Member: "golang"}).Err(),
 		rdb.SAdd(ctx, old+"mutes:notifications:"+reader.ID, newPost.AccountID).Err(),
 		rdb.HSet(ctx, old+"filters:"+reader.ID, "1839000000000002", `{"id":"1839000000000002","title":"spoilers"}`).Err(),
 		rdb.HSet(ctx, old+"markers:"+reader.ID, "home", `{"last_read_id":"1"}`).Err(),
@@ -122,7 +124,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		}
 		for _, key := range left {
 			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID, "account:statuses:", "status:",
-				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "conversation", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:"} {
+				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "conversation", "account:pins:", "followed_tags:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}
@@ -152,6 +154,12 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if _, threads, err := st.Conversations(ctx, reader.ID, store.Page{Limit: 20}); err != nil || len(threads) != 1 || !threads[0].Unread ||
 			!slices.Equal(threads[0].AccountIDs, []string{author.ID}) {
 			t.Errorf("run %d: the reader's conversations = %+v (%v), want the unread thread with the author", run, threads, err)
+		}
+		if pins, err := st.Pinned(ctx, author.ID); err != nil || !slices.Equal(pins, []string{oldPost.ID}) {
+			t.Errorf("run %d: the author's pins = %v (%v), want the post from before the upgrade", run, pins, err)
+		}
+		if follows, err := st.FollowsTag(ctx, reader.ID, "golang"); err != nil || !follows {
+			t.Errorf("run %d: the reader follows #golang: %v (%v), want true", run, follows, err)
 		}
 		if markers, err := st.Markers(ctx, reader.ID, []string{"home"}); err != nil || markers["home"].LastReadID != "1" {
 			t.Errorf("run %d: the reader's markers = %+v (%v), want the one from before the upgrade", run, markers, err)

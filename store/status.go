@@ -567,7 +567,6 @@ func (s *Store) unwriteStatus(ctx context.Context, p redis.Pipeliner, st *Status
 	p.Del(ctx, s.k.statusVersion(st.ID))
 	spreadOf(p).drop(st.ID)
 	p.HDel(ctx, s.k.statusByURI(), st.URI)
-	p.ZRem(ctx, s.k.accountPins(st.AccountID), st.ID)
 	p.HIncrBy(ctx, s.k.accountCounts(st.AccountID), "statuses", -1)
 	if st.InReplyToID != "" {
 		spreadOf(p).leave(st.InReplyToID, repliesSet, st.ID)

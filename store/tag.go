@@ -12,11 +12,11 @@ import (
 // FollowTag makes accountID's home timeline receive new public statuses with the tag.
 func (s *Store) FollowTag(ctx context.Context, accountID, tag string) error {
 	id := s.NewID(time.Now())
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	err := s.inSlotOrder(ctx, func(p redis.Pipeliner) {
 		p.ZAddNX(ctx, s.k.followedTags(accountID), redis.Z{Score: idScore(id), Member: tag})
+	}, func(p redis.Pipeliner) {
 		p.SAdd(ctx, s.k.tagFollowers(tag), accountID)
 		p.ZAdd(ctx, s.k.tagSearch(), redis.Z{Member: tag})
-		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("follow tag: %w", err)
@@ -24,12 +24,12 @@ func (s *Store) FollowTag(ctx context.Context, accountID, tag string) error {
 	return nil
 }
 
-// UnfollowTag stops following a tag.
+// UnfollowTag stops following a tag: the tag's posts stop first, then the tag leaves the list.
 func (s *Store) UnfollowTag(ctx context.Context, accountID, tag string) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZRem(ctx, s.k.followedTags(accountID), tag)
+	err := s.inSlotOrder(ctx, func(p redis.Pipeliner) {
 		p.SRem(ctx, s.k.tagFollowers(tag), accountID)
-		return nil
+	}, func(p redis.Pipeliner) {
+		p.ZRem(ctx, s.k.followedTags(accountID), tag)
 	})
 	if err != nil {
 		return fmt.Errorf("unfollow tag: %w", err)
