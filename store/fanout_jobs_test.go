@@ -336,13 +336,7 @@ func TestDeletedStatusLeavesNothingInItsSlot(t *testing.T) {
 func TestDepartmentSpreadsOverMasters(t *testing.T) {
 	ctx := context.Background()
 	st, rdb, prefix := rawStore(t)
-	byServer, err := testrig.KeysByServer(ctx, rdb, "no key is named this")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(byServer) < 2 {
-		t.Skip("needs a cluster of several masters; the suite's Redis is one server")
-	}
+	needsCluster(t, rdb, "needs a cluster of several masters; the suite's Redis is one server")
 	author := localAccount(t, st, "author")
 	// With n masters, 40 slots of a kind all on the same master would happen once in n^39 runs.
 	for i := range 40 {
@@ -362,7 +356,7 @@ func TestDepartmentSpreadsOverMasters(t *testing.T) {
 		"statuses and what others did with them": "status:",
 		"what others did to accounts":            "acct:",
 	} {
-		byServer, err = testrig.KeysByServer(ctx, rdb, "{"+prefix+":"+keys+"*")
+		byServer, err := testrig.KeysByServer(ctx, rdb, "{"+prefix+":"+keys+"*")
 		must(t, err)
 		for addr, keys := range byServer {
 			if len(keys) == 0 {
@@ -468,9 +462,7 @@ func TestRewritesOfKilledWriters(t *testing.T) {
 func TestFavouriteOfAKilledWriterCompletedByItsRetry(t *testing.T) {
 	ctx := context.Background()
 	st, rdb, prefix := rawStore(t)
-	if byServer, err := testrig.KeysByServer(ctx, rdb, "no key is named this"); err != nil || len(byServer) < 2 {
-		t.Skip("a single server writes a favourite and its tally in one MULTI")
-	}
+	needsCluster(t, rdb, "a single server writes a favourite and its tally in one MULTI")
 	author, fan := localAccount(t, st, "author"), localAccount(t, st, "fan")
 	post := postStatus(t, st, author, store.Status{Text: "like me"})
 	favourites := "{" + prefix + ":acct:" + fan.ID + "}:favourites"
@@ -540,9 +532,7 @@ func TestConversationsOfAKilledWriter(t *testing.T) {
 func TestFollowedTagOfAKilledWriterCompletedByItsRetry(t *testing.T) {
 	ctx := context.Background()
 	st, rdb, prefix := rawStore(t)
-	if byServer, err := testrig.KeysByServer(ctx, rdb, "no key is named this"); err != nil || len(byServer) < 2 {
-		t.Skip("a single server follows a hashtag in one MULTI")
-	}
+	needsCluster(t, rdb, "a single server follows a hashtag in one MULTI")
 	reader, author := localAccount(t, st, "reader"), localAccount(t, st, "author")
 	must(t, rdb.ZAdd(ctx, "{"+prefix+":acct:"+reader.ID+"}:followed_tags", redis.Z{Score: 1, Member: "golang"}).Err())
 	if before := postStatus(t, st, author, store.Status{Text: "#golang", Tags: []string{"golang"}}); homeHas(t, st, reader.ID, before.ID) {

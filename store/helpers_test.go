@@ -96,3 +96,15 @@ func notificationTypes(t testing.TB, st *store.Store, a *store.Account) []string
 	}
 	return out
 }
+
+// needsCluster skips t, saying why, unless the suite's Redis is a cluster of several masters.
+func needsCluster(t *testing.T, rdb redis.UniversalClient, why string) {
+	t.Helper()
+	byServer, err := testrig.KeysByServer(context.Background(), rdb, "no key is named this")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(byServer) < 2 {
+		t.Skip(why)
+	}
+}

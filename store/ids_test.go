@@ -126,9 +126,7 @@ func TestRemoteStatusTakenIDMovesOn(t *testing.T) {
 func TestRemoteStatusClaimedByAKilledWriter(t *testing.T) {
 	ctx := context.Background()
 	st, rdb, _ := rawStore(t)
-	if byServer, err := testrig.KeysByServer(ctx, rdb, "no key is named this"); err != nil || len(byServer) < 2 {
-		t.Skip("a single server writes a status's record in its MULTI: there is no claim to leave")
-	}
+	needsCluster(t, rdb, "a single server writes a status's record in its MULTI: there is no claim to leave")
 	author := remoteAccount(t, st, "bob", "peer.example")
 	published := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 	uri := "https://peer.example/users/bob/statuses/7"
