@@ -65,7 +65,7 @@ func (k keys) status(id string) string        { return k.statusByID().of(id) }
 func (k keys) statusByID() idKey              { return idKey{prefix: k.statusSlots(), suffix: "}"} }
 func (k keys) statusHistory(id string) string { return k.statusSlots() + id + "}:history" } // list of JSON snapshots
 // statusRecordVersion is the version of the record in the status's slot, statusVersion the
-// version the department last wrote it at (status_record.go); both exist once a status was rewritten.
+// version the department last wrote it at (status_record.go): both exist once it is rewritten.
 func (k keys) statusRecordVersion(id string) string { return k.statusSlots() + id + "}:version" }
 func (k keys) statusVersion(id string) string       { return k.p + "status:version:" + id }
 func (k keys) statusByURI() string                  { return k.p + "idx:status:uri" } // hash URI → id

@@ -16,9 +16,9 @@ import (
 // and notifications, the authors' lists of statuses, each status's record and history and what
 // others did with it, what others did to each account, and each account's favourites,
 // bookmarks, pins, followed hashtags, mutes, filters, markers, notification policy and
-// conversations. Without it a department upgraded in
-// place would show everyone an empty home, no notifications and no posts. A key is merged into its new one (members added, a record
-// set unless one is there, counts made the merged sets' sizes) and then deleted, so processes
+// conversations. Without it a department upgraded in place would show everyone an empty home,
+// no notifications and no posts. A key is merged into its new one (members added, a record set
+// unless one is there, counts made the merged sets' sizes) and then deleted, so processes
 // starting together, or one killed half way, only repeat work; what was written under the new
 // keys meanwhile stays.
 func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
@@ -72,8 +72,8 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 // spreadLayout names the layout EnsureSpreadKeys moves keys to: "1" spread the timelines,
 // notifications and authors' statuses, "2" what others do with a status as well, "3" what
 // others do to an account, "4" the statuses' records and histories and each account's
-// favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification policy and
-// conversations.
+// favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification policy
+// and conversations.
 const spreadLayout = "4"
 
 var statusSets = []statusSet{repliesSet, reblogsSet, favouritesSet, quotesSet}
