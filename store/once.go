@@ -41,14 +41,23 @@ func (s *Store) applyOnceWatching(ctx context.Context, watched []string, done fu
 	return false, fmt.Errorf("%v kept changing: %w", watched, redis.TxFailedErr)
 }
 
-// spreadAfter is applyOnce on a cluster for a change of an account's own that lives in the
-// account's slot (a favourite), out of reach of the department's MULTI: change has been made
-// there already, and its count tells whether it changed anything; writes then runs through
-// spreadMulti, told so. writes queues what is idempotent (a tally) whether or not the change was
-// new: a writer killed between the two steps leaves the change without what follows from it,
-// and the same change made again (a client retrying) completes it.
-func (s *Store) spreadAfter(ctx context.Context, change *redis.IntCmd, writes func(p redis.Pipeliner, changed bool)) error {
-	n, err := change.Result()
+// spreadAfter writes a change of an account's own that lives in the account's slot (a favourite,
+// a followed hashtag), out of reach of the department's MULTI, and then writes, what follows from
+// it, through spreadMulti. On a cluster the change is made first and its count tells writes
+// whether it changed anything; writes queues what is idempotent (a tally, an index entry)
+// whether or not it did, so a writer killed between the two steps leaves a change that the same
+// request made again (a client retrying) completes. On a single server both are one MULTI and
+// writes is told the change is new: a caller that acts on that (a favourite's notification)
+// checks first there, with applyOnce.
+func (s *Store) spreadAfter(ctx context.Context, change func(c redis.Cmdable) *redis.IntCmd, writes func(p redis.Pipeliner, changed bool)) error {
+	if !s.cluster {
+		return s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
+			change(p)
+			writes(p, true)
+			return nil
+		})
+	}
+	n, err := change(s.rdb).Result()
 	if err != nil {
 		return err
 	}
@@ -56,31 +65,6 @@ func (s *Store) spreadAfter(ctx context.Context, change *redis.IntCmd, writes fu
 		writes(p, n > 0)
 		return nil
 	})
-}
-
-// inSlotOrder writes steps whose keys are in different slots (an account's own list and the
-// department's index of it): in one MULTI on a single server; on a cluster one MULTI per step,
-// in order. Each step writes what writing it again leaves as it is, so a writer stopped between
-// two steps leaves a change that the same request made again completes.
-func (s *Store) inSlotOrder(ctx context.Context, steps ...func(p redis.Pipeliner)) error {
-	if !s.cluster {
-		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			for _, step := range steps {
-				step(p)
-			}
-			return nil
-		})
-		return err
-	}
-	for _, step := range steps {
-		if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			step(p)
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // zHas reports whether member is in the sorted set key.

@@ -57,7 +57,8 @@ func (s *Store) favouriteInOwnSlot(ctx context.Context, accountID string, st *St
 			return err
 		}
 	}
-	return s.spreadAfter(ctx, added, func(p redis.Pipeliner, changed bool) {
+	// The change is made already: its score had to be read before the tally is queued.
+	return s.spreadAfter(ctx, func(redis.Cmdable) *redis.IntCmd { return added }, func(p redis.Pipeliner, changed bool) {
 		spreadOf(p).enterScored(st.ID, favouritesSet, accountID, score)
 		if changed {
 			notify(p)
@@ -67,22 +68,12 @@ func (s *Store) favouriteInOwnSlot(ctx context.Context, accountID string, st *St
 
 // Unfavourite removes accountID's favourite of statusID, if any.
 func (s *Store) Unfavourite(ctx context.Context, accountID, statusID string) error {
-	leave := func(p redis.Pipeliner) { spreadOf(p).leave(statusID, favouritesSet, accountID) }
-	var err error
-	if s.cluster {
-		err = s.spreadAfter(ctx, s.rdb.ZRem(ctx, s.k.favourites(accountID), statusID),
-			func(p redis.Pipeliner, _ bool) { leave(p) })
-	} else {
-		_, err = s.applyOnce(ctx, s.k.favourites(accountID),
-			func(tx *redis.Tx) (bool, error) {
-				has, err := zHas(ctx, tx, s.k.favourites(accountID), statusID)
-				return !has, err
-			},
-			func(p redis.Pipeliner) {
-				p.ZRem(ctx, s.k.favourites(accountID), statusID)
-				leave(p)
-			})
-	}
+	// Leaving a status's favourites is idempotent: no check whether the favourite was there.
+	err := s.spreadAfter(ctx, func(c redis.Cmdable) *redis.IntCmd {
+		return c.ZRem(ctx, s.k.favourites(accountID), statusID)
+	}, func(p redis.Pipeliner, _ bool) {
+		spreadOf(p).leave(statusID, favouritesSet, accountID)
+	})
 	if err != nil {
 		return fmt.Errorf("unfavourite %s: %w", statusID, err)
 	}

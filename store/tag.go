@@ -12,9 +12,9 @@ import (
 // FollowTag makes accountID's home timeline receive new public statuses with the tag.
 func (s *Store) FollowTag(ctx context.Context, accountID, tag string) error {
 	id := s.NewID(time.Now())
-	err := s.inSlotOrder(ctx, func(p redis.Pipeliner) {
-		p.ZAddNX(ctx, s.k.followedTags(accountID), redis.Z{Score: idScore(id), Member: tag})
-	}, func(p redis.Pipeliner) {
+	err := s.spreadAfter(ctx, func(c redis.Cmdable) *redis.IntCmd {
+		return c.ZAddNX(ctx, s.k.followedTags(accountID), redis.Z{Score: idScore(id), Member: tag})
+	}, func(p redis.Pipeliner, _ bool) {
 		p.SAdd(ctx, s.k.tagFollowers(tag), accountID)
 		p.ZAdd(ctx, s.k.tagSearch(), redis.Z{Member: tag})
 	})
@@ -24,12 +24,12 @@ func (s *Store) FollowTag(ctx context.Context, accountID, tag string) error {
 	return nil
 }
 
-// UnfollowTag stops following a tag: the tag's posts stop first, then the tag leaves the list.
+// UnfollowTag stops following a tag.
 func (s *Store) UnfollowTag(ctx context.Context, accountID, tag string) error {
-	err := s.inSlotOrder(ctx, func(p redis.Pipeliner) {
+	err := s.spreadAfter(ctx, func(c redis.Cmdable) *redis.IntCmd {
+		return c.ZRem(ctx, s.k.followedTags(accountID), tag)
+	}, func(p redis.Pipeliner, _ bool) {
 		p.SRem(ctx, s.k.tagFollowers(tag), accountID)
-	}, func(p redis.Pipeliner) {
-		p.ZRem(ctx, s.k.followedTags(accountID), tag)
 	})
 	if err != nil {
 		return fmt.Errorf("unfollow tag: %w", err)
