@@ -314,7 +314,7 @@ func (s *Store) PrivateKey(ctx context.Context, accountID string) (string, error
 // AccountCounts reads the counters of many accounts in one round trip.
 func (s *Store) AccountCounts(ctx context.Context, ids []string) (map[string]AccountCounts, error) {
 	p := &lazyPipeline{rdb: s.rdb}
-	counts := queueCounts(ctx, s, p, ids, idKey{prefix: s.k.accountCounts("")}, accountCountFields, accountCountsOf)
+	counts := s.queueAccountCounts(ctx, p, ids)
 	if err := p.exec(ctx); err != nil {
 		return nil, fmt.Errorf("account counts: %w", err)
 	}

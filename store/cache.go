@@ -240,10 +240,9 @@ func (c *readCache) len() int {
 // broadcast prefixes, so none may start another.
 func (k keys) cachedPrefixes() []string {
 	return []string{k.account(""), k.user(""), k.statusSlots(), k.token(""), k.media(""), k.accountSlots(), k.accountByAcct(), k.homeTimelines(),
-		// What a viewer's page is read with besides the statuses (queueHidden, queueViewerFlags,
-		// the follows of queueRenderData).
-		k.blocks(""), k.userDomainBlocks(""), k.reblogIndex(),
-		k.following("")}
+		// What a viewer's page is read with besides the statuses and what is in the viewer's
+		// slot (queueHidden, queueViewerFlags).
+		k.userDomainBlocks(""), k.reblogIndex()}
 }
 
 // StartCache turns on the process-local read cache of at most maxEntries records and keeps it

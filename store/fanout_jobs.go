@@ -117,7 +117,7 @@ const (
 )
 
 // A tally is one member entering or leaving one of a status's sets. The set's count is set to
-// the set's size, not incremented, so a tally applied twice counts once.
+// the set's size, not incremented, so a tally applied twice counts once (countedSetLua).
 type tally struct {
 	Status string    `json:"s"`
 	Set    statusSet `json:"t"`
@@ -126,20 +126,28 @@ type tally struct {
 	Leave  bool      `json:"l,omitempty"`
 }
 
-// tallyLua applies a tally: KEYS the set and the status's counts, ARGV the set's name, the
-// member and its score ("" when it leaves). A member leaving a status already deleted leaves no
-// counts behind.
-const tallyLua = `if ARGV[3] == '' then redis.call('ZREM', KEYS[1], ARGV[2]) else redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2]) end
+// countedSetLua adds a member to a sorted set (keeping the score of one already there) or
+// removes it, and sets a count to the set's size: KEYS the set and the hash of counts, ARGV the
+// count's field, the member and its score ("" when it leaves). A count whose set is empty and
+// whose hash is gone (a deleted status's) is not made again. It returns how many members it
+// added or removed. Applied twice, it changes nothing the second time.
+const countedSetLua = `local changed
+if ARGV[3] == '' then changed = redis.call('ZREM', KEYS[1], ARGV[2]) else changed = redis.call('ZADD', KEYS[1], 'NX', ARGV[3], ARGV[2]) end
 local n = redis.call('ZCARD', KEYS[1])
 if n > 0 or redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSET', KEYS[2], ARGV[1], n) end
-return n`
+return changed`
+
+// queueCountedSet queues countedSetLua on p for member entering key with score, or leaving it.
+func queueCountedSet(ctx context.Context, p redis.Cmdable, key, counts, field, member string, score float64, leave bool) *redis.Cmd {
+	arg := ""
+	if !leave {
+		arg = strconv.FormatFloat(score, 'f', -1, 64)
+	}
+	return p.Eval(ctx, countedSetLua, []string{key, counts}, field, member, arg)
+}
 
 func (t tally) queue(ctx context.Context, p redis.Pipeliner, k keys) {
-	score := ""
-	if !t.Leave {
-		score = strconv.FormatFloat(t.Score, 'f', -1, 64)
-	}
-	p.Eval(ctx, tallyLua, []string{k.statusSet(t.Status, t.Set), k.statusCounts(t.Status)}, string(t.Set), t.Member, score)
+	queueCountedSet(ctx, p, k.statusSet(t.Status, t.Set), k.statusCounts(t.Status), string(t.Set), t.Member, t.Score, t.Leave)
 }
 
 // An edgeSet is one of the sets of what others do to an account, kept in the account's slot.
@@ -177,6 +185,8 @@ func (e edge) queue(ctx context.Context, p redis.Pipeliner, k keys) {
 		p.HDel(ctx, key, e.From)
 	case e.Set == followFiltersEdges:
 		p.HSet(ctx, key, e.From, e.Value)
+	case e.Set == followersEdges:
+		queueCountedSet(ctx, p, key, k.followCounts(e.To), "followers", e.From, e.Score, e.Leave)
 	case e.Leave:
 		p.ZRem(ctx, key, e.From)
 	default:
@@ -558,7 +568,7 @@ func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 	return nil
 }
 
-// edgeFact is the key, in the department's slot, of what From did that e is the other side of:
+// edgeFact is the key, in From's slot, of what From did that e is the other side of:
 // From's follows (for followers, and for the follow's notifications and filter), requests or
 // blocks. e stands while To is in it.
 func (k keys) edgeFact(e edge) string {

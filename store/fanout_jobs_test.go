@@ -346,7 +346,10 @@ func TestDepartmentSpreadsOverMasters(t *testing.T) {
 		must(t, st.Favourite(ctx, author.ID, postStatus(t, st, reader, store.Status{Text: "mine"}), true))
 	}
 	postStatus(t, st, author, store.Status{Text: "for everyone"})
-	for _, kind := range []string{"status:", "favourites:"} {
+	locked, blocked := localAccount(t, st, "locked"), localAccount(t, st, "blocked")
+	must(t, st.RequestFollow(ctx, author, locked, store.FollowOptions{ShowReblogs: true}))
+	must(t, st.Block(ctx, author.ID, blocked.ID))
+	for _, kind := range []string{"status:", "favourites:", "following:", "requested:", "blocks:", "follow_opts:"} {
 		if inDepartment, err := testrig.Keys(ctx, rdb, "{"+prefix+"}:"+kind+"*"); err != nil || len(inDepartment) != 0 {
 			t.Errorf("the department's slot holds %v (%v)", inDepartment, err)
 		}
@@ -490,6 +493,53 @@ func TestFavouriteOfAKilledWriterCompletedByItsRetry(t *testing.T) {
 	counted(1)
 	must(t, st.Unfavourite(ctx, fan.ID, post.ID))
 	counted(0)
+}
+
+// TestFollowOfAKilledWriterCompletedByItsRetry: on a cluster a follow is written in the
+// follower's slot first (with the follower's count of follows), then its other side through the
+// department's MULTI. A writer killed between the two leaves a follow the target does not know
+// of; following again (a client retrying) completes it, once. An unfollow and a block likewise.
+func TestFollowOfAKilledWriterCompletedByItsRetry(t *testing.T) {
+	ctx := context.Background()
+	st, rdb, prefix := rawStore(t)
+	needsCluster(t, rdb, "a single server writes a follow and its other side in one MULTI")
+	fan, idol := localAccount(t, st, "fan"), localAccount(t, st, "idol")
+	post := postStatus(t, st, idol, store.Status{Text: "before the follow"})
+	own := func(name string) string { return "{" + prefix + ":acct:" + fan.ID + "}:" + name }
+	seen := func(following bool) {
+		t.Helper()
+		counts, err := st.AccountCounts(ctx, []string{fan.ID, idol.ID})
+		must(t, err)
+		rels, err := st.Relationships(ctx, idol.ID, []string{fan.ID})
+		must(t, err)
+		want := map[bool]int64{false: 0, true: 1}[following]
+		if counts[fan.ID].Following != want || counts[idol.ID].Followers != want || rels[0].FollowedBy != following || homeHas(t, st, fan.ID, post.ID) != following {
+			t.Errorf("following %v: the fan follows %d, the idol has %d followers, sees the fan as %+v, the post in the fan's home: %v",
+				following, counts[fan.ID].Following, counts[idol.ID].Followers, rels[0], homeHas(t, st, fan.ID, post.ID))
+		}
+	}
+	// The killed writer's first step: the follow, its options and the fan's count.
+	must(t, rdb.ZAdd(ctx, own("following"), redis.Z{Score: 1, Member: idol.ID}).Err())
+	must(t, rdb.HSet(ctx, own("follow_opts"), idol.ID, `{"show_reblogs":true}`).Err())
+	must(t, rdb.HSet(ctx, own("counts"), "following", 1).Err())
+	if rels, err := st.Relationships(ctx, idol.ID, []string{fan.ID}); err != nil || rels[0].FollowedBy {
+		t.Fatalf("before the retry the idol sees the fan as %+v (%v)", rels, err)
+	}
+	for range 2 {
+		must(t, st.Follow(ctx, fan, idol, store.FollowOptions{ShowReblogs: true}))
+		seen(true)
+	}
+	// A killed unfollow's first step.
+	must(t, rdb.ZRem(ctx, own("following"), idol.ID).Err())
+	must(t, rdb.HSet(ctx, own("counts"), "following", 0).Err())
+	must(t, st.Unfollow(ctx, fan.ID, idol.ID))
+	seen(false)
+	// A killed block's first step.
+	must(t, rdb.ZAdd(ctx, own("blocks"), redis.Z{Score: 1, Member: idol.ID}).Err())
+	must(t, st.Block(ctx, fan.ID, idol.ID))
+	if rels, err := st.Relationships(ctx, idol.ID, []string{fan.ID}); err != nil || !rels[0].BlockedBy {
+		t.Errorf("after the retried block the idol sees the fan as %+v (%v), want blocked by", rels, err)
+	}
 }
 
 // TestConversationsOfAKilledWriter: a direct message's thread reaches its readers' conversations

@@ -18,27 +18,36 @@ const homeBackfill = 40
 func (s *Store) Follow(ctx context.Context, follower, target *Account, opts FollowOptions) error {
 	now := time.Now().UTC()
 	id := s.NewID(now)
-	z := redis.Z{Score: idScore(id), Member: target.ID}
 	backfill, err := s.recentVisibleToFollowers(ctx, target.ID, opts)
 	if err != nil {
 		return err
 	}
-	wrote, err := s.applyOnce(ctx, s.k.following(follower.ID),
+	var first *redis.FloatCmd
+	wrote, err := s.changeOnce(ctx, s.k.following(follower.ID),
 		func(tx *redis.Tx) (bool, error) { return zHas(ctx, tx, s.k.following(follower.ID), target.ID) },
-		func(p redis.Pipeliner) {
-			p.ZAdd(ctx, s.k.following(follower.ID), z)
-			s.writeFollowOptions(ctx, p, follower.ID, target.ID, opts)
+		func(p redis.Pipeliner) func() (int64, error) {
+			p.ZRem(ctx, s.k.requested(follower.ID), target.ID)
+			p.HSet(ctx, s.k.followOptions(follower.ID), target.ID, mustJSON(opts))
+			added := queueCountedSet(ctx, p, s.k.following(follower.ID), s.k.followCounts(follower.ID), "following", target.ID, idScore(id), false)
+			first = p.ZScore(ctx, s.k.following(follower.ID), target.ID)
+			return added.Int64
+		},
+		func(p redis.Pipeliner, changed bool) {
+			// A follow made again (its first writer may have died before its other side was
+			// written) keeps its first place among the target's followers.
+			score := idScore(id)
+			if !changed {
+				score = first.Val()
+			}
 			spread := spreadOf(p)
-			spread.link(edge{To: target.ID, Set: followersEdges, From: follower.ID, Score: z.Score},
+			spread.link(edge{To: target.ID, Set: followersEdges, From: follower.ID, Score: score},
 				edge{To: target.ID, Set: followRequestsEdges, From: follower.ID, Leave: true})
+			linkFollowOptions(spread, follower.ID, target.ID, opts)
 			if follower.Local() {
-				spread.link(edge{To: target.ID, Set: localFollowersEdges, From: follower.ID, Score: z.Score})
+				spread.link(edge{To: target.ID, Set: localFollowersEdges, From: follower.ID, Score: score})
 				spread.move(timelineMove{Homes: []string{follower.ID}, Add: backfill})
 			}
-			p.ZRem(ctx, s.k.requested(follower.ID), target.ID)
-			p.HIncrBy(ctx, s.k.accountCounts(follower.ID), "following", 1)
-			p.HIncrBy(ctx, s.k.accountCounts(target.ID), "followers", 1)
-			if target.Local() {
+			if changed && target.Local() {
 				s.addNotification(ctx, p, &Notification{Type: NotifyFollow, AccountID: target.ID, FromAccountID: follower.ID, CreatedAt: now})
 			}
 		})
@@ -73,9 +82,10 @@ func (s *Store) recentVisibleToFollowers(ctx context.Context, accountID string, 
 
 // SetFollowOptions stores show_reblogs, notify and languages of an existing follow.
 func (s *Store) SetFollowOptions(ctx context.Context, followerID, targetID string, opts FollowOptions) error {
-	err := s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
-		s.writeFollowOptions(ctx, p, followerID, targetID, opts)
-		return nil
+	err := s.spreadAfter(ctx, func(p redis.Pipeliner) func() (int64, error) {
+		return p.HSet(ctx, s.k.followOptions(followerID), targetID, mustJSON(opts)).Result
+	}, func(p redis.Pipeliner, _ bool) {
+		linkFollowOptions(spreadOf(p), followerID, targetID, opts)
 	})
 	if err != nil {
 		return fmt.Errorf("follow options: %w", err)
@@ -83,13 +93,11 @@ func (s *Store) SetFollowOptions(ctx context.Context, followerID, targetID strin
 	return nil
 }
 
-// writeFollowOptions queues on p, a spreadTx, the options of a follow with their other side:
-// whether the target's posts notify the follower, and what of them the follower's home leaves
-// out (home_filters.go).
-func (s *Store) writeFollowOptions(ctx context.Context, p redis.Pipeliner, followerID, targetID string, opts FollowOptions) {
-	p.HSet(ctx, s.k.followOptions(followerID), targetID, mustJSON(opts))
+// linkFollowOptions queues the other side of a follow's options: whether the target's posts
+// notify the follower, and what of them the follower's home leaves out (home_filters.go).
+func linkFollowOptions(spread *spreadTx, followerID, targetID string, opts FollowOptions) {
 	filter, filtered := followFilterOf(opts)
-	spreadOf(p).link(edge{To: targetID, Set: followFiltersEdges, From: followerID, Value: filter, Leave: !filtered},
+	spread.link(edge{To: targetID, Set: followFiltersEdges, From: followerID, Value: filter, Leave: !filtered},
 		edge{To: targetID, Set: notifySubscribersEdges, From: followerID, Leave: !opts.Notify})
 }
 
@@ -98,13 +106,15 @@ func (s *Store) writeFollowOptions(ctx context.Context, p redis.Pipeliner, follo
 func (s *Store) RequestFollow(ctx context.Context, follower, target *Account, opts FollowOptions) error {
 	now := time.Now().UTC()
 	id := s.NewID(now)
-	_, err := s.applyOnce(ctx, s.k.requested(follower.ID),
+	_, err := s.changeOnce(ctx, s.k.requested(follower.ID),
 		func(tx *redis.Tx) (bool, error) { return zHas(ctx, tx, s.k.requested(follower.ID), target.ID) },
-		func(p redis.Pipeliner) {
-			p.ZAdd(ctx, s.k.requested(follower.ID), redis.Z{Score: idScore(id), Member: target.ID})
-			spreadOf(p).link(edge{To: target.ID, Set: followRequestsEdges, From: follower.ID, Score: idScore(id)})
+		func(p redis.Pipeliner) func() (int64, error) {
 			p.HSet(ctx, s.k.followOptions(follower.ID), target.ID, mustJSON(opts))
-			if target.Local() {
+			return p.ZAddNX(ctx, s.k.requested(follower.ID), redis.Z{Score: idScore(id), Member: target.ID}).Result
+		},
+		func(p redis.Pipeliner, changed bool) {
+			spreadOf(p).link(edge{To: target.ID, Set: followRequestsEdges, From: follower.ID, Score: idScore(id)})
+			if changed && target.Local() {
 				s.addNotification(ctx, p, &Notification{Type: NotifyFollowRequest, AccountID: target.ID, FromAccountID: follower.ID, CreatedAt: now})
 			}
 		})
@@ -133,10 +143,10 @@ func (s *Store) AcceptFollowRequest(ctx context.Context, follower, target *Accou
 
 // RejectFollowRequest drops a pending request (or withdraws it, from the follower's side).
 func (s *Store) RejectFollowRequest(ctx context.Context, followerID, targetID string) error {
-	err := s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
-		p.ZRem(ctx, s.k.requested(followerID), targetID)
+	err := s.spreadAfter(ctx, func(p redis.Pipeliner) func() (int64, error) {
+		return p.ZRem(ctx, s.k.requested(followerID), targetID).Result
+	}, func(p redis.Pipeliner, _ bool) {
 		spreadOf(p).link(edge{To: targetID, Set: followRequestsEdges, From: followerID, Leave: true})
-		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("reject follow request: %w", err)
@@ -148,6 +158,20 @@ func (s *Store) RejectFollowRequest(ctx context.Context, followerID, targetID st
 // follower's home and list timelines and the target out of the follower's lists: a list shows
 // what the follow let in, and a followers-only post must not outlive the follow there either.
 func (s *Store) Unfollow(ctx context.Context, followerID, targetID string) error {
+	if s.cluster {
+		// changeOnce always writes on a cluster. Without a follow, nor one half undone by a
+		// writer that died (its follower still among the target's followers), there is nothing
+		// to write: Block unfollows both ways, mostly people who do not follow.
+		p := s.rdb.Pipeline()
+		follows := p.ZScore(ctx, s.k.following(followerID), targetID)
+		followed := p.ZScore(ctx, s.k.followers(targetID), followerID)
+		if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("unfollow: %w", err)
+		}
+		if follows.Err() != nil && followed.Err() != nil {
+			return s.withdrawRequest(ctx, followerID, targetID)
+		}
+	}
 	recent, err := s.rdb.ZRevRange(ctx, s.k.accountStatuses(targetID), 0, HomeTimelineLength-1).Result()
 	if err != nil {
 		return fmt.Errorf("unfollow: %w", err)
@@ -156,15 +180,15 @@ func (s *Store) Unfollow(ctx context.Context, followerID, targetID string) error
 	if err != nil {
 		return fmt.Errorf("unfollow: %w", err)
 	}
-	_, err = s.applyOnce(ctx, s.k.following(followerID),
+	_, err = s.changeOnce(ctx, s.k.following(followerID),
 		func(tx *redis.Tx) (bool, error) {
 			has, err := zHas(ctx, tx, s.k.following(followerID), targetID)
 			return !has, err
 		},
-		func(p redis.Pipeliner) {
-			p.ZRem(ctx, s.k.following(followerID), targetID)
-			p.HIncrBy(ctx, s.k.accountCounts(followerID), "following", -1)
-			p.HIncrBy(ctx, s.k.accountCounts(targetID), "followers", -1)
+		func(p redis.Pipeliner) func() (int64, error) {
+			return queueCountedSet(ctx, p, s.k.following(followerID), s.k.followCounts(followerID), "following", targetID, 0, true).Int64
+		},
+		func(p redis.Pipeliner, _ bool) {
 			spread := spreadOf(p)
 			for _, set := range []edgeSet{followersEdges, localFollowersEdges, notifySubscribersEdges, followFiltersEdges} {
 				spread.link(edge{To: targetID, Set: set, From: followerID, Leave: true})
@@ -173,12 +197,17 @@ func (s *Store) Unfollow(ctx context.Context, followerID, targetID string) error
 				p.SRem(ctx, s.k.listMembers(list), targetID)
 				p.SRem(ctx, s.k.memberOfLists(targetID), list)
 			}
-			spreadOf(p).move(timelineMove{Homes: []string{followerID}, Lists: lists, Remove: recent})
+			spread.move(timelineMove{Homes: []string{followerID}, Lists: lists, Remove: recent})
 		})
 	if err != nil {
 		return fmt.Errorf("unfollow %s → %s: %w", followerID, targetID, err)
 	}
-	// A request is rare beside a follow: withdrawing one that is not there would cost a write.
+	return s.withdrawRequest(ctx, followerID, targetID)
+}
+
+// withdrawRequest drops followerID's request to follow targetID, if there is one: a request is
+// rare beside a follow, and withdrawing one that is not there would cost a write.
+func (s *Store) withdrawRequest(ctx context.Context, followerID, targetID string) error {
 	if requested, err := zHas(ctx, s.rdb, s.k.requested(followerID), targetID); err != nil || !requested {
 		return err
 	}
@@ -201,10 +230,10 @@ func (s *Store) Block(ctx context.Context, blockerID, targetID string) error {
 		}
 	}
 	id := s.NewID(time.Now())
-	err := s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
-		p.ZAddNX(ctx, s.k.blocks(blockerID), redis.Z{Score: idScore(id), Member: targetID})
+	err := s.spreadAfter(ctx, func(p redis.Pipeliner) func() (int64, error) {
+		return p.ZAddNX(ctx, s.k.blocks(blockerID), redis.Z{Score: idScore(id), Member: targetID}).Result
+	}, func(p redis.Pipeliner, _ bool) {
 		spreadOf(p).link(edge{To: targetID, Set: blockedByEdges, From: blockerID, Score: idScore(id)})
-		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("block: %w", err)
@@ -214,10 +243,10 @@ func (s *Store) Block(ctx context.Context, blockerID, targetID string) error {
 
 // Unblock lifts a block.
 func (s *Store) Unblock(ctx context.Context, blockerID, targetID string) error {
-	err := s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
-		p.ZRem(ctx, s.k.blocks(blockerID), targetID)
+	err := s.spreadAfter(ctx, func(p redis.Pipeliner) func() (int64, error) {
+		return p.ZRem(ctx, s.k.blocks(blockerID), targetID).Result
+	}, func(p redis.Pipeliner, _ bool) {
 		spreadOf(p).link(edge{To: targetID, Set: blockedByEdges, From: blockerID, Leave: true})
-		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("unblock: %w", err)

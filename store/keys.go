@@ -25,30 +25,35 @@ func (k keys) idNode(i int) string { return k.p + "ids:node:" + strconv.Itoa(i) 
 
 // Accounts and local users.
 func (k keys) account(id string) string         { return k.p + "account:" + id }
-func (k keys) accountCounts(id string) string   { return k.p + "account:counts:" + id }
-func (k keys) accountByAcct() string            { return k.p + "idx:acct" }           // hash lower(user@domain or user) → id
-func (k keys) accountByURI() string             { return k.p + "idx:account:uri" }    // hash actor URI → id
-func (k keys) accountSearch() string            { return k.p + "idx:account:search" } // lex zset lower(acct) NUL id
-func (k keys) localAccounts() string            { return k.p + "accounts:local" }     // zset id
+func (k keys) accountCounts(id string) string   { return k.p + "account:counts:" + id } // statuses and last_status_at
+func (k keys) accountByAcct() string            { return k.p + "idx:acct" }             // hash lower(user@domain or user) → id
+func (k keys) accountByURI() string             { return k.p + "idx:account:uri" }      // hash actor URI → id
+func (k keys) accountSearch() string            { return k.p + "idx:account:search" }   // lex zset lower(acct) NUL id
+func (k keys) localAccounts() string            { return k.p + "accounts:local" }       // zset id
 func (k keys) user(accountID string) string     { return k.p + "user:" + accountID }
 func (k keys) userByEmail() string              { return k.p + "idx:email" }                 // hash lower(email) → account id
 func (k keys) accountStatuses(id string) string { return k.spread + "statuses:" + id + "}" } // in the account's slot
 func (k keys) accountPins(id string) string     { return k.accountKey(id, "pins") }
 func (k keys) privateKey(id string) string      { return k.p + "account:key:" + id }
 
-// Relationships, each a zset scored by the relationship's id so lists paginate. What an account
-// does (follows, asks to, blocks, with the follows' options) is in the department's slot, where
-// the writes that change it check it atomically. What others do to an account (who follows it,
-// asks to, blocks it, is notified of or filters its posts) is in the account's own slot, written
-// as edges (fanout_jobs.go), so on a cluster it spreads over the masters; so are its mutes, which
-// only the account's own reads and writes touch.
-func (k keys) following(id string) string          { return k.p + "following:" + id }
-func (k keys) requested(id string) string          { return k.p + "requested:" + id } // outgoing
-func (k keys) blocks(id string) string             { return k.p + "blocks:" + id }
+// Relationships, each a zset scored by the relationship's id so lists paginate, all in the
+// account's own slot, so on a cluster they spread over the masters. What an account does
+// (follows, asks to, blocks, with the follows' options) is written there first, with the count
+// of its follows; what others do to an account (who follows it, asks to, blocks it, is notified
+// of or filters its posts) is written as edges (fanout_jobs.go), with the count of its
+// followers. Its mutes only the account's own reads and writes touch.
+func (k keys) following(id string) string { return k.accountKey(id, "following") }
+func (k keys) requested(id string) string { return k.accountKey(id, "requested") } // outgoing
+func (k keys) blocks(id string) string    { return k.accountKey(id, "blocks") }
+
+// followCounts holds the sizes of the account's follows and followers, set with each change
+// of them.
+func (k keys) followCounts(id string) string       { return k.followCountsByID().of(id) }
+func (k keys) followCountsByID() idKey             { return idKey{prefix: k.accountSlots(), suffix: "}:counts"} }
 func (k keys) mutedNotifications(id string) string { return k.accountKey(id, "mutes:notifications") } // set
 func (k keys) mutes(id string) string              { return k.accountKey(id, "mutes") }
-func (k keys) followOptions(id string) string      { return k.p + "follow_opts:" + id } // hash target → JSON
-func (k keys) accountSlots() string                { return k.spread + "acct:" }        // what every account's slot starts with
+func (k keys) followOptions(id string) string      { return k.accountKey(id, "follow_opts") } // hash target → JSON
+func (k keys) accountSlots() string                { return k.spread + "acct:" }              // what every account's slot starts with
 func (k keys) accountKey(id, name string) string   { return k.accountSlots() + id + "}:" + name }
 func (k keys) edges(id string, set edgeSet) string { return k.accountKey(id, string(set)) }
 func (k keys) followers(id string) string          { return k.edges(id, followersEdges) }

@@ -42,14 +42,15 @@ func (s *Store) applyOnceWatching(ctx context.Context, watched []string, done fu
 }
 
 // spreadAfter writes a change of an account's own that lives in the account's slot (a favourite,
-// a followed hashtag), out of reach of the department's MULTI, and then writes, what follows from
-// it, through spreadMulti. On a cluster the change is made first and its count tells writes
-// whether it changed anything; writes queues what is idempotent (a tally, an index entry)
-// whether or not it did, so a writer killed between the two steps leaves a change that the same
-// request made again (a client retrying) completes. On a single server both are one MULTI and
-// writes is told the change is new: a caller that acts on that (a favourite's notification)
-// checks first there, with applyOnce.
-func (s *Store) spreadAfter(ctx context.Context, change func(c redis.Cmdable) *redis.IntCmd, writes func(p redis.Pipeliner, changed bool)) error {
+// a follow, a block, a followed hashtag), out of reach of the department's MULTI, and then
+// writes, what follows from it, through spreadMulti. change queues its commands, all in the
+// account's slot, and gives how many things it changed. On a cluster the change is made first,
+// in a MULTI of that slot, and its count tells writes whether it changed anything; writes queues
+// what is idempotent (a tally, an edge, an index entry) whether or not it did, so a writer killed
+// between the two steps leaves a change that the same request made again (a client retrying)
+// completes. On a single server both are one MULTI and writes is told the change is new: a
+// caller that acts on that (a notification) checks first there, with changeOnce.
+func (s *Store) spreadAfter(ctx context.Context, change func(p redis.Pipeliner) func() (int64, error), writes func(p redis.Pipeliner, changed bool)) error {
 	if !s.cluster {
 		return s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
 			change(p)
@@ -57,13 +58,33 @@ func (s *Store) spreadAfter(ctx context.Context, change func(c redis.Cmdable) *r
 			return nil
 		})
 	}
-	n, err := change(s.rdb).Result()
+	var changes func() (int64, error)
+	if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		changes = change(p)
+		return nil
+	}); err != nil {
+		return err
+	}
+	n, err := changes()
 	if err != nil {
 		return err
 	}
 	return s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
 		writes(p, n > 0)
 		return nil
+	})
+}
+
+// changeOnce is spreadAfter for a change made once (a follow, a request): on a single server it
+// writes only when done, reading watched, reports the change not made yet, and reports whether
+// it wrote; on a cluster it always writes (see spreadAfter) and reports true.
+func (s *Store) changeOnce(ctx context.Context, watched string, done func(tx *redis.Tx) (bool, error), change func(p redis.Pipeliner) func() (int64, error), writes func(p redis.Pipeliner, changed bool)) (bool, error) {
+	if s.cluster {
+		return true, s.spreadAfter(ctx, change, writes)
+	}
+	return s.applyOnce(ctx, watched, done, func(p redis.Pipeliner) {
+		change(p)
+		writes(p, true)
 	})
 }
 

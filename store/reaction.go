@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -19,58 +18,37 @@ var ErrPinLimit = fmt.Errorf("you have already pinned the maximum number of post
 func (s *Store) Favourite(ctx context.Context, accountID string, st *Status, authorIsLocal bool) error {
 	now := time.Now().UTC()
 	id := s.NewID(now)
-	notify := func(p redis.Pipeliner) {
-		if authorIsLocal && st.AccountID != accountID {
-			s.addNotification(ctx, p, &Notification{Type: NotifyFavourite, AccountID: st.AccountID, FromAccountID: accountID, StatusID: st.ID, CreatedAt: now})
-		}
-	}
-	var err error
-	if s.cluster {
-		err = s.favouriteInOwnSlot(ctx, accountID, st, id, notify)
-	} else {
-		_, err = s.applyOnce(ctx, s.k.favourites(accountID),
-			func(tx *redis.Tx) (bool, error) { return zHas(ctx, tx, s.k.favourites(accountID), st.ID) },
-			func(p redis.Pipeliner) {
-				p.ZAdd(ctx, s.k.favourites(accountID), redis.Z{Score: idScore(id), Member: st.ID})
-				spreadOf(p).enter(st.ID, favouritesSet, accountID, id)
-				notify(p)
-			})
-	}
+	var first *redis.FloatCmd
+	_, err := s.changeOnce(ctx, s.k.favourites(accountID),
+		func(tx *redis.Tx) (bool, error) { return zHas(ctx, tx, s.k.favourites(accountID), st.ID) },
+		func(p redis.Pipeliner) func() (int64, error) {
+			added := p.ZAddNX(ctx, s.k.favourites(accountID), redis.Z{Score: idScore(id), Member: st.ID})
+			first = p.ZScore(ctx, s.k.favourites(accountID), st.ID)
+			return added.Result
+		},
+		func(p redis.Pipeliner, changed bool) {
+			// A favourite made again (its first writer may have died before counting it) keeps
+			// its first place among the status's favourites.
+			score := idScore(id)
+			if !changed {
+				score = first.Val()
+			}
+			spreadOf(p).enterScored(st.ID, favouritesSet, accountID, score)
+			if changed && authorIsLocal && st.AccountID != accountID {
+				s.addNotification(ctx, p, &Notification{Type: NotifyFavourite, AccountID: st.AccountID, FromAccountID: accountID, StatusID: st.ID, CreatedAt: now})
+			}
+		})
 	if err != nil {
 		return fmt.Errorf("favourite %s: %w", st.ID, err)
 	}
 	return nil
 }
 
-// favouriteInOwnSlot is Favourite on a cluster (see spreadAfter). A favourite made before keeps
-// its place among the status's favourites; one withdrawn meanwhile is not counted.
-func (s *Store) favouriteInOwnSlot(ctx context.Context, accountID string, st *Status, id string, notify func(redis.Pipeliner)) error {
-	added := s.rdb.ZAddNX(ctx, s.k.favourites(accountID), redis.Z{Score: idScore(id), Member: st.ID})
-	score := idScore(id)
-	if added.Err() == nil && added.Val() == 0 {
-		var err error
-		score, err = s.rdb.ZScore(ctx, s.k.favourites(accountID), st.ID).Result()
-		if errors.Is(err, redis.Nil) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-	// The change is made already: its score had to be read before the tally is queued.
-	return s.spreadAfter(ctx, func(redis.Cmdable) *redis.IntCmd { return added }, func(p redis.Pipeliner, changed bool) {
-		spreadOf(p).enterScored(st.ID, favouritesSet, accountID, score)
-		if changed {
-			notify(p)
-		}
-	})
-}
-
 // Unfavourite removes accountID's favourite of statusID, if any.
 func (s *Store) Unfavourite(ctx context.Context, accountID, statusID string) error {
 	// Leaving a status's favourites is idempotent: no check whether the favourite was there.
-	err := s.spreadAfter(ctx, func(c redis.Cmdable) *redis.IntCmd {
-		return c.ZRem(ctx, s.k.favourites(accountID), statusID)
+	err := s.spreadAfter(ctx, func(p redis.Pipeliner) func() (int64, error) {
+		return p.ZRem(ctx, s.k.favourites(accountID), statusID).Result
 	}, func(p redis.Pipeliner, _ bool) {
 		spreadOf(p).leave(statusID, favouritesSet, accountID)
 	})

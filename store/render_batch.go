@@ -222,7 +222,7 @@ func queueCached[T any](ctx context.Context, s *Store, p *lazyPipeline, decode f
 func (s *Store) queueRenderData(ctx context.Context, p *lazyPipeline, q RenderQuery) func() (*RenderData, error) {
 	accounts := queueCached(ctx, s, p, s.accountMemo.decode, q.AccountIDs, idKey{prefix: s.k.account("")})
 	media := queueCached(ctx, s, p, decodeMedia, q.MediaIDs, idKey{prefix: s.k.media("")})
-	accountCounts := queueCounts(ctx, s, p, q.AccountIDs, idKey{prefix: s.k.accountCounts("")}, accountCountFields, accountCountsOf)
+	accountCounts := s.queueAccountCounts(ctx, p, q.AccountIDs)
 	statusCounts := queueCounts(ctx, s, p, q.StatusIDs, s.k.statusCountsByID(), statusCountFields, statusCountsOf)
 	var flags func() map[string]ViewerFlags
 	var filters func() ([]*Filter, error)
@@ -439,9 +439,26 @@ func decodeMedia(_, raw string) (*Media, error) {
 
 // The counter fields ReadPage reads, boxed once (see hmget).
 var (
-	accountCountFields = []any{"statuses", "followers", "following", "last_status_at"}
-	statusCountFields  = []any{"replies", "reblogs", "favourites", "quotes"}
+	postCountFields   = []any{"statuses", "last_status_at"}
+	followCountFields = []any{"followers", "following"}
+	statusCountFields = []any{"replies", "reblogs", "favourites", "quotes"}
 )
+
+// queueAccountCounts queues the reads of the counters of ids: their posts', kept in the
+// department's slot with each post, and their follows', kept in each account's slot (keys.go).
+func (s *Store) queueAccountCounts(ctx context.Context, p *lazyPipeline, ids []string) func() map[string]AccountCounts {
+	posts := queueCounts(ctx, s, p, ids, idKey{prefix: s.k.accountCounts("")}, postCountFields, postCountsOf)
+	follows := queueCounts(ctx, s, p, ids, s.k.followCountsByID(), followCountFields, followCountsOf)
+	return func() map[string]AccountCounts {
+		out := posts()
+		for id, f := range follows() {
+			c := out[id]
+			c.Followers, c.Following = f.Followers, f.Following
+			out[id] = c
+		}
+		return out
+	}
+}
 
 // queueCounts takes the counters of ids (hashes under k.of(id)) from the cache and queues an
 // HMGET of fields of the others on p; the returned function, called after p runs, gives every
@@ -479,17 +496,24 @@ func hmget(ctx context.Context, p redis.Pipeliner, key string, fields []any) *re
 	return p.Do(ctx, append(args, fields...)...)
 }
 
-// accountCountsOf decodes an HMGET of statuses, followers, following and last_status_at, as
-// AccountCounts reads them.
-func accountCountsOf(v []any) AccountCounts {
-	if len(v) < 4 {
+// postCountsOf decodes an HMGET of statuses and last_status_at.
+func postCountsOf(v []any) AccountCounts {
+	if len(v) < 2 {
 		return AccountCounts{}
 	}
-	c := AccountCounts{Statuses: toInt(v[0]), Followers: toInt(v[1]), Following: toInt(v[2])}
-	if ms := toInt(v[3]); ms > 0 {
+	c := AccountCounts{Statuses: toInt(v[0])}
+	if ms := toInt(v[1]); ms > 0 {
 		c.LastStatusAt = time.UnixMilli(ms).UTC()
 	}
 	return c
+}
+
+// followCountsOf decodes an HMGET of followers and following.
+func followCountsOf(v []any) AccountCounts {
+	if len(v) < 2 {
+		return AccountCounts{}
+	}
+	return AccountCounts{Followers: toInt(v[0]), Following: toInt(v[1])}
 }
 
 // statusCountsOf decodes an HMGET of replies, reblogs, favourites and quotes, as StatusCounts

@@ -14,13 +14,13 @@ import (
 // EnsureSpreadKeys moves the keys that data written before they had slots of their own
 // (keys.go) keeps under the department's tag to their keys now, once: the readers' timelines
 // and notifications, the authors' lists of statuses, each status's record and history and what
-// others did with it, what others did to each account, and each account's favourites,
-// bookmarks, pins, followed hashtags, mutes, filters, markers, notification policy and
-// conversations. Without it a department upgraded in place would show everyone an empty home,
-// no notifications and no posts. A key is merged into its new one (members added, a record set
-// unless one is there, counts made the merged sets' sizes) and then deleted, so processes
-// starting together, or one killed half way, only repeat work; what was written under the new
-// keys meanwhile stays.
+// others did with it, what others did to each account, and each account's follows, requests,
+// blocks, favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification
+// policy and conversations. Without it a department upgraded in place would show everyone an
+// empty home, no notifications and no posts. A key is merged into its new one (members added, a
+// record set unless one is there, counts made the merged sets' sizes) and then deleted, so
+// processes starting together, or one killed half way, only repeat work; what was written under
+// the new keys meanwhile stays.
 func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 	moved, err := s.rdb.Get(ctx, s.k.spreadKeysMoved()).Result()
 	if err != nil && !errors.Is(err, redis.Nil) || moved == spreadLayout {
@@ -30,7 +30,7 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 	var mu sync.Mutex
 	var found []string
 	err = ForEachServer(ctx, s.rdb, func(ctx context.Context, node *redis.Client) error {
-		patterns := []string{old + "notification:*", old + "status:counts:*"}
+		patterns := []string{old + "notification:*", old + "status:counts:*", old + "account:counts:*"}
 		for _, set := range statusSets {
 			patterns = append(patterns, old+"status:"+string(set)+":*")
 		}
@@ -53,16 +53,24 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("find keys to spread: %w", err)
 	}
-	statuses := map[string]bool{}
+	statuses, accounts := map[string]bool{}, map[string]bool{}
 	for _, key := range found {
-		if id, ok := oldStatusKeyID(strings.TrimPrefix(key, old)); ok {
+		rest := strings.TrimPrefix(key, old)
+		if id, ok := oldStatusKeyID(rest); ok {
 			statuses[id] = true
+		} else if id, ok := strings.CutPrefix(rest, "account:counts:"); ok {
+			accounts[id] = true // kept where it is, with the count of statuses
 		} else if err := s.moveToSpreadKey(ctx, key); err != nil {
 			return err
 		}
 	}
 	for id := range statuses {
 		if err := s.moveStatusSets(ctx, id); err != nil {
+			return err
+		}
+	}
+	for id := range accounts {
+		if err := s.moveFollowCounts(ctx, id); err != nil {
 			return err
 		}
 	}
@@ -73,8 +81,9 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 // notifications and authors' statuses, "2" what others do with a status as well, "3" what
 // others do to an account, "4" the statuses' records and histories and each account's
 // favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification policy
-// and conversations.
-const spreadLayout = "4"
+// and conversations, "5" each account's follows, requests and blocks, with the follows'
+// options and counts.
+const spreadLayout = "5"
 
 var statusSets = []statusSet{repliesSet, reblogsSet, favouritesSet, quotesSet}
 
@@ -114,6 +123,24 @@ func (s *Store) moveStatusSets(ctx context.Context, id string) error {
 		return fmt.Errorf("spread the counts of status %s: %w", id, err)
 	}
 	return s.rdb.Del(ctx, old+"counts:"+id).Err()
+}
+
+// moveFollowCounts sets an account's counts of follows and followers, which the layouts before
+// "5" kept in the department's slot beside its count of statuses, to the sizes of its moved
+// sets, as each follow now keeps them.
+func (s *Store) moveFollowCounts(ctx context.Context, id string) error {
+	p := s.rdb.Pipeline()
+	followers, following := p.ZCard(ctx, s.k.followers(id)), p.ZCard(ctx, s.k.following(id))
+	if _, err := p.Exec(ctx); err != nil {
+		return fmt.Errorf("spread the follow counts of %s: %w", id, err)
+	}
+	if followers.Val() > 0 || following.Val() > 0 {
+		err := s.rdb.HSet(ctx, s.k.followCounts(id), "followers", followers.Val(), "following", following.Val()).Err()
+		if err != nil {
+			return fmt.Errorf("spread the follow counts of %s: %w", id, err)
+		}
+	}
+	return s.rdb.HDel(ctx, s.k.accountCounts(id), "followers", "following").Err()
 }
 
 // mergeZSet adds the members of the sorted set from to the one at to, and deletes from.
@@ -256,6 +283,10 @@ func (k keys) spreadMoves() []spreadMove {
 		{old: "notify_subscribers:", to: k.notifySubscribers, merge: mergeSet},
 		{old: "follow_filters:", to: k.followFilters, merge: mergeHash},
 		{old: "favourites:", to: k.favourites, merge: mergeZSet},
+		{old: "following:", to: k.following, merge: mergeZSet},
+		{old: "requested:", to: k.requested, merge: mergeZSet},
+		{old: "blocks:", to: k.blocks, merge: mergeZSet},
+		{old: "follow_opts:", to: k.followOptions, merge: mergeHash},
 		{old: "bookmarks:", to: k.bookmarks, merge: mergeZSet},
 		{old: "mutes:notifications:", to: k.mutedNotifications, merge: mergeSet},
 		{old: "mutes:", to: k.mutes, merge: mergeZSet},

@@ -66,6 +66,12 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.SAdd(ctx, old+"notify_subscribers:"+author.ID, reader.ID).Err(),
 		rdb.HSet(ctx, old+"follow_filters:"+author.ID, reader.ID, `{"show_reblogs":false}`).Err(),
 		rdb.ZAdd(ctx, old+"blocked_by:"+reader.ID, redis.Z{Score: 1, Member: author.ID}).Err(),
+		rdb.ZAdd(ctx, old+"blocks:"+author.ID, redis.Z{Score: 1, Member: reader.ID}).Err(),
+		rdb.HSet(ctx, old+"follow_opts:"+reader.ID, author.ID, `{"show_reblogs":false,"notify":true}`).Err(),
+		rdb.ZAdd(ctx, old+"requested:"+author.ID, redis.Z{Score: 1, Member: reader.ID}).Err(),
+		// The counts of follows were kept beside the count of statuses (off by some, here).
+		rdb.HSet(ctx, old+"account:counts:"+author.ID, "followers", 7).Err(),
+		rdb.HSet(ctx, old+"account:counts:"+reader.ID, "following", 1).Err(),
 		// A process of the new version recorded a favourite before the move ran.
 		st.Favourite(ctx, author.ID, oldPost, true),
 		// A process of the new version wrote to the reader's home before the move ran.
@@ -94,9 +100,9 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if err != nil || len(ns) != 1 || ns[0].ID != notificationID || ns[0].StatusID != oldPost.ID {
 			t.Errorf("run %d: notifications = %+v (%v), want the favourite", run, ns, err)
 		}
-		counts, err := st.StatusCounts(ctx, []string{oldPost.ID})
-		if want := (store.StatusCounts{Favourites: 2, Replies: 1}); err != nil || counts[oldPost.ID] != want {
-			t.Errorf("run %d: counts = %+v (%v), want %+v", run, counts[oldPost.ID], err, want)
+		statusCounts, err := st.StatusCounts(ctx, []string{oldPost.ID})
+		if want := (store.StatusCounts{Favourites: 2, Replies: 1}); err != nil || statusCounts[oldPost.ID] != want {
+			t.Errorf("run %d: counts = %+v (%v), want %+v", run, statusCounts[oldPost.ID], err, want)
 		}
 		fans, err := st.FavouritedBy(ctx, oldPost.ID, store.Page{Limit: 20})
 		if err != nil || len(fans) != 2 {
@@ -106,11 +112,16 @@ func TestEnsureSpreadKeys(t *testing.T) {
 			t.Errorf("run %d: replies = %v (%v), want %s", run, replies, err, newPost.ID)
 		}
 		rels, err := st.Relationships(ctx, author.ID, []string{reader.ID})
-		if err != nil || !rels[0].FollowedBy {
-			t.Errorf("run %d: the author sees the reader as %+v (%v), want followed by", run, rels, err)
+		if err != nil || !rels[0].FollowedBy || !rels[0].Blocking || !rels[0].Requested {
+			t.Errorf("run %d: the author sees the reader as %+v (%v), want followed by, blocking and requested", run, rels, err)
 		}
-		if rels, err := st.Relationships(ctx, reader.ID, []string{author.ID}); err != nil || !rels[0].BlockedBy {
-			t.Errorf("run %d: the reader sees the author as %+v (%v), want blocked by", run, rels, err)
+		rels, err = st.Relationships(ctx, reader.ID, []string{author.ID})
+		if err != nil || !rels[0].BlockedBy || !rels[0].Following || rels[0].ShowingReblogs || !rels[0].Notifying {
+			t.Errorf("run %d: the reader sees the author as %+v (%v), want blocked by, following with its options", run, rels, err)
+		}
+		counts, err := st.AccountCounts(ctx, []string{author.ID, reader.ID})
+		if err != nil || counts[author.ID].Followers != 1 || counts[author.ID].Statuses != 2 || counts[reader.ID].Following != 1 {
+			t.Errorf("run %d: the author's counts are %+v and the reader's %+v (%v), want one follow and two statuses", run, counts[author.ID], counts[reader.ID], err)
 		}
 		newSlot := "{" + prefix + ":acct:" + author.ID + "}:"
 		notifies, err := rdb.SIsMember(ctx, newSlot+"notify_subscribers", reader.ID).Result()
@@ -122,9 +133,13 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if n, err := rdb.HExists(ctx, old+"account:counts:"+author.ID, "followers").Result(); err != nil || n {
+			t.Errorf("run %d: the old count of followers is still there (%v)", run, err)
+		}
 		for _, key := range left {
 			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID, "account:statuses:", "status:",
-				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "conversation", "account:pins:", "followed_tags:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:"} {
+				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "conversation", "account:pins:", "followed_tags:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:",
+				"following:", "requested:", "blocks:", "follow_opts:"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}

@@ -12,8 +12,8 @@ import (
 // FollowTag makes accountID's home timeline receive new public statuses with the tag.
 func (s *Store) FollowTag(ctx context.Context, accountID, tag string) error {
 	id := s.NewID(time.Now())
-	err := s.spreadAfter(ctx, func(c redis.Cmdable) *redis.IntCmd {
-		return c.ZAddNX(ctx, s.k.followedTags(accountID), redis.Z{Score: idScore(id), Member: tag})
+	err := s.spreadAfter(ctx, func(p redis.Pipeliner) func() (int64, error) {
+		return p.ZAddNX(ctx, s.k.followedTags(accountID), redis.Z{Score: idScore(id), Member: tag}).Result
 	}, func(p redis.Pipeliner, _ bool) {
 		p.SAdd(ctx, s.k.tagFollowers(tag), accountID)
 		p.ZAdd(ctx, s.k.tagSearch(), redis.Z{Member: tag})
@@ -26,8 +26,8 @@ func (s *Store) FollowTag(ctx context.Context, accountID, tag string) error {
 
 // UnfollowTag stops following a tag.
 func (s *Store) UnfollowTag(ctx context.Context, accountID, tag string) error {
-	err := s.spreadAfter(ctx, func(c redis.Cmdable) *redis.IntCmd {
-		return c.ZRem(ctx, s.k.followedTags(accountID), tag)
+	err := s.spreadAfter(ctx, func(p redis.Pipeliner) func() (int64, error) {
+		return p.ZRem(ctx, s.k.followedTags(accountID), tag).Result
 	}, func(p redis.Pipeliner, _ bool) {
 		p.SRem(ctx, s.k.tagFollowers(tag), accountID)
 	})
