@@ -466,14 +466,15 @@ func medMediaKeys(t testing.TB, inst *testrig.Instance, user *testrig.User) []st
 	t.Helper()
 	ctx := context.Background()
 	rdb := inst.Store.Redis()
-	keys, err := rdb.Keys(ctx, "{*}:account:"+user.Account.ID).Result()
+	record := ":acct:" + user.Account.ID + "}" // the account's record, in its slot
+	keys, err := rdb.Keys(ctx, "{*"+record).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var prefixes []string
 	for _, k := range keys {
 		if v, _ := rdb.Get(ctx, k).Result(); strings.Contains(v, `"username":"`+user.Account.Username+`"`) {
-			prefixes = append(prefixes, strings.TrimSuffix(k, "account:"+user.Account.ID))
+			prefixes = append(prefixes, strings.TrimSuffix(k, record)+"}:")
 		}
 	}
 	if len(prefixes) != 1 {

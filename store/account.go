@@ -27,19 +27,16 @@ type NewLocalAccount struct {
 	CreatedAt     time.Time
 }
 
-// createAccountScript claims the username and e-mail and writes the account, its user and its
+// claimAccountScript claims the username and e-mail of a new local account and writes its
 // indexes in one step, so two sign-ups racing for one name cannot both win.
-var createAccountScript = redis.NewScript(`
+var claimAccountScript = redis.NewScript(`
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'username' end
 if ARGV[2] ~= '' and redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return 'email' end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
-redis.call('SET', KEYS[3], ARGV[4])
-redis.call('SET', KEYS[4], ARGV[5])
-redis.call('HSET', KEYS[5], ARGV[6], ARGV[3])
-redis.call('ZADD', KEYS[6], ARGV[7], ARGV[3])
-redis.call('ZADD', KEYS[7], 0, ARGV[1] .. '\0' .. ARGV[3])
-if ARGV[8] ~= '' then redis.call('SET', KEYS[8], ARGV[8]) end
+redis.call('HSET', KEYS[3], ARGV[4], ARGV[3])
+redis.call('ZADD', KEYS[4], ARGV[5], ARGV[3])
+redis.call('ZADD', KEYS[5], 0, ARGV[1] .. '\0' .. ARGV[3])
 return 'ok'
 `)
 
@@ -62,11 +59,31 @@ func (s *Store) CreateLocalAccount(ctx context.Context, n NewLocalAccount) (*Acc
 	}
 	u := &User{AccountID: id, Email: n.Email, PasswordHash: n.PasswordHash, CreatedAt: n.CreatedAt, Admin: n.Admin,
 		Preferences: Preferences{PostingVisibility: VisibilityPublic, ExpandMedia: "default"}}
-	res, err := createAccountScript.Run(ctx, s.rdb,
-		[]string{s.k.accountByAcct(), s.k.userByEmail(), s.k.account(id), s.k.user(id), s.k.accountByURI(), s.k.localAccounts(), s.k.accountSearch(), s.k.privateKey(id)},
-		strings.ToLower(n.Username), strings.ToLower(n.Email), id, mustJSON(a), mustJSON(u), uri, idScore(id), n.PrivateKeyPEM).Text()
+	// The records go first, into the account's slot. Their id is new, so nothing reads them
+	// before the indexes name it: a sign-up that loses the name drops them, and one whose
+	// process dies between the steps leaves them where nothing reaches them.
+	records := []string{s.k.account(id), s.k.user(id), s.k.privateKey(id)}
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, records[0], mustJSON(a), 0)
+		p.Set(ctx, records[1], mustJSON(u), 0)
+		if n.PrivateKeyPEM != "" {
+			p.Set(ctx, records[2], n.PrivateKeyPEM, 0)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("create account %s: %w", n.Username, err)
+	}
+	res, err := claimAccountScript.Run(ctx, s.rdb,
+		[]string{s.k.accountByAcct(), s.k.userByEmail(), s.k.accountByURI(), s.k.localAccounts(), s.k.accountSearch()},
+		strings.ToLower(n.Username), strings.ToLower(n.Email), id, uri, idScore(id)).Text()
+	if err != nil {
+		return nil, fmt.Errorf("create account %s: %w", n.Username, err)
+	}
+	if res != "ok" {
+		if err := s.rdb.Del(ctx, records...).Err(); err != nil {
+			return nil, fmt.Errorf("create account %s: %w", n.Username, err)
+		}
 	}
 	switch res {
 	case "username":
@@ -103,9 +120,13 @@ func (s *Store) PutRemoteAccount(ctx context.Context, a *Account) (*Account, err
 	if err != nil {
 		return nil, err
 	}
+	// The record goes first, into the account's slot, so the indexes never name an account
+	// that cannot be read.
+	if err := s.rdb.Set(ctx, s.k.account(a.ID), mustJSON(a), 0).Err(); err != nil {
+		return nil, fmt.Errorf("put remote account %s: %w", a.URI, err)
+	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		s.writeTerms(ctx, p, a, oldTerms)
-		p.Set(ctx, s.k.account(a.ID), mustJSON(a), 0)
 		p.HSet(ctx, s.k.accountByURI(), a.URI, a.ID)
 		p.HSet(ctx, s.k.accountByAcct(), acct, a.ID)
 		p.ZAdd(ctx, s.k.accountSearch(), redis.Z{Member: acct + "\x00" + a.ID})
@@ -131,27 +152,18 @@ func (s *Store) Account(ctx context.Context, id string) (*Account, error) {
 
 // Accounts reads many accounts in one round trip, keyed by id; unknown ids are absent.
 func (s *Store) Accounts(ctx context.Context, ids []string) (map[string]*Account, error) {
-	prefix := s.k.account("")
-	out, miss := cachedByID[*Account](s, idKey{prefix: prefix}, ids)
-	for id, a := range out {
-		out[id] = a.clone()
+	p := &lazyPipeline{rdb: s.rdb}
+	accounts := queueCached(ctx, s, p, s.accountMemo.decode, ids, s.k.accountByID())
+	if err := p.exec(ctx); err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
 	}
-	if len(miss) == 0 {
-		return out, nil
-	}
-	epoch := s.cache.begin()
-	missKeys := make([]string, len(miss))
-	for j, i := range miss {
-		missKeys[j] = prefix + ids[i]
-	}
-	list, err := mgetJSON[Account](ctx, s.rdb, missKeys)
+	shared, err := accounts()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("accounts: %w", err)
 	}
-	for i := range list {
-		a := &list[i]
-		s.cache.put(epoch, s.k.account(a.ID), a.clone())
-		out[a.ID] = a
+	out := make(map[string]*Account, len(shared))
+	for id, a := range shared {
+		out[id] = a.clone()
 	}
 	return out, nil
 }
@@ -202,20 +214,10 @@ func (s *Store) AccountByURI(ctx context.Context, uri string) (*Account, error) 
 
 // UpdateAccount saves a changed account record.
 func (s *Store) UpdateAccount(ctx context.Context, a *Account) error {
-	oldTerms, err := s.oldTerms(ctx, a.ID)
-	if err != nil {
-		return err
-	}
-	// Words of an account that is gone find nothing: searches read accounts by id.
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.SetXX(ctx, s.k.account(a.ID), mustJSON(a), 0)
-		s.writeTerms(ctx, p, a, oldTerms)
-		return nil
-	})
-	if err != nil {
+	if err := s.rdb.SetXX(ctx, s.k.account(a.ID), mustJSON(a), 0).Err(); err != nil {
 		return fmt.Errorf("update account %s: %w", a.ID, err)
 	}
-	return nil
+	return s.indexAccountTerms(ctx, a)
 }
 
 // SearchAccounts finds accounts whose acct starts with query (case-insensitive), then, for a

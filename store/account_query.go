@@ -14,20 +14,16 @@ func (s *Store) UpdateProfile(ctx context.Context, a *Account, u *User) error {
 	if a.ID != u.AccountID {
 		return fmt.Errorf("update profile: user %s is not account %s", u.AccountID, a.ID)
 	}
-	oldTerms, err := s.oldTerms(ctx, a.ID)
-	if err != nil {
-		return err
-	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	// Both records are in the account's slot: one MULTI.
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.SetXX(ctx, s.k.account(a.ID), mustJSON(a), 0)
 		p.SetXX(ctx, s.k.user(u.AccountID), mustJSON(u), 0)
-		s.writeTerms(ctx, p, a, oldTerms)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("update profile %s: %w", a.ID, err)
 	}
-	return nil
+	return s.indexAccountTerms(ctx, a)
 }
 
 // BlockedAccountIDs lists the accounts accountID blocks (not those blocking it), as a set.

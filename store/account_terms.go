@@ -95,8 +95,10 @@ func (s *Store) writeTerms(ctx context.Context, p redis.Pipeliner, a *Account, o
 	p.HSet(ctx, s.k.accountTermWords(), a.ID, strings.Join(terms, " "))
 }
 
-// indexAccountTerms indexes an account's words on their own, for a write that could not do it
-// in its own transaction (a new local account is written by a script).
+// indexAccountTerms writes, after an account's record (in the account's slot), what the
+// department's slot keeps of it: the words that find it, and a local account's change in the log
+// other departments' directories read. A process killed between the record and this leaves the
+// words as they were until the account is written again.
 func (s *Store) indexAccountTerms(ctx context.Context, a *Account) error {
 	old, err := s.oldTerms(ctx, a.ID)
 	if err != nil {

@@ -23,18 +23,22 @@ func newKeys(prefix string) keys { return keys{p: "{" + prefix + "}:", spread: "
 func (k keys) idSecret() string    { return k.p + "ids:secret" }
 func (k keys) idNode(i int) string { return k.p + "ids:node:" + strconv.Itoa(i) }
 
-// Accounts and local users.
-func (k keys) account(id string) string         { return k.p + "account:" + id }
+// Accounts and local users. An account's record, its user's (a local account's sign-in record)
+// and its signing key are in the account's slot; the department's slot keeps what finds an
+// account (by name, URI, e-mail, words) and its count of statuses, written with each post.
+func (k keys) accountByID() idKey               { return idKey{prefix: k.accountSlots(), suffix: "}"} }
+func (k keys) userByID() idKey                  { return idKey{prefix: k.accountSlots(), suffix: "}:user"} }
+func (k keys) account(id string) string         { return k.accountByID().of(id) }
 func (k keys) accountCounts(id string) string   { return k.p + "account:counts:" + id } // statuses and last_status_at
 func (k keys) accountByAcct() string            { return k.p + "idx:acct" }             // hash lower(user@domain or user) → id
 func (k keys) accountByURI() string             { return k.p + "idx:account:uri" }      // hash actor URI → id
 func (k keys) accountSearch() string            { return k.p + "idx:account:search" }   // lex zset lower(acct) NUL id
 func (k keys) localAccounts() string            { return k.p + "accounts:local" }       // zset id
-func (k keys) user(accountID string) string     { return k.p + "user:" + accountID }
+func (k keys) user(accountID string) string     { return k.userByID().of(accountID) }
 func (k keys) userByEmail() string              { return k.p + "idx:email" }                 // hash lower(email) → account id
 func (k keys) accountStatuses(id string) string { return k.spread + "statuses:" + id + "}" } // in the account's slot
 func (k keys) accountPins(id string) string     { return k.accountKey(id, "pins") }
-func (k keys) privateKey(id string) string      { return k.p + "account:key:" + id }
+func (k keys) privateKey(id string) string      { return k.accountKey(id, "key") }
 
 // Relationships, each a zset scored by the relationship's id so lists paginate, all in the
 // account's own slot, so on a cluster they spread over the masters. What an account does

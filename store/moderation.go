@@ -44,7 +44,7 @@ func (s *Store) Users(ctx context.Context, accountIDs []string) (map[string]*Use
 	for i, id := range accountIDs {
 		keys[i] = s.k.user(id)
 	}
-	list, err := mgetJSON[User](ctx, s.rdb, keys)
+	list, err := recordsJSON[User](ctx, s, keys)
 	if err != nil {
 		return nil, fmt.Errorf("users: %w", err)
 	}

@@ -220,7 +220,7 @@ func queueCached[T any](ctx context.Context, s *Store, p *lazyPipeline, decode f
 // queueRenderData queues LoadRenderData's reads on p; the returned function, called after p
 // runs, decodes them.
 func (s *Store) queueRenderData(ctx context.Context, p *lazyPipeline, q RenderQuery) func() (*RenderData, error) {
-	accounts := queueCached(ctx, s, p, s.accountMemo.decode, q.AccountIDs, idKey{prefix: s.k.account("")})
+	accounts := queueCached(ctx, s, p, s.accountMemo.decode, q.AccountIDs, s.k.accountByID())
 	media := queueCached(ctx, s, p, decodeMedia, q.MediaIDs, idKey{prefix: s.k.media("")})
 	accountCounts := s.queueAccountCounts(ctx, p, q.AccountIDs)
 	statusCounts := queueCounts(ctx, s, p, q.StatusIDs, s.k.statusCountsByID(), statusCountFields, statusCountsOf)

@@ -148,7 +148,7 @@ func (s *Store) StaffAccountIDs(ctx context.Context) ([]string, error) {
 			active[a.ID] = true
 		}
 	}
-	users, err := mgetJSON[User](ctx, s.rdb, keys)
+	users, err := recordsJSON[User](ctx, s, keys)
 	if err != nil {
 		return nil, fmt.Errorf("staff: %w", err)
 	}

@@ -14,8 +14,8 @@ import (
 // EnsureSpreadKeys moves the keys that data written before they had slots of their own
 // (keys.go) keeps under the department's tag to their keys now, once: the readers' timelines
 // and notifications, the authors' lists of statuses, each status's record and history and what
-// others did with it, what others did to each account, and each account's follows, requests,
-// blocks, favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification
+// others did with it, what others did to each account, and each account's record, user, key,
+// follows, requests, blocks, favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification
 // policy and conversations. Without it a department upgraded in place would show everyone an
 // empty home, no notifications and no posts. A key is merged into its new one (members added, a
 // record set unless one is there, counts made the merged sets' sizes) and then deleted, so
@@ -273,6 +273,9 @@ func (k keys) spreadMoves() []spreadMove {
 		{old: "tl:home:", to: k.homeTimeline, merge: mergeZSet},
 		{old: "tl:list:", to: k.listTimeline, merge: mergeZSet},
 		{old: "account:statuses:", to: k.accountStatuses, merge: mergeZSet},
+		{old: "account:key:", to: k.privateKey, merge: mergeRecord},
+		{old: "account:", to: k.account, merge: mergeRecord},
+		{old: "user:", to: k.user, merge: mergeRecord},
 		{old: "account:pins:", to: k.accountPins, merge: mergeZSet},
 		{old: "followed_tags:", to: k.followedTags, merge: mergeZSet},
 		{old: "notifications:", to: k.notifications, merge: mergeZSet},

@@ -49,6 +49,8 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.HSet(ctx, old+"status:counts:"+oldPost.ID, "favourites", 1, "replies", 1).Err(),
 		rdb.RPush(ctx, old+"status:history:"+oldPost.ID, `{"content":"first"}`, `{"content":"edited"}`).Err(),
 		oldRecord(ctx, rdb, prefix, oldPost.ID),
+		backToOldKey(ctx, rdb, "{"+prefix+":acct:"+reader.ID+"}", old+"account:"+reader.ID),
+		backToOldKey(ctx, rdb, "{"+prefix+":acct:"+reader.ID+"}:user", old+"user:"+reader.ID),
 		rdb.ZAdd(ctx, old+"favourites:"+reader.ID, redis.Z{Score: 1, Member: oldPost.ID}).Err(),
 		rdb.ZAdd(ctx, old+"bookmarks:"+reader.ID, redis.Z{Score: 1, Member: oldPost.ID}).Err(),
 		rdb.ZAdd(ctx, old+"mutes:"+reader.ID, redis.Z{Score: 1, Member: newPost.AccountID}).Err(),
@@ -139,7 +141,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		for _, key := range left {
 			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID, "account:statuses:", "status:",
 				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "conversation", "account:pins:", "followed_tags:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:",
-				"following:", "requested:", "blocks:", "follow_opts:"} {
+				"following:", "requested:", "blocks:", "follow_opts:", "account:1", "user:"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}
@@ -175,6 +177,12 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		}
 		if follows, err := st.FollowsTag(ctx, reader.ID, "golang"); err != nil || !follows {
 			t.Errorf("run %d: the reader follows #golang: %v (%v), want true", run, follows, err)
+		}
+		if a, err := st.AccountByAcct(ctx, "reader"); err != nil || a.ID != reader.ID {
+			t.Errorf("run %d: the reader's account reads %+v (%v)", run, a, err)
+		}
+		if u, err := st.User(ctx, reader.ID); err != nil || u.Email != "reader@mail.example" {
+			t.Errorf("run %d: the reader's user reads %+v (%v)", run, u, err)
 		}
 		if markers, err := st.Markers(ctx, reader.ID, []string{"home"}); err != nil || markers["home"].LastReadID != "1" {
 			t.Errorf("run %d: the reader's markers = %+v (%v), want the one from before the upgrade", run, markers, err)
@@ -224,12 +232,16 @@ func TestEnsureSpreadKeysFromAnEarlierLayout(t *testing.T) {
 
 // oldRecord moves status id's record to where layouts before 4 kept it, in the department's slot.
 func oldRecord(ctx context.Context, rdb redis.UniversalClient, prefix, id string) error {
-	now := "{" + prefix + ":status:" + id + "}"
+	return backToOldKey(ctx, rdb, "{"+prefix+":status:"+id+"}", "{"+prefix+"}:status:"+id)
+}
+
+// backToOldKey moves a record the store wrote to the key it had in an old layout.
+func backToOldKey(ctx context.Context, rdb redis.UniversalClient, now, old string) error {
 	raw, err := rdb.Get(ctx, now).Result()
 	if err != nil {
 		return err
 	}
-	if err := rdb.Set(ctx, "{"+prefix+"}:status:"+id, raw, 0).Err(); err != nil {
+	if err := rdb.Set(ctx, old, raw, 0).Err(); err != nil {
 		return err
 	}
 	return rdb.Del(ctx, now).Err()

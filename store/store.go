@@ -109,6 +109,25 @@ func mgetJSON[T any](ctx context.Context, rdb redis.Cmdable, keys []string) ([]T
 	if err != nil {
 		return nil, fmt.Errorf("mget: %w", err)
 	}
+	return decodeRecords[T](vals)
+}
+
+// recordsJSON is mgetJSON for records in slots of their own (keys.go), which a cluster reads
+// with a GET each, in one pipeline split by node.
+func recordsJSON[T any](ctx context.Context, s *Store, keys []string) ([]T, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	p := s.rdb.Pipeline()
+	vals := s.queueMGet(ctx, p, keys, true)
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("mget: %w", err)
+	}
+	return decodeRecords[T](vals())
+}
+
+// decodeRecords decodes the records an MGET found.
+func decodeRecords[T any](vals []any) ([]T, error) {
 	out := make([]T, 0, len(vals))
 	for _, v := range vals {
 		str, ok := v.(string)
