@@ -242,7 +242,7 @@ func (k keys) cachedPrefixes() []string {
 	return []string{k.accountCounts(""), k.statusSlots(), k.token(""), k.media(""), k.accountSlots(), k.accountByAcct(), k.homeTimelines(),
 		// What a viewer's page is read with besides the statuses and what is in the viewer's
 		// slot (queueHidden, queueViewerFlags).
-		k.userDomainBlocks(""), k.reblogIndex()}
+		k.reblogIndex()}
 }
 
 // StartCache turns on the process-local read cache of at most maxEntries records and keeps it

@@ -160,11 +160,13 @@ const (
 	blockedByEdges         edgeSet = "blocked_by"
 	notifySubscribersEdges edgeSet = "notify_subscribers" // a set
 	followFiltersEdges     edgeSet = "follow_filters"     // a hash of each follower's filter
+	listedInEdges          edgeSet = "lists:containing"   // a set of the lists (From) the account is in
 )
 
 // An edge is account From entering or leaving a set of account To's, the other side of what
-// From did (a follow, a request, a block) or of the follow's options. Adding a member with its
-// score, removing one and setting a field change nothing the second time.
+// From did (a follow, a request, a block) or of the follow's options; or list From entering or
+// leaving the lists To is in, the other side of To's place among its members. Adding a member
+// with its score, removing one and setting a field change nothing the second time.
 type edge struct {
 	To    string  `json:"a"`
 	Set   edgeSet `json:"t"`
@@ -176,10 +178,11 @@ type edge struct {
 
 func (e edge) queue(ctx context.Context, p redis.Pipeliner, k keys) {
 	key := k.edges(e.To, e.Set)
+	setOfIDs := e.Set == notifySubscribersEdges || e.Set == listedInEdges
 	switch {
-	case e.Set == notifySubscribersEdges && e.Leave:
+	case setOfIDs && e.Leave:
 		p.SRem(ctx, key, e.From)
-	case e.Set == notifySubscribersEdges:
+	case setOfIDs:
 		p.SAdd(ctx, key, e.From)
 	case e.Set == followFiltersEdges && e.Leave:
 		p.HDel(ctx, key, e.From)
@@ -531,9 +534,13 @@ func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 	for i, t := range w.Tallies {
 		facts[i] = s.tallyStands(ctx, p, t)
 	}
-	edgeFacts, options := make([]*redis.FloatCmd, len(w.Edges)), make([]*redis.StringCmd, len(w.Edges))
+	edgeFacts, options := make([]func() bool, len(w.Edges)), make([]*redis.StringCmd, len(w.Edges))
 	for i, e := range w.Edges {
-		edgeFacts[i] = p.ZScore(ctx, s.k.edgeFact(e), e.To)
+		if e.Set == listedInEdges {
+			edgeFacts[i] = p.SIsMember(ctx, s.k.listMembers(e.From), e.To).Val
+		} else {
+			edgeFacts[i] = found(p.ZScore(ctx, s.k.edgeFact(e), e.To))
+		}
 		if e.Set == notifySubscribersEdges || e.Set == followFiltersEdges {
 			options[i] = p.HGet(ctx, s.k.followOptions(e.From), e.To)
 		}
@@ -556,7 +563,7 @@ func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 	w.Tallies = kept
 	edges := w.Edges[:0]
 	for i, e := range w.Edges {
-		stands := edgeFacts[i].Err() == nil
+		stands := edgeFacts[i]()
 		switch {
 		case stands && options[i] != nil && options[i].Err() == nil:
 			edges = append(edges, currentOption(e, options[i].Val()))
@@ -570,7 +577,7 @@ func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 
 // edgeFact is the key, in From's slot, of what From did that e is the other side of:
 // From's follows (for followers, and for the follow's notifications and filter), requests or
-// blocks. e stands while To is in it.
+// blocks. e stands while To is in it. (A list's edge stands while To is among its members.)
 func (k keys) edgeFact(e edge) string {
 	switch e.Set {
 	case followRequestsEdges:

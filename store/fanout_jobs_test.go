@@ -511,7 +511,8 @@ func TestFavouriteOfAKilledWriterCompletedByItsRetry(t *testing.T) {
 // TestFollowOfAKilledWriterCompletedByItsRetry: on a cluster a follow is written in the
 // follower's slot first (with the follower's count of follows), then its other side through the
 // department's MULTI. A writer killed between the two leaves a follow the target does not know
-// of; following again (a client retrying) completes it, once. An unfollow and a block likewise.
+// of; following again (a client retrying) completes it, once. An unfollow, a block and an
+// addition to a list likewise.
 func TestFollowOfAKilledWriterCompletedByItsRetry(t *testing.T) {
 	ctx := context.Background()
 	st, rdb, prefix := rawStore(t)
@@ -541,6 +542,15 @@ func TestFollowOfAKilledWriterCompletedByItsRetry(t *testing.T) {
 	for range 2 {
 		must(t, st.Follow(ctx, fan, idol, store.FollowOptions{ShowReblogs: true}))
 		seen(true)
+	}
+	// A killed addition to a list: the list's members hold the idol, the idol's lists do not.
+	list := &store.List{AccountID: fan.ID, Title: "idols"}
+	must(t, st.CreateList(ctx, list))
+	must(t, rdb.SAdd(ctx, "{"+prefix+":list:"+list.ID+"}:members", idol.ID).Err())
+	must(t, st.AddListAccounts(ctx, list, []string{idol.ID}))
+	listed := postStatus(t, st, idol, store.Status{Text: "for the list"})
+	if tl, err := st.ListTimeline(ctx, list.ID, store.Page{Limit: 20}); err != nil || len(tl) != 1 || tl[0].ID != listed.ID {
+		t.Errorf("after the retried addition the list shows %v (%v), want the idol's new post", tl, err)
 	}
 	// A killed unfollow's first step.
 	must(t, rdb.ZRem(ctx, own("following"), idol.ID).Err())

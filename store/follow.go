@@ -180,6 +180,11 @@ func (s *Store) Unfollow(ctx context.Context, followerID, targetID string) error
 	if err != nil {
 		return fmt.Errorf("unfollow: %w", err)
 	}
+	// The target leaves the follower's lists before the follow ends, so unfollowing again
+	// completes an unfollow whose writer died between the two.
+	if err := s.leaveLists(ctx, lists, targetID); err != nil {
+		return fmt.Errorf("unfollow: %w", err)
+	}
 	_, err = s.changeOnce(ctx, s.k.following(followerID),
 		func(tx *redis.Tx) (bool, error) {
 			has, err := zHas(ctx, tx, s.k.following(followerID), targetID)
@@ -193,16 +198,35 @@ func (s *Store) Unfollow(ctx context.Context, followerID, targetID string) error
 			for _, set := range []edgeSet{followersEdges, localFollowersEdges, notifySubscribersEdges, followFiltersEdges} {
 				spread.link(edge{To: targetID, Set: set, From: followerID, Leave: true})
 			}
-			for _, list := range lists {
-				p.SRem(ctx, s.k.listMembers(list), targetID)
-				p.SRem(ctx, s.k.memberOfLists(targetID), list)
-			}
 			spread.move(timelineMove{Homes: []string{followerID}, Lists: lists, Remove: recent})
 		})
 	if err != nil {
 		return fmt.Errorf("unfollow %s → %s: %w", followerID, targetID, err)
 	}
 	return s.withdrawRequest(ctx, followerID, targetID)
+}
+
+// leaveLists takes accountID out of those of lists it is in.
+func (s *Store) leaveLists(ctx context.Context, lists []string, accountID string) error {
+	if len(lists) == 0 {
+		return nil
+	}
+	p := s.rdb.Pipeline()
+	in := make([]*redis.BoolCmd, len(lists))
+	for i, list := range lists {
+		in[i] = p.SIsMember(ctx, s.k.listMembers(list), accountID)
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return err
+	}
+	for i, list := range lists {
+		if in[i].Val() {
+			if err := s.changeListings(ctx, list, []string{accountID}, true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // withdrawRequest drops followerID's request to follow targetID, if there is one: a request is

@@ -146,12 +146,15 @@ func (k keys) conversationAccounts(accountID, root string) string {
 	return k.accountKey(accountID, "conversation:accounts:"+root) // set of participant account ids
 }
 
-// Lists.
-func (k keys) list(id string) string                { return k.p + "list:" + id }
-func (k keys) accountLists(accountID string) string { return k.p + "lists:" + accountID }
-func (k keys) listMembers(listID string) string     { return k.p + "list:members:" + listID }
+// Lists. A list's record and members are in the list's own slot, the owner's index of its lists
+// in the owner's, and each member's index of the lists it is in, written as edges, in the
+// member's.
+func (k keys) list(id string) string                { return k.listByID().of(id) }
+func (k keys) listByID() idKey                      { return idKey{prefix: k.spread + "list:", suffix: "}"} }
+func (k keys) accountLists(accountID string) string { return k.accountKey(accountID, "lists") } // set of the owner's list ids
+func (k keys) listMembers(listID string) string     { return k.list(listID) + ":members" }      // set, in the list's slot
 func (k keys) memberOfLists(accountID string) string {
-	return k.p + "lists:containing:" + accountID // set of list ids whose member is accountID
+	return k.edges(accountID, listedInEdges) // set of list ids whose member is accountID, in its slot
 }
 
 // Filters and markers, in the account's slot.
@@ -230,7 +233,7 @@ func (k keys) homeReblogs(accountID string) string {
 func (k keys) announcements() string         { return k.p + "announcements" } // zset id
 func (k keys) announcement(id string) string { return k.p + "announcement:" + id }
 func (k keys) announcementsRead(accountID string) string {
-	return k.p + "announcements:read:" + accountID // set of dismissed ids
+	return k.accountKey(accountID, "announcements:read") // set of dismissed ids
 }
 func (k keys) announcementReactions(id string) string {
 	return k.p + "announcement:reactions:" + id // hash emoji → count
@@ -239,14 +242,14 @@ func (k keys) announcementReactors(id, name string) string {
 	return k.p + "announcement:reactors:" + id + ":" + name // set of account ids
 }
 
-// What one person keeps about other accounts (account_extras.go).
-func (k keys) endorsements(accountID string) string { return k.p + "endorsements:" + accountID }  // zset target by id
-func (k keys) accountNotes(accountID string) string { return k.p + "account_notes:" + accountID } // hash target → note
+// What one person keeps about other accounts (account_extras.go), in the person's slot.
+func (k keys) endorsements(accountID string) string { return k.accountKey(accountID, "endorsements") } // zset target by id
+func (k keys) accountNotes(accountID string) string { return k.accountKey(accountID, "notes") }        // hash target → note
 func (k keys) userDomainBlocks(accountID string) string {
-	return k.p + "domain_blocks:user:" + accountID // zset domain by id
+	return k.accountKey(accountID, "domain_blocks") // zset domain by id
 }
 func (k keys) dismissedSuggestions(accountID string) string {
-	return k.p + "suggestions:dismissed:" + accountID // set of account ids (suggestion.go)
+	return k.accountKey(accountID, "suggestions:dismissed") // set of account ids (suggestion.go)
 }
 func (k keys) featuredTags(accountID string) string {
 	return k.p + "featured_tags:" + accountID // hash id → JSON (featured_tag.go)

@@ -15,9 +15,9 @@ import (
 // (keys.go) keeps under the department's tag to their keys now, once: the readers' timelines
 // and notifications, the authors' lists of statuses, each status's record and history and what
 // others did with it, what others did to each account, and each account's record, user, key,
-// follows, requests, blocks, favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification
-// policy and conversations. Without it a department upgraded in place would show everyone an
-// empty home, no notifications and no posts. A key is merged into its new one (members added, a
+// follows, requests, blocks, lists, favourites, bookmarks, pins, followed hashtags, mutes,
+// filters, markers, notification policy and conversations. Without it a department upgraded in
+// place would show everyone an empty home, no notifications and no posts. A key is merged into its new one (members added, a
 // record set unless one is there, counts made the merged sets' sizes) and then deleted, so
 // processes starting together, or one killed half way, only repeat work; what was written under
 // the new keys meanwhile stays.
@@ -290,6 +290,15 @@ func (k keys) spreadMoves() []spreadMove {
 		{old: "requested:", to: k.requested, merge: mergeZSet},
 		{old: "blocks:", to: k.blocks, merge: mergeZSet},
 		{old: "follow_opts:", to: k.followOptions, merge: mergeHash},
+		{old: "endorsements:", to: k.endorsements, merge: mergeZSet},
+		{old: "account_notes:", to: k.accountNotes, merge: mergeHash},
+		{old: "domain_blocks:user:", to: k.userDomainBlocks, merge: mergeZSet},
+		{old: "suggestions:dismissed:", to: k.dismissedSuggestions, merge: mergeSet},
+		{old: "announcements:read:", to: k.announcementsRead, merge: mergeSet},
+		{old: "list:members:", to: k.listMembers, merge: mergeSet},
+		{old: "list:", to: k.list, merge: mergeRecord},
+		{old: "lists:containing:", to: k.memberOfLists, merge: mergeSet},
+		{old: "lists:", to: k.accountLists, merge: mergeSet},
 		{old: "bookmarks:", to: k.bookmarks, merge: mergeZSet},
 		{old: "mutes:notifications:", to: k.mutedNotifications, merge: mergeSet},
 		{old: "mutes:", to: k.mutes, merge: mergeZSet},

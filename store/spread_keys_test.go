@@ -71,6 +71,15 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.ZAdd(ctx, old+"blocks:"+author.ID, redis.Z{Score: 1, Member: reader.ID}).Err(),
 		rdb.HSet(ctx, old+"follow_opts:"+reader.ID, author.ID, `{"show_reblogs":false,"notify":true}`).Err(),
 		rdb.ZAdd(ctx, old+"requested:"+author.ID, redis.Z{Score: 1, Member: reader.ID}).Err(),
+		rdb.ZAdd(ctx, old+"endorsements:"+reader.ID, redis.Z{Score: 1, Member: author.ID}).Err(),
+		rdb.HSet(ctx, old+"account_notes:"+reader.ID, author.ID, "met at the offsite").Err(),
+		rdb.ZAdd(ctx, old+"domain_blocks:user:"+reader.ID, redis.Z{Score: 1, Member: "spam.example"}).Err(),
+		rdb.SAdd(ctx, old+"suggestions:dismissed:"+reader.ID, author.ID).Err(),
+		rdb.SAdd(ctx, old+"announcements:read:"+reader.ID, "1839000000000003").Err(),
+		rdb.Set(ctx, old+"list:"+listID, `{"id":"`+listID+`","account_id":"`+reader.ID+`","title":"colleagues"}`, 0).Err(),
+		rdb.SAdd(ctx, old+"list:members:"+listID, author.ID).Err(),
+		rdb.SAdd(ctx, old+"lists:"+reader.ID, listID).Err(),
+		rdb.SAdd(ctx, old+"lists:containing:"+author.ID, listID).Err(),
 		// The counts of follows were kept beside the count of statuses (off by some, here).
 		rdb.HSet(ctx, old+"account:counts:"+author.ID, "followers", 7).Err(),
 		rdb.HSet(ctx, old+"account:counts:"+reader.ID, "following", 1).Err(),
@@ -118,8 +127,17 @@ func TestEnsureSpreadKeys(t *testing.T) {
 			t.Errorf("run %d: the author sees the reader as %+v (%v), want followed by, blocking and requested", run, rels, err)
 		}
 		rels, err = st.Relationships(ctx, reader.ID, []string{author.ID})
-		if err != nil || !rels[0].BlockedBy || !rels[0].Following || rels[0].ShowingReblogs || !rels[0].Notifying {
-			t.Errorf("run %d: the reader sees the author as %+v (%v), want blocked by, following with its options", run, rels, err)
+		if err != nil || !rels[0].BlockedBy || !rels[0].Following || rels[0].ShowingReblogs || !rels[0].Notifying || !rels[0].Endorsed || rels[0].Note != "met at the offsite" {
+			t.Errorf("run %d: the reader sees the author as %+v (%v), want blocked by, following with its options, endorsed, with a note", run, rels, err)
+		}
+		if lists, err := st.ListsContaining(ctx, reader.ID, author.ID); err != nil || len(lists) != 1 || lists[0].Title != "colleagues" {
+			t.Errorf("run %d: the reader's lists with the author are %+v (%v), want the one from before the upgrade", run, lists, err)
+		}
+		if members, err := st.ListAccountIDs(ctx, listID); err != nil || !slices.Equal(members, []string{author.ID}) {
+			t.Errorf("run %d: the list's members are %v (%v), want the author", run, members, err)
+		}
+		if domains, err := st.BlockedDomainSet(ctx, reader.ID); err != nil || !domains["spam.example"] {
+			t.Errorf("run %d: the reader blocks the domains %v (%v), want spam.example", run, domains, err)
 		}
 		counts, err := st.AccountCounts(ctx, []string{author.ID, reader.ID})
 		if err != nil || counts[author.ID].Followers != 1 || counts[author.ID].Statuses != 2 || counts[reader.ID].Following != 1 {
@@ -141,7 +159,8 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		for _, key := range left {
 			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID, "account:statuses:", "status:",
 				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "conversation", "account:pins:", "followed_tags:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:",
-				"following:", "requested:", "blocks:", "follow_opts:", "account:1", "user:"} {
+				"following:", "requested:", "blocks:", "follow_opts:", "account:1", "user:",
+				"endorsements:", "account_notes:", "domain_blocks:user:", "suggestions:dismissed:", "announcements:read:", "list:", "lists:"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}
@@ -192,6 +211,9 @@ func TestEnsureSpreadKeys(t *testing.T) {
 	fresh := postStatus(t, st, author, store.Status{Text: "to the followers"})
 	if !homeHas(t, st, reader.ID, fresh.ID) {
 		t.Error("a new post of the author misses the reader's home")
+	}
+	if list, err := st.ListTimeline(ctx, listID, store.Page{Limit: 20}); err != nil || len(list) == 0 || list[0].ID != fresh.ID {
+		t.Errorf("the reader's list shows %v (%v), want the author's new post first", list, err)
 	}
 	if got := notificationTypes(t, st, reader); !slices.Contains(got, store.NotifyStatus) {
 		t.Errorf("the reader's notifications are %v, want one of the new post", got)
