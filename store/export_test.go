@@ -15,3 +15,6 @@ func ClaimStatusID(s *Store, st *Status) error {
 	_, err := s.claimStatusID(context.Background(), st, nextCandidateID)
 	return err
 }
+
+// StatusURIIndex is the key of the shard of the index of statuses by URI that holds uri.
+func StatusURIIndex(s *Store, uri string) string { return s.k.statusByURI(uri) }

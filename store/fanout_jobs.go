@@ -209,6 +209,27 @@ type fanOutWrites struct {
 	// Events are stream events that announce rewritten records, sent once they are set.
 	Events  []channelEvent `json:"v,omitempty"`
 	Threads []threadWrite  `json:"c,omitempty"`
+	Indexed []uriEntry     `json:"u,omitempty"`
+}
+
+// A uriEntry is a status entering or leaving the index of statuses by URI.
+type uriEntry struct {
+	URI   string `json:"u"`
+	ID    string `json:"i"`
+	Leave bool   `json:"l,omitempty"`
+}
+
+// uriLeaveLua drops an entry of the index of statuses by URI only while it names the status
+// leaving: KEYS the shard, ARGV the URI and the status's id.
+const uriLeaveLua = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0`
+
+func (e uriEntry) queue(ctx context.Context, p redis.Pipeliner, k keys) {
+	if e.Leave {
+		p.Eval(ctx, uriLeaveLua, []string{k.statusByURI(e.URI)}, e.URI, e.ID)
+		return
+	}
+	p.HSet(ctx, k.statusByURI(e.URI), e.URI, e.ID)
 }
 
 // A channelEvent is a stream event and the channels it goes to.
@@ -219,7 +240,7 @@ type channelEvent struct {
 
 func (w *fanOutWrites) empty() bool {
 	return len(w.Moves) == 0 && len(w.Notify) == 0 && len(w.Tallies) == 0 && len(w.Dropped) == 0 && len(w.Edges) == 0 &&
-		len(w.Rewrites) == 0 && len(w.Events) == 0 && len(w.Threads) == 0
+		len(w.Rewrites) == 0 && len(w.Events) == 0 && len(w.Threads) == 0 && len(w.Indexed) == 0
 }
 
 // announces reports whether w sends anything once its writes are applied.
@@ -268,6 +289,9 @@ func (t *spreadTx) thread(w threadWrite) { t.writes.Threads = append(t.writes.Th
 
 // rewrite gathers a status's record written again.
 func (t *spreadTx) rewrite(r statusRewrite) { t.writes.Rewrites = append(t.writes.Rewrites, r) }
+
+// index gathers a status entering or leaving the index of statuses by URI.
+func (t *spreadTx) index(e uriEntry) { t.writes.Indexed = append(t.writes.Indexed, e) }
 
 // announce gathers ev for each channel, sent once the write's fan-out is applied.
 func (t *spreadTx) announce(ev StreamEvent, channels []string) {
@@ -381,8 +405,7 @@ func (s *Store) applyFanOutJob(ctx context.Context, j *fanOutJob) error {
 	key := s.k.fanOutJob(j.id)
 	if !j.writes.announces() {
 		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Del(ctx, key)
-			p.ZRem(ctx, s.k.fanOutJobsDue(), j.id)
+			s.queueJobDone(ctx, p, j)
 			return nil
 		})
 		if err != nil {
@@ -399,8 +422,7 @@ func (s *Store) applyFanOutJob(ctx context.Context, j *fanOutJob) error {
 		}
 		_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			s.queueAnnouncements(ctx, p, &j.writes)
-			p.Del(ctx, key)
-			p.ZRem(ctx, s.k.fanOutJobsDue(), j.id)
+			s.queueJobDone(ctx, p, j)
 			return nil
 		})
 		return err
@@ -409,6 +431,18 @@ func (s *Store) applyFanOutJob(ctx context.Context, j *fanOutJob) error {
 		return fmt.Errorf("fan-out job %s done: %w", j.id, err)
 	}
 	return nil
+}
+
+// queueJobDone queues on p, a MULTI in the department's slot, the mark that j is done, and drops
+// the marks of the statuses it indexed by URI (claimStatusID).
+func (s *Store) queueJobDone(ctx context.Context, p redis.Pipeliner, j *fanOutJob) {
+	p.Del(ctx, s.k.fanOutJob(j.id))
+	p.ZRem(ctx, s.k.fanOutJobsDue(), j.id)
+	for _, e := range j.writes.Indexed {
+		if !e.Leave {
+			p.Del(ctx, s.k.statusIndexing(e.ID))
+		}
+	}
 }
 
 // queueFanOut queues w's writes to the readers' slots on p.
@@ -437,6 +471,9 @@ func (s *Store) queueFanOut(ctx context.Context, p redis.Pipeliner, w *fanOutWri
 		p.Del(ctx, keys...)
 	}
 	for _, e := range w.Edges {
+		e.queue(ctx, p, s.k)
+	}
+	for _, e := range w.Indexed {
 		e.queue(ctx, p, s.k)
 	}
 }
@@ -522,6 +559,9 @@ func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 	for _, t := range w.Threads {
 		ids = append(ids, t.Status)
 	}
+	for _, e := range w.Indexed {
+		ids = append(ids, e.ID)
+	}
 	if len(ids) == 0 && len(w.Tallies) == 0 && len(w.Edges) == 0 {
 		return nil
 	}
@@ -553,6 +593,7 @@ func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 	}
 	w.Moves = slices.DeleteFunc(w.Moves, timelineMove.empty)
 	w.Threads = slices.DeleteFunc(w.Threads, func(t threadWrite) bool { return exists[t.Status].Val() == 0 })
+	w.Indexed = slices.DeleteFunc(w.Indexed, func(e uriEntry) bool { return !e.Leave && exists[e.ID].Val() == 0 })
 	kept := w.Tallies[:0]
 	for i, t := range w.Tallies {
 		stands := facts[i] != nil && facts[i]()

@@ -160,6 +160,37 @@ func TestRemoteStatusClaimedByAKilledWriter(t *testing.T) {
 	}
 }
 
+// TestRemoteStatusIndexedByItsFanOut: on a cluster a status's entry in the index by URI is
+// written by its fan-out. A status whose writer died after the department's MULTI, before its
+// fan-out, is not written again when it is delivered again: the MULTI's mark says it is
+// written. The resumed fan-out indexes it and drops the mark.
+func TestRemoteStatusIndexedByItsFanOut(t *testing.T) {
+	ctx := context.Background()
+	live, killed, rdb, prefix := killedWriter(t)
+	needsCluster(t, rdb, "a single server indexes a status in its MULTI")
+	author := remoteAccount(t, live, "bob", "peer.example")
+	published := time.Date(2026, 12, 4, 11, 0, 0, 0, time.UTC)
+	uri := "https://peer.example/users/bob/statuses/9"
+	status := store.Status{ID: store.RemoteID(published, uri), URI: uri, AccountID: author.ID,
+		Content: "<p>x</p>", Visibility: store.VisibilityPublic, CreatedAt: published}
+	first, err := killed.CreateStatus(ctx, store.NewStatus{Status: status})
+	must(t, err)
+	again, err := live.CreateStatus(ctx, store.NewStatus{Status: status})
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("the redelivered status is %+v (%v), want %s", again, err, first.ID)
+	}
+	if counts, err := live.AccountCounts(ctx, []string{author.ID}); err != nil || counts[author.ID].Statuses != 1 {
+		t.Errorf("the author's count of statuses: %+v (%v), want 1", counts[author.ID], err)
+	}
+	resumeAfterGrace(t, live, 1) // the first write's fan-out; the redelivery recorded none
+	if got, err := live.StatusByURI(ctx, uri); err != nil || got.ID != first.ID {
+		t.Errorf("StatusByURI = %+v (%v), want %s", got, err, first.ID)
+	}
+	if n, err := rdb.Exists(ctx, "{"+prefix+"}:status:indexing:"+first.ID).Result(); err != nil || n != 0 {
+		t.Errorf("the mark of the status being indexed is left (%v)", err)
+	}
+}
+
 // Several processes posting through one Redis: each is a Store of its own, as each serve process
 // has, so their ids come from different node leases.
 func TestLocalIDsUniqueAcrossProcesses(t *testing.T) {

@@ -1,6 +1,9 @@
 package store
 
-import "strconv"
+import (
+	"hash/fnv"
+	"strconv"
+)
 
 // keys builds every Redis key of one instance. The department's records and indexes carry the
 // instance's hash tag ({prefix}), so each MULTI/EXEC and Lua script touches a single hash slot
@@ -67,9 +70,11 @@ func (k keys) blockedBy(id string) string          { return k.edges(id, blockedB
 func (k keys) notifySubscribers(id string) string  { return k.edges(id, notifySubscribersEdges) } // set of local accounts notified of new posts
 
 // Statuses. A status's record and edit history are in the status's own slot, so a department's
-// statuses spread over a cluster's masters. What the department knows of a status (its indexes,
-// its place in public timelines, the version its record was last written at) stays in the
-// department's slot, where the write that changes them checks them atomically.
+// statuses spread over a cluster's masters. What the department knows of a status (its boost
+// index, its place in public timelines, the version its record was last written at) stays in
+// the department's slot, where the write that changes them checks them atomically. The index of
+// statuses by URI, which grows with every remote status, is split over uriShards hashes, each
+// in a slot of its own, written by the status's fan-out (status_record.go).
 func (k keys) status(id string) string        { return k.statusByID().of(id) }
 func (k keys) statusByID() idKey              { return idKey{prefix: k.statusSlots(), suffix: "}"} }
 func (k keys) statusHistory(id string) string { return k.statusSlots() + id + "}:history" } // list of JSON snapshots
@@ -77,9 +82,13 @@ func (k keys) statusHistory(id string) string { return k.statusSlots() + id + "}
 // version the department last wrote it at (status_record.go): both exist once it is rewritten.
 func (k keys) statusRecordVersion(id string) string { return k.statusSlots() + id + "}:version" }
 func (k keys) statusVersion(id string) string       { return k.p + "status:version:" + id }
-func (k keys) statusByURI() string                  { return k.p + "idx:status:uri" } // hash URI → id
-func (k keys) reblogIndex() string                  { return k.p + "idx:reblog" }     // hash accountID/statusID → reblog id
-func (k keys) quoteAuthorizations() string          { return k.p + "idx:quote_auth" } // hash remote stamp URI → quote id
+func (k keys) statusByURI(uri string) string {
+	return k.spread + "idx:status:uri:" + uriShard(uri) + "}" // hash URI → id, one of uriShards
+}
+// statusIndexing marks, on a cluster, a new status whose URI entry its fan-out has yet to write.
+func (k keys) statusIndexing(id string) string { return k.p + "status:indexing:" + id }
+func (k keys) reblogIndex() string             { return k.p + "idx:reblog" }     // hash accountID/statusID → reblog id
+func (k keys) quoteAuthorizations() string     { return k.p + "idx:quote_auth" } // hash remote stamp URI → quote id
 func (k keys) idempotency(accountID, key string) string {
 	return k.p + "idempotency:" + accountID + ":" + key
 }
@@ -386,3 +395,14 @@ func (k keys) spreadKeysMoved() string {
 // Fan-out jobs (fanout_jobs.go): what a write still has to do in other accounts' slots.
 func (k keys) fanOutJob(id string) string { return k.p + "fanout:job:" + id } // fanOutWrites (JSON)
 func (k keys) fanOutJobsDue() string      { return k.p + "fanout:due" }       // zset job id by when a worker may take it up
+
+// uriShards is how many hashes the index of statuses by URI is split over: enough for the
+// shards to spread evenly over any cluster's masters, few enough that each holds many entries.
+const uriShards = 1024
+
+// uriShard names the shard of the index of statuses by URI that holds uri.
+func uriShard(uri string) string {
+	h := fnv.New32a()
+	h.Write([]byte(uri))
+	return strconv.FormatUint(uint64(h.Sum32()%uriShards), 10)
+}

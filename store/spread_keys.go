@@ -74,6 +74,9 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := s.moveURIIndex(ctx); err != nil {
+		return err
+	}
 	return s.rdb.Set(ctx, s.k.spreadKeysMoved(), spreadLayout, 0).Err()
 }
 
@@ -123,6 +126,31 @@ func (s *Store) moveStatusSets(ctx context.Context, id string) error {
 		return fmt.Errorf("spread the counts of status %s: %w", id, err)
 	}
 	return s.rdb.Del(ctx, old+"counts:"+id).Err()
+}
+
+// moveURIIndex spreads the index of statuses by URI, one hash in the department's slot before
+// layout "5", over its shards; an entry written to a shard meanwhile wins.
+func (s *Store) moveURIIndex(ctx context.Context) error {
+	old := s.k.p + "idx:status:uri"
+	for cursor := uint64(0); ; {
+		fields, next, err := s.rdb.HScan(ctx, old, cursor, "*", 1000).Result()
+		if err != nil {
+			return fmt.Errorf("spread the index of statuses by URI: %w", err)
+		}
+		if len(fields) > 0 {
+			p := s.rdb.Pipeline()
+			for i := 0; i+1 < len(fields); i += 2 {
+				p.HSetNX(ctx, s.k.statusByURI(fields[i]), fields[i], fields[i+1])
+			}
+			if _, err := p.Exec(ctx); err != nil {
+				return fmt.Errorf("spread the index of statuses by URI: %w", err)
+			}
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	return s.rdb.Del(ctx, old).Err()
 }
 
 // moveFollowCounts sets an account's counts of follows and followers, which the layouts before

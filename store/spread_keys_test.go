@@ -80,6 +80,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.SAdd(ctx, old+"list:members:"+listID, author.ID).Err(),
 		rdb.SAdd(ctx, old+"lists:"+reader.ID, listID).Err(),
 		rdb.SAdd(ctx, old+"lists:containing:"+author.ID, listID).Err(),
+		rdb.HSet(ctx, old+"idx:status:uri", "https://peer.example/statuses/1", oldPost.ID).Err(), // as if it were remote
 		// The counts of follows were kept beside the count of statuses (off by some, here).
 		rdb.HSet(ctx, old+"account:counts:"+author.ID, "followers", 7).Err(),
 		rdb.HSet(ctx, old+"account:counts:"+reader.ID, "following", 1).Err(),
@@ -136,6 +137,9 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if members, err := st.ListAccountIDs(ctx, listID); err != nil || !slices.Equal(members, []string{author.ID}) {
 			t.Errorf("run %d: the list's members are %v (%v), want the author", run, members, err)
 		}
+		if got, err := st.StatusByURI(ctx, "https://peer.example/statuses/1"); err != nil || got.ID != oldPost.ID {
+			t.Errorf("run %d: the status indexed by URI before the upgrade is %+v (%v)", run, got, err)
+		}
 		if domains, err := st.BlockedDomainSet(ctx, reader.ID); err != nil || !domains["spam.example"] {
 			t.Errorf("run %d: the reader blocks the domains %v (%v), want spam.example", run, domains, err)
 		}
@@ -160,7 +164,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID, "account:statuses:", "status:",
 				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "conversation", "account:pins:", "followed_tags:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:",
 				"following:", "requested:", "blocks:", "follow_opts:", "account:1", "user:",
-				"endorsements:", "account_notes:", "domain_blocks:user:", "suggestions:dismissed:", "announcements:read:", "list:", "lists:"} {
+				"endorsements:", "account_notes:", "domain_blocks:user:", "suggestions:dismissed:", "announcements:read:", "list:", "lists:", "idx:status:uri"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}

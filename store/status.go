@@ -267,7 +267,10 @@ func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, 
 	if !(st.Local && idInStatusURI(st.URI) == st.ID) {
 		// A local status's URI ends with its id, which StatusByURI reads it under: indexing it
 		// too would cost a tenth of what the status costs.
-		p.HSet(ctx, s.k.statusByURI(), st.URI, st.ID)
+		spreadOf(p).index(uriEntry{URI: st.URI, ID: st.ID})
+		if s.cluster {
+			p.Set(ctx, s.k.statusIndexing(st.ID), "1", 0)
+		}
 	}
 	p.HIncrBy(ctx, s.k.accountCounts(st.AccountID), "statuses", 1)
 	p.HSet(ctx, s.k.accountCounts(st.AccountID), "last_status_at", st.CreatedAt.UnixMilli())
@@ -339,7 +342,7 @@ func (s *Store) Status(ctx context.Context, id string) (*Status, error) {
 // the index still holds remote statuses and local ones written before.
 func (s *Store) StatusByURI(ctx context.Context, uri string) (*Status, error) {
 	p := s.rdb.Pipeline()
-	indexed := p.HGet(ctx, s.k.statusByURI(), uri)
+	indexed := p.HGet(ctx, s.k.statusByURI(uri), uri)
 	var byID *redis.StringCmd
 	suffix := idInStatusURI(uri)
 	if suffix != "" {
@@ -566,7 +569,8 @@ func (s *Store) DeleteStatus(ctx context.Context, st *Status) error {
 func (s *Store) unwriteStatus(ctx context.Context, p redis.Pipeliner, st *Status) {
 	p.Del(ctx, s.k.statusVersion(st.ID))
 	spreadOf(p).drop(st.ID)
-	p.HDel(ctx, s.k.statusByURI(), st.URI)
+	spreadOf(p).index(uriEntry{URI: st.URI, ID: st.ID, Leave: true})
+	p.Del(ctx, s.k.statusIndexing(st.ID))
 	p.HIncrBy(ctx, s.k.accountCounts(st.AccountID), "statuses", -1)
 	if st.InReplyToID != "" {
 		spreadOf(p).leave(st.InReplyToID, repliesSet, st.ID)

@@ -89,12 +89,11 @@ func TestStatusRecordsCompactAndOldOnesStillRead(t *testing.T) {
 // status whose URI ends with the id of a local one.
 func TestStatusByURIWithoutIndexingLocalStatuses(t *testing.T) {
 	ctx := context.Background()
-	st, rdb, prefix := rawStore(t)
+	st, rdb, _ := rawStore(t)
 	alice := localAccount(t, st, "alice")
 	bob := remoteAccount(t, st, "bob", "remote.example")
 	local := postStatus(t, st, alice, store.Status{Text: "hello"})
-	index := "{" + prefix + "}:idx:status:uri"
-	if rdb.HExists(ctx, index, local.URI).Val() {
+	if rdb.HExists(ctx, store.StatusURIIndex(st, local.URI), local.URI).Val() {
 		t.Errorf("local status %s is in the URI index", local.URI)
 	}
 	remote, err := st.CreateStatus(ctx, store.NewStatus{Status: store.Status{
@@ -105,7 +104,7 @@ func TestStatusByURIWithoutIndexingLocalStatuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	older := postStatus(t, st, alice, store.Status{Text: "indexed as before"})
-	rdb.HSet(ctx, index, older.URI, older.ID)
+	rdb.HSet(ctx, store.StatusURIIndex(st, older.URI), older.URI, older.ID)
 	for _, tc := range []struct {
 		uri, want string
 	}{

@@ -15,7 +15,9 @@ import (
 //
 // A new status on a cluster claims its id by setting its record (SET NX) before that MULTI, so
 // two statuses never share an id (claimStatusID). A writer killed in between leaves a record
-// nothing points to; the same remote status written again (same URI) finishes the write. On a
+// nothing points to; the same remote status written again (same URI) finishes the write. The
+// status's entry in the index by URI, in a slot of the index's own, is written by its fan-out;
+// until then the MULTI's mark (statusIndexing) tells a write again that it is written. On a
 // single server the MULTI writes the record too, watching it, atomically with the rest.
 //
 // A status written again (edited, its quote's state or policy changed) is versioned: the MULTI
@@ -26,10 +28,11 @@ import (
 
 // claimStatusID takes st's id for st on a cluster, moving to the ids nextID proposes while other
 // statuses hold them. It returns the status already holding the id when that is st written
-// before, whole: a remote status's URI index already names it (a local status's id is new each
-// time it is written, so a local one holding it was written whole). A remote status whose first
-// write stopped after its claim is left to this write to finish (nil). On a single server it
-// does nothing: writeWithFreeID's MULTI checks the id.
+// before, whole: a remote status's URI index already names it, or the department's MULTI marked
+// it as being indexed by its fan-out (a local status's id is new each time it is written, so a
+// local one holding it was written whole). A remote status whose first write stopped after its
+// claim, before that MULTI, is left to this write to finish (nil). On a single server it does
+// nothing: writeWithFreeID's MULTI checks the id.
 func (s *Store) claimStatusID(ctx context.Context, st *Status, nextID func(string) string) (*Status, error) {
 	if !s.cluster {
 		return nil, nil
@@ -51,11 +54,13 @@ func (s *Store) claimStatusID(ctx context.Context, st *Status, nextID func(strin
 			if holder.Local {
 				return &holder, nil
 			}
-			indexed, err := s.rdb.HGet(ctx, s.k.statusByURI(), st.URI).Result()
-			if err != nil && !errors.Is(err, redis.Nil) {
+			p := s.rdb.Pipeline()
+			indexed := p.HGet(ctx, s.k.statusByURI(st.URI), st.URI)
+			indexing := p.Exists(ctx, s.k.statusIndexing(st.ID))
+			if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 				return nil, err
 			}
-			if indexed == st.ID {
+			if indexed.Val() == st.ID || indexing.Val() > 0 {
 				return &holder, nil
 			}
 			return nil, nil
