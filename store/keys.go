@@ -85,6 +85,7 @@ func (k keys) statusVersion(id string) string       { return k.p + "status:versi
 func (k keys) statusByURI(uri string) string {
 	return k.spread + "idx:status:uri:" + uriShard(uri) + "}" // hash URI → id, one of uriShards
 }
+
 // statusIndexing marks, on a cluster, a new status whose URI entry its fan-out has yet to write.
 func (k keys) statusIndexing(id string) string { return k.p + "status:indexing:" + id }
 func (k keys) reblogIndex() string             { return k.p + "idx:reblog" }     // hash accountID/statusID → reblog id
