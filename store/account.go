@@ -116,17 +116,12 @@ func (s *Store) PutRemoteAccount(ctx context.Context, a *Account) (*Account, err
 		return nil, err
 	}
 	acct := strings.ToLower(a.Acct())
-	oldTerms, err := s.oldTerms(ctx, a.ID)
-	if err != nil {
-		return nil, err
-	}
 	// The record goes first, into the account's slot, so the indexes never name an account
 	// that cannot be read.
 	if err := s.rdb.Set(ctx, s.k.account(a.ID), mustJSON(a), 0).Err(); err != nil {
 		return nil, fmt.Errorf("put remote account %s: %w", a.URI, err)
 	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		s.writeTerms(ctx, p, a, oldTerms)
 		p.HSet(ctx, s.k.accountByURI(), a.URI, a.ID)
 		p.HSet(ctx, s.k.accountByAcct(), acct, a.ID)
 		p.ZAdd(ctx, s.k.accountSearch(), redis.Z{Member: acct + "\x00" + a.ID})
@@ -134,6 +129,9 @@ func (s *Store) PutRemoteAccount(ctx context.Context, a *Account) (*Account, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("put remote account %s: %w", a.URI, err)
+	}
+	if err := s.indexAccountTerms(ctx, a); err != nil {
+		return nil, err
 	}
 	return a, nil
 }

@@ -14,9 +14,11 @@ import (
 )
 
 // People are found by the words of their names and, when they chose to be discoverable, of their
-// bio and profile fields ("Ask me about: Kubernetes"). Each word is a member "word NUL id" of one
-// lexicographic sorted set, so a word prefix is one ZRANGEBYLEX, never a scan; one hash keeps each
-// account's words, so a profile change removes the words it no longer has.
+// bio and profile fields ("Ask me about: Kubernetes"). Each word is a member "word NUL id" of a
+// lexicographic sorted set, one for the words of each first letter, each in a slot of its own so
+// that on a cluster the index spreads over the masters: a word prefix is one ZRANGEBYLEX in its
+// letter's set, never a scan. The account's slot keeps its words, so a profile change removes
+// the words it no longer has.
 const (
 	termMinLen      = 2
 	termMaxLen      = 40
@@ -53,9 +55,17 @@ func accountTerms(a *Account) []string {
 	return out
 }
 
+// termShard names the set of the word index that holds the words starting as word does.
+func termShard(word string) string {
+	for _, r := range word {
+		return string(r)
+	}
+	return ""
+}
+
 // oldTerms reads the words an account is indexed under now.
 func (s *Store) oldTerms(ctx context.Context, id string) ([]string, error) {
-	old, err := s.rdb.HGet(ctx, s.k.accountTermWords(), id).Result()
+	old, err := s.rdb.Get(ctx, s.k.accountTermWords(id)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -65,47 +75,45 @@ func (s *Store) oldTerms(ctx context.Context, id string) ([]string, error) {
 	return strings.Fields(old), nil
 }
 
-// writeTerms replaces an account's words, old as read by oldTerms, inside the caller's
-// transaction. Every write of an account passes here, so it also logs a local account's change
-// for the other departments' directories.
+// writeTerms queues on p the replacement of an account's words, old as read by oldTerms. Each
+// write is idempotent, and they are in several slots: p is a pipeline, not a transaction.
 func (s *Store) writeTerms(ctx context.Context, p redis.Pipeliner, a *Account, old []string) {
-	s.logDirectoryChange(ctx, p, a)
 	terms := accountTerms(a)
 	if a.Suspended {
 		terms = nil
 	}
-	var gone []any
 	for _, t := range old {
 		if !slices.Contains(terms, t) {
-			gone = append(gone, t+"\x00"+a.ID)
+			p.ZRem(ctx, s.k.accountTermIndex(t), t+"\x00"+a.ID)
 		}
 	}
-	if len(gone) > 0 {
-		p.ZRem(ctx, s.k.accountTermIndex(), gone...)
-	}
 	if len(terms) == 0 {
-		p.HDel(ctx, s.k.accountTermWords(), a.ID)
+		p.Del(ctx, s.k.accountTermWords(a.ID))
 		return
 	}
-	members := make([]redis.Z, len(terms))
-	for i, t := range terms {
-		members[i] = redis.Z{Member: t + "\x00" + a.ID}
+	byShard := map[string][]redis.Z{}
+	for _, t := range terms {
+		key := s.k.accountTermIndex(t)
+		byShard[key] = append(byShard[key], redis.Z{Member: t + "\x00" + a.ID})
 	}
-	p.ZAdd(ctx, s.k.accountTermIndex(), members...)
-	p.HSet(ctx, s.k.accountTermWords(), a.ID, strings.Join(terms, " "))
+	for key, members := range byShard {
+		p.ZAdd(ctx, key, members...)
+	}
+	p.Set(ctx, s.k.accountTermWords(a.ID), strings.Join(terms, " "), 0)
 }
 
-// indexAccountTerms writes, after an account's record (in the account's slot), what the
-// department's slot keeps of it: the words that find it, and a local account's change in the log
-// other departments' directories read. A process killed between the record and this leaves the
-// words as they were until the account is written again.
+// indexAccountTerms writes, after an account's record (in the account's slot), its words and,
+// for a local account, its change in the log other departments' directories read (one script
+// in the department's slot). A process killed between the record and these leaves the words
+// and the log as they were until the account is written again.
 func (s *Store) indexAccountTerms(ctx context.Context, a *Account) error {
 	old, err := s.oldTerms(ctx, a.ID)
 	if err != nil {
 		return err
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		s.writeTerms(ctx, p, a, old)
+		s.logDirectoryChange(ctx, p, a)
 		return nil
 	})
 	if err != nil {
@@ -128,7 +136,7 @@ func (s *Store) SearchAccountTerms(ctx context.Context, query string, limit int)
 	p := s.rdb.Pipeline()
 	cmds := make([]*redis.StringSliceCmd, len(words))
 	for i, w := range words {
-		cmds[i] = p.ZRangeByLex(ctx, s.k.accountTermIndex(), &redis.ZRangeBy{Min: "[" + w, Max: "[" + w + "\xff", Count: termMatchesPerWord})
+		cmds[i] = p.ZRangeByLex(ctx, s.k.accountTermIndex(w), &redis.ZRangeBy{Min: "[" + w, Max: "[" + w + "\xff", Count: termMatchesPerWord})
 	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("search account terms: %w", err)

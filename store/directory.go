@@ -20,8 +20,8 @@ import (
 // An epoch names the log, so a department whose Redis was replaced makes its readers start over
 // instead of waiting for a counter that went back to zero.
 
-// logDirectoryChange queues, inside the caller's transaction, the move of a local account to the
-// end of the change log.
+// logDirectoryChange queues on p the move of a local account to the end of the change log (one
+// script in the department's slot).
 func (s *Store) logDirectoryChange(ctx context.Context, p redis.Pipeliner, a *Account) {
 	if !a.Local() {
 		return

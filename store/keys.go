@@ -315,9 +315,11 @@ func (k keys) reportByURI(uri, targetID string) string {
 }
 
 // People search by words (account_terms.go).
-func (k keys) accountTermIndex() string { return k.p + "idx:account:terms" } // lex zset word NUL id
-func (k keys) accountTermWords() string {
-	return k.p + "idx:account:terms:words" // hash account id → its indexed words, space-separated
+func (k keys) accountTermIndex(word string) string {
+	return k.spread + "idx:account:terms:" + termShard(word) + "}" // lex zset word NUL id, of the words starting like word
+}
+func (k keys) accountTermWords(id string) string {
+	return k.accountKey(id, "words") // the account's indexed words, space-separated
 }
 func (k keys) accountTermsIndexed() string {
 	return k.p + "idx:account:terms:indexed" // set once every account written before the index was indexed

@@ -77,6 +77,9 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 	if err := s.moveURIIndex(ctx); err != nil {
 		return err
 	}
+	if err := s.moveTermIndex(ctx); err != nil {
+		return err
+	}
 	return s.rdb.Set(ctx, s.k.spreadKeysMoved(), spreadLayout, 0).Err()
 }
 
@@ -151,6 +154,47 @@ func (s *Store) moveURIIndex(ctx context.Context) error {
 		}
 	}
 	return s.rdb.Del(ctx, old).Err()
+}
+
+// moveTermIndex spreads the index of accounts by the words of their profiles, one sorted set and
+// one hash of each account's words in the department's slot before layout "5", over the sets
+// of each first letter and the accounts' slots.
+func (s *Store) moveTermIndex(ctx context.Context) error {
+	index, words := s.k.p+"idx:account:terms", s.k.p+"idx:account:terms:words"
+	for cursor := uint64(0); ; {
+		members, next, err := s.rdb.ZScan(ctx, index, cursor, "*", 1000).Result()
+		if err != nil {
+			return fmt.Errorf("spread the index of words: %w", err)
+		}
+		p := s.rdb.Pipeline()
+		for i := 0; i+1 < len(members); i += 2 {
+			word, _, _ := strings.Cut(members[i], "\x00")
+			p.ZAdd(ctx, s.k.accountTermIndex(word), redis.Z{Member: members[i]})
+		}
+		if _, err := p.Exec(ctx); err != nil {
+			return fmt.Errorf("spread the index of words: %w", err)
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	for cursor := uint64(0); ; {
+		fields, next, err := s.rdb.HScan(ctx, words, cursor, "*", 1000).Result()
+		if err != nil {
+			return fmt.Errorf("spread the accounts' words: %w", err)
+		}
+		p := s.rdb.Pipeline()
+		for i := 0; i+1 < len(fields); i += 2 {
+			p.SetNX(ctx, s.k.accountTermWords(fields[i]), fields[i+1], 0)
+		}
+		if _, err := p.Exec(ctx); err != nil {
+			return fmt.Errorf("spread the accounts' words: %w", err)
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	return s.rdb.Del(ctx, index, words).Err()
 }
 
 // moveFollowCounts sets an account's counts of follows and followers, which the layouts before

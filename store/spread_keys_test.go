@@ -81,6 +81,10 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.SAdd(ctx, old+"lists:"+reader.ID, listID).Err(),
 		rdb.SAdd(ctx, old+"lists:containing:"+author.ID, listID).Err(),
 		rdb.HSet(ctx, old+"idx:status:uri", "https://peer.example/statuses/1", oldPost.ID).Err(), // as if it were remote
+		// The reader's words as the index kept them (one more than the profile has, to tell).
+		rdb.Del(ctx, "{"+prefix+":acct:"+reader.ID+"}:words").Err(),
+		rdb.ZAdd(ctx, old+"idx:account:terms", redis.Z{Member: "colleague\x00" + reader.ID}).Err(),
+		rdb.HSet(ctx, old+"idx:account:terms:words", reader.ID, "reader colleague").Err(),
 		// The counts of follows were kept beside the count of statuses (off by some, here).
 		rdb.HSet(ctx, old+"account:counts:"+author.ID, "followers", 7).Err(),
 		rdb.HSet(ctx, old+"account:counts:"+reader.ID, "following", 1).Err(),
@@ -140,6 +144,9 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if got, err := st.StatusByURI(ctx, "https://peer.example/statuses/1"); err != nil || got.ID != oldPost.ID {
 			t.Errorf("run %d: the status indexed by URI before the upgrade is %+v (%v)", run, got, err)
 		}
+		if found, err := st.SearchAccountTerms(ctx, "collea", 5); err != nil || len(found) != 1 || found[0].ID != reader.ID {
+			t.Errorf("run %d: the word indexed before the upgrade finds %v (%v), want the reader", run, found, err)
+		}
 		if domains, err := st.BlockedDomainSet(ctx, reader.ID); err != nil || !domains["spam.example"] {
 			t.Errorf("run %d: the reader blocks the domains %v (%v), want spam.example", run, domains, err)
 		}
@@ -164,7 +171,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID, "account:statuses:", "status:",
 				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "conversation", "account:pins:", "followed_tags:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:",
 				"following:", "requested:", "blocks:", "follow_opts:", "account:1", "user:",
-				"endorsements:", "account_notes:", "domain_blocks:user:", "suggestions:dismissed:", "announcements:read:", "list:", "lists:", "idx:status:uri"} {
+				"endorsements:", "account_notes:", "domain_blocks:user:", "suggestions:dismissed:", "announcements:read:", "list:", "lists:", "idx:status:uri", "idx:account:terms"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}

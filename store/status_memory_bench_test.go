@@ -128,3 +128,54 @@ func keyFamilies(b *testing.B, rdb *redis.Client, prefix string) map[string]keyF
 	}
 	return out
 }
+
+// accountMemoryCount is how many remote accounts BenchmarkRemoteAccountMemory stores.
+const accountMemoryCount = 10000
+
+// BenchmarkRemoteAccountMemory stores 10,000 remote accounts as a federating department meets
+// them (a profile with a bio, a field, a signing key and the actor's URIs), each followed by one
+// local person, and reports the Redis bytes they add and, of those, what lands in the
+// department's slot (the indexes that find an account by name, URI and words), as
+// BenchmarkStatusMemory does:
+//
+//	go test -run XX -bench RemoteAccountMemory -benchtime 1x ./store/
+func BenchmarkRemoteAccountMemory(b *testing.B) {
+	ctx := context.Background()
+	rdb := testrig.SingleRedis(b)
+	key := "-----BEGIN PUBLIC KEY-----\n" + strings.Repeat("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAx", 9) + "\n-----END PUBLIC KEY-----\n"
+	for b.Loop() {
+		prefix := testrig.Prefix(b, rdb)
+		st := store.New(rdb, prefix, testDomain)
+		reader := localAccount(b, st, "reader")
+		before, departmentBefore := usedMemory(b, rdb), departmentSlot(keyFamilies(b, rdb, prefix))
+		for i := range accountMemoryCount {
+			user, domain := "person"+strconv.Itoa(i), "dept"+strconv.Itoa(i%20)+".example.org"
+			uri := "https://" + domain + "/users/" + user
+			a, err := st.PutRemoteAccount(ctx, &store.Account{
+				Username: user, Domain: domain, DisplayName: "Person " + strconv.Itoa(i) + " Lindqvist",
+				Note:   "<p>Payroll and benefits; ask me about spreadsheets and onboarding</p>",
+				Fields: []store.Field{{Name: "Team", Value: "Finance operations"}},
+				URI:    uri, URL: "https://" + domain + "/@" + user, InboxURI: uri + "/inbox", SharedInboxURI: "https://" + domain + "/inbox",
+				OutboxURI: uri + "/outbox", FollowersURI: uri + "/followers", FollowingURI: uri + "/following",
+				PublicKeyPEM: key, PublicKeyID: uri + "#main-key", Discoverable: true,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			followAccount(b, st, reader, a)
+		}
+		after := usedMemory(b, rdb)
+		b.ReportMetric(float64(after-before)/accountMemoryCount, "B/account")
+		families := keyFamilies(b, rdb, prefix)
+		b.ReportMetric(float64(departmentSlot(families)-departmentBefore)/accountMemoryCount, "B/account-in-department-slot")
+		names := make([]string, 0, len(families))
+		for name := range families {
+			names = append(names, name)
+		}
+		sort.Slice(names, func(i, j int) bool { return families[names[i]].bytes > families[names[j]].bytes })
+		for _, name := range names[:min(12, len(names))] {
+			f := families[name]
+			b.Logf("%-32s %6d keys %10d bytes %8.1f B/account", name, f.keys, f.bytes, float64(f.bytes)/accountMemoryCount)
+		}
+	}
+}
