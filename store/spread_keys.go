@@ -135,23 +135,13 @@ func (s *Store) moveStatusSets(ctx context.Context, id string) error {
 // layout "5", over its shards; an entry written to a shard meanwhile wins.
 func (s *Store) moveURIIndex(ctx context.Context) error {
 	old := s.k.p + "idx:status:uri"
-	for cursor := uint64(0); ; {
-		fields, next, err := s.rdb.HScan(ctx, old, cursor, "*", 1000).Result()
-		if err != nil {
-			return fmt.Errorf("spread the index of statuses by URI: %w", err)
-		}
-		if len(fields) > 0 {
-			p := s.rdb.Pipeline()
-			for i := 0; i+1 < len(fields); i += 2 {
-				p.HSetNX(ctx, s.k.statusByURI(fields[i]), fields[i], fields[i+1])
-			}
-			if _, err := p.Exec(ctx); err != nil {
-				return fmt.Errorf("spread the index of statuses by URI: %w", err)
-			}
-		}
-		if cursor = next; cursor == 0 {
-			break
-		}
+	err := s.spreadPairs(ctx, func(cursor uint64) *redis.ScanCmd {
+		return s.rdb.HScan(ctx, old, cursor, "*", 1000)
+	}, func(p redis.Pipeliner, uri, id string) {
+		p.HSetNX(ctx, s.k.statusByURI(uri), uri, id)
+	})
+	if err != nil {
+		return fmt.Errorf("spread the index of statuses by URI: %w", err)
 	}
 	return s.rdb.Del(ctx, old).Err()
 }
@@ -161,40 +151,44 @@ func (s *Store) moveURIIndex(ctx context.Context) error {
 // of each first letter and the accounts' slots.
 func (s *Store) moveTermIndex(ctx context.Context) error {
 	index, words := s.k.p+"idx:account:terms", s.k.p+"idx:account:terms:words"
-	for cursor := uint64(0); ; {
-		members, next, err := s.rdb.ZScan(ctx, index, cursor, "*", 1000).Result()
-		if err != nil {
-			return fmt.Errorf("spread the index of words: %w", err)
-		}
-		p := s.rdb.Pipeline()
-		for i := 0; i+1 < len(members); i += 2 {
-			word, _, _ := strings.Cut(members[i], "\x00")
-			p.ZAdd(ctx, s.k.accountTermIndex(word), redis.Z{Member: members[i]})
-		}
-		if _, err := p.Exec(ctx); err != nil {
-			return fmt.Errorf("spread the index of words: %w", err)
-		}
-		if cursor = next; cursor == 0 {
-			break
-		}
+	err := s.spreadPairs(ctx, func(cursor uint64) *redis.ScanCmd {
+		return s.rdb.ZScan(ctx, index, cursor, "*", 1000)
+	}, func(p redis.Pipeliner, member, _ string) {
+		word, _, _ := strings.Cut(member, "\x00")
+		p.ZAdd(ctx, s.k.accountTermIndex(word), redis.Z{Member: member})
+	})
+	if err == nil {
+		err = s.spreadPairs(ctx, func(cursor uint64) *redis.ScanCmd {
+			return s.rdb.HScan(ctx, words, cursor, "*", 1000)
+		}, func(p redis.Pipeliner, id, list string) {
+			p.SetNX(ctx, s.k.accountTermWords(id), list, 0)
+		})
 	}
-	for cursor := uint64(0); ; {
-		fields, next, err := s.rdb.HScan(ctx, words, cursor, "*", 1000).Result()
-		if err != nil {
-			return fmt.Errorf("spread the accounts' words: %w", err)
-		}
-		p := s.rdb.Pipeline()
-		for i := 0; i+1 < len(fields); i += 2 {
-			p.SetNX(ctx, s.k.accountTermWords(fields[i]), fields[i+1], 0)
-		}
-		if _, err := p.Exec(ctx); err != nil {
-			return fmt.Errorf("spread the accounts' words: %w", err)
-		}
-		if cursor = next; cursor == 0 {
-			break
-		}
+	if err != nil {
+		return fmt.Errorf("spread the index of words: %w", err)
 	}
 	return s.rdb.Del(ctx, index, words).Err()
+}
+
+// spreadPairs reads what one old key holds, a thousand pairs at a time (a field and its value,
+// a member and its score) through scan, and queues each pair's move on one pipeline a batch.
+func (s *Store) spreadPairs(ctx context.Context, scan func(cursor uint64) *redis.ScanCmd, move func(p redis.Pipeliner, a, b string)) error {
+	for cursor := uint64(0); ; {
+		pairs, next, err := scan(cursor).Result()
+		if err != nil {
+			return err
+		}
+		p := s.rdb.Pipeline()
+		for i := 0; i+1 < len(pairs); i += 2 {
+			move(p, pairs[i], pairs[i+1])
+		}
+		if _, err := p.Exec(ctx); err != nil {
+			return err
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
 }
 
 // moveFollowCounts sets an account's counts of follows and followers, which the layouts before

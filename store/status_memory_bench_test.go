@@ -54,15 +54,7 @@ func BenchmarkStatusMemory(b *testing.B) {
 		b.ReportMetric(float64(after-before)/statusMemoryCount, "B/status")
 		families := keyFamilies(b, rdb, prefix)
 		b.ReportMetric(float64(departmentSlot(families)-departmentBefore)/statusMemoryCount, "B/status-in-department-slot")
-		names := make([]string, 0, len(families))
-		for name := range families {
-			names = append(names, name)
-		}
-		sort.Slice(names, func(i, j int) bool { return families[names[i]].bytes > families[names[j]].bytes })
-		for _, name := range names {
-			f := families[name]
-			b.Logf("%-32s %6d keys %10d bytes %8.1f B/status", name, f.keys, f.bytes, float64(f.bytes)/statusMemoryCount)
-		}
+		logFamilies(b, families, len(families), statusMemoryCount, "status")
 		home := families["tl:home:#}"]
 		if n := rdb.ZCard(ctx, "{"+prefix+":tl:home:"+author.ID+"}").Val(); n > 0 {
 			b.ReportMetric(float64(home.bytes)/float64(home.keys)/float64(n), "B/home-entry")
@@ -87,6 +79,21 @@ func usedMemory(b *testing.B, rdb *redis.Client) int64 {
 }
 
 type keyFamily struct{ keys, bytes int64 }
+
+// logFamilies logs the largest key families, at most top of them, with their bytes per one of
+// the count things the benchmark wrote.
+func logFamilies(b *testing.B, families map[string]keyFamily, top, count int, thing string) {
+	b.Helper()
+	names := make([]string, 0, len(families))
+	for name := range families {
+		names = append(names, name)
+	}
+	sort.Slice(names, func(i, j int) bool { return families[names[i]].bytes > families[names[j]].bytes })
+	for _, name := range names[:min(top, len(names))] {
+		f := families[name]
+		b.Logf("%-32s %6d keys %10d bytes %8.1f B/%s", name, f.keys, f.bytes, float64(f.bytes)/float64(count), thing)
+	}
+}
 
 // departmentSlot sums the bytes of the families in the department's slot: keyFamilies names
 // those of the spread slots with a closing brace.
@@ -168,14 +175,6 @@ func BenchmarkRemoteAccountMemory(b *testing.B) {
 		b.ReportMetric(float64(after-before)/accountMemoryCount, "B/account")
 		families := keyFamilies(b, rdb, prefix)
 		b.ReportMetric(float64(departmentSlot(families)-departmentBefore)/accountMemoryCount, "B/account-in-department-slot")
-		names := make([]string, 0, len(families))
-		for name := range families {
-			names = append(names, name)
-		}
-		sort.Slice(names, func(i, j int) bool { return families[names[i]].bytes > families[names[j]].bytes })
-		for _, name := range names[:min(12, len(names))] {
-			f := families[name]
-			b.Logf("%-32s %6d keys %10d bytes %8.1f B/account", name, f.keys, f.bytes, float64(f.bytes)/accountMemoryCount)
-		}
+		logFamilies(b, families, 12, accountMemoryCount, "account")
 	}
 }
