@@ -42,14 +42,15 @@ func (s *Store) applyOnceWatching(ctx context.Context, watched []string, done fu
 }
 
 // spreadAfter writes a change of an account's own that lives in the account's slot (a favourite,
-// a follow, a block, a followed hashtag), out of reach of the department's MULTI, and then
-// writes, what follows from it, through spreadMulti. change queues its commands, all in the
-// account's slot, and gives how many things it changed. On a cluster the change is made first,
-// in a MULTI of that slot, and its count tells writes whether it changed anything; writes queues
-// what is idempotent (a tally, an edge, an index entry) whether or not it did, so a writer killed
-// between the two steps leaves a change that the same request made again (a client retrying)
-// completes. On a single server both are one MULTI and writes is told the change is new: a
-// caller that acts on that (a notification) checks first there, with changeOnce.
+// a follow, a block, a followed hashtag) or a list's (its members), out of reach of the
+// department's MULTI, and then writes, what follows from it, through spreadMulti. change queues
+// its commands, all in that one slot, and gives how many things it changed. On a cluster the
+// change is made first, in a MULTI of that slot, and its count tells writes whether it changed
+// anything; writes queues what is idempotent (a tally, an edge, an index entry) whether or not
+// it did, so a writer killed between the two steps leaves a change that the same request made
+// again (a client retrying) completes. On a single server both are one MULTI and writes is told
+// the change is new: a caller that acts on that (a notification) checks first there, with
+// changeOnce.
 func (s *Store) spreadAfter(ctx context.Context, change func(p redis.Pipeliner) func() (int64, error), writes func(p redis.Pipeliner, changed bool)) error {
 	if !s.cluster {
 		return s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
