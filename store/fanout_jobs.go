@@ -576,11 +576,7 @@ func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 	}
 	edgeFacts, options := make([]func() bool, len(w.Edges)), make([]*redis.StringCmd, len(w.Edges))
 	for i, e := range w.Edges {
-		if e.Set == listedInEdges {
-			edgeFacts[i] = p.SIsMember(ctx, s.k.listMembers(e.From), e.To).Val
-		} else {
-			edgeFacts[i] = found(p.ZScore(ctx, s.k.edgeFact(e), e.To))
-		}
+		edgeFacts[i] = s.edgeStands(ctx, p, e)
 		if e.Set == notifySubscribersEdges || e.Set == followFiltersEdges {
 			options[i] = p.HGet(ctx, s.k.followOptions(e.From), e.To)
 		}
@@ -616,17 +612,19 @@ func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 	return nil
 }
 
-// edgeFact is the key, in From's slot, of what From did that e is the other side of:
-// From's follows (for followers, and for the follow's notifications and filter), requests or
-// blocks. e stands while To is in it. (A list's edge stands while To is among its members.)
-func (k keys) edgeFact(e edge) string {
+// edgeStands queues the check of whether what e is the other side of stands: To among From's
+// follows (for followers, and for the follow's notifications and filter), requests or blocks, in
+// From's slot, or among list From's members. The answer is read once p has run.
+func (s *Store) edgeStands(ctx context.Context, p redis.Pipeliner, e edge) func() bool {
 	switch e.Set {
+	case listedInEdges:
+		return p.SIsMember(ctx, s.k.listMembers(e.From), e.To).Val
 	case followRequestsEdges:
-		return k.requested(e.From)
+		return found(p.ZScore(ctx, s.k.requested(e.From), e.To))
 	case blockedByEdges:
-		return k.blocks(e.From)
+		return found(p.ZScore(ctx, s.k.blocks(e.From), e.To))
 	default:
-		return k.following(e.From)
+		return found(p.ZScore(ctx, s.k.following(e.From), e.To))
 	}
 }
 

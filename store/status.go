@@ -570,7 +570,9 @@ func (s *Store) unwriteStatus(ctx context.Context, p redis.Pipeliner, st *Status
 	p.Del(ctx, s.k.statusVersion(st.ID))
 	spreadOf(p).drop(st.ID)
 	spreadOf(p).index(uriEntry{URI: st.URI, ID: st.ID, Leave: true})
-	p.Del(ctx, s.k.statusIndexing(st.ID))
+	if s.cluster { // the mark writeStatus leaves there
+		p.Del(ctx, s.k.statusIndexing(st.ID))
+	}
 	p.HIncrBy(ctx, s.k.accountCounts(st.AccountID), "statuses", -1)
 	if st.InReplyToID != "" {
 		spreadOf(p).leave(st.InReplyToID, repliesSet, st.ID)
