@@ -239,10 +239,7 @@ func (c *readCache) len() int {
 // cachedPrefixes are the key prefixes the cache may hold keys of. Redis refuses overlapping
 // broadcast prefixes, so none may start another.
 func (k keys) cachedPrefixes() []string {
-	return []string{k.accountCounts(""), k.statusSlots(), k.token(""), k.media(""), k.accountSlots(), k.accountByAcct(), k.homeTimelines(),
-		// What a viewer's page is read with besides the statuses and what is in the viewer's
-		// slot (queueHidden, queueViewerFlags).
-		k.reblogIndex()}
+	return []string{k.accountCounts(""), k.statusSlots(), k.token(""), k.media(""), k.accountSlots(), k.accountByAcct(), k.homeTimelines()}
 }
 
 // StartCache turns on the process-local read cache of at most maxEntries records and keeps it

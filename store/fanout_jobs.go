@@ -210,6 +210,8 @@ type fanOutWrites struct {
 	Events  []channelEvent `json:"v,omitempty"`
 	Threads []threadWrite  `json:"c,omitempty"`
 	Indexed []uriEntry     `json:"u,omitempty"`
+	// Unboosted are deleted boosts leaving their boosters' hashes of boosts.
+	Unboosted []boostLeave `json:"b,omitempty"`
 }
 
 // A uriEntry is a status entering or leaving the index of statuses by URI.
@@ -219,17 +221,29 @@ type uriEntry struct {
 	Leave bool   `json:"l,omitempty"`
 }
 
-// uriLeaveLua drops an entry of the index of statuses by URI only while it names the status
-// leaving: KEYS the shard, ARGV the URI and the status's id.
-const uriLeaveLua = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+// leaveLua drops a field of an index (KEYS[1], a hash) only while it names the status leaving:
+// ARGV the field and the status's id. What was written there since, by a later status of the
+// same URI or a later boost of the same post, stays.
+const leaveLua = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 0`
 
 func (e uriEntry) queue(ctx context.Context, p redis.Pipeliner, k keys) {
 	if e.Leave {
-		p.Eval(ctx, uriLeaveLua, []string{k.statusByURI(e.URI)}, e.URI, e.ID)
+		p.Eval(ctx, leaveLua, []string{k.statusByURI(e.URI)}, e.URI, e.ID)
 		return
 	}
 	p.HSet(ctx, k.statusByURI(e.URI), e.URI, e.ID)
+}
+
+// A boostLeave is a deleted boost, ID, of post Status by Booster, leaving the booster's boosts.
+type boostLeave struct {
+	Booster string `json:"a"`
+	Status  string `json:"s"`
+	ID      string `json:"i"`
+}
+
+func (e boostLeave) queue(ctx context.Context, p redis.Pipeliner, k keys) {
+	p.Eval(ctx, leaveLua, []string{k.boosts(e.Booster)}, e.Status, e.ID)
 }
 
 // A channelEvent is a stream event and the channels it goes to.
@@ -240,7 +254,7 @@ type channelEvent struct {
 
 func (w *fanOutWrites) empty() bool {
 	return len(w.Moves) == 0 && len(w.Notify) == 0 && len(w.Tallies) == 0 && len(w.Dropped) == 0 && len(w.Edges) == 0 &&
-		len(w.Rewrites) == 0 && len(w.Events) == 0 && len(w.Threads) == 0 && len(w.Indexed) == 0
+		len(w.Rewrites) == 0 && len(w.Events) == 0 && len(w.Threads) == 0 && len(w.Indexed) == 0 && len(w.Unboosted) == 0
 }
 
 // announces reports whether w sends anything once its writes are applied.
@@ -292,6 +306,9 @@ func (t *spreadTx) rewrite(r statusRewrite) { t.writes.Rewrites = append(t.write
 
 // index gathers a status entering or leaving the index of statuses by URI.
 func (t *spreadTx) index(e uriEntry) { t.writes.Indexed = append(t.writes.Indexed, e) }
+
+// unboost gathers a deleted boost leaving its booster's boosts.
+func (t *spreadTx) unboost(e boostLeave) { t.writes.Unboosted = append(t.writes.Unboosted, e) }
 
 // announce gathers ev for each channel, sent once the write's fan-out is applied.
 func (t *spreadTx) announce(ev StreamEvent, channels []string) {
@@ -476,6 +493,9 @@ func (s *Store) queueFanOut(ctx context.Context, p redis.Pipeliner, w *fanOutWri
 	for _, e := range w.Indexed {
 		e.queue(ctx, p, s.k)
 	}
+	for _, e := range w.Unboosted {
+		e.queue(ctx, p, s.k)
+	}
 }
 
 // queueAnnouncements queues on p, a MULTI in the department's slot, w's stream events and the
@@ -572,7 +592,7 @@ func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 	}
 	facts := make([]func() bool, len(w.Tallies))
 	for i, t := range w.Tallies {
-		facts[i] = s.tallyStands(ctx, p, t)
+		facts[i] = s.tallyStands(ctx, p, t, w.Unboosted)
 	}
 	edgeFacts, options := make([]func() bool, len(w.Edges)), make([]*redis.StringCmd, len(w.Edges))
 	for i, e := range w.Edges {
@@ -643,17 +663,22 @@ func currentOption(e edge, raw string) edge {
 }
 
 // tallyStands queues the check of whether t's fact stands: the favourite in the member's
-// favourites, the boost in the index of boosts, a reply or quote in the replying or quoting
-// status being there; and, for a member entering, the status being there. Nothing undoes a reply
-// or quote leaving (it was deleted or withdrawn), so that is not checked (nil). The answer is
-// read once p has run.
-func (s *Store) tallyStands(ctx context.Context, p redis.Pipeliner, t tally) func() bool {
+// favourites, the boost in the member's boosts (other than one its job's unboosted take out),
+// a reply or quote in the replying or quoting status being there; and, for a member entering,
+// the status being there. Nothing undoes a reply or quote leaving (it was deleted or
+// withdrawn), so that is not checked (nil). The answer is read once p has run.
+func (s *Store) tallyStands(ctx context.Context, p redis.Pipeliner, t tally, unboosted []boostLeave) func() bool {
 	var fact func() bool
 	switch {
 	case t.Set == favouritesSet:
 		fact = found(p.ZScore(ctx, s.k.favourites(t.Member), t.Status))
 	case t.Set == reblogsSet:
-		fact = p.HExists(ctx, s.k.reblogIndex(), t.Member+"/"+t.Status).Val
+		// A deleted boost leaves its booster's boosts in the same job as its tally, after
+		// this check: until then the boost found there may be the one leaving.
+		boost := p.HGet(ctx, s.k.boosts(t.Member), t.Status)
+		fact = func() bool {
+			return boost.Err() == nil && !slices.Contains(unboosted, boostLeave{Booster: t.Member, Status: t.Status, ID: boost.Val()})
+		}
 	case t.Leave:
 		return nil
 	default:

@@ -162,6 +162,15 @@ func TestTalliesOfAKilledWriter(t *testing.T) {
 			after: store.StatusCounts{Reblogs: 1},
 		},
 		{
+			name: "an undone boost stops counting",
+			write: func(t *testing.T, live, killed *store.Store, author, fan *store.Account, post *store.Status) {
+				boost, err := live.Reblog(ctx, fan, post, store.VisibilityPublic, testBaseURL, true)
+				must(t, err)
+				must(t, killed.DeleteStatus(ctx, boost))
+			},
+			before: store.StatusCounts{Reblogs: 1},
+		},
+		{
 			name: "a reply counts",
 			write: func(t *testing.T, live, killed *store.Store, author, fan *store.Account, post *store.Status) {
 				postStatus(t, killed, fan, store.Status{Text: "indeed", InReplyToID: post.ID, InReplyToAccountID: author.ID})
@@ -343,13 +352,16 @@ func TestDepartmentSpreadsOverMasters(t *testing.T) {
 		reader := localAccount(t, st, "reader"+strconv.Itoa(i))
 		followAccount(t, st, reader, author)
 		followAccount(t, st, author, reader) // in the reader's slot: the author among its followers
-		must(t, st.Favourite(ctx, author.ID, postStatus(t, st, reader, store.Status{Text: "mine"}), true))
+		mine := postStatus(t, st, reader, store.Status{Text: "mine"})
+		must(t, st.Favourite(ctx, author.ID, mine, true))
+		_, err := st.Reblog(ctx, author, mine, store.VisibilityPublic, testBaseURL, true)
+		must(t, err)
 	}
 	postStatus(t, st, author, store.Status{Text: "for everyone"})
 	locked, blocked := localAccount(t, st, "locked"), localAccount(t, st, "blocked")
 	must(t, st.RequestFollow(ctx, author, locked, store.FollowOptions{ShowReblogs: true}))
 	must(t, st.Block(ctx, author.ID, blocked.ID))
-	for _, kind := range []string{"status:", "favourites:", "following:", "requested:", "blocks:", "follow_opts:", "account:[0-9]", "account:key:", "user:"} {
+	for _, kind := range []string{"status:", "favourites:", "following:", "requested:", "blocks:", "follow_opts:", "account:[0-9]", "account:key:", "user:", "idx:reblog"} {
 		if inDepartment, err := testrig.Keys(ctx, rdb, "{"+prefix+"}:"+kind+"*"); err != nil || len(inDepartment) != 0 {
 			t.Errorf("the department's slot holds %v (%v)", inDepartment, err)
 		}

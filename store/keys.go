@@ -70,9 +70,9 @@ func (k keys) blockedBy(id string) string          { return k.edges(id, blockedB
 func (k keys) notifySubscribers(id string) string  { return k.edges(id, notifySubscribersEdges) } // set of local accounts notified of new posts
 
 // Statuses. A status's record and edit history are in the status's own slot, so a department's
-// statuses spread over a cluster's masters. What the department knows of a status (its boost
-// index, its place in public timelines, the version its record was last written at) stays in
-// the department's slot, where the write that changes them checks them atomically. The index of
+// statuses spread over a cluster's masters. What the department knows of a status (its place
+// in public timelines, the version its record was last written at) stays in the department's
+// slot, where the write that changes them checks them atomically. The index of
 // statuses by URI, which grows with every remote status, is split over uriShards hashes, each
 // in a slot of its own, written by the status's fan-out (status_record.go).
 func (k keys) status(id string) string        { return k.statusByID().of(id) }
@@ -88,7 +88,6 @@ func (k keys) statusByURI(uri string) string {
 
 // statusIndexing marks, on a cluster, a new status whose URI entry its fan-out has yet to write.
 func (k keys) statusIndexing(id string) string { return k.p + "status:indexing:" + id }
-func (k keys) reblogIndex() string             { return k.p + "idx:reblog" }     // hash accountID/statusID → reblog id
 func (k keys) quoteAuthorizations() string     { return k.p + "idx:quote_auth" } // hash remote stamp URI → quote id
 func (k keys) idempotency(accountID, key string) string {
 	return k.p + "idempotency:" + accountID + ":" + key
@@ -112,6 +111,10 @@ func (k keys) statusCountsByID() idKey           { return idKey{prefix: k.status
 // account's own slot.
 func (k keys) favourites(accountID string) string { return k.accountKey(accountID, "favourites") }
 func (k keys) bookmarks(accountID string) string  { return k.accountKey(accountID, "bookmarks") }
+
+// boosts is the hash of what an account boosted, each status's id to the boost's: on a cluster
+// the boost's claim (claimBoost), so that a post is boosted once by each account.
+func (k keys) boosts(accountID string) string { return k.accountKey(accountID, "boosts") }
 
 // Timelines.
 func (k keys) homeTimelines() string                { return k.spread + "tl:home:" } // what every home's keys start with

@@ -109,51 +109,76 @@ func (s *Store) ReblogAs(ctx context.Context, booster *Account, st *Status, boos
 		return id
 	}
 	withID(boost.ID)
-	// As in writeWithFreeID, the boost moves to the next free id when another status holds its
-	// id, checked atomically with the write (on a cluster, by the claim of its record).
-	for probe := 0; probe < maxIDProbes; probe++ {
-		// Every status the booster writes or deletes changes their counts, so watching those
-		// catches a boost of the same post made meanwhile.
-		watched := []string{s.k.accountCounts(booster.ID)}
-		if s.cluster {
-			same, err := s.claimStatusID(ctx, &boost, func(id string) string { return withID(nextID(id)) })
-			if err != nil || same != nil {
-				return same, err
-			}
-		} else {
-			watched = append(watched, s.k.status(boost.ID))
+	write := func(p redis.Pipeliner) {
+		s.writeStatus(ctx, p, &boost, targets)
+		if authorIsLocal && st.AccountID != booster.ID {
+			s.addNotification(ctx, p, &Notification{Type: NotifyReblog, AccountID: st.AccountID, FromAccountID: booster.ID, StatusID: st.ID, CreatedAt: now})
 		}
+	}
+	if s.cluster {
+		same, err := s.claimStatusID(ctx, &boost, func(id string) string { return withID(nextID(id)) })
+		if err != nil || same != nil {
+			return same, err
+		}
+		return s.claimBoost(ctx, &boost, write)
+	}
+	// As in writeWithFreeID, the boost moves to the next free id when another status holds its
+	// id, checked atomically with the write.
+	for probe := 0; probe < maxIDProbes; probe++ {
 		idTaken := false
-		wrote, err := s.applyOnceWatching(ctx, watched,
+		wrote, err := s.applyOnceWatching(ctx, []string{s.k.boosts(booster.ID), s.k.status(boost.ID)},
 			func(tx *redis.Tx) (bool, error) {
-				if has, err := tx.HExists(ctx, s.k.reblogIndex(), booster.ID+"/"+st.ID).Result(); err != nil || has || s.cluster {
+				if has, err := tx.HExists(ctx, s.k.boosts(booster.ID), st.ID).Result(); err != nil || has {
 					return has, err
 				}
 				n, err := tx.Exists(ctx, s.k.status(boost.ID)).Result()
 				idTaken = n > 0
 				return idTaken, err
-			},
-			func(p redis.Pipeliner) {
-				s.writeStatus(ctx, p, &boost, targets)
-				if authorIsLocal && st.AccountID != booster.ID {
-					s.addNotification(ctx, p, &Notification{Type: NotifyReblog, AccountID: st.AccountID, FromAccountID: booster.ID, StatusID: st.ID, CreatedAt: now})
-				}
-			})
+			}, write)
 		switch {
 		case err != nil:
 			return nil, fmt.Errorf("reblog %s: %w", st.ID, err)
 		case idTaken:
 			boost.ID = withID(nextID(boost.ID))
 		case !wrote:
-			if s.cluster { // the boost made meanwhile stands: this one's claim goes
-				s.rdb.Del(ctx, s.k.status(boost.ID))
-			}
 			return s.ReblogOf(ctx, booster.ID, st.ID)
 		default:
 			return &boost, nil
 		}
 	}
 	return nil, fmt.Errorf("reblog %s: no free id after %d tries", st.ID, maxIDProbes)
+}
+
+// claimBoostLua claims a boost of a post for its booster unless they boosted it already, and
+// gives the id of the boost that holds the claim: KEYS the booster's boosts, ARGV the post's id
+// and the boost's.
+const claimBoostLua = `redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('HGET', KEYS[1], ARGV[1])`
+
+// claimBoost writes boost, whose record claimStatusID has set, on a cluster: its claim in the
+// booster's slot first, which keeps a post to one boost by each account as the department's
+// MULTI cannot see that slot, then write through spreadMulti. A boost of the same post claimed
+// meanwhile wins, and this one's record goes; a remote boost delivered again, whose first
+// writer died before its MULTI (claimStatusID tells), finds its own claim and is written.
+func (s *Store) claimBoost(ctx context.Context, boost *Status, write func(p redis.Pipeliner)) (*Status, error) {
+	holder, err := s.rdb.Eval(ctx, claimBoostLua, []string{s.k.boosts(boost.AccountID)}, boost.ReblogOfID, boost.ID).Text()
+	if err != nil {
+		return nil, fmt.Errorf("reblog %s: %w", boost.ReblogOfID, err)
+	}
+	if holder != boost.ID {
+		if err := s.rdb.Del(ctx, s.k.status(boost.ID)).Err(); err != nil {
+			return nil, fmt.Errorf("reblog %s: %w", boost.ReblogOfID, err)
+		}
+		return s.Status(ctx, holder)
+	}
+	err = s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
+		write(p)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reblog %s: %w", boost.ReblogOfID, err)
+	}
+	return boost, nil
 }
 
 // Bookmark adds a status to accountID's bookmarks.

@@ -362,7 +362,7 @@ func StatusHidden(hidden map[string]bool, st *Status) bool {
 // statuses (ZMSCORE and HMGET take many members), where ViewerFlags sends four per status: on a
 // 20-status page that is 4 commands for Redis to parse and answer instead of 80. What it read
 // for the same statuses before is kept in the read cache (derived from each key, so a change to
-// the viewer's favourites, say, or to any boost, drops it): a page polled again reads nothing.
+// the viewer's favourites or boosts, say, drops it): a page polled again reads nothing.
 // The returned function, called after p runs, gives the flags.
 func (s *Store) queueViewerFlags(ctx context.Context, p *lazyPipeline, viewerID string, statusIDs []string) func() map[string]ViewerFlags {
 	if len(statusIDs) == 0 {
@@ -372,13 +372,8 @@ func (s *Store) queueViewerFlags(ctx context.Context, p *lazyPipeline, viewerID 
 	fav := queueScored(ctx, s, p, s.k.favourites(viewerID), statusIDs, page)
 	book := queueScored(ctx, s, p, s.k.bookmarks(viewerID), statusIDs, page)
 	pin := queueScored(ctx, s, p, s.k.accountPins(viewerID), statusIDs, page)
-	// The reblog index is one hash for the instance, so its page is named by the viewer too.
-	reblog := queueKeyRead(s, s.k.reblogIndex(), viewerID+":"+page, func() redis.Cmder {
-		fields := make([]string, len(statusIDs))
-		for i, id := range statusIDs {
-			fields[i] = viewerID + "/" + id
-		}
-		return p.get().HMGet(ctx, s.k.reblogIndex(), fields...)
+	reblog := queueKeyRead(s, s.k.boosts(viewerID), page, func() redis.Cmder {
+		return p.get().HMGet(ctx, s.k.boosts(viewerID), statusIDs...)
 	}, presence, nil)
 	return func() map[string]ViewerFlags {
 		isFav, _ := fav()

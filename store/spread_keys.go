@@ -15,10 +15,11 @@ import (
 // (keys.go) keeps under the department's tag to their keys now, once: the readers' timelines
 // and notifications, the authors' lists of statuses, each status's record and history and what
 // others did with it, what others did to each account, and each account's record, user, key,
-// follows, requests, blocks, lists, favourites, bookmarks, pins, followed hashtags, mutes,
-// filters, markers, notification policy and conversations. Without it a department upgraded in
-// place would show everyone an empty home, no notifications and no posts. A key is merged into its new one (members added, a
-// record set unless one is there, counts made the merged sets' sizes) and then deleted, so
+// follows, requests, blocks, lists, boosts, favourites, bookmarks, pins, followed hashtags,
+// mutes, filters, markers, notification policy and conversations. Without it a department
+// upgraded in place would show everyone an empty home, no notifications and no posts. A key is
+// merged into its new one (members added, a record set unless one is there, counts made the
+// merged sets' sizes) and then deleted, so
 // processes starting together, or one killed half way, only repeat work; what was written under
 // the new keys meanwhile stays.
 func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
@@ -80,6 +81,9 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 	if err := s.moveTermIndex(ctx); err != nil {
 		return err
 	}
+	if err := s.moveBoostIndex(ctx); err != nil {
+		return err
+	}
 	return s.rdb.Set(ctx, s.k.spreadKeysMoved(), spreadLayout, 0).Err()
 }
 
@@ -88,8 +92,8 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 // others do to an account, "4" the statuses' records and histories and each account's
 // favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification policy
 // and conversations, "5" each account's follows, requests and blocks, with the follows'
-// options and counts.
-const spreadLayout = "5"
+// options and counts, "6" each account's boosts.
+const spreadLayout = "6"
 
 var statusSets = []statusSet{repliesSet, reblogsSet, favouritesSet, quotesSet}
 
@@ -168,6 +172,24 @@ func (s *Store) moveTermIndex(ctx context.Context) error {
 		return fmt.Errorf("spread the index of words: %w", err)
 	}
 	return s.rdb.Del(ctx, index, words).Err()
+}
+
+// moveBoostIndex spreads the index of boosts, one hash of booster/post in the department's
+// slot before layout "6", over the boosters' hashes of boosts; a boost claimed there meanwhile
+// wins.
+func (s *Store) moveBoostIndex(ctx context.Context) error {
+	old := s.k.p + "idx:reblog"
+	err := s.spreadPairs(ctx, func(cursor uint64) *redis.ScanCmd {
+		return s.rdb.HScan(ctx, old, cursor, "*", 1000)
+	}, func(p redis.Pipeliner, pair, id string) {
+		if booster, post, ok := strings.Cut(pair, "/"); ok {
+			p.HSetNX(ctx, s.k.boosts(booster), post, id)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("spread the index of boosts: %w", err)
+	}
+	return s.rdb.Del(ctx, old).Err()
 }
 
 // spreadPairs reads what one old key holds, a thousand pairs at a time (a field and its value,

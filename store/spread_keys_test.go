@@ -81,6 +81,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.SAdd(ctx, old+"lists:"+reader.ID, listID).Err(),
 		rdb.SAdd(ctx, old+"lists:containing:"+author.ID, listID).Err(),
 		rdb.HSet(ctx, old+"idx:status:uri", "https://peer.example/statuses/1", oldPost.ID).Err(), // as if it were remote
+		rdb.HSet(ctx, old+"idx:reblog", reader.ID+"/"+oldPost.ID, newPost.ID).Err(),              // as if newPost were the reader's boost
 		// The reader's words as the index kept them (one more than the profile has, to tell).
 		rdb.Del(ctx, "{"+prefix+":acct:"+reader.ID+"}:words").Err(),
 		rdb.ZAdd(ctx, old+"idx:account:terms", redis.Z{Member: "colleague\x00" + reader.ID}).Err(),
@@ -144,6 +145,9 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if got, err := st.StatusByURI(ctx, "https://peer.example/statuses/1"); err != nil || got.ID != oldPost.ID {
 			t.Errorf("run %d: the status indexed by URI before the upgrade is %+v (%v)", run, got, err)
 		}
+		if boost, err := st.ReblogOf(ctx, reader.ID, oldPost.ID); err != nil || boost.ID != newPost.ID {
+			t.Errorf("run %d: the reader's boost indexed before the upgrade is %+v (%v), want %s", run, boost, err, newPost.ID)
+		}
 		if found, err := st.SearchAccountTerms(ctx, "collea", 5); err != nil || len(found) != 1 || found[0].ID != reader.ID {
 			t.Errorf("run %d: the word indexed before the upgrade finds %v (%v), want the reader", run, found, err)
 		}
@@ -171,7 +175,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID, "account:statuses:", "status:",
 				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "conversation", "account:pins:", "followed_tags:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:",
 				"following:", "requested:", "blocks:", "follow_opts:", "account:1", "user:",
-				"endorsements:", "account_notes:", "domain_blocks:user:", "suggestions:dismissed:", "announcements:read:", "list:", "lists:", "idx:status:uri", "idx:account:terms"} {
+				"endorsements:", "account_notes:", "domain_blocks:user:", "suggestions:dismissed:", "announcements:read:", "list:", "lists:", "idx:status:uri", "idx:account:terms", "idx:reblog"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}

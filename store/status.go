@@ -279,7 +279,9 @@ func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, 
 	}
 	if st.ReblogOfID != "" {
 		spreadOf(p).enter(st.ReblogOfID, reblogsSet, st.AccountID, st.ID)
-		p.HSet(ctx, s.k.reblogIndex(), st.AccountID+"/"+st.ReblogOfID, st.ID)
+		if !s.cluster { // on a cluster the boost is claimed there already (claimBoost)
+			p.HSet(ctx, s.k.boosts(st.AccountID), st.ReblogOfID, st.ID)
+		}
 	}
 	if st.Visibility == VisibilityPublic && st.ReblogOfID == "" {
 		tl, media := s.k.localTimeline(), s.k.localMediaTimeline()
@@ -510,17 +512,14 @@ func (s *Store) StatusHistory(ctx context.Context, st *Status) ([]StatusEdit, er
 
 // DeleteStatus removes a status, its boosts, and every index and timeline entry pointing at it.
 func (s *Store) DeleteStatus(ctx context.Context, st *Status) error {
-	reblogIDs, err := s.rdb.ZRange(ctx, s.k.statusReblogs(st.ID), 0, -1).Result()
+	boosters, err := s.rdb.ZRange(ctx, s.k.statusReblogs(st.ID), 0, -1).Result()
 	if err != nil {
 		return fmt.Errorf("delete status %s: %w", st.ID, err)
 	}
 	var reblogs []*Status
-	for _, accountID := range reblogIDs {
-		id, err := s.rdb.HGet(ctx, s.k.reblogIndex(), accountID+"/"+st.ID).Result()
-		if err == nil {
-			if r, err := s.Status(ctx, id); err == nil {
-				reblogs = append(reblogs, r)
-			}
+	for _, accountID := range boosters {
+		if r, err := s.ReblogOf(ctx, accountID, st.ID); err == nil {
+			reblogs = append(reblogs, r)
 		}
 	}
 	// The boosts and the status go in one write; its fan-out tallies the boosts leaving before
@@ -578,7 +577,7 @@ func (s *Store) unwriteStatus(ctx context.Context, p redis.Pipeliner, st *Status
 		spreadOf(p).leave(st.InReplyToID, repliesSet, st.ID)
 	}
 	if st.ReblogOfID != "" {
-		p.HDel(ctx, s.k.reblogIndex(), st.AccountID+"/"+st.ReblogOfID)
+		spreadOf(p).unboost(boostLeave{Booster: st.AccountID, Status: st.ReblogOfID, ID: st.ID})
 		spreadOf(p).leave(st.ReblogOfID, reblogsSet, st.AccountID)
 	}
 	for _, key := range []string{s.k.localTimeline(), s.k.remoteTimeline(), s.k.localMediaTimeline(), s.k.remoteMediaTimeline()} {
@@ -596,7 +595,7 @@ func (s *Store) unwriteStatus(ctx context.Context, p redis.Pipeliner, st *Status
 
 // ReblogOf finds accountID's boost of statusID.
 func (s *Store) ReblogOf(ctx context.Context, accountID, statusID string) (*Status, error) {
-	id, err := s.rdb.HGet(ctx, s.k.reblogIndex(), accountID+"/"+statusID).Result()
+	id, err := s.rdb.HGet(ctx, s.k.boosts(accountID), statusID).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("reblog of %s by %s: %w", statusID, accountID, ErrNotFound)
 	}

@@ -435,7 +435,7 @@ func (s *Store) StreamViewers(ctx context.Context, queries []StreamViewerQuery) 
 				fav:    p.ZScore(ctx, s.k.favourites(q.ViewerID), id),
 				book:   p.ZScore(ctx, s.k.bookmarks(q.ViewerID), id),
 				pin:    p.ZScore(ctx, s.k.accountPins(q.ViewerID), id),
-				reblog: p.HExists(ctx, s.k.reblogIndex(), q.ViewerID+"/"+id),
+				reblog: p.HExists(ctx, s.k.boosts(q.ViewerID), id),
 			}
 		}
 		c.filters = p.HGetAll(ctx, s.k.filters(q.ViewerID))

@@ -26,7 +26,7 @@ func (s *Store) ViewerFlags(ctx context.Context, viewerID string, statusIDs []st
 			fav:    p.ZScore(ctx, s.k.favourites(viewerID), id),
 			book:   p.ZScore(ctx, s.k.bookmarks(viewerID), id),
 			pin:    p.ZScore(ctx, s.k.accountPins(viewerID), id),
-			reblog: p.HExists(ctx, s.k.reblogIndex(), viewerID+"/"+id),
+			reblog: p.HExists(ctx, s.k.boosts(viewerID), id),
 		}
 	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
