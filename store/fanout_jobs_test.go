@@ -356,12 +356,14 @@ func TestDepartmentSpreadsOverMasters(t *testing.T) {
 		must(t, st.Favourite(ctx, author.ID, mine, true))
 		_, err := st.Reblog(ctx, author, mine, store.VisibilityPublic, testBaseURL, true)
 		must(t, err)
+		_, _, err = st.CreateToken(ctx, "", reader.ID, []string{"read"})
+		must(t, err)
 	}
 	postStatus(t, st, author, store.Status{Text: "for everyone"})
 	locked, blocked := localAccount(t, st, "locked"), localAccount(t, st, "blocked")
 	must(t, st.RequestFollow(ctx, author, locked, store.FollowOptions{ShowReblogs: true}))
 	must(t, st.Block(ctx, author.ID, blocked.ID))
-	for _, kind := range []string{"status:", "favourites:", "following:", "requested:", "blocks:", "follow_opts:", "account:[0-9]", "account:key:", "user:", "idx:reblog"} {
+	for _, kind := range []string{"status:", "favourites:", "following:", "requested:", "blocks:", "follow_opts:", "account:[0-9]", "account:key:", "user:", "idx:reblog", "oauth:token"} {
 		if inDepartment, err := testrig.Keys(ctx, rdb, "{"+prefix+"}:"+kind+"*"); err != nil || len(inDepartment) != 0 {
 			t.Errorf("the department's slot holds %v (%v)", inDepartment, err)
 		}
@@ -370,6 +372,7 @@ func TestDepartmentSpreadsOverMasters(t *testing.T) {
 		"home timelines":                         "tl:home:",
 		"statuses and what others did with them": "status:",
 		"what others did to accounts":            "acct:",
+		"access tokens":                          "tok:",
 	} {
 		byServer, err := testrig.KeysByServer(ctx, rdb, "{"+prefix+":"+keys+"*")
 		must(t, err)

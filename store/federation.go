@@ -76,17 +76,18 @@ func (s *Store) IsTombstoned(ctx context.Context, uri string) (bool, error) {
 // SetFollowActivity remembers the id of the Follow activity behind a follow or request, which an
 // Accept, Reject or Undo must reference.
 func (s *Store) SetFollowActivity(ctx context.Context, followerID, targetID, activityID string) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, s.k.followActivity(), followerID+"/"+targetID, activityID)
-		p.HSet(ctx, s.k.followActivityByID(), activityID, followerID+"/"+targetID)
-		return nil
+	// Found by its id first: a process that dies before the follower's entry leaves an id that
+	// an Accept or Undo still resolves, and a later SetFollowActivity writes both again.
+	return s.inOrder(ctx, func(p redis.Pipeliner) {
+		p.HSet(ctx, s.k.followActivityByID(activityID), activityID, followerID+"/"+targetID)
+	}, func(p redis.Pipeliner) {
+		p.HSet(ctx, s.k.followActivities(followerID), targetID, activityID)
 	})
-	return err
 }
 
 // FollowByActivity finds the follower and target of a recorded Follow activity.
 func (s *Store) FollowByActivity(ctx context.Context, activityID string) (followerID, targetID string, err error) {
-	pair, err := s.rdb.HGet(ctx, s.k.followActivityByID(), activityID).Result()
+	pair, err := s.rdb.HGet(ctx, s.k.followActivityByID(activityID), activityID).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", "", fmt.Errorf("follow activity %s: %w", activityID, ErrNotFound)
 	}
@@ -110,7 +111,7 @@ func (s *Store) ReleaseURI(ctx context.Context, uri string) error {
 
 // FollowActivity returns the id recorded by SetFollowActivity, or "".
 func (s *Store) FollowActivity(ctx context.Context, followerID, targetID string) (string, error) {
-	id, err := s.rdb.HGet(ctx, s.k.followActivity(), followerID+"/"+targetID).Result()
+	id, err := s.rdb.HGet(ctx, s.k.followActivities(followerID), targetID).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", nil
 	}

@@ -186,12 +186,14 @@ func (k keys) streamTag(tag string) string          { return k.p + "stream:tag:"
 func (k keys) streamAnchor() string                 { return k.p + "stream:anchor" }        // never published: pins a cluster subscription to the department's slot
 func (k keys) streamToken(hash string) string       { return k.p + "stream:token:" + hash } // revocation of one token
 
-// OAuth.
-func (k keys) app(clientID string) string       { return k.p + "oauth:app:" + clientID }
-func (k keys) authCode(code string) string      { return k.p + "oauth:code:" + code }
-func (k keys) token(hash string) string         { return k.p + "oauth:token:" + hash }
-func (k keys) accountTokens(id string) string   { return k.p + "oauth:tokens:" + id } // set of token hashes
-func (k keys) appTokens(clientID string) string { return k.p + "oauth:app_tokens:" + clientID }
+// OAuth. An access token's record (under the hash of its value) is in a slot of its own, with
+// its Web Push subscription, and the set of an account's tokens in the account's slot, so a
+// department's sign-ins spread over a cluster's masters.
+func (k keys) app(clientID string) string     { return k.p + "oauth:app:" + clientID }
+func (k keys) authCode(code string) string    { return k.p + "oauth:code:" + code }
+func (k keys) tokenSlots() string             { return k.spread + "tok:" } // what every token's slot starts with
+func (k keys) token(hash string) string       { return k.tokenSlots() + hash + "}" }
+func (k keys) accountTokens(id string) string { return k.accountKey(id, "tokens") } // set of token hashes
 
 // Media.
 func (k keys) media(id string) string { return k.p + "media:" + id }
@@ -206,14 +208,22 @@ func (k keys) queueDead(name string) string  { return k.p + "queue:" + name + ":
 func (k keys) payload(id string) string      { return k.p + "payload:" + id }            // serialized outgoing activity
 func (k keys) seenActivity(id string) string { return k.p + "seen:" + id }               // inbound activity ids, SET NX EX
 func (k keys) tombstone(uri string) string   { return k.p + "tombstone:" + uri }         // deleted or undone object/activity URIs
-func (k keys) followActivity() string        { return k.p + "follow_activity" }          // hash follower/target → Follow activity id
-func (k keys) followActivityByID() string    { return k.p + "follow_activity:by_id" }    // hash Follow activity id → follower/target
-func (k keys) uriClaim(uri string) string    { return k.p + "uri_claim:" + uri }         // short lock while a remote object is stored
-func (k keys) hostFailures() string          { return k.p + "host:failing_since" }       // hash host → unix ms of first failure
-func (k keys) domainBlocks() string          { return k.p + "domain_blocks" }            // set of blocked hosts
-func (k keys) domainAllows() string          { return k.p + "domain_allows" }            // set of allowed hosts (allowlist mode)
-func (k keys) federationMode() string        { return k.p + "federation_mode" }          // "open" or "allowlist"
-func (k keys) instanceKey() string           { return k.p + "instance:actor_key" }       // instance actor's private key PEM
+
+// The ids of the Follow activities behind follows with remote accounts, one per follow ever
+// made: each follower's, by target, in the follower's slot, and the index by activity id split
+// over uriShards hashes, each in a slot of its own.
+func (k keys) followActivities(followerID string) string {
+	return k.accountKey(followerID, "follow_activities")
+}
+func (k keys) followActivityByID(activityID string) string {
+	return k.spread + "idx:follow:" + uriShard(activityID) + "}" // hash activity id → follower/target
+}
+func (k keys) uriClaim(uri string) string { return k.p + "uri_claim:" + uri }   // short lock while a remote object is stored
+func (k keys) hostFailures() string       { return k.p + "host:failing_since" } // hash host → unix ms of first failure
+func (k keys) domainBlocks() string       { return k.p + "domain_blocks" }      // set of blocked hosts
+func (k keys) domainAllows() string       { return k.p + "domain_allows" }      // set of allowed hosts (allowlist mode)
+func (k keys) federationMode() string     { return k.p + "federation_mode" }    // "open" or "allowlist"
+func (k keys) instanceKey() string        { return k.p + "instance:actor_key" } // instance actor's private key PEM
 
 // Sign-of-life bookkeeping of the queues and the workers' leases (queue.go).
 func (k keys) queueRetryByHost(name string) string {
@@ -297,10 +307,13 @@ func (k keys) pollUpdated(id string) string {
 // Web Push (push.go).
 func (k keys) vapidKey() string { return k.p + "push:vapid" } // JSON {public, private}, set once
 func (k keys) pushSubscription(tokenHash string) string {
-	return k.p + "push:sub:" + tokenHash // JSON PushSubscription, one per access token
+	return k.token(tokenHash) + ":push" // JSON PushSubscription, one per access token, in its slot
 }
+
+// accountPushSubscriptions, the set of an account's token hashes with a subscription, stays in
+// the department's slot: a notification's MULTI there reads it to queue its pushes (queuePush).
 func (k keys) accountPushSubscriptions(accountID string) string {
-	return k.p + "push:subs:" + accountID // set of token hashes with a subscription
+	return k.p + "push:subs:" + accountID
 }
 
 // Moderation reports (report.go).
@@ -406,7 +419,7 @@ func (k keys) fanOutJobsDue() string      { return k.p + "fanout:due" }       //
 // shards to spread evenly over any cluster's masters, few enough that each holds many entries.
 const uriShards = 1024
 
-// uriShard names the shard of the index of statuses by URI that holds uri.
+// uriShard names the shard of an index by URI (of statuses, of Follow activities) that holds uri.
 func uriShard(uri string) string {
 	h := fnv.New32a()
 	h.Write([]byte(uri))

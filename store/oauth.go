@@ -82,15 +82,14 @@ func (s *Store) CreateToken(ctx context.Context, clientID, accountID string, sco
 	value := RandomToken(32)
 	now := time.Now().UTC()
 	t := &Token{ID: s.NewID(now), Hash: hashToken(value), ClientID: clientID, AccountID: accountID, Scopes: scopes, CreatedAt: now}
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, s.k.token(t.Hash), mustJSON(t), 0)
+	// Listed under its account before it exists, so that no token escapes its account's
+	// revocation; a hash listed whose record never came is revoked as nothing.
+	err := s.inOrder(ctx, func(p redis.Pipeliner) {
 		if accountID != "" {
 			p.SAdd(ctx, s.k.accountTokens(accountID), t.Hash)
 		}
-		if clientID != "" {
-			p.SAdd(ctx, s.k.appTokens(clientID), t.Hash)
-		}
-		return nil
+	}, func(p redis.Pipeliner) {
+		p.Set(ctx, s.k.token(t.Hash), mustJSON(t), 0)
 	})
 	if err != nil {
 		return "", nil, fmt.Errorf("create token: %w", err)
@@ -117,16 +116,7 @@ func (s *Store) RevokeToken(ctx context.Context, value string) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, s.k.token(t.Hash))
-		p.SRem(ctx, s.k.accountTokens(t.AccountID), t.Hash)
-		p.SRem(ctx, s.k.appTokens(t.ClientID), t.Hash)
-		p.Del(ctx, s.k.pushSubscription(t.Hash))
-		p.SRem(ctx, s.k.accountPushSubscriptions(t.AccountID), t.Hash)
-		s.publish(ctx, p, s.k.streamToken(t.Hash), StreamEvent{Event: EventRevoked})
-		return nil
-	})
-	return err
+	return s.revokeTokens(ctx, t.AccountID, []string{t.Hash})
 }
 
 // RevokeAccountTokens deletes every token of an account, as suspension and password resets do.
@@ -135,15 +125,33 @@ func (s *Store) RevokeAccountTokens(ctx context.Context, accountID string) error
 	if err != nil {
 		return fmt.Errorf("revoke tokens: %w", err)
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	return s.revokeTokens(ctx, accountID, hashes)
+}
+
+// revokeTokens deletes tokens of an account by their hashes, with their push subscriptions,
+// then drops them from the account's sets and tells their streaming connections. The records go
+// first: a hash left listed by a process that died between the steps is revoked as nothing.
+func (s *Store) revokeTokens(ctx context.Context, accountID string, hashes []string) error {
+	if len(hashes) == 0 {
+		return nil
+	}
+	members := make([]any, len(hashes))
+	for i, h := range hashes {
+		members[i] = h
+	}
+	err := s.inOrder(ctx, func(p redis.Pipeliner) {
 		for _, h := range hashes {
-			p.Del(ctx, s.k.token(h))
-			p.Del(ctx, s.k.pushSubscription(h))
+			p.Del(ctx, s.k.token(h), s.k.pushSubscription(h))
+		}
+	}, func(p redis.Pipeliner) {
+		p.SRem(ctx, s.k.accountTokens(accountID), members...)
+		p.SRem(ctx, s.k.accountPushSubscriptions(accountID), members...)
+		for _, h := range hashes {
 			s.publish(ctx, p, s.k.streamToken(h), StreamEvent{Event: EventRevoked})
 		}
-		p.Del(ctx, s.k.accountTokens(accountID))
-		p.Del(ctx, s.k.accountPushSubscriptions(accountID))
-		return nil
 	})
-	return err
+	if err != nil {
+		return fmt.Errorf("revoke tokens: %w", err)
+	}
+	return nil
 }

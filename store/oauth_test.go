@@ -12,16 +12,17 @@ import (
 )
 
 // redisValues returns every key of the store's key space with its value(s) flattened to text.
-// The key space is found from a key known to be in it: the test rig keeps its prefix private.
-func redisValues(t *testing.T, st *store.Store, knownKeySuffix string) map[string]string {
+// The key space is found from a token's record, known to be in it: the test rig keeps its
+// prefix private.
+func redisValues(t *testing.T, st *store.Store, tokenHash string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	rdb := st.Redis()
-	known, err := testrig.Keys(ctx, rdb, "{*}:"+knownKeySuffix)
+	known, err := testrig.Keys(ctx, rdb, "{*:tok:"+tokenHash+"}")
 	if err != nil || len(known) != 1 {
-		t.Fatalf("finding the key space through %s: %v, %v", knownKeySuffix, known, err)
+		t.Fatalf("finding the key space through the token %s: %v, %v", tokenHash, known, err)
 	}
-	prefix := known[0][1:strings.Index(known[0], "}:")]
+	prefix := known[0][1:strings.Index(known[0], ":tok:")]
 	out := map[string]string{}
 	keys, err := testrig.Keys(ctx, rdb, testrig.DepartmentKeys(prefix))
 	if err != nil {
@@ -66,10 +67,10 @@ func TestOAuthTokensStoredHashed(t *testing.T) {
 	if rec.Hash == "" || strings.Contains(rec.Hash, userToken) {
 		t.Fatalf("token record hash %q must be set and differ from the token", rec.Hash)
 	}
-	values := redisValues(t, st, "oauth:token:"+rec.Hash)
+	values := redisValues(t, st, rec.Hash)
 	found := 0
 	for key, val := range values {
-		if strings.Contains(key, ":oauth:token:") {
+		if strings.Contains(key, ":tok:") {
 			found++
 		}
 		for _, tok := range []string{userToken, appToken} {

@@ -97,3 +97,28 @@ func zHas(ctx context.Context, c redis.Cmdable, key, member string) (bool, error
 	}
 	return err == nil, err
 }
+
+// inOrder writes steps, each a few idempotent commands, in one MULTI on a single server; on a
+// cluster, where their keys are in several slots, one step after the other, each as a pipeline,
+// stopping at the first that fails. The order is what keeps a process that dies between two
+// steps harmless: a step that leaves something pointing at nothing goes first.
+func (s *Store) inOrder(ctx context.Context, steps ...func(p redis.Pipeliner)) error {
+	if !s.cluster {
+		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			for _, step := range steps {
+				step(p)
+			}
+			return nil
+		})
+		return err
+	}
+	for _, step := range steps {
+		if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			step(p)
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

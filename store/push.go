@@ -97,12 +97,11 @@ func (s *Store) VAPIDKeys(ctx context.Context, generate func() (VAPIDKeys, error
 }
 
 // savePushScript replaces the subscription of a token, only while the token exists, so that a
-// subscription racing the token's revocation never outlives it. KEYS: token, subscription,
-// the account's subscriptions; ARGV: JSON, token hash.
+// subscription racing the token's revocation never outlives it. KEYS: token, subscription (one
+// slot); ARGV: JSON.
 var savePushScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('SET', KEYS[2], ARGV[1])
-redis.call('SADD', KEYS[3], ARGV[2])
 return 1
 `)
 
@@ -111,12 +110,22 @@ return 1
 func (s *Store) SavePushSubscription(ctx context.Context, sub *PushSubscription) error {
 	now := time.Now().UTC()
 	sub.ID, sub.CreatedAt = s.NewID(now), now
-	keys := []string{s.k.token(sub.TokenHash), s.k.pushSubscription(sub.TokenHash), s.k.accountPushSubscriptions(sub.AccountID)}
-	n, err := savePushScript.Run(ctx, s.rdb, keys, mustJSON(sub), sub.TokenHash).Int()
+	// Listed under its account first (the list is in the department's slot, the subscription
+	// in its token's): a revocation between the two drops the listing after deleting the
+	// token, and the script then finds no token. A hash listed without a subscription queues
+	// pushes that find nothing to send.
+	listed := s.k.accountPushSubscriptions(sub.AccountID)
+	if err := s.rdb.SAdd(ctx, listed, sub.TokenHash).Err(); err != nil {
+		return fmt.Errorf("save push subscription: %w", err)
+	}
+	n, err := savePushScript.Run(ctx, s.rdb, []string{s.k.token(sub.TokenHash), s.k.pushSubscription(sub.TokenHash)}, mustJSON(sub)).Int()
 	if err != nil {
 		return fmt.Errorf("save push subscription: %w", err)
 	}
 	if n == 0 {
+		if err := s.rdb.SRem(ctx, listed, sub.TokenHash).Err(); err != nil {
+			return fmt.Errorf("save push subscription: %w", err)
+		}
 		return fmt.Errorf("token of push subscription: %w", ErrNotFound)
 	}
 	return nil
@@ -155,22 +164,37 @@ func (s *Store) PushSubscription(ctx context.Context, tokenHash string) (*PushSu
 
 // deletePushScript deletes a subscription, only the one with the given id when one is given:
 // a push service's 410 for an old endpoint must not end the subscription that replaced it.
-// KEYS: subscription, the account's subscriptions; ARGV: token hash, id or "".
+// KEYS: subscription; ARGV: id or "".
 var deletePushScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 if not cur then return 0 end
-if ARGV[2] ~= '' and cjson.decode(cur)['id'] ~= ARGV[2] then return 0 end
+if ARGV[1] ~= '' and cjson.decode(cur)['id'] ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('SREM', KEYS[2], ARGV[1])
 return 1
 `)
 
 // DeletePushSubscription ends the subscription of a token; id, when not "", names the
 // subscription meant, and a newer one is left alone. Deleting none is not an error.
 func (s *Store) DeletePushSubscription(ctx context.Context, accountID, tokenHash, id string) error {
-	keys := []string{s.k.pushSubscription(tokenHash), s.k.accountPushSubscriptions(accountID)}
-	if err := deletePushScript.Run(ctx, s.rdb, keys, tokenHash, id).Err(); err != nil {
+	if err := s.deletePushSubscription(ctx, accountID, tokenHash, id); err != nil {
 		return fmt.Errorf("delete push subscription: %w", err)
 	}
 	return nil
+}
+
+func (s *Store) deletePushSubscription(ctx context.Context, accountID, tokenHash, id string) error {
+	deleted, err := deletePushScript.Run(ctx, s.rdb, []string{s.k.pushSubscription(tokenHash)}, id).Int()
+	if err != nil || deleted == 0 {
+		return err
+	}
+	// The listing goes after the subscription; a subscription saved again meanwhile (listed
+	// before it is set) is listed again.
+	listed := s.k.accountPushSubscriptions(accountID)
+	if err := s.rdb.SRem(ctx, listed, tokenHash).Err(); err != nil {
+		return err
+	}
+	if n, err := s.rdb.Exists(ctx, s.k.pushSubscription(tokenHash)).Result(); err != nil || n == 0 {
+		return err
+	}
+	return s.rdb.SAdd(ctx, listed, tokenHash).Err()
 }

@@ -15,11 +15,11 @@ import (
 // (keys.go) keeps under the department's tag to their keys now, once: the readers' timelines
 // and notifications, the authors' lists of statuses, each status's record and history and what
 // others did with it, what others did to each account, and each account's record, user, key,
-// follows, requests, blocks, lists, boosts, favourites, bookmarks, pins, followed hashtags,
-// mutes, filters, markers, notification policy and conversations. Without it a department
-// upgraded in place would show everyone an empty home, no notifications and no posts. A key is
-// merged into its new one (members added, a record set unless one is there, counts made the
-// merged sets' sizes) and then deleted, so
+// follows (with the ids of their Follow activities), requests, blocks, lists, boosts, access
+// tokens and their push subscriptions, favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification policy
+// and conversations. Without it a department upgraded in place would show everyone an empty
+// home, no notifications and no posts. A key is merged into its new one (members added, a
+// record set unless one is there, counts made the merged sets' sizes) and then deleted, so
 // processes starting together, or one killed half way, only repeat work; what was written under
 // the new keys meanwhile stays.
 func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
@@ -31,7 +31,7 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 	var mu sync.Mutex
 	var found []string
 	err = ForEachServer(ctx, s.rdb, func(ctx context.Context, node *redis.Client) error {
-		patterns := []string{old + "notification:*", old + "status:counts:*", old + "account:counts:*"}
+		patterns := []string{old + "notification:*", old + "status:counts:*", old + "account:counts:*", old + "oauth:app_tokens:*"}
 		for _, set := range statusSets {
 			patterns = append(patterns, old+"status:"+string(set)+":*")
 		}
@@ -61,6 +61,11 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 			statuses[id] = true
 		} else if id, ok := strings.CutPrefix(rest, "account:counts:"); ok {
 			accounts[id] = true // kept where it is, with the count of statuses
+		} else if strings.HasPrefix(rest, "oauth:app_tokens:") {
+			// Each app's tokens, which nothing read, are no longer kept.
+			if err := s.rdb.Del(ctx, key).Err(); err != nil {
+				return fmt.Errorf("drop %s: %w", key, err)
+			}
 		} else if err := s.moveToSpreadKey(ctx, key); err != nil {
 			return err
 		}
@@ -75,14 +80,19 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := s.moveURIIndex(ctx); err != nil {
-		return err
-	}
 	if err := s.moveTermIndex(ctx); err != nil {
 		return err
 	}
-	if err := s.moveBoostIndex(ctx); err != nil {
-		return err
+	hashes := map[string]func(string) (string, string){
+		"idx:status:uri":        func(uri string) (string, string) { return s.k.statusByURI(uri), uri },
+		"idx:reblog":            byAccount(s.k.boosts),
+		"follow_activity":       byAccount(s.k.followActivities),
+		"follow_activity:by_id": func(id string) (string, string) { return s.k.followActivityByID(id), id },
+	}
+	for name, to := range hashes {
+		if err := s.moveHash(ctx, old+name, to); err != nil {
+			return err
+		}
 	}
 	return s.rdb.Set(ctx, s.k.spreadKeysMoved(), spreadLayout, 0).Err()
 }
@@ -92,7 +102,7 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 // others do to an account, "4" the statuses' records and histories and each account's
 // favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification policy
 // and conversations, "5" each account's follows, requests and blocks, with the follows'
-// options and counts, "6" each account's boosts.
+// options and counts, "6" each account's boosts, access tokens and Follow activities.
 const spreadLayout = "6"
 
 var statusSets = []statusSet{repliesSet, reblogsSet, favouritesSet, quotesSet}
@@ -135,19 +145,33 @@ func (s *Store) moveStatusSets(ctx context.Context, id string) error {
 	return s.rdb.Del(ctx, old+"counts:"+id).Err()
 }
 
-// moveURIIndex spreads the index of statuses by URI, one hash in the department's slot before
-// layout "5", over its shards; an entry written to a shard meanwhile wins.
-func (s *Store) moveURIIndex(ctx context.Context) error {
-	old := s.k.p + "idx:status:uri"
+// moveHash spreads a hash that the department's slot held before layout "5" (the index of
+// statuses by URI) or "6" (the indexes of boosts and of Follow activities) over the keys to
+// names for each field, and deletes it; an entry written to its new key meanwhile wins.
+func (s *Store) moveHash(ctx context.Context, old string, to func(field string) (key, newField string)) error {
 	err := s.spreadPairs(ctx, func(cursor uint64) *redis.ScanCmd {
 		return s.rdb.HScan(ctx, old, cursor, "*", 1000)
-	}, func(p redis.Pipeliner, uri, id string) {
-		p.HSetNX(ctx, s.k.statusByURI(uri), uri, id)
+	}, func(p redis.Pipeliner, field, value string) {
+		if key, newField := to(field); key != "" {
+			p.HSetNX(ctx, key, newField, value)
+		}
 	})
 	if err != nil {
-		return fmt.Errorf("spread the index of statuses by URI: %w", err)
+		return fmt.Errorf("spread %s: %w", old, err)
 	}
 	return s.rdb.Del(ctx, old).Err()
+}
+
+// byAccount names, for a field "account/other" of an old index, the key in the account's slot
+// (made by key) and the field there; a field of another shape is left out.
+func byAccount(key func(accountID string) string) func(field string) (string, string) {
+	return func(field string) (string, string) {
+		accountID, other, ok := strings.Cut(field, "/")
+		if !ok {
+			return "", ""
+		}
+		return key(accountID), other
+	}
 }
 
 // moveTermIndex spreads the index of accounts by the words of their profiles, one sorted set and
@@ -172,24 +196,6 @@ func (s *Store) moveTermIndex(ctx context.Context) error {
 		return fmt.Errorf("spread the index of words: %w", err)
 	}
 	return s.rdb.Del(ctx, index, words).Err()
-}
-
-// moveBoostIndex spreads the index of boosts, one hash of booster/post in the department's
-// slot before layout "6", over the boosters' hashes of boosts; a boost claimed there meanwhile
-// wins.
-func (s *Store) moveBoostIndex(ctx context.Context) error {
-	old := s.k.p + "idx:reblog"
-	err := s.spreadPairs(ctx, func(cursor uint64) *redis.ScanCmd {
-		return s.rdb.HScan(ctx, old, cursor, "*", 1000)
-	}, func(p redis.Pipeliner, pair, id string) {
-		if booster, post, ok := strings.Cut(pair, "/"); ok {
-			p.HSetNX(ctx, s.k.boosts(booster), post, id)
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("spread the index of boosts: %w", err)
-	}
-	return s.rdb.Del(ctx, old).Err()
 }
 
 // spreadPairs reads what one old key holds, a thousand pairs at a time (a field and its value,
@@ -337,9 +343,14 @@ type spreadMove struct {
 	to    func(id string) string
 	merge func(ctx context.Context, rdb redis.UniversalClient, from, to string) error
 	pair  bool
+	// hashed marks keys under a token's hash (64 hex digits) rather than an id.
+	hashed bool
 }
 
 func (m spreadMove) fits(id string) bool {
+	if m.hashed {
+		return len(id) == 64 && strings.Trim(id, "0123456789abcdef") == ""
+	}
 	if !m.pair {
 		return isDigits(id)
 	}
@@ -399,6 +410,9 @@ func (k keys) spreadMoves() []spreadMove {
 		{old: "conversation:", to: pairKey(k.conversation), merge: mergeHash, pair: true},
 		{old: "status:history:", to: k.statusHistory, merge: mergeList},
 		{old: "status:", to: k.status, merge: mergeRecord},
+		{old: "oauth:token:", to: k.token, merge: mergeRecord, hashed: true},
+		{old: "oauth:tokens:", to: k.accountTokens, merge: mergeSet},
+		{old: "push:sub:", to: k.pushSubscription, merge: mergeRecord, hashed: true},
 	}
 }
 

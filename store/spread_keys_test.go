@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,7 +37,18 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		n, _ := strconv.ParseInt(id, 10, 64)
 		return redis.Z{Score: float64(n), Member: id}
 	}
+	tokenValue, token, err := st.CreateToken(ctx, "", reader.ID, []string{"read"})
+	must(t, err)
+	must(t, st.SavePushSubscription(ctx, &store.PushSubscription{TokenHash: token.Hash, AccountID: reader.ID, Endpoint: "https://push.example/1"}))
+	tokenSlot := "{" + prefix + ":tok:" + token.Hash + "}"
 	for _, err := range []error{
+		backToOldKey(ctx, rdb, tokenSlot, old+"oauth:token:"+token.Hash),
+		backToOldKey(ctx, rdb, tokenSlot+":push", old+"push:sub:"+token.Hash),
+		rdb.Del(ctx, "{"+prefix+":acct:"+reader.ID+"}:tokens").Err(),
+		rdb.SAdd(ctx, old+"oauth:tokens:"+reader.ID, token.Hash).Err(),
+		rdb.SAdd(ctx, old+"oauth:app_tokens:someclient", token.Hash).Err(), // no longer kept
+		rdb.HSet(ctx, old+"follow_activity", reader.ID+"/"+author.ID, "https://eng.example/follows/1").Err(),
+		rdb.HSet(ctx, old+"follow_activity:by_id", "https://eng.example/follows/1", reader.ID+"/"+author.ID).Err(),
 		rdb.ZAdd(ctx, old+"tl:home:"+reader.ID, z(oldPost.ID)).Err(),
 		rdb.ZAdd(ctx, old+"tl:home:reblogs:"+reader.ID, z(oldPost.ID)).Err(),
 		rdb.ZAdd(ctx, old+"tl:list:"+listID, z(oldPost.ID)).Err(),
@@ -145,6 +157,18 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if got, err := st.StatusByURI(ctx, "https://peer.example/statuses/1"); err != nil || got.ID != oldPost.ID {
 			t.Errorf("run %d: the status indexed by URI before the upgrade is %+v (%v)", run, got, err)
 		}
+		if got, err := st.TokenByValue(ctx, tokenValue); err != nil || got.AccountID != reader.ID {
+			t.Errorf("run %d: the reader's token reads %+v (%v)", run, got, err)
+		}
+		if sub, err := st.PushSubscription(ctx, token.Hash); err != nil || sub.Endpoint != "https://push.example/1" {
+			t.Errorf("run %d: the token's push subscription reads %+v (%v)", run, sub, err)
+		}
+		if id, err := st.FollowActivity(ctx, reader.ID, author.ID); err != nil || id != "https://eng.example/follows/1" {
+			t.Errorf("run %d: the reader's Follow activity is %q (%v)", run, id, err)
+		}
+		if follower, target, err := st.FollowByActivity(ctx, "https://eng.example/follows/1"); err != nil || follower != reader.ID || target != author.ID {
+			t.Errorf("run %d: the Follow activity names %s following %s (%v)", run, follower, target, err)
+		}
 		if boost, err := st.ReblogOf(ctx, reader.ID, oldPost.ID); err != nil || boost.ID != newPost.ID {
 			t.Errorf("run %d: the reader's boost indexed before the upgrade is %+v (%v), want %s", run, boost, err, newPost.ID)
 		}
@@ -175,7 +199,8 @@ func TestEnsureSpreadKeys(t *testing.T) {
 			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID, "account:statuses:", "status:",
 				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "conversation", "account:pins:", "followed_tags:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:",
 				"following:", "requested:", "blocks:", "follow_opts:", "account:1", "user:",
-				"endorsements:", "account_notes:", "domain_blocks:user:", "suggestions:dismissed:", "announcements:read:", "list:", "lists:", "idx:status:uri", "idx:account:terms", "idx:reblog"} {
+				"endorsements:", "account_notes:", "domain_blocks:user:", "suggestions:dismissed:", "announcements:read:", "list:", "lists:", "idx:status:uri", "idx:account:terms", "idx:reblog",
+				"oauth:token", "oauth:app_tokens:", "push:sub:", "follow_activity"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}
@@ -221,6 +246,11 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if markers, err := st.Markers(ctx, reader.ID, []string{"home"}); err != nil || markers["home"].LastReadID != "1" {
 			t.Errorf("run %d: the reader's markers = %+v (%v), want the one from before the upgrade", run, markers, err)
 		}
+	}
+	// The moved set of the reader's tokens revokes the moved token.
+	must(t, st.RevokeAccountTokens(ctx, reader.ID))
+	if _, err := st.TokenByValue(ctx, tokenValue); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after revoking the reader's tokens, the token reads (%v), want not found", err)
 	}
 	// The moved followers are the new post's readers, and the moved subscription notifies.
 	fresh := postStatus(t, st, author, store.Status{Text: "to the followers"})
