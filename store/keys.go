@@ -186,10 +186,11 @@ func (k keys) streamTag(tag string) string          { return k.p + "stream:tag:"
 func (k keys) streamAnchor() string                 { return k.p + "stream:anchor" }        // never published: pins a cluster subscription to the department's slot
 func (k keys) streamToken(hash string) string       { return k.p + "stream:token:" + hash } // revocation of one token
 
-// OAuth. An access token's record (under the hash of its value) is in a slot of its own, with
-// its Web Push subscription, and the set of an account's tokens in the account's slot, so a
-// department's sign-ins spread over a cluster's masters.
-func (k keys) app(clientID string) string     { return k.p + "oauth:app:" + clientID }
+// OAuth. An app's record (under its client id) and an access token's (under the hash of its
+// value, with its Web Push subscription) are each in a slot of their own, and the set of an
+// account's tokens in the account's slot, so a department's sign-ins spread over a cluster's
+// masters.
+func (k keys) app(clientID string) string     { return k.spread + "app:" + clientID + "}" }
 func (k keys) authCode(code string) string    { return k.p + "oauth:code:" + code }
 func (k keys) tokenSlots() string             { return k.spread + "tok:" } // what every token's slot starts with
 func (k keys) token(hash string) string       { return k.tokenSlots() + hash + "}" }

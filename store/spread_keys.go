@@ -102,7 +102,8 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 // others do to an account, "4" the statuses' records and histories and each account's
 // favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification policy
 // and conversations, "5" each account's follows, requests and blocks, with the follows'
-// options and counts, "6" each account's boosts, access tokens and Follow activities.
+// options and counts, "6" each account's boosts, access tokens and Follow activities, and
+// the apps.
 const spreadLayout = "6"
 
 var statusSets = []statusSet{repliesSet, reblogsSet, favouritesSet, quotesSet}
@@ -343,13 +344,14 @@ type spreadMove struct {
 	to    func(id string) string
 	merge func(ctx context.Context, rdb redis.UniversalClient, from, to string) error
 	pair  bool
-	// hashed marks keys under a token's hash (64 hex digits) rather than an id.
-	hashed bool
+	// named tells the names of keys named otherwise than by an id (a token's hash, an app's
+	// client id).
+	named func(name string) bool
 }
 
 func (m spreadMove) fits(id string) bool {
-	if m.hashed {
-		return len(id) == 64 && strings.Trim(id, "0123456789abcdef") == ""
+	if m.named != nil {
+		return m.named(id)
 	}
 	if !m.pair {
 		return isDigits(id)
@@ -410,10 +412,19 @@ func (k keys) spreadMoves() []spreadMove {
 		{old: "conversation:", to: pairKey(k.conversation), merge: mergeHash, pair: true},
 		{old: "status:history:", to: k.statusHistory, merge: mergeList},
 		{old: "status:", to: k.status, merge: mergeRecord},
-		{old: "oauth:token:", to: k.token, merge: mergeRecord, hashed: true},
+		{old: "oauth:token:", to: k.token, merge: mergeRecord, named: isTokenHash},
 		{old: "oauth:tokens:", to: k.accountTokens, merge: mergeSet},
-		{old: "push:sub:", to: k.pushSubscription, merge: mergeRecord, hashed: true},
+		{old: "push:sub:", to: k.pushSubscription, merge: mergeRecord, named: isTokenHash},
+		{old: "oauth:app:", to: k.app, merge: mergeRecord, named: isRandomToken},
 	}
+}
+
+// isTokenHash tells a token's hash (hashToken) from other names.
+func isTokenHash(s string) bool { return len(s) == 64 && strings.Trim(s, "0123456789abcdef") == "" }
+
+// isRandomToken tells a value of RandomToken(32), as an app's client id is.
+func isRandomToken(s string) bool {
+	return len(s) == 43 && strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == ""
 }
 
 func isDigits(s string) bool {

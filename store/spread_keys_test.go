@@ -41,7 +41,10 @@ func TestEnsureSpreadKeys(t *testing.T) {
 	must(t, err)
 	must(t, st.SavePushSubscription(ctx, &store.PushSubscription{TokenHash: token.Hash, AccountID: reader.ID, Endpoint: "https://push.example/1"}))
 	tokenSlot := "{" + prefix + ":tok:" + token.Hash + "}"
+	app := &store.App{Name: "an app of before", RedirectURIs: []string{"urn:ietf:wg:oauth:2.0:oob"}, Scopes: []string{"read"}}
+	must(t, st.CreateApp(ctx, app))
 	for _, err := range []error{
+		backToOldKey(ctx, rdb, "{"+prefix+":app:"+app.ClientID+"}", old+"oauth:app:"+app.ClientID),
 		backToOldKey(ctx, rdb, tokenSlot, old+"oauth:token:"+token.Hash),
 		backToOldKey(ctx, rdb, tokenSlot+":push", old+"push:sub:"+token.Hash),
 		rdb.Del(ctx, "{"+prefix+":acct:"+reader.ID+"}:tokens").Err(),
@@ -160,6 +163,9 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if got, err := st.TokenByValue(ctx, tokenValue); err != nil || got.AccountID != reader.ID {
 			t.Errorf("run %d: the reader's token reads %+v (%v)", run, got, err)
 		}
+		if got, err := st.App(ctx, app.ClientID); err != nil || got.Name != app.Name {
+			t.Errorf("run %d: the app reads %+v (%v)", run, got, err)
+		}
 		if sub, err := st.PushSubscription(ctx, token.Hash); err != nil || sub.Endpoint != "https://push.example/1" {
 			t.Errorf("run %d: the token's push subscription reads %+v (%v)", run, sub, err)
 		}
@@ -200,7 +206,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "conversation", "account:pins:", "followed_tags:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:",
 				"following:", "requested:", "blocks:", "follow_opts:", "account:1", "user:",
 				"endorsements:", "account_notes:", "domain_blocks:user:", "suggestions:dismissed:", "announcements:read:", "list:", "lists:", "idx:status:uri", "idx:account:terms", "idx:reblog",
-				"oauth:token", "oauth:app_tokens:", "push:sub:", "follow_activity"} {
+				"oauth:token", "oauth:app_tokens:", "oauth:app:", "push:sub:", "follow_activity"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}
