@@ -474,13 +474,13 @@ func medMediaKeys(t testing.TB, inst *testrig.Instance, user *testrig.User) []st
 	var prefixes []string
 	for _, k := range keys {
 		if v, _ := rdb.Get(ctx, k).Result(); strings.Contains(v, `"username":"`+user.Account.Username+`"`) {
-			prefixes = append(prefixes, strings.TrimSuffix(k, record)+"}:")
+			prefixes = append(prefixes, strings.TrimSuffix(k, record)) // "{prefix"
 		}
 	}
 	if len(prefixes) != 1 {
 		t.Fatalf("cannot tell the instance's key prefix: %v", prefixes)
 	}
-	media, err := rdb.Keys(ctx, prefixes[0]+"media:*").Result()
+	media, err := rdb.Keys(ctx, prefixes[0]+":media:*}").Result() // each upload in its slot
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -212,6 +212,7 @@ type fanOutWrites struct {
 	Indexed []uriEntry     `json:"u,omitempty"`
 	// Unboosted are deleted boosts leaving their boosters' hashes of boosts.
 	Unboosted []boostLeave `json:"b,omitempty"`
+	Media     []mediaLink  `json:"a,omitempty"`
 }
 
 // A uriEntry is a status entering or leaving the index of statuses by URI.
@@ -235,6 +236,32 @@ func (e uriEntry) queue(ctx context.Context, p redis.Pipeliner, k keys) {
 	p.HSet(ctx, k.statusByURI(e.URI), e.URI, e.ID)
 }
 
+// A mediaLink is an upload attached to a status, detached from it (Status "") or deleted with
+// it. Attaching an upload deleted meanwhile, or detaching one again, changes nothing.
+type mediaLink struct {
+	Media  string `json:"m"`
+	Status string `json:"s,omitempty"`
+	Drop   bool   `json:"d,omitempty"`
+}
+
+// attachMediaLua sets or clears the status of an upload's record: KEYS the record, ARGV the
+// status's id or "".
+const attachMediaLua = `local m = redis.call('GET', KEYS[1])
+if not m then return 0 end
+local r = cjson.decode(m)
+if ARGV[1] == '' then r['status_id'] = nil else r['status_id'] = ARGV[1] end
+redis.call('SET', KEYS[1], cjson.encode(r))
+return 1`
+
+func (e mediaLink) queue(ctx context.Context, p redis.Pipeliner, k keys) {
+	if e.Drop {
+		p.Del(ctx, k.media(e.Media))
+		return
+	}
+	// EVAL rather than EVALSHA: inside MULTI a missing script would fail at EXEC.
+	p.Eval(ctx, attachMediaLua, []string{k.media(e.Media)}, e.Status)
+}
+
 // A boostLeave is a deleted boost, ID, of post Status by Booster, leaving the booster's boosts.
 type boostLeave struct {
 	Booster string `json:"a"`
@@ -254,7 +281,8 @@ type channelEvent struct {
 
 func (w *fanOutWrites) empty() bool {
 	return len(w.Moves) == 0 && len(w.Notify) == 0 && len(w.Tallies) == 0 && len(w.Dropped) == 0 && len(w.Edges) == 0 &&
-		len(w.Rewrites) == 0 && len(w.Events) == 0 && len(w.Threads) == 0 && len(w.Indexed) == 0 && len(w.Unboosted) == 0
+		len(w.Rewrites) == 0 && len(w.Events) == 0 && len(w.Threads) == 0 && len(w.Indexed) == 0 && len(w.Unboosted) == 0 &&
+		len(w.Media) == 0
 }
 
 // announces reports whether w sends anything once its writes are applied.
@@ -306,6 +334,9 @@ func (t *spreadTx) rewrite(r statusRewrite) { t.writes.Rewrites = append(t.write
 
 // index gathers a status entering or leaving the index of statuses by URI.
 func (t *spreadTx) index(e uriEntry) { t.writes.Indexed = append(t.writes.Indexed, e) }
+
+// link gathers uploads attached to a status, detached or dropped.
+func (t *spreadTx) linkMedia(links ...mediaLink) { t.writes.Media = append(t.writes.Media, links...) }
 
 // unboost gathers a deleted boost leaving its booster's boosts.
 func (t *spreadTx) unboost(e boostLeave) { t.writes.Unboosted = append(t.writes.Unboosted, e) }
@@ -496,6 +527,9 @@ func (s *Store) queueFanOut(ctx context.Context, p redis.Pipeliner, w *fanOutWri
 	for _, e := range w.Unboosted {
 		e.queue(ctx, p, s.k)
 	}
+	for _, e := range w.Media {
+		e.queue(ctx, p, s.k)
+	}
 }
 
 // queueAnnouncements queues on p, a MULTI in the department's slot, w's stream events and the
@@ -568,7 +602,7 @@ func (s *Store) ResumeFanOutJobs(ctx context.Context, now time.Time, lease time.
 
 // withoutStale drops from w what has changed since its job was recorded: a post deleted while
 // its fan-out was pending must not come back into the timelines its deletion already swept (nor
-// start a thread in anyone's conversations), and a tally counts only what still stands (a
+// start a thread in anyone's conversations, nor hold uploads its redraft reuses), and a tally counts only what still stands (a
 // favourite since withdrawn, a boost since undone, a status since deleted) or, leaving, what has
 // not been done again.
 func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
@@ -581,6 +615,11 @@ func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 	}
 	for _, e := range w.Indexed {
 		ids = append(ids, e.ID)
+	}
+	for _, e := range w.Media {
+		if e.Status != "" {
+			ids = append(ids, e.Status)
+		}
 	}
 	if len(ids) == 0 && len(w.Tallies) == 0 && len(w.Edges) == 0 {
 		return nil
@@ -610,6 +649,7 @@ func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 	w.Moves = slices.DeleteFunc(w.Moves, timelineMove.empty)
 	w.Threads = slices.DeleteFunc(w.Threads, func(t threadWrite) bool { return exists[t.Status].Val() == 0 })
 	w.Indexed = slices.DeleteFunc(w.Indexed, func(e uriEntry) bool { return !e.Leave && exists[e.ID].Val() == 0 })
+	w.Media = slices.DeleteFunc(w.Media, func(e mediaLink) bool { return e.Status != "" && exists[e.Status].Val() == 0 })
 	kept := w.Tallies[:0]
 	for i, t := range w.Tallies {
 		stands := facts[i] != nil && facts[i]()

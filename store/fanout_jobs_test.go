@@ -358,12 +358,13 @@ func TestDepartmentSpreadsOverMasters(t *testing.T) {
 		must(t, err)
 		_, _, err = st.CreateToken(ctx, "", reader.ID, []string{"read"})
 		must(t, err)
+		must(t, st.CreateMedia(ctx, &store.Media{AccountID: reader.ID, Type: "image", URL: "https://eng.example/media/" + strconv.Itoa(i) + ".png"}))
 	}
 	postStatus(t, st, author, store.Status{Text: "for everyone"})
 	locked, blocked := localAccount(t, st, "locked"), localAccount(t, st, "blocked")
 	must(t, st.RequestFollow(ctx, author, locked, store.FollowOptions{ShowReblogs: true}))
 	must(t, st.Block(ctx, author.ID, blocked.ID))
-	for _, kind := range []string{"status:", "favourites:", "following:", "requested:", "blocks:", "follow_opts:", "account:[0-9]", "account:key:", "user:", "idx:reblog", "oauth:token"} {
+	for _, kind := range []string{"status:", "favourites:", "following:", "requested:", "blocks:", "follow_opts:", "account:[0-9]", "account:key:", "user:", "idx:reblog", "oauth:token", "media:"} {
 		if inDepartment, err := testrig.Keys(ctx, rdb, "{"+prefix+"}:"+kind+"*"); err != nil || len(inDepartment) != 0 {
 			t.Errorf("the department's slot holds %v (%v)", inDepartment, err)
 		}
@@ -373,6 +374,7 @@ func TestDepartmentSpreadsOverMasters(t *testing.T) {
 		"statuses and what others did with them": "status:",
 		"what others did to accounts":            "acct:",
 		"access tokens":                          "tok:",
+		"uploads":                                "media:",
 	} {
 		byServer, err := testrig.KeysByServer(ctx, rdb, "{"+prefix+":"+keys+"*")
 		must(t, err)
@@ -629,5 +631,87 @@ func TestFollowedTagOfAKilledWriterCompletedByItsRetry(t *testing.T) {
 	must(t, st.FollowTag(ctx, reader.ID, "golang"))
 	if after := postStatus(t, st, author, store.Status{Text: "#golang again", Tags: []string{"golang"}}); !homeHas(t, st, reader.ID, after.ID) {
 		t.Error("the tag followed again does not bring its posts")
+	}
+}
+
+// TestMediaOfAKilledWriter checks that a post's uploads are attached to it by its fan-out, and
+// a deleted post's uploads go with the deletion's, each once its job is resumed.
+func TestMediaOfAKilledWriter(t *testing.T) {
+	ctx := context.Background()
+	live, killed, _, _ := killedWriter(t)
+	author := localAccount(t, live, "author")
+	upload := &store.Media{AccountID: author.ID, Type: "image", URL: "https://eng.example/media/1.png"}
+	must(t, live.CreateMedia(ctx, upload))
+	attachedTo := func() (string, error) {
+		m, err := live.Media(ctx, upload.ID)
+		if err != nil {
+			return "", err
+		}
+		return m.StatusID, nil
+	}
+	post := postStatus(t, killed, author, store.Status{Text: "look", MediaIDs: []string{upload.ID}})
+	if status, err := attachedTo(); err != nil || status != "" {
+		t.Fatalf("before the job, the upload is attached to %q (%v)", status, err)
+	}
+	resumeAfterGrace(t, live, 1)
+	if status, err := attachedTo(); err != nil || status != post.ID {
+		t.Fatalf("after the job, the upload is attached to %q (%v), want %s", status, err, post.ID)
+	}
+	must(t, killed.DeleteStatus(ctx, post))
+	if _, err := attachedTo(); err != nil {
+		t.Fatalf("before the deletion's job, the upload reads %v", err)
+	}
+	resumeAfterGrace(t, live, 1)
+	if _, err := attachedTo(); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after the deletion's job, the upload reads %v, want not found", err)
+	}
+}
+
+// TestScheduledPostsReserveTheirMedia checks that a scheduled post holds its uploads, all or
+// none, against another scheduled post, and frees them when it is deleted.
+func TestScheduledPostsReserveTheirMedia(t *testing.T) {
+	ctx := context.Background()
+	st := testrig.NewStore(t, testDomain)
+	author := localAccount(t, st, "author")
+	var uploads []string
+	for i := range 2 {
+		m := &store.Media{AccountID: author.ID, Type: "image", URL: "https://eng.example/media/" + strconv.Itoa(i) + ".png"}
+		must(t, st.CreateMedia(ctx, m))
+		uploads = append(uploads, m.ID)
+	}
+	reservedBy := func(id string) string {
+		t.Helper()
+		m, err := st.Media(ctx, id)
+		must(t, err)
+		return m.ScheduledStatusID
+	}
+	later := time.Now().Add(time.Hour)
+	first := &store.ScheduledStatus{AccountID: author.ID, ScheduledAt: later, MediaIDs: uploads[:1]}
+	must(t, st.ScheduleStatus(ctx, first))
+	if got := reservedBy(uploads[0]); got != first.ID {
+		t.Fatalf("the first upload is reserved by %q, want %s", got, first.ID)
+	}
+	second := &store.ScheduledStatus{AccountID: author.ID, ScheduledAt: later, MediaIDs: []string{uploads[1], uploads[0]}}
+	if err := st.ScheduleStatus(ctx, second); !errors.Is(err, store.ErrMediaTaken) {
+		t.Fatalf("a second post with the first's upload: %v, want ErrMediaTaken", err)
+	}
+	if got := reservedBy(uploads[1]); got != "" {
+		t.Errorf("the refused post left the free upload reserved by %q", got)
+	}
+	if got := reservedBy(uploads[0]); got != first.ID {
+		t.Errorf("the refused post took the first upload: reserved by %q", got)
+	}
+	deleted, err := st.UnscheduleStatus(ctx, author.ID, first.ID)
+	if err != nil || !deleted {
+		t.Fatalf("unschedule: %v %v", deleted, err)
+	}
+	if got := reservedBy(uploads[0]); got != "" {
+		t.Errorf("the deleted post's upload is still reserved by %q", got)
+	}
+	must(t, st.ScheduleStatus(ctx, second))
+	for _, id := range uploads {
+		if got := reservedBy(id); got != second.ID {
+			t.Errorf("upload %s is reserved by %q, want %s", id, got, second.ID)
+		}
 	}
 }

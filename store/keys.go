@@ -197,7 +197,10 @@ func (k keys) token(hash string) string       { return k.tokenSlots() + hash + "
 func (k keys) accountTokens(id string) string { return k.accountKey(id, "tokens") } // set of token hashes
 
 // Media.
-func (k keys) media(id string) string { return k.p + "media:" + id }
+// An upload's record is in a slot of its own, so a department's media spread over a cluster's
+// masters; a status's write attaches and drops them through its fan-out (mediaLink).
+func (k keys) media(id string) string { return k.mediaByID().of(id) }
+func (k keys) mediaByID() idKey       { return idKey{prefix: k.spread + "media:", suffix: "}"} }
 
 // Instance.
 func (k keys) instanceSecret() string { return k.p + "instance:secret" } // random key signing stateless form tokens

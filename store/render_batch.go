@@ -221,7 +221,7 @@ func queueCached[T any](ctx context.Context, s *Store, p *lazyPipeline, decode f
 // runs, decodes them.
 func (s *Store) queueRenderData(ctx context.Context, p *lazyPipeline, q RenderQuery) func() (*RenderData, error) {
 	accounts := queueCached(ctx, s, p, s.accountMemo.decode, q.AccountIDs, s.k.accountByID())
-	media := queueCached(ctx, s, p, decodeMedia, q.MediaIDs, idKey{prefix: s.k.media("")})
+	media := queueCached(ctx, s, p, decodeMedia, q.MediaIDs, s.k.mediaByID())
 	accountCounts := s.queueAccountCounts(ctx, p, q.AccountIDs)
 	statusCounts := queueCounts(ctx, s, p, q.StatusIDs, s.k.statusCountsByID(), statusCountFields, statusCountsOf)
 	var flags func() map[string]ViewerFlags

@@ -58,16 +58,17 @@ func (s *Store) RescheduleStatus(ctx context.Context, accountID, id string, at t
 }
 
 // writeSchedule writes a new scheduled post (old nil) or a new time for one (old its record as
-// read), checking limits and media in the same transaction as the write.
+// read), checking limits in the same transaction as the write. A new post's media are reserved
+// first, each in its slot (reserveMedia), and freed again when the post is refused.
 func (s *Store) writeSchedule(ctx context.Context, sch *ScheduledStatus, old *ScheduledStatus) error {
-	byTime := s.k.scheduledTimes(sch.AccountID)
-	watched := []string{byTime, s.k.scheduledStatus(sch.ID)}
-	for _, id := range sch.MediaIDs {
-		watched = append(watched, s.k.media(id))
+	if old == nil {
+		if err := s.reserveMedia(ctx, sch); err != nil {
+			return err
+		}
 	}
-	var media []Media
+	byTime := s.k.scheduledTimes(sch.AccountID)
 	var refusal error
-	_, err := s.applyOnceWatching(ctx, watched, func(tx *redis.Tx) (bool, error) {
+	_, err := s.applyOnceWatching(ctx, []string{byTime, s.k.scheduledStatus(sch.ID)}, func(tx *redis.Tx) (bool, error) {
 		refusal = nil
 		if old != nil {
 			exists, err := tx.Exists(ctx, s.k.scheduledStatus(sch.ID)).Result()
@@ -98,23 +99,6 @@ func (s *Store) writeSchedule(ctx context.Context, sch *ScheduledStatus, old *Sc
 			refusal = ErrScheduledDaily
 			return true, nil
 		}
-		if old != nil {
-			return false, nil
-		}
-		keys := make([]string, len(sch.MediaIDs))
-		for i, id := range sch.MediaIDs {
-			keys[i] = s.k.media(id)
-		}
-		media, err = mgetJSON[Media](ctx, tx, keys)
-		if err != nil {
-			return false, err
-		}
-		for _, m := range media {
-			if m.StatusID != "" || m.ScheduledStatusID != "" {
-				refusal = fmt.Errorf("media %s: %w", m.ID, ErrMediaTaken)
-				return true, nil
-			}
-		}
 		return false, nil
 	}, func(p redis.Pipeliner) {
 		at := float64(sch.ScheduledAt.UnixMilli())
@@ -123,16 +107,72 @@ func (s *Store) writeSchedule(ctx context.Context, sch *ScheduledStatus, old *Sc
 		p.ZAdd(ctx, s.k.scheduledDue(), redis.Z{Score: at, Member: sch.ID})
 		if old == nil {
 			p.ZAdd(ctx, s.k.scheduledByAccount(sch.AccountID), redis.Z{Score: idScore(sch.ID), Member: sch.ID})
-			for _, m := range media {
-				m.ScheduledStatusID = sch.ID
-				p.SetXX(ctx, s.k.media(m.ID), mustJSON(m), 0)
-			}
 		}
 	})
+	if old == nil && (err != nil || refusal != nil) {
+		err = errors.Join(err, s.freeMedia(ctx, sch))
+	}
 	if err != nil {
 		return fmt.Errorf("schedule status: %w", err)
 	}
 	return refusal
+}
+
+// reserveMediaLua reserves an upload for a scheduled post unless a status or another scheduled
+// post holds it: KEYS the upload's record, ARGV the scheduled post's id; it gives 1 when
+// reserved, 0 when held, -1 when there is no such upload.
+const reserveMediaLua = `local m = redis.call('GET', KEYS[1])
+if not m then return -1 end
+local r = cjson.decode(m)
+local held = r['scheduled_status_id']
+if (r['status_id'] and r['status_id'] ~= '') or (held and held ~= '' and held ~= ARGV[1]) then return 0 end
+r['scheduled_status_id'] = ARGV[1]
+redis.call('SET', KEYS[1], cjson.encode(r))
+return 1`
+
+// freeMediaLua drops the reservation of an upload by the scheduled post ARGV[1].
+const freeMediaLua = `local m = redis.call('GET', KEYS[1])
+if not m then return 0 end
+local r = cjson.decode(m)
+if r['scheduled_status_id'] ~= ARGV[1] then return 0 end
+r['scheduled_status_id'] = nil
+redis.call('SET', KEYS[1], cjson.encode(r))
+return 1`
+
+// reserveMedia reserves sch's media, all or none: a post whose media another post holds is
+// refused with ErrMediaTaken. Each upload is in a slot of its own, so a process that dies half
+// way leaves uploads reserved for a post that was never stored; deleting that post (or
+// uploading again) frees them.
+func (s *Store) reserveMedia(ctx context.Context, sch *ScheduledStatus) error {
+	if len(sch.MediaIDs) == 0 {
+		return nil
+	}
+	p := s.rdb.Pipeline()
+	replies := make([]*redis.Cmd, len(sch.MediaIDs))
+	for i, id := range sch.MediaIDs {
+		replies[i] = p.Eval(ctx, reserveMediaLua, []string{s.k.media(id)}, sch.ID)
+	}
+	_, err := p.Exec(ctx)
+	for i, r := range replies {
+		if n, _ := r.Int(); n == 0 && err == nil {
+			err = fmt.Errorf("media %s: %w", sch.MediaIDs[i], ErrMediaTaken)
+		}
+	}
+	if err != nil {
+		return errors.Join(err, s.freeMedia(ctx, sch))
+	}
+	return nil
+}
+
+// freeMedia drops sch's reservations of its media.
+func (s *Store) freeMedia(ctx context.Context, sch *ScheduledStatus) error {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, id := range sch.MediaIDs {
+			p.Eval(ctx, freeMediaLua, []string{s.k.media(id)}, sch.ID)
+		}
+		return nil
+	})
+	return err
 }
 
 // ScheduledStatus reads one of accountID's scheduled posts.
@@ -168,12 +208,11 @@ func (s *Store) ScheduledStatuses(ctx context.Context, accountID string, p Page)
 	return entries, out, nil
 }
 
-// UnscheduleStatus deletes a scheduled post and frees its media; it reports whether there was
-// one. accountID "" deletes whosever it is (the worker, after posting it).
+// UnscheduleStatus deletes a scheduled post and then frees its media; it reports whether there
+// was one. accountID "" deletes whosever it is (the worker, after posting it).
 func (s *Store) UnscheduleStatus(ctx context.Context, accountID, id string) (bool, error) {
 	var sch ScheduledStatus
-	var media []Media
-	return s.applyOnceWatching(ctx, []string{s.k.scheduledStatus(id)}, func(tx *redis.Tx) (bool, error) {
+	deleted, err := s.applyOnceWatching(ctx, []string{s.k.scheduledStatus(id)}, func(tx *redis.Tx) (bool, error) {
 		raw, err := tx.Get(ctx, s.k.scheduledStatus(id)).Result()
 		if errors.Is(err, redis.Nil) {
 			return true, nil
@@ -184,27 +223,17 @@ func (s *Store) UnscheduleStatus(ctx context.Context, accountID, id string) (boo
 		if err := unmarshalString(raw, &sch); err != nil {
 			return false, err
 		}
-		if accountID != "" && sch.AccountID != accountID {
-			return true, nil
-		}
-		keys := make([]string, len(sch.MediaIDs))
-		for i, m := range sch.MediaIDs {
-			keys[i] = s.k.media(m)
-		}
-		media, err = mgetJSON[Media](ctx, tx, keys)
-		return false, err
+		return accountID != "" && sch.AccountID != accountID, nil
 	}, func(p redis.Pipeliner) {
 		p.Del(ctx, s.k.scheduledStatus(id))
 		p.ZRem(ctx, s.k.scheduledTimes(sch.AccountID), id)
 		p.ZRem(ctx, s.k.scheduledByAccount(sch.AccountID), id)
 		p.ZRem(ctx, s.k.scheduledDue(), id)
-		for _, m := range media {
-			if m.ScheduledStatusID == id {
-				m.ScheduledStatusID = ""
-				p.SetXX(ctx, s.k.media(m.ID), mustJSON(m), 0)
-			}
-		}
 	})
+	if err != nil || !deleted {
+		return deleted, err
+	}
+	return true, s.freeMedia(ctx, &sch)
 }
 
 // claimDueScript takes up to ARGV[3] posts due by ARGV[1] (ms) and moves each one's due time

@@ -16,7 +16,7 @@ import (
 // and notifications, the authors' lists of statuses, each status's record and history and what
 // others did with it, what others did to each account, and each account's record, user, key,
 // follows (with the ids of their Follow activities), requests, blocks, lists, boosts, access
-// tokens and their push subscriptions, favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification policy
+// tokens and their push subscriptions, uploads, favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification policy
 // and conversations. Without it a department upgraded in place would show everyone an empty
 // home, no notifications and no posts. A key is merged into its new one (members added, a
 // record set unless one is there, counts made the merged sets' sizes) and then deleted, so
@@ -102,8 +102,8 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 // others do to an account, "4" the statuses' records and histories and each account's
 // favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification policy
 // and conversations, "5" each account's follows, requests and blocks, with the follows'
-// options and counts, "6" each account's boosts, access tokens and Follow activities, and
-// the apps.
+// options and counts, "6" each account's boosts, access tokens and Follow activities, the
+// apps and the uploads.
 const spreadLayout = "6"
 
 var statusSets = []statusSet{repliesSet, reblogsSet, favouritesSet, quotesSet}
@@ -416,6 +416,7 @@ func (k keys) spreadMoves() []spreadMove {
 		{old: "oauth:tokens:", to: k.accountTokens, merge: mergeSet},
 		{old: "push:sub:", to: k.pushSubscription, merge: mergeRecord, named: isTokenHash},
 		{old: "oauth:app:", to: k.app, merge: mergeRecord, named: isRandomToken},
+		{old: "media:", to: k.media, merge: mergeRecord},
 	}
 }
 

@@ -43,7 +43,10 @@ func TestEnsureSpreadKeys(t *testing.T) {
 	tokenSlot := "{" + prefix + ":tok:" + token.Hash + "}"
 	app := &store.App{Name: "an app of before", RedirectURIs: []string{"urn:ietf:wg:oauth:2.0:oob"}, Scopes: []string{"read"}}
 	must(t, st.CreateApp(ctx, app))
+	upload := &store.Media{AccountID: reader.ID, Type: "image", URL: "https://eng.example/media/1.png"}
+	must(t, st.CreateMedia(ctx, upload))
 	for _, err := range []error{
+		backToOldKey(ctx, rdb, "{"+prefix+":media:"+upload.ID+"}", old+"media:"+upload.ID),
 		backToOldKey(ctx, rdb, "{"+prefix+":app:"+app.ClientID+"}", old+"oauth:app:"+app.ClientID),
 		backToOldKey(ctx, rdb, tokenSlot, old+"oauth:token:"+token.Hash),
 		backToOldKey(ctx, rdb, tokenSlot+":push", old+"push:sub:"+token.Hash),
@@ -163,6 +166,9 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if got, err := st.TokenByValue(ctx, tokenValue); err != nil || got.AccountID != reader.ID {
 			t.Errorf("run %d: the reader's token reads %+v (%v)", run, got, err)
 		}
+		if got, err := st.Media(ctx, upload.ID); err != nil || got.URL != upload.URL {
+			t.Errorf("run %d: the upload reads %+v (%v)", run, got, err)
+		}
 		if got, err := st.App(ctx, app.ClientID); err != nil || got.Name != app.Name {
 			t.Errorf("run %d: the app reads %+v (%v)", run, got, err)
 		}
@@ -206,7 +212,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "conversation", "account:pins:", "followed_tags:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:",
 				"following:", "requested:", "blocks:", "follow_opts:", "account:1", "user:",
 				"endorsements:", "account_notes:", "domain_blocks:user:", "suggestions:dismissed:", "announcements:read:", "list:", "lists:", "idx:status:uri", "idx:account:terms", "idx:reblog",
-				"oauth:token", "oauth:app_tokens:", "oauth:app:", "push:sub:", "follow_activity"} {
+				"oauth:token", "oauth:app_tokens:", "oauth:app:", "push:sub:", "follow_activity", "media:"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}

@@ -299,8 +299,7 @@ func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, 
 		}
 	}
 	for _, mediaID := range st.MediaIDs {
-		p.Eval(ctx, `local m = redis.call('GET', KEYS[1]) if m then local r = cjson.decode(m) r['status_id'] = ARGV[1] redis.call('SET', KEYS[1], cjson.encode(r)) end return 1`,
-			[]string{s.k.media(mediaID)}, st.ID)
+		spreadOf(p).linkMedia(mediaLink{Media: mediaID, Status: st.ID})
 	}
 	for _, id := range f.notifyMention {
 		s.addNotification(ctx, p, &Notification{Type: NotifyMention, AccountID: id, FromAccountID: st.AccountID, StatusID: st.ID, CreatedAt: st.CreatedAt})
@@ -587,7 +586,7 @@ func (s *Store) unwriteStatus(ctx context.Context, p redis.Pipeliner, st *Status
 		p.ZRem(ctx, s.k.tagTimeline(tag), st.ID)
 	}
 	for _, mediaID := range st.MediaIDs {
-		p.Del(ctx, s.k.media(mediaID))
+		spreadOf(p).linkMedia(mediaLink{Media: mediaID, Drop: true})
 	}
 	s.unwriteQuote(ctx, p, st)
 	s.unwritePoll(ctx, p, st)

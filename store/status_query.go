@@ -198,17 +198,6 @@ func (s *Store) filteredPage(ctx context.Context, keys []string, p Page, keep fu
 	return kept, nil
 }
 
-// detachMediaScript clears a media record's status, so the upload can be attached again. It
-// runs with EVAL rather than EVALSHA because it is queued inside MULTI, where a NOSCRIPT reply
-// could not be retried.
-const detachMediaScript = `
-local m = redis.call('GET', KEYS[1])
-if not m then return 0 end
-local r = cjson.decode(m)
-r['status_id'] = nil
-redis.call('SET', KEYS[1], cjson.encode(r))
-return 1`
-
 // DeleteStatusForRedraft deletes a status like DeleteStatus but keeps its media, detached, so
 // that "delete & redraft" can attach them to the new status.
 func (s *Store) DeleteStatusForRedraft(ctx context.Context, st *Status) error {
@@ -220,26 +209,16 @@ func (s *Store) DeleteStatusForRedraft(ctx context.Context, st *Status) error {
 	if len(st.MediaIDs) == 0 {
 		return nil
 	}
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	err := s.inOrder(ctx, func(p redis.Pipeliner) {
 		for _, id := range st.MediaIDs {
-			p.Eval(ctx, detachMediaScript, []string{s.k.media(id)})
+			mediaLink{Media: id}.queue(ctx, p, s.k)
 		}
-		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("detach media of %s: %w", st.ID, err)
 	}
 	return nil
 }
-
-// attachMediaScript marks a media record as attached to a status.
-const attachMediaScript = `
-local m = redis.call('GET', KEYS[1])
-if not m then return 0 end
-local r = cjson.decode(m)
-r['status_id'] = ARGV[1]
-redis.call('SET', KEYS[1], cjson.encode(r))
-return 1`
 
 // EditStatus saves an edit (see UpdateStatus), then attaches newly added media, detaches removed
 // ones, and tells local accounts that boosted the status that it changed, as Mastodon does.
@@ -259,10 +238,10 @@ func (s *Store) EditStatus(ctx context.Context, updated, previous *Status) error
 	now := time.Now().UTC()
 	err = s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
 		for _, id := range added {
-			p.Eval(ctx, attachMediaScript, []string{s.k.media(id)}, updated.ID)
+			spreadOf(p).linkMedia(mediaLink{Media: id, Status: updated.ID})
 		}
 		for _, id := range removed {
-			p.Eval(ctx, detachMediaScript, []string{s.k.media(id)})
+			spreadOf(p).linkMedia(mediaLink{Media: id})
 		}
 		for _, id := range boosters {
 			if a, ok := accounts[id]; ok && a.Local() && id != updated.AccountID {

@@ -49,7 +49,7 @@ func (s *Store) MediaByIDs(ctx context.Context, ids []string) (map[string]*Media
 	for i, id := range ids {
 		keys[i] = s.k.media(id)
 	}
-	list, err := mgetJSON[Media](ctx, s.rdb, keys)
+	list, err := recordsJSON[Media](ctx, s, keys)
 	if err != nil {
 		return nil, err
 	}
