@@ -213,6 +213,7 @@ type fanOutWrites struct {
 	// Unboosted are deleted boosts leaving their boosters' hashes of boosts.
 	Unboosted []boostLeave `json:"b,omitempty"`
 	Media     []mediaLink  `json:"a,omitempty"`
+	Polls     []pollWrite  `json:"p,omitempty"`
 }
 
 // A uriEntry is a status entering or leaving the index of statuses by URI.
@@ -282,7 +283,7 @@ type channelEvent struct {
 func (w *fanOutWrites) empty() bool {
 	return len(w.Moves) == 0 && len(w.Notify) == 0 && len(w.Tallies) == 0 && len(w.Dropped) == 0 && len(w.Edges) == 0 &&
 		len(w.Rewrites) == 0 && len(w.Events) == 0 && len(w.Threads) == 0 && len(w.Indexed) == 0 && len(w.Unboosted) == 0 &&
-		len(w.Media) == 0
+		len(w.Media) == 0 && len(w.Polls) == 0
 }
 
 // announces reports whether w sends anything once its writes are applied.
@@ -337,6 +338,9 @@ func (t *spreadTx) index(e uriEntry) { t.writes.Indexed = append(t.writes.Indexe
 
 // link gathers uploads attached to a status, detached or dropped.
 func (t *spreadTx) linkMedia(links ...mediaLink) { t.writes.Media = append(t.writes.Media, links...) }
+
+// poll gathers a poll written or deleted.
+func (t *spreadTx) poll(w pollWrite) { t.writes.Polls = append(t.writes.Polls, w) }
 
 // unboost gathers a deleted boost leaving its booster's boosts.
 func (t *spreadTx) unboost(e boostLeave) { t.writes.Unboosted = append(t.writes.Unboosted, e) }
@@ -530,6 +534,9 @@ func (s *Store) queueFanOut(ctx context.Context, p redis.Pipeliner, w *fanOutWri
 	for _, e := range w.Media {
 		e.queue(ctx, p, s.k)
 	}
+	for _, e := range w.Polls {
+		e.queue(ctx, p, s.k)
+	}
 }
 
 // queueAnnouncements queues on p, a MULTI in the department's slot, w's stream events and the
@@ -602,7 +609,8 @@ func (s *Store) ResumeFanOutJobs(ctx context.Context, now time.Time, lease time.
 
 // withoutStale drops from w what has changed since its job was recorded: a post deleted while
 // its fan-out was pending must not come back into the timelines its deletion already swept (nor
-// start a thread in anyone's conversations, nor hold uploads its redraft reuses), and a tally counts only what still stands (a
+// start a thread in anyone's conversations, nor hold uploads its redraft reuses, nor leave a
+// poll), and a tally counts only what still stands (a
 // favourite since withdrawn, a boost since undone, a status since deleted) or, leaving, what has
 // not been done again.
 func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
@@ -619,6 +627,11 @@ func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 	for _, e := range w.Media {
 		if e.Status != "" {
 			ids = append(ids, e.Status)
+		}
+	}
+	for _, e := range w.Polls {
+		if !e.Drop {
+			ids = append(ids, e.ID)
 		}
 	}
 	if len(ids) == 0 && len(w.Tallies) == 0 && len(w.Edges) == 0 {
@@ -650,6 +663,7 @@ func (s *Store) withoutStale(ctx context.Context, w *fanOutWrites) error {
 	w.Threads = slices.DeleteFunc(w.Threads, func(t threadWrite) bool { return exists[t.Status].Val() == 0 })
 	w.Indexed = slices.DeleteFunc(w.Indexed, func(e uriEntry) bool { return !e.Leave && exists[e.ID].Val() == 0 })
 	w.Media = slices.DeleteFunc(w.Media, func(e mediaLink) bool { return e.Status != "" && exists[e.Status].Val() == 0 })
+	w.Polls = slices.DeleteFunc(w.Polls, func(e pollWrite) bool { return !e.Drop && exists[e.ID].Val() == 0 })
 	kept := w.Tallies[:0]
 	for i, t := range w.Tallies {
 		stands := facts[i] != nil && facts[i]()

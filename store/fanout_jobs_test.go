@@ -634,36 +634,59 @@ func TestFollowedTagOfAKilledWriterCompletedByItsRetry(t *testing.T) {
 	}
 }
 
-// TestMediaOfAKilledWriter checks that a post's uploads are attached to it by its fan-out, and
-// a deleted post's uploads go with the deletion's, each once its job is resumed.
-func TestMediaOfAKilledWriter(t *testing.T) {
+// TestMediaAndPollsOfAKilledWriter checks that a post's uploads are attached to it and its poll
+// written by its fan-out, and a deleted post's uploads and poll go with the deletion's, each
+// once its job is resumed.
+func TestMediaAndPollsOfAKilledWriter(t *testing.T) {
 	ctx := context.Background()
 	live, killed, _, _ := killedWriter(t)
 	author := localAccount(t, live, "author")
 	upload := &store.Media{AccountID: author.ID, Type: "image", URL: "https://eng.example/media/1.png"}
 	must(t, live.CreateMedia(ctx, upload))
-	attachedTo := func() (string, error) {
-		m, err := live.Media(ctx, upload.ID)
-		if err != nil {
-			return "", err
-		}
-		return m.StatusID, nil
+	// seen is the upload's status ("" when not attached, "gone" when deleted) and whether the
+	// poll is there.
+	type seen struct {
+		attachedTo string
+		poll       bool
 	}
-	post := postStatus(t, killed, author, store.Status{Text: "look", MediaIDs: []string{upload.ID}})
-	if status, err := attachedTo(); err != nil || status != "" {
-		t.Fatalf("before the job, the upload is attached to %q (%v)", status, err)
+	look := func(postID string) seen {
+		t.Helper()
+		var got seen
+		m, err := live.Media(ctx, upload.ID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			got.attachedTo = "gone"
+		case err != nil:
+			t.Fatal(err)
+		default:
+			got.attachedTo = m.StatusID
+		}
+		_, err = live.Poll(ctx, postID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Fatal(err)
+		}
+		got.poll = err == nil
+		return got
+	}
+	post, err := killed.CreateStatus(ctx, store.NewStatus{
+		Status: store.Status{AccountID: author.ID, Local: true, Content: "<p>which?</p>", Visibility: store.VisibilityPublic, MediaIDs: []string{upload.ID}},
+		Poll:   &store.Poll{Options: []string{"this", "that"}, ExpiresAt: time.Now().Add(time.Hour)},
+	})
+	must(t, err)
+	if got, want := look(post.ID), (seen{}); got != want {
+		t.Fatalf("before the post's job: %+v, want %+v", got, want)
 	}
 	resumeAfterGrace(t, live, 1)
-	if status, err := attachedTo(); err != nil || status != post.ID {
-		t.Fatalf("after the job, the upload is attached to %q (%v), want %s", status, err, post.ID)
+	if got, want := look(post.ID), (seen{attachedTo: post.ID, poll: true}); got != want {
+		t.Fatalf("after the post's job: %+v, want %+v", got, want)
 	}
 	must(t, killed.DeleteStatus(ctx, post))
-	if _, err := attachedTo(); err != nil {
-		t.Fatalf("before the deletion's job, the upload reads %v", err)
+	if got, want := look(post.ID), (seen{attachedTo: post.ID, poll: true}); got != want {
+		t.Fatalf("before the deletion's job: %+v, want %+v", got, want)
 	}
 	resumeAfterGrace(t, live, 1)
-	if _, err := attachedTo(); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("after the deletion's job, the upload reads %v, want not found", err)
+	if got, want := look(post.ID), (seen{attachedTo: "gone"}); got != want {
+		t.Errorf("after the deletion's job: %+v, want %+v", got, want)
 	}
 }
 

@@ -298,12 +298,15 @@ func (k keys) scheduledDue() string {
 }
 
 // Polls (poll.go), under their status's id.
-func (k keys) poll(id string) string       { return k.p + "poll:" + id }        // JSON definition
-func (k keys) pollCounts(id string) string { return k.p + "poll:counts:" + id } // hash option index → votes, "voters"
-func (k keys) pollVoters(id string) string { return k.p + "poll:voters:" + id } // hash account id → "0,2"
-func (k keys) pollEnds() string            { return k.p + "poll:ends" }         // zset poll id by end (ms), or by a claim's lease end
-func (k keys) pollClaim(id string) string  { return k.p + "poll:claim:" + id }  // PX key: token of the process ending the poll
-func (k keys) pollUpdates() string         { return k.p + "poll:updates" }      // zset poll id by when its counts are due to go out
+// A poll's definition, counts and voters are in the poll's own slot (its status's id), written by
+// its status's fan-out (pollWrite); the ends and updates due, and the short-lived keys of their
+// workers, stay in the department's slot.
+func (k keys) poll(id string) string       { return k.spread + "poll:" + id + "}" } // JSON definition
+func (k keys) pollCounts(id string) string { return k.poll(id) + ":counts" }        // hash option index → votes, "voters"
+func (k keys) pollVoters(id string) string { return k.poll(id) + ":voters" }        // hash account id → "0,2"
+func (k keys) pollEnds() string            { return k.p + "poll:ends" }             // zset poll id by end (ms), or by a claim's lease end
+func (k keys) pollClaim(id string) string  { return k.p + "poll:claim:" + id }      // PX key: token of the process ending the poll
+func (k keys) pollUpdates() string         { return k.p + "poll:updates" }          // zset poll id by when its counts are due to go out
 func (k keys) pollUpdated(id string) string {
 	return k.p + "poll:updated:" + id // PX key: the poll's counts went out lately
 }

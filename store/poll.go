@@ -54,27 +54,50 @@ func (p *Poll) VotesCount() int64 {
 	return n
 }
 
-// writePoll queues the writes of a new or replaced poll definition with its counts; the votes
-// cast so far are dropped, since they were cast for other options.
+// writePoll gathers on p, a spreadTx, the writes of a new or replaced poll definition with its
+// counts; the votes cast so far are dropped, since they were cast for other options.
 func (s *Store) writePoll(ctx context.Context, p redis.Pipeliner, poll *Poll) {
-	p.Set(ctx, s.k.poll(poll.ID), mustJSON(poll), 0)
-	p.Del(ctx, s.k.pollCounts(poll.ID), s.k.pollVoters(poll.ID))
-	s.writePollCounts(ctx, p, poll)
+	spreadOf(p).poll(pollWrite{ID: poll.ID, Def: string(mustJSON(poll)), Counts: pollCountsOf(poll), Reset: true})
 	s.schedulePollEnd(ctx, p, poll, false)
 }
 
-// writePollCounts queues the counts of a poll, as a remote origin reports them or zero.
-func (s *Store) writePollCounts(ctx context.Context, p redis.Pipeliner, poll *Poll) {
-	fields := make([]any, 0, 2*len(poll.Options)+2)
-	for i := range poll.Options {
-		var n int64
-		if i < len(poll.Votes) {
-			n = poll.Votes[i]
-		}
+// pollCountsOf gives the counts of a poll as pollWrite keeps them, as a remote origin reports
+// them or zero: each option's votes, then the voters.
+func pollCountsOf(poll *Poll) []int64 {
+	counts := make([]int64, len(poll.Options)+1)
+	copy(counts, poll.Votes)
+	counts[len(poll.Options)] = poll.Voters
+	return counts
+}
+
+// A pollWrite is a poll's definition (and, when Counts is set, its counts, after dropping the
+// votes cast so far when Reset is set) written in its slot, or the poll deleted (Drop).
+type pollWrite struct {
+	ID     string  `json:"i"`
+	Def    string  `json:"d,omitempty"`
+	Counts []int64 `json:"c,omitempty"` // each option's votes, then the voters
+	Reset  bool    `json:"r,omitempty"`
+	Drop   bool    `json:"x,omitempty"`
+}
+
+func (w pollWrite) queue(ctx context.Context, p redis.Pipeliner, k keys) {
+	if w.Drop {
+		p.Del(ctx, k.poll(w.ID), k.pollCounts(w.ID), k.pollVoters(w.ID))
+		return
+	}
+	p.Set(ctx, k.poll(w.ID), w.Def, 0)
+	if w.Reset {
+		p.Del(ctx, k.pollCounts(w.ID), k.pollVoters(w.ID))
+	}
+	if len(w.Counts) == 0 {
+		return
+	}
+	fields := make([]any, 0, 2*len(w.Counts))
+	for i, n := range w.Counts[:len(w.Counts)-1] {
 		fields = append(fields, strconv.Itoa(i), n)
 	}
-	fields = append(fields, "voters", poll.Voters)
-	p.HSet(ctx, s.k.pollCounts(poll.ID), fields...)
+	fields = append(fields, "voters", w.Counts[len(w.Counts)-1])
+	p.HSet(ctx, k.pollCounts(w.ID), fields...)
 }
 
 // schedulePollEnd puts a poll's end in the set the expiry worker reads, an end already past
@@ -98,7 +121,8 @@ func (s *Store) unwritePoll(ctx context.Context, p redis.Pipeliner, st *Status) 
 	if !st.HasPoll {
 		return
 	}
-	p.Del(ctx, s.k.poll(st.ID), s.k.pollCounts(st.ID), s.k.pollVoters(st.ID), s.k.pollClaim(st.ID), s.k.pollUpdated(st.ID))
+	spreadOf(p).poll(pollWrite{ID: st.ID, Drop: true})
+	p.Del(ctx, s.k.pollClaim(st.ID), s.k.pollUpdated(st.ID))
 	p.ZRem(ctx, s.k.pollEnds(), st.ID)
 	p.ZRem(ctx, s.k.pollUpdates(), st.ID)
 }
@@ -269,12 +293,12 @@ func boolArg(b bool) string {
 // ReplacePoll stores an edited poll. With reset, as when its options changed, the votes cast so
 // far are dropped; without, only the definition (end, hide_totals) changes.
 func (s *Store) ReplacePoll(ctx context.Context, poll *Poll, reset bool) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	err := s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
 		if reset {
 			s.writePoll(ctx, p, poll)
 			return nil
 		}
-		p.Set(ctx, s.k.poll(poll.ID), mustJSON(poll), 0)
+		spreadOf(p).poll(pollWrite{ID: poll.ID, Def: string(mustJSON(poll))})
 		s.schedulePollEnd(ctx, p, poll, false)
 		return nil
 	})
@@ -286,9 +310,8 @@ func (s *Store) ReplacePoll(ctx context.Context, poll *Poll, reset bool) error {
 
 // SetPollCounts stores the counts and end of a remote poll as its origin reports them.
 func (s *Store) SetPollCounts(ctx context.Context, poll *Poll) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, s.k.poll(poll.ID), mustJSON(poll), 0)
-		s.writePollCounts(ctx, p, poll)
+	err := s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
+		spreadOf(p).poll(pollWrite{ID: poll.ID, Def: string(mustJSON(poll)), Counts: pollCountsOf(poll)})
 		s.schedulePollEnd(ctx, p, poll, true)
 		return nil
 	})
@@ -306,8 +329,8 @@ func (s *Store) SetPollEnd(ctx context.Context, pollID string, at time.Time) err
 		return err
 	}
 	poll.ExpiresAt = at.UTC()
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, s.k.poll(poll.ID), mustJSON(poll), 0)
+	err = s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
+		spreadOf(p).poll(pollWrite{ID: poll.ID, Def: string(mustJSON(poll))})
 		p.ZAdd(ctx, s.k.pollEnds(), redis.Z{Score: float64(at.UnixMilli()), Member: poll.ID})
 		return nil
 	})
@@ -319,7 +342,7 @@ func (s *Store) SetPollEnd(ctx context.Context, pollID string, at time.Time) err
 
 // RemovePoll deletes a status's poll, as an edit that drops it does.
 func (s *Store) RemovePoll(ctx context.Context, st *Status) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	err := s.spreadMulti(ctx, s.rdb, func(p redis.Pipeliner) error {
 		s.unwritePoll(ctx, p, st)
 		return nil
 	})

@@ -16,7 +16,7 @@ import (
 // and notifications, the authors' lists of statuses, each status's record and history and what
 // others did with it, what others did to each account, and each account's record, user, key,
 // follows (with the ids of their Follow activities), requests, blocks, lists, boosts, access
-// tokens and their push subscriptions, uploads, favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification policy
+// tokens and their push subscriptions, uploads, polls, favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification policy
 // and conversations. Without it a department upgraded in place would show everyone an empty
 // home, no notifications and no posts. A key is merged into its new one (members added, a
 // record set unless one is there, counts made the merged sets' sizes) and then deleted, so
@@ -103,7 +103,7 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 // favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification policy
 // and conversations, "5" each account's follows, requests and blocks, with the follows'
 // options and counts, "6" each account's boosts, access tokens and Follow activities, the
-// apps and the uploads.
+// apps, the uploads and the polls.
 const spreadLayout = "6"
 
 var statusSets = []statusSet{repliesSet, reblogsSet, favouritesSet, quotesSet}
@@ -417,6 +417,9 @@ func (k keys) spreadMoves() []spreadMove {
 		{old: "push:sub:", to: k.pushSubscription, merge: mergeRecord, named: isTokenHash},
 		{old: "oauth:app:", to: k.app, merge: mergeRecord, named: isRandomToken},
 		{old: "media:", to: k.media, merge: mergeRecord},
+		{old: "poll:counts:", to: k.pollCounts, merge: mergeHash},
+		{old: "poll:voters:", to: k.pollVoters, merge: mergeHash},
+		{old: "poll:", to: k.poll, merge: mergeRecord},
 	}
 }
 

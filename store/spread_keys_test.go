@@ -47,6 +47,9 @@ func TestEnsureSpreadKeys(t *testing.T) {
 	must(t, st.CreateMedia(ctx, upload))
 	for _, err := range []error{
 		backToOldKey(ctx, rdb, "{"+prefix+":media:"+upload.ID+"}", old+"media:"+upload.ID),
+		rdb.Set(ctx, old+"poll:"+oldPost.ID, `{"id":"`+oldPost.ID+`","account_id":"`+author.ID+`","local":true,"options":["yes","no"]}`, 0).Err(),
+		rdb.HSet(ctx, old+"poll:counts:"+oldPost.ID, "0", 3, "1", 1, "voters", 4).Err(),
+		rdb.HSet(ctx, old+"poll:voters:"+oldPost.ID, reader.ID, "0").Err(),
 		backToOldKey(ctx, rdb, "{"+prefix+":app:"+app.ClientID+"}", old+"oauth:app:"+app.ClientID),
 		backToOldKey(ctx, rdb, tokenSlot, old+"oauth:token:"+token.Hash),
 		backToOldKey(ctx, rdb, tokenSlot+":push", old+"push:sub:"+token.Hash),
@@ -169,6 +172,12 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if got, err := st.Media(ctx, upload.ID); err != nil || got.URL != upload.URL {
 			t.Errorf("run %d: the upload reads %+v (%v)", run, got, err)
 		}
+		if poll, err := st.Poll(ctx, oldPost.ID); err != nil || !slices.Equal(poll.Votes, []int64{3, 1}) || poll.Voters != 4 {
+			t.Errorf("run %d: the poll reads %+v (%v), want 3 and 1 votes of 4 voters", run, poll, err)
+		}
+		if choices, voted, err := st.PollVotes(ctx, oldPost.ID, reader.ID); err != nil || !voted || !slices.Equal(choices, []int{0}) {
+			t.Errorf("run %d: the reader's vote is %v %v (%v), want the first option", run, choices, voted, err)
+		}
 		if got, err := st.App(ctx, app.ClientID); err != nil || got.Name != app.Name {
 			t.Errorf("run %d: the app reads %+v (%v)", run, got, err)
 		}
@@ -212,7 +221,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "conversation", "account:pins:", "followed_tags:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:",
 				"following:", "requested:", "blocks:", "follow_opts:", "account:1", "user:",
 				"endorsements:", "account_notes:", "domain_blocks:user:", "suggestions:dismissed:", "announcements:read:", "list:", "lists:", "idx:status:uri", "idx:account:terms", "idx:reblog",
-				"oauth:token", "oauth:app_tokens:", "oauth:app:", "push:sub:", "follow_activity", "media:"} {
+				"oauth:token", "oauth:app_tokens:", "oauth:app:", "push:sub:", "follow_activity", "media:", "poll:" + oldPost.ID, "poll:counts:", "poll:voters:"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}
