@@ -499,22 +499,14 @@ func (s *Store) queueJobDone(ctx context.Context, p redis.Pipeliner, j *fanOutJo
 
 // queueFanOut queues w's writes to the readers' slots on p.
 func (s *Store) queueFanOut(ctx context.Context, p redis.Pipeliner, w *fanOutWrites) {
-	for _, m := range w.Moves {
-		m.queue(ctx, p, s.k)
-	}
+	queueEach(ctx, p, s.k, w.Moves)
 	for _, n := range w.Notify {
 		p.Set(ctx, s.k.notification(n.AccountID, n.ID), mustJSON(n), 0)
 		addTrimmed(ctx, p, s.k.notifications(n.AccountID), notificationsKept, redis.Z{Score: idScore(n.ID), Member: n.ID})
 	}
-	for _, t := range w.Tallies {
-		t.queue(ctx, p, s.k)
-	}
-	for _, r := range w.Rewrites {
-		r.queue(ctx, p, s.k)
-	}
-	for _, t := range w.Threads {
-		t.queue(ctx, p, s.k)
-	}
+	queueEach(ctx, p, s.k, w.Tallies)
+	queueEach(ctx, p, s.k, w.Rewrites)
+	queueEach(ctx, p, s.k, w.Threads)
 	for _, id := range w.Dropped {
 		keys := []string{s.k.status(id), s.k.statusHistory(id), s.k.statusRecordVersion(id), s.k.statusCounts(id)}
 		for _, set := range statusSets {
@@ -522,20 +514,21 @@ func (s *Store) queueFanOut(ctx context.Context, p redis.Pipeliner, w *fanOutWri
 		}
 		p.Del(ctx, keys...)
 	}
-	for _, e := range w.Edges {
-		e.queue(ctx, p, s.k)
-	}
-	for _, e := range w.Indexed {
-		e.queue(ctx, p, s.k)
-	}
-	for _, e := range w.Unboosted {
-		e.queue(ctx, p, s.k)
-	}
-	for _, e := range w.Media {
-		e.queue(ctx, p, s.k)
-	}
-	for _, e := range w.Polls {
-		e.queue(ctx, p, s.k)
+	queueEach(ctx, p, s.k, w.Edges)
+	queueEach(ctx, p, s.k, w.Indexed)
+	queueEach(ctx, p, s.k, w.Unboosted)
+	queueEach(ctx, p, s.k, w.Media)
+	queueEach(ctx, p, s.k, w.Polls)
+}
+
+// A jobEntry is one kind of a fan-out job's writes, which queues its own commands.
+type jobEntry interface {
+	queue(ctx context.Context, p redis.Pipeliner, k keys)
+}
+
+func queueEach[E jobEntry](ctx context.Context, p redis.Pipeliner, k keys, entries []E) {
+	for _, e := range entries {
+		e.queue(ctx, p, k)
 	}
 }
 
