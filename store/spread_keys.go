@@ -16,12 +16,12 @@ import (
 // and notifications, the authors' lists of statuses, each status's record and history and what
 // others did with it, what others did to each account, and each account's record, user, key,
 // follows (with the ids of their Follow activities), requests, blocks, lists, boosts, access
-// tokens and their push subscriptions, uploads, polls, favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification policy
-// and conversations. Without it a department upgraded in place would show everyone an empty
-// home, no notifications and no posts. A key is merged into its new one (members added, a
-// record set unless one is there, counts made the merged sets' sizes) and then deleted, so
-// processes starting together, or one killed half way, only repeat work; what was written under
-// the new keys meanwhile stays.
+// tokens and their push subscriptions, uploads, polls, favourites, bookmarks, pins, followed
+// hashtags, mutes, filters, markers, notification policy and conversations. Without it a
+// department upgraded in place would show everyone an empty home, no notifications and no
+// posts. A key is merged into its new one (members added, a record set unless one is there,
+// counts made the merged sets' sizes) and then deleted, so processes starting together, or one
+// killed half way, only repeat work; what was written under the new keys meanwhile stays.
 func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 	moved, err := s.rdb.Get(ctx, s.k.spreadKeysMoved()).Result()
 	if err != nil && !errors.Is(err, redis.Nil) || moved == spreadLayout {
@@ -147,8 +147,8 @@ func (s *Store) moveStatusSets(ctx context.Context, id string) error {
 }
 
 // moveHash spreads a hash that the department's slot held before layout "5" (the index of
-// statuses by URI) or "6" (the indexes of boosts and of Follow activities) over the keys to
-// names for each field, and deletes it; an entry written to its new key meanwhile wins.
+// statuses by URI) or "6" (the indexes of boosts and of Follow activities) field by field over
+// the keys and fields that to names, and deletes it; an entry written there meanwhile wins.
 func (s *Store) moveHash(ctx context.Context, old string, to func(field string) (key, newField string)) error {
 	err := s.spreadPairs(ctx, func(cursor uint64) *redis.ScanCmd {
 		return s.rdb.HScan(ctx, old, cursor, "*", 1000)
