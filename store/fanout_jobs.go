@@ -212,8 +212,8 @@ type fanOutWrites struct {
 	Indexed []uriEntry     `json:"u,omitempty"`
 	// Unboosted are deleted boosts leaving their boosters' hashes of boosts.
 	Unboosted []boostLeave `json:"b,omitempty"`
-	Media     []mediaLink  `json:"a,omitempty"`
-	Polls     []pollWrite  `json:"p,omitempty"`
+	Media     []mediaLink  `json:"a,omitempty"` // uploads attached, detached or dropped
+	Polls     []pollWrite  `json:"p,omitempty"` // polls written or dropped
 }
 
 // A uriEntry is a status entering or leaving the index of statuses by URI.
@@ -336,7 +336,7 @@ func (t *spreadTx) rewrite(r statusRewrite) { t.writes.Rewrites = append(t.write
 // index gathers a status entering or leaving the index of statuses by URI.
 func (t *spreadTx) index(e uriEntry) { t.writes.Indexed = append(t.writes.Indexed, e) }
 
-// link gathers uploads attached to a status, detached or dropped.
+// linkMedia gathers uploads attached to a status, detached or dropped.
 func (t *spreadTx) linkMedia(links ...mediaLink) { t.writes.Media = append(t.writes.Media, links...) }
 
 // poll gathers a poll written or deleted.
