@@ -118,24 +118,17 @@ func (s *Store) writeSchedule(ctx context.Context, sch *ScheduledStatus, old *Sc
 	return refusal
 }
 
-// reserveMediaLua reserves an upload for a scheduled post unless a status or another scheduled
-// post holds it: KEYS the upload's record, ARGV the scheduled post's id; it gives 1 when
-// reserved, 0 when held, -1 when there is no such upload.
+// reserveMediaLua moves the reservation of an upload for a scheduled post from ARGV[1] to
+// ARGV[2] (either "" for none): KEYS the upload's record. It gives 1 when the upload is then
+// held by ARGV[2], 0 when another post holds it (or, reserving, a status has it), -1 when there
+// is no such upload.
 const reserveMediaLua = `local m = redis.call('GET', KEYS[1])
 if not m then return -1 end
 local r = cjson.decode(m)
-local held = r['scheduled_status_id']
-if (r['status_id'] and r['status_id'] ~= '') or (held and held ~= '' and held ~= ARGV[1]) then return 0 end
-r['scheduled_status_id'] = ARGV[1]
-redis.call('SET', KEYS[1], cjson.encode(r))
-return 1`
-
-// freeMediaLua drops the reservation of an upload by the scheduled post ARGV[1].
-const freeMediaLua = `local m = redis.call('GET', KEYS[1])
-if not m then return 0 end
-local r = cjson.decode(m)
-if r['scheduled_status_id'] ~= ARGV[1] then return 0 end
-r['scheduled_status_id'] = nil
+local held = r['scheduled_status_id'] or ''
+if held ~= ARGV[1] and held ~= ARGV[2] then return 0 end
+if ARGV[2] ~= '' and (r['status_id'] or '') ~= '' then return 0 end
+if ARGV[2] == '' then r['scheduled_status_id'] = nil else r['scheduled_status_id'] = ARGV[2] end
 redis.call('SET', KEYS[1], cjson.encode(r))
 return 1`
 
@@ -150,7 +143,7 @@ func (s *Store) reserveMedia(ctx context.Context, sch *ScheduledStatus) error {
 	p := s.rdb.Pipeline()
 	replies := make([]*redis.Cmd, len(sch.MediaIDs))
 	for i, id := range sch.MediaIDs {
-		replies[i] = p.Eval(ctx, reserveMediaLua, []string{s.k.media(id)}, sch.ID)
+		replies[i] = p.Eval(ctx, reserveMediaLua, []string{s.k.media(id)}, "", sch.ID)
 	}
 	_, err := p.Exec(ctx)
 	for i, r := range replies {
@@ -168,7 +161,7 @@ func (s *Store) reserveMedia(ctx context.Context, sch *ScheduledStatus) error {
 func (s *Store) freeMedia(ctx context.Context, sch *ScheduledStatus) error {
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, id := range sch.MediaIDs {
-			p.Eval(ctx, freeMediaLua, []string{s.k.media(id)}, sch.ID)
+			p.Eval(ctx, reserveMediaLua, []string{s.k.media(id)}, sch.ID, "")
 		}
 		return nil
 	})
