@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -121,11 +122,13 @@ func (s *Store) PutRemoteAccount(ctx context.Context, a *Account) (*Account, err
 	if err := s.rdb.Set(ctx, s.k.account(a.ID), mustJSON(a), 0).Err(); err != nil {
 		return nil, fmt.Errorf("put remote account %s: %w", a.URI, err)
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, s.k.accountByURI(), a.URI, a.ID)
-		p.HSet(ctx, s.k.accountByAcct(), acct, a.ID)
-		p.ZAdd(ctx, s.k.accountSearch(), redis.Z{Member: acct + "\x00" + a.ID})
-		return nil
+	// The URI's entry goes first: an account found by its URI is put again whole at its next
+	// refresh, where one found only by name would be made again under a new id.
+	err = s.inOrder(ctx, func(p redis.Pipeliner) {
+		p.HSet(ctx, s.k.remoteAccountsByURI(uriShard(a.URI)), a.URI, a.ID)
+	}, func(p redis.Pipeliner) {
+		p.HSet(ctx, s.k.remoteAccountsByAcct(uriShard(acct)), acct, a.ID)
+		p.ZAdd(ctx, s.k.remoteAccountSearch(acct), redis.Z{Member: acct + "\x00" + a.ID})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("put remote account %s: %w", a.URI, err)
@@ -188,7 +191,11 @@ func (s *Store) AccountByAcct(ctx context.Context, acct string) (*Account, error
 	if user, domain, ok := strings.Cut(acct, "@"); ok && strings.EqualFold(domain, s.domain) {
 		acct = user
 	}
-	id, err := s.rdb.HGet(ctx, s.k.accountByAcct(), acct).Result()
+	index := s.k.accountByAcct()
+	if strings.Contains(acct, "@") {
+		index = s.k.remoteAccountsByAcct(uriShard(acct))
+	}
+	id, err := s.rdb.HGet(ctx, index, acct).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("account %s: %w", acct, ErrNotFound)
 	}
@@ -198,14 +205,18 @@ func (s *Store) AccountByAcct(ctx context.Context, acct string) (*Account, error
 	return s.Account(ctx, id)
 }
 
-// AccountByURI finds an account by its ActivityPub actor id.
+// AccountByURI finds an account by its ActivityPub actor id. It asks the local and the remote
+// index at once: which one holds a URI is not told by its host alone (a department renamed, an
+// address the operator proxies).
 func (s *Store) AccountByURI(ctx context.Context, uri string) (*Account, error) {
-	id, err := s.rdb.HGet(ctx, s.k.accountByURI(), uri).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("account %s: %w", uri, ErrNotFound)
-	}
-	if err != nil {
+	p := s.rdb.Pipeline()
+	remote, local := p.HGet(ctx, s.k.remoteAccountsByURI(uriShard(uri)), uri), p.HGet(ctx, s.k.accountByURI(), uri)
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("account %s: %w", uri, err)
+	}
+	id := cmp.Or(remote.Val(), local.Val())
+	if id == "" {
+		return nil, fmt.Errorf("account %s: %w", uri, ErrNotFound)
 	}
 	return s.Account(ctx, id)
 }
@@ -228,12 +239,17 @@ func (s *Store) SearchAccounts(ctx context.Context, query string, limit int) ([]
 	}
 	var members []string
 	if !strings.ContainsAny(prefix, " \t\n") {
-		var err error
-		members, err = s.rdb.ZRangeByLex(ctx, s.k.accountSearch(), &redis.ZRangeBy{
-			Min: "[" + prefix, Max: "[" + prefix + "\xff", Count: int64(limit)}).Result()
-		if err != nil {
+		// Local and remote accounts merged in the order of their names, as one sorted set
+		// gave them when both were in it.
+		p := s.rdb.Pipeline()
+		by := &redis.ZRangeBy{Min: "[" + prefix, Max: "[" + prefix + "\xff", Count: int64(limit)}
+		local, remote := p.ZRangeByLex(ctx, s.k.accountSearch(), by), p.ZRangeByLex(ctx, s.k.remoteAccountSearch(prefix), by)
+		if _, err := p.Exec(ctx); err != nil {
 			return nil, fmt.Errorf("search accounts: %w", err)
 		}
+		members = append(local.Val(), remote.Val()...)
+		slices.Sort(members)
+		members = members[:min(len(members), limit)]
 	}
 	ids := make([]string, 0, len(members))
 	for _, m := range members {

@@ -170,7 +170,7 @@ func (s *Store) EnsureAccountTermsIndexed(ctx context.Context) error {
 	if err != nil || done == 1 {
 		return err
 	}
-	ids, err := s.rdb.HVals(ctx, s.k.accountByURI()).Result()
+	ids, err := s.knownAccountIDs(ctx)
 	if err != nil {
 		return fmt.Errorf("index account terms: %w", err)
 	}

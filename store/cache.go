@@ -239,7 +239,7 @@ func (c *readCache) len() int {
 // cachedPrefixes are the key prefixes the cache may hold keys of. Redis refuses overlapping
 // broadcast prefixes, so none may start another.
 func (k keys) cachedPrefixes() []string {
-	return []string{k.accountCounts(""), k.statusSlots(), k.tokenSlots(), k.mediaByID().prefix, k.accountSlots(), k.accountByAcct(), k.homeTimelines()}
+	return []string{k.postCountsByID().prefix, k.statusSlots(), k.tokenSlots(), k.mediaByID().prefix, k.accountSlots(), k.accountByAcct(), k.homeTimelines()}
 }
 
 // StartCache turns on the process-local read cache of at most maxEntries records and keeps it

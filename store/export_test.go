@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // DieBeforeFanOut makes s a writer that is killed right after each write's MULTI, before it
 // applies the fan-out job the MULTI recorded.
@@ -18,3 +21,14 @@ func ClaimStatusID(s *Store, st *Status) error {
 
 // StatusURIIndex is the key of the shard of the index of statuses by URI that holds uri.
 func StatusURIIndex(s *Store, uri string) string { return s.k.statusByURI(uri) }
+
+// DropRemoteAccountIndexes deletes the shards of the indexes of remote accounts that hold a.
+func DropRemoteAccountIndexes(s *Store, a *Account) error {
+	acct := strings.ToLower(a.Acct())
+	for _, key := range []string{s.k.remoteAccountsByURI(uriShard(a.URI)), s.k.remoteAccountsByAcct(uriShard(acct)), s.k.remoteAccountSearch(acct)} {
+		if err := s.rdb.Del(context.Background(), key).Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

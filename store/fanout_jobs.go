@@ -79,11 +79,11 @@ func (m timelineMove) queue(ctx context.Context, p redis.Pipeliner, k keys) {
 		}
 	}
 	for _, author := range m.Authors {
-		if len(added) > 0 {
-			p.ZAdd(ctx, k.accountStatuses(author), added...)
+		if len(m.Add) > 0 {
+			queueAuthored(ctx, p, k, author, m.Add, false)
 		}
-		if len(removed) > 0 {
-			p.ZRem(ctx, k.accountStatuses(author), removed...)
+		if len(m.Remove) > 0 {
+			queueAuthored(ctx, p, k, author, m.Remove, true)
 			p.ZRem(ctx, k.accountPins(author), removed...)
 		}
 	}
@@ -103,6 +103,41 @@ func (m timelineMove) queue(ctx context.Context, p redis.Pipeliner, k keys) {
 			p.ZRem(ctx, k.listTimeline(list), removed...)
 		}
 	}
+}
+
+// authoredLua adds statuses to an author's (KEYS[1]) or removes them, and sets the author's count
+// of statuses (KEYS[2]) to the set's size, so a move applied twice counts once: ARGV the
+// statuses' ids, after a first argument that is "-" when they leave and otherwise the time (ms)
+// of the latest, which last_status_at keeps when no later one is there. A count whose set is
+// empty and whose hash is gone is not made again.
+const authoredLua = `if ARGV[1] == '-' then
+  redis.call('ZREM', KEYS[1], unpack(ARGV, 2))
+else
+  for i = 2, #ARGV do redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i]) end
+  if (tonumber(redis.call('HGET', KEYS[2], 'last_status_at')) or 0) < tonumber(ARGV[1]) then
+    redis.call('HSET', KEYS[2], 'last_status_at', ARGV[1])
+  end
+end
+local n = redis.call('ZCARD', KEYS[1])
+if n > 0 or redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSET', KEYS[2], 'statuses', n) end
+return n`
+
+// queueAuthored queues authoredLua on p for ids entering author's statuses, or leaving them.
+func queueAuthored(ctx context.Context, p redis.Pipeliner, k keys, author string, ids []string, leave bool) {
+	args := make([]any, 0, 1+len(ids))
+	if leave {
+		args = append(args, "-")
+	} else {
+		latest := ""
+		for _, id := range ids {
+			latest = max(latest, id) // ids of one length: their string order is their order
+		}
+		args = append(args, TimeOfID(latest).UnixMilli())
+	}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	p.Eval(ctx, authoredLua, []string{k.accountStatuses(author), k.postCounts(author)}, args...)
 }
 
 // A statusSet is one of the sets of what others did with a status, each counted in the status's

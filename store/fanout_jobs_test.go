@@ -359,14 +359,22 @@ func TestDepartmentSpreadsOverMasters(t *testing.T) {
 		_, _, err = st.CreateToken(ctx, "", reader.ID, []string{"read"})
 		must(t, err)
 		must(t, st.CreateMedia(ctx, &store.Media{AccountID: reader.ID, Type: "image", URL: "https://eng.example/media/" + strconv.Itoa(i) + ".png"}))
+		visitor := remoteAccount(t, st, "visitor"+strconv.Itoa(i), "peer"+strconv.Itoa(i)+".example")
+		followAccount(t, st, visitor, author)
 	}
 	postStatus(t, st, author, store.Status{Text: "for everyone"})
 	locked, blocked := localAccount(t, st, "locked"), localAccount(t, st, "blocked")
 	must(t, st.RequestFollow(ctx, author, locked, store.FollowOptions{ShowReblogs: true}))
 	must(t, st.Block(ctx, author.ID, blocked.ID))
-	for _, kind := range []string{"status:", "favourites:", "following:", "requested:", "blocks:", "follow_opts:", "account:[0-9]", "account:key:", "user:", "idx:reblog", "oauth:token", "media:"} {
+	for _, kind := range []string{"status:", "favourites:", "following:", "requested:", "blocks:", "follow_opts:", "account:[0-9]", "account:key:", "account:counts:", "user:", "idx:reblog", "oauth:token", "media:"} {
 		if inDepartment, err := testrig.Keys(ctx, rdb, "{"+prefix+"}:"+kind+"*"); err != nil || len(inDepartment) != 0 {
 			t.Errorf("the department's slot holds %v (%v)", inDepartment, err)
+		}
+	}
+	// What finds a local account stays in the department's slot, claimed with the sign-up.
+	for _, index := range []string{"idx:acct", "idx:account:uri"} {
+		if remote, _, err := rdb.HScan(ctx, "{"+prefix+"}:"+index, 0, "*peer*", 1000).Result(); err != nil || len(remote) != 0 {
+			t.Errorf("the department's %s holds remote accounts: %v (%v)", index, remote, err)
 		}
 	}
 	for kind, keys := range map[string]string{
@@ -375,6 +383,9 @@ func TestDepartmentSpreadsOverMasters(t *testing.T) {
 		"what others did to accounts":            "acct:",
 		"access tokens":                          "tok:",
 		"uploads":                                "media:",
+		"authors' statuses and their counts":     "statuses:",
+		"remote accounts by URI":                 "idx:account:uri:",
+		"remote accounts by name":                "idx:acct:",
 	} {
 		byServer, err := testrig.KeysByServer(ctx, rdb, "{"+prefix+":"+keys+"*")
 		must(t, err)

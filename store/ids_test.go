@@ -179,10 +179,14 @@ func TestRemoteStatusIndexedByItsFanOut(t *testing.T) {
 	if err != nil || again.ID != first.ID {
 		t.Fatalf("the redelivered status is %+v (%v), want %s", again, err, first.ID)
 	}
+	// The count of the author's statuses is their list's size, which the fan-out fills.
+	if counts, err := live.AccountCounts(ctx, []string{author.ID}); err != nil || counts[author.ID].Statuses != 0 {
+		t.Errorf("before the fan-out, the author's count of statuses: %+v (%v), want 0", counts[author.ID], err)
+	}
+	resumeAfterGrace(t, live, 1) // the first write's fan-out; the redelivery recorded none
 	if counts, err := live.AccountCounts(ctx, []string{author.ID}); err != nil || counts[author.ID].Statuses != 1 {
 		t.Errorf("the author's count of statuses: %+v (%v), want 1", counts[author.ID], err)
 	}
-	resumeAfterGrace(t, live, 1) // the first write's fan-out; the redelivery recorded none
 	if got, err := live.StatusByURI(ctx, uri); err != nil || got.ID != first.ID {
 		t.Errorf("StatusByURI = %+v (%v), want %s", got, err, first.ID)
 	}

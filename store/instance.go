@@ -49,7 +49,7 @@ func (s *Store) InstanceStats(ctx context.Context) (InstanceStats, error) {
 	counts := make([]*redis.SliceCmd, len(ids))
 	users := make([]*redis.StringCmd, len(ids))
 	for i, id := range ids {
-		counts[i] = p.HMGet(ctx, s.k.accountCounts(id), "statuses", "last_status_at")
+		counts[i] = p.HMGet(ctx, s.k.postCounts(id), "statuses", "last_status_at")
 		users[i] = p.Get(ctx, s.k.user(id))
 	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -80,21 +80,18 @@ func (s *Store) InstanceStats(ctx context.Context) (InstanceStats, error) {
 	return out, nil
 }
 
-// KnownDomains lists the domains of the remote accounts this instance knows, sorted. It scans
-// the acct index, whose remote entries are the ones containing '@'.
+// KnownDomains lists the domains of the remote accounts this instance knows, sorted, from the
+// index of remote accounts by acct.
 func (s *Store) KnownDomains(ctx context.Context) ([]string, error) {
+	accts, err := s.remoteAccts(ctx, redis.Pipeliner.HKeys)
+	if err != nil {
+		return nil, fmt.Errorf("known domains: %w", err)
+	}
 	seen := map[string]bool{}
-	iter := s.rdb.HScan(ctx, s.k.accountByAcct(), 0, "*@*", 1000).Iterator()
-	for i := 0; iter.Next(ctx); i++ {
-		if i%2 == 1 {
-			continue // HSCAN yields field, value, field, value…
-		}
-		if _, domain, ok := strings.Cut(iter.Val(), "@"); ok && domain != "" {
+	for _, acct := range accts {
+		if _, domain, ok := strings.Cut(acct, "@"); ok && domain != "" {
 			seen[domain] = true
 		}
-	}
-	if err := iter.Err(); err != nil {
-		return nil, fmt.Errorf("known domains: %w", err)
 	}
 	out := make([]string, 0, len(seen))
 	for d := range seen {

@@ -27,21 +27,37 @@ func (k keys) idSecret() string    { return k.p + "ids:secret" }
 func (k keys) idNode(i int) string { return k.p + "ids:node:" + strconv.Itoa(i) }
 
 // Accounts and local users. An account's record, its user's (a local account's sign-in record)
-// and its signing key are in the account's slot; the department's slot keeps what finds an
-// account (by name, URI, e-mail, words) and its count of statuses, written with each post.
+// and its signing key are in the account's slot; the department's slot keeps what finds a local
+// account (by name, URI, e-mail), claimed together at sign-up. What finds a remote account, which
+// grows with the whole organization where local accounts grow with the department, is split
+// over uriShards hashes (by URI, by acct) and a sorted set of each first character of the acct
+// (its search), each in a slot of its own. An account's statuses, with their count, have a slot
+// of their own.
 func (k keys) accountByID() idKey               { return idKey{prefix: k.accountSlots(), suffix: "}"} }
 func (k keys) userByID() idKey                  { return idKey{prefix: k.accountSlots(), suffix: "}:user"} }
 func (k keys) account(id string) string         { return k.accountByID().of(id) }
-func (k keys) accountCounts(id string) string   { return k.p + "account:counts:" + id } // statuses and last_status_at
-func (k keys) accountByAcct() string            { return k.p + "idx:acct" }             // hash lower(user@domain or user) → id
-func (k keys) accountByURI() string             { return k.p + "idx:account:uri" }      // hash actor URI → id
-func (k keys) accountSearch() string            { return k.p + "idx:account:search" }   // lex zset lower(acct) NUL id
-func (k keys) localAccounts() string            { return k.p + "accounts:local" }       // zset id
+func (k keys) accountByAcct() string            { return k.p + "idx:acct" }           // hash lower(user) → id, local
+func (k keys) accountByURI() string             { return k.p + "idx:account:uri" }    // hash actor URI → id, local
+func (k keys) accountSearch() string            { return k.p + "idx:account:search" } // lex zset lower(user) NUL id, local
+func (k keys) localAccounts() string            { return k.p + "accounts:local" }     // zset id
 func (k keys) user(accountID string) string     { return k.userByID().of(accountID) }
-func (k keys) userByEmail() string              { return k.p + "idx:email" }                 // hash lower(email) → account id
-func (k keys) accountStatuses(id string) string { return k.spread + "statuses:" + id + "}" } // in the account's slot
-func (k keys) accountPins(id string) string     { return k.accountKey(id, "pins") }
-func (k keys) privateKey(id string) string      { return k.accountKey(id, "key") }
+func (k keys) userByEmail() string              { return k.p + "idx:email" } // hash lower(email) → account id
+func (k keys) accountStatuses(id string) string { return k.spread + "statuses:" + id + "}" }
+func (k keys) postCounts(id string) string      { return k.postCountsByID().of(id) } // statuses and last_status_at
+func (k keys) postCountsByID() idKey {
+	return idKey{prefix: k.spread + "statuses:", suffix: "}:counts"}
+}
+func (k keys) remoteAccountsByURI(shard string) string {
+	return k.spread + "idx:account:uri:" + shard + "}" // hash actor URI → id, of URIs in uriShard
+}
+func (k keys) remoteAccountsByAcct(shard string) string {
+	return k.spread + "idx:acct:" + shard + "}" // hash lower(user@domain) → id, of accts in uriShard
+}
+func (k keys) remoteAccountSearch(acct string) string {
+	return k.spread + "idx:account:search:" + searchShard(acct) + "}" // lex zset lower(user@domain) NUL id
+}
+func (k keys) accountPins(id string) string { return k.accountKey(id, "pins") }
+func (k keys) privateKey(id string) string  { return k.accountKey(id, "key") }
 
 // Relationships, each a zset scored by the relationship's id so lists paginate, all in the
 // account's own slot, so on a cluster they spread over the masters. What an account does
@@ -426,7 +442,17 @@ func (k keys) fanOutJobsDue() string      { return k.p + "fanout:due" }       //
 // shards to spread evenly over any cluster's masters, few enough that each holds many entries.
 const uriShards = 1024
 
-// uriShard names the shard of an index by URI (of statuses, of Follow activities) that holds uri.
+// searchShard names the sorted set of remote accounts whose acct (lower case) starts as acct
+// does: by its first letter or digit, all others together, so a search by a prefix reads one.
+func searchShard(acct string) string {
+	if acct != "" && ('a' <= acct[0] && acct[0] <= 'z' || '0' <= acct[0] && acct[0] <= '9') {
+		return acct[:1]
+	}
+	return "_"
+}
+
+// uriShard names the shard of an index by URI (of statuses, of Follow activities, of remote
+// accounts) or by acct (of remote accounts) that holds uri.
 func uriShard(uri string) string {
 	h := fnv.New32a()
 	h.Write([]byte(uri))

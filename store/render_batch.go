@@ -439,10 +439,10 @@ var (
 	statusCountFields = []any{"replies", "reblogs", "favourites", "quotes"}
 )
 
-// queueAccountCounts queues the reads of the counters of ids: their posts', kept in the
-// department's slot with each post, and their follows', kept in each account's slot (keys.go).
+// queueAccountCounts queues the reads of the counters of ids: their posts', kept with their
+// statuses, and their follows', kept in each account's slot (keys.go).
 func (s *Store) queueAccountCounts(ctx context.Context, p *lazyPipeline, ids []string) func() map[string]AccountCounts {
-	posts := queueCounts(ctx, s, p, ids, idKey{prefix: s.k.accountCounts("")}, postCountFields, postCountsOf)
+	posts := queueCounts(ctx, s, p, ids, s.k.postCountsByID(), postCountFields, postCountsOf)
 	follows := queueCounts(ctx, s, p, ids, s.k.followCountsByID(), followCountFields, followCountsOf)
 	return func() map[string]AccountCounts {
 		out := posts()

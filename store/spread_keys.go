@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -60,7 +62,7 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 		if id, ok := oldStatusKeyID(rest); ok {
 			statuses[id] = true
 		} else if id, ok := strings.CutPrefix(rest, "account:counts:"); ok {
-			accounts[id] = true // kept where it is, with the count of statuses
+			accounts[id] = true
 		} else if strings.HasPrefix(rest, "oauth:app_tokens:") {
 			// Each app's tokens, which nothing read, are no longer kept.
 			if err := s.rdb.Del(ctx, key).Err(); err != nil {
@@ -76,23 +78,46 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 		}
 	}
 	for id := range accounts {
-		if err := s.moveFollowCounts(ctx, id); err != nil {
+		if err := s.moveAccountCounts(ctx, id); err != nil {
 			return err
 		}
 	}
 	if err := s.moveTermIndex(ctx); err != nil {
 		return err
 	}
-	hashes := map[string]func(string) (string, string){
-		"idx:status:uri":        func(uri string) (string, string) { return s.k.statusByURI(uri), uri },
+	local, err := s.rdb.ZRange(ctx, s.k.localAccounts(), 0, -1).Result()
+	if err != nil {
+		return fmt.Errorf("spread the indexes of accounts: %w", err)
+	}
+	isLocal := map[string]bool{}
+	for _, id := range local {
+		isLocal[id] = true
+	}
+	hashes := map[string]func(string, string) (string, string){
+		"idx:status:uri":        func(uri, _ string) (string, string) { return s.k.statusByURI(uri), uri },
 		"idx:reblog":            byAccount(s.k.boosts),
 		"follow_activity":       byAccount(s.k.followActivities),
-		"follow_activity:by_id": func(id string) (string, string) { return s.k.followActivityByID(id), id },
+		"follow_activity:by_id": func(id, _ string) (string, string) { return s.k.followActivityByID(id), id },
+		"idx:account:uri": func(uri, id string) (string, string) {
+			if isLocal[id] {
+				return "", ""
+			}
+			return s.k.remoteAccountsByURI(uriShard(uri)), uri
+		},
+		"idx:acct": func(acct, _ string) (string, string) {
+			if !strings.Contains(acct, "@") {
+				return "", ""
+			}
+			return s.k.remoteAccountsByAcct(uriShard(acct)), acct
+		},
 	}
 	for name, to := range hashes {
 		if err := s.moveHash(ctx, old+name, to); err != nil {
 			return err
 		}
+	}
+	if err := s.moveRemoteSearch(ctx); err != nil {
+		return err
 	}
 	return s.rdb.Set(ctx, s.k.spreadKeysMoved(), spreadLayout, 0).Err()
 }
@@ -103,8 +128,9 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 // favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification policy
 // and conversations, "5" each account's follows, requests and blocks, with the follows'
 // options and counts, "6" each account's boosts, access tokens and Follow activities, the
-// apps, the uploads and the polls.
-const spreadLayout = "6"
+// apps, the uploads and the polls, "7" each account's count of statuses and what finds remote
+// accounts.
+const spreadLayout = "7"
 
 var statusSets = []statusSet{repliesSet, reblogsSet, favouritesSet, quotesSet}
 
@@ -147,32 +173,78 @@ func (s *Store) moveStatusSets(ctx context.Context, id string) error {
 }
 
 // moveHash spreads a hash that the department's slot held before layout "5" (the index of
-// statuses by URI) or "6" (the indexes of boosts and of Follow activities) field by field over
-// the keys and fields that to names, and deletes it; an entry written there meanwhile wins.
-func (s *Store) moveHash(ctx context.Context, old string, to func(field string) (key, newField string)) error {
+// statuses by URI), "6" (the indexes of boosts and of Follow activities) or "7" (the remote
+// accounts' entries of the indexes of accounts) field by field over the keys and fields that to
+// names, and deletes what it moved; an entry written there meanwhile wins. A field to names no
+// key for stays where it is.
+func (s *Store) moveHash(ctx context.Context, old string, to func(field, value string) (key, newField string)) error {
+	var moved []string
 	err := s.spreadPairs(ctx, func(cursor uint64) *redis.ScanCmd {
 		return s.rdb.HScan(ctx, old, cursor, "*", 1000)
 	}, func(p redis.Pipeliner, field, value string) {
-		if key, newField := to(field); key != "" {
+		if key, newField := to(field, value); key != "" {
 			p.HSetNX(ctx, key, newField, value)
+			moved = append(moved, field)
 		}
 	})
+	if err == nil {
+		err = s.dropMoved(ctx, old, moved, s.rdb.HDel, s.rdb.HLen)
+	}
 	if err != nil {
 		return fmt.Errorf("spread %s: %w", old, err)
 	}
-	return s.rdb.Del(ctx, old).Err()
+	return nil
+}
+
+// dropMoved takes what was moved out of an old key (with del, a thousand at a time, once every
+// one is written at its new place) and deletes the key if that was all it held.
+func (s *Store) dropMoved(ctx context.Context, old string, moved []string, del func(ctx context.Context, key string, members ...string) *redis.IntCmd, size func(ctx context.Context, key string) *redis.IntCmd) error {
+	for batch := range slices.Chunk(moved, 1000) {
+		if err := del(ctx, old, batch...).Err(); err != nil {
+			return err
+		}
+	}
+	left, err := size(ctx, old).Result()
+	if err == nil && left == 0 {
+		err = s.rdb.Del(ctx, old).Err()
+	}
+	return err
 }
 
 // byAccount names, for a field "account/other" of an old index, the key in the account's slot
 // (made by key) and the field there; a field of another shape is left out.
-func byAccount(key func(accountID string) string) func(field string) (string, string) {
-	return func(field string) (string, string) {
+func byAccount(key func(accountID string) string) func(field, value string) (string, string) {
+	return func(field, _ string) (string, string) {
 		accountID, other, ok := strings.Cut(field, "/")
 		if !ok {
 			return "", ""
 		}
 		return key(accountID), other
 	}
+}
+
+// moveRemoteSearch spreads the remote accounts' entries of the search of accounts by name, one
+// sorted set in the department's slot before layout "7", over the sets of each first character.
+func (s *Store) moveRemoteSearch(ctx context.Context) error {
+	index := s.k.accountSearch()
+	var moved []string
+	err := s.spreadPairs(ctx, func(cursor uint64) *redis.ScanCmd {
+		return s.rdb.ZScan(ctx, index, cursor, "*", 1000)
+	}, func(p redis.Pipeliner, member, _ string) {
+		if acct, _, _ := strings.Cut(member, "\x00"); strings.Contains(acct, "@") {
+			p.ZAdd(ctx, s.k.remoteAccountSearch(acct), redis.Z{Member: member})
+			moved = append(moved, member)
+		}
+	})
+	if err == nil {
+		err = s.dropMoved(ctx, index, moved, func(ctx context.Context, key string, members ...string) *redis.IntCmd {
+			return s.rdb.ZRem(ctx, key, toAny(members)...)
+		}, s.rdb.ZCard)
+	}
+	if err != nil {
+		return fmt.Errorf("spread the search of remote accounts: %w", err)
+	}
+	return nil
 }
 
 // moveTermIndex spreads the index of accounts by the words of their profiles, one sorted set and
@@ -220,22 +292,27 @@ func (s *Store) spreadPairs(ctx context.Context, scan func(cursor uint64) *redis
 	}
 }
 
-// moveFollowCounts sets an account's counts of follows and followers, which the layouts before
-// "5" kept in the department's slot beside its count of statuses, to the sizes of its moved
-// sets, as each follow now keeps them.
-func (s *Store) moveFollowCounts(ctx context.Context, id string) error {
+// moveAccountCounts moves an account's counts, which the layouts before "7" kept in the
+// department's slot: its counts of follows and followers (before "5") become the sizes of its
+// moved sets, as each follow now keeps them, and its count of statuses the size of its
+// statuses, beside them, as each post now keeps it (authoredLua, with no statuses moving).
+func (s *Store) moveAccountCounts(ctx context.Context, id string) error {
+	old := s.k.p + "account:counts:" + id
 	p := s.rdb.Pipeline()
 	followers, following := p.ZCard(ctx, s.k.followers(id)), p.ZCard(ctx, s.k.following(id))
-	if _, err := p.Exec(ctx); err != nil {
-		return fmt.Errorf("spread the follow counts of %s: %w", id, err)
+	last := p.HGet(ctx, old, "last_status_at")
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("spread the counts of %s: %w", id, err)
 	}
+	p = s.rdb.Pipeline()
 	if followers.Val() > 0 || following.Val() > 0 {
-		err := s.rdb.HSet(ctx, s.k.followCounts(id), "followers", followers.Val(), "following", following.Val()).Err()
-		if err != nil {
-			return fmt.Errorf("spread the follow counts of %s: %w", id, err)
-		}
+		p.HSet(ctx, s.k.followCounts(id), "followers", followers.Val(), "following", following.Val())
 	}
-	return s.rdb.HDel(ctx, s.k.accountCounts(id), "followers", "following").Err()
+	p.Eval(ctx, authoredLua, []string{s.k.accountStatuses(id), s.k.postCounts(id)}, cmp.Or(last.Val(), "0"))
+	if _, err := p.Exec(ctx); err != nil {
+		return fmt.Errorf("spread the counts of %s: %w", id, err)
+	}
+	return s.rdb.Del(ctx, old).Err()
 }
 
 // mergeZSet adds the members of the sorted set from to the one at to, and deletes from.

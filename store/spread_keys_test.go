@@ -24,6 +24,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 	ctx := context.Background()
 	st, rdb, prefix := rawStore(t)
 	reader, author := localAccount(t, st, "reader"), localAccount(t, st, "author")
+	visitor := remoteAccount(t, st, "Visitor", "peer.example")
 	oldPost := postStatus(t, st, author, store.Status{Text: "before the upgrade"})
 	newPost := postStatus(t, st, author, store.Status{Text: "after the upgrade"}) // reader does not follow: not in any home
 	old := "{" + prefix + "}:"
@@ -56,6 +57,11 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.Del(ctx, "{"+prefix+":acct:"+reader.ID+"}:tokens").Err(),
 		rdb.SAdd(ctx, old+"oauth:tokens:"+reader.ID, token.Hash).Err(),
 		rdb.SAdd(ctx, old+"oauth:app_tokens:someclient", token.Hash).Err(), // no longer kept
+		// Remote accounts were found through the indexes local ones still are.
+		store.DropRemoteAccountIndexes(st, visitor),
+		rdb.HSet(ctx, old+"idx:account:uri", visitor.URI, visitor.ID).Err(),
+		rdb.HSet(ctx, old+"idx:acct", "visitor@peer.example", visitor.ID).Err(),
+		rdb.ZAdd(ctx, old+"idx:account:search", redis.Z{Member: "visitor@peer.example\x00" + visitor.ID}).Err(),
 		rdb.HSet(ctx, old+"follow_activity", reader.ID+"/"+author.ID, "https://eng.example/follows/1").Err(),
 		rdb.HSet(ctx, old+"follow_activity:by_id", "https://eng.example/follows/1", reader.ID+"/"+author.ID).Err(),
 		rdb.ZAdd(ctx, old+"tl:home:"+reader.ID, z(oldPost.ID)).Err(),
@@ -107,9 +113,11 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.Del(ctx, "{"+prefix+":acct:"+reader.ID+"}:words").Err(),
 		rdb.ZAdd(ctx, old+"idx:account:terms", redis.Z{Member: "colleague\x00" + reader.ID}).Err(),
 		rdb.HSet(ctx, old+"idx:account:terms:words", reader.ID, "reader colleague").Err(),
-		// The counts of follows were kept beside the count of statuses (off by some, here).
-		rdb.HSet(ctx, old+"account:counts:"+author.ID, "followers", 7).Err(),
-		rdb.HSet(ctx, old+"account:counts:"+reader.ID, "following", 1).Err(),
+		// The counts of follows were kept beside the count of statuses (off by some, here), and
+		// that was in the department's slot until layout "7".
+		rdb.Del(ctx, "{"+prefix+":statuses:"+author.ID+"}:counts").Err(),
+		rdb.HSet(ctx, old+"account:counts:"+author.ID, "followers", 7, "statuses", 5, "last_status_at", store.TimeOfID(newPost.ID).UnixMilli()).Err(),
+		rdb.HSet(ctx, old+"account:counts:"+reader.ID, "following", 1, "statuses", 1).Err(),
 		// A process of the new version recorded a favourite before the move ran.
 		st.Favourite(ctx, author.ID, oldPost, true),
 		// A process of the new version wrote to the reader's home before the move ran.
@@ -200,8 +208,43 @@ func TestEnsureSpreadKeys(t *testing.T) {
 			t.Errorf("run %d: the reader blocks the domains %v (%v), want spam.example", run, domains, err)
 		}
 		counts, err := st.AccountCounts(ctx, []string{author.ID, reader.ID})
-		if err != nil || counts[author.ID].Followers != 1 || counts[author.ID].Statuses != 2 || counts[reader.ID].Following != 1 {
-			t.Errorf("run %d: the author's counts are %+v and the reader's %+v (%v), want one follow and two statuses", run, counts[author.ID], counts[reader.ID], err)
+		if err != nil || counts[author.ID].Followers != 1 || counts[author.ID].Statuses != 2 || !counts[author.ID].LastStatusAt.Equal(store.TimeOfID(newPost.ID)) ||
+			counts[reader.ID].Following != 1 || counts[reader.ID].Statuses != 1 {
+			t.Errorf("run %d: the author's counts are %+v and the reader's %+v (%v), want one follow each way and statuses 2 and 1", run, counts[author.ID], counts[reader.ID], err)
+		}
+		for _, find := range []struct {
+			by   string
+			want *store.Account
+			find func(context.Context, string) (*store.Account, error)
+		}{
+			{visitor.URI, visitor, st.AccountByURI}, {"visitor@peer.example", visitor, st.AccountByAcct},
+			{reader.URI, reader, st.AccountByURI}, {"reader", reader, st.AccountByAcct},
+		} {
+			if got, err := find.find(ctx, find.by); err != nil || got.ID != find.want.ID {
+				t.Errorf("run %d: %s finds %+v (%v), want %s", run, find.by, got, err, find.want.ID)
+			}
+		}
+		found, err := st.SearchAccounts(ctx, "vis", 5)
+		if err != nil || len(found) != 1 || found[0].ID != visitor.ID {
+			t.Errorf("run %d: a search for vis finds %v (%v), want the visitor", run, found, err)
+		}
+		if domains, err := st.KnownDomains(ctx); err != nil || !slices.Equal(domains, []string{"peer.example"}) {
+			t.Errorf("run %d: the known domains are %v (%v)", run, domains, err)
+		}
+		for _, index := range []struct {
+			key  string
+			read func(context.Context, string) *redis.StringSliceCmd
+			want []string
+		}{
+			{old + "idx:acct", rdb.HKeys, []string{"author", "reader"}},
+			{old + "idx:account:uri", rdb.HKeys, []string{author.URI, reader.URI}},
+			{old + "idx:account:search", func(ctx context.Context, key string) *redis.StringSliceCmd { return rdb.ZRange(ctx, key, 0, -1) },
+				[]string{"author\x00" + author.ID, "reader\x00" + reader.ID}},
+		} {
+			left, err := index.read(ctx, index.key).Result()
+			if slices.Sort(left); err != nil || !slices.Equal(left, index.want) {
+				t.Errorf("run %d: %s holds %q (%v), want the local accounts' entries", run, index.key, left, err)
+			}
 		}
 		newSlot := "{" + prefix + ":acct:" + author.ID + "}:"
 		notifies, err := rdb.SIsMember(ctx, newSlot+"notify_subscribers", reader.ID).Result()
@@ -213,8 +256,8 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n, err := rdb.HExists(ctx, old+"account:counts:"+author.ID, "followers").Result(); err != nil || n {
-			t.Errorf("run %d: the old count of followers is still there (%v)", run, err)
+		if n, err := rdb.Exists(ctx, old+"account:counts:"+author.ID, old+"account:counts:"+reader.ID).Result(); err != nil || n > 0 {
+			t.Errorf("run %d: %d old hashes of counts are still there (%v)", run, n, err)
 		}
 		for _, key := range left {
 			for _, moved := range []string{"tl:home:", "tl:list:", "notification:", "notifications:" + reader.ID, "account:statuses:", "status:",

@@ -272,8 +272,6 @@ func (s *Store) writeStatus(ctx context.Context, p redis.Pipeliner, st *Status, 
 			p.Set(ctx, s.k.statusIndexing(st.ID), "1", 0)
 		}
 	}
-	p.HIncrBy(ctx, s.k.accountCounts(st.AccountID), "statuses", 1)
-	p.HSet(ctx, s.k.accountCounts(st.AccountID), "last_status_at", st.CreatedAt.UnixMilli())
 	if st.InReplyToID != "" {
 		spreadOf(p).enter(st.InReplyToID, repliesSet, st.ID, st.ID)
 	}
@@ -571,7 +569,6 @@ func (s *Store) unwriteStatus(ctx context.Context, p redis.Pipeliner, st *Status
 	if s.cluster { // the mark writeStatus leaves there
 		p.Del(ctx, s.k.statusIndexing(st.ID))
 	}
-	p.HIncrBy(ctx, s.k.accountCounts(st.AccountID), "statuses", -1)
 	if st.InReplyToID != "" {
 		spreadOf(p).leave(st.InReplyToID, repliesSet, st.ID)
 	}
