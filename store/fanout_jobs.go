@@ -251,11 +251,13 @@ type fanOutWrites struct {
 	Polls     []pollWrite  `json:"p,omitempty"` // polls written or dropped
 }
 
-// A uriEntry is a status entering or leaving the index of statuses by URI.
+// A uriEntry is a status entering or leaving the index of statuses by URI or, with Quote, a
+// quote post entering or leaving the index of the remote stamps that authorized quotes.
 type uriEntry struct {
 	URI   string `json:"u"`
 	ID    string `json:"i"`
 	Leave bool   `json:"l,omitempty"`
+	Quote bool   `json:"q,omitempty"`
 }
 
 // leaveLua drops a field of an index (KEYS[1], a hash) only while it names the status leaving:
@@ -265,11 +267,15 @@ const leaveLua = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return
 return 0`
 
 func (e uriEntry) queue(ctx context.Context, p redis.Pipeliner, k keys) {
+	index := k.statusByURI(e.URI)
+	if e.Quote {
+		index = k.quoteAuthorization(e.URI)
+	}
 	if e.Leave {
-		p.Eval(ctx, leaveLua, []string{k.statusByURI(e.URI)}, e.URI, e.ID)
+		p.Eval(ctx, leaveLua, []string{index}, e.URI, e.ID)
 		return
 	}
-	p.HSet(ctx, k.statusByURI(e.URI), e.URI, e.ID)
+	p.HSet(ctx, index, e.URI, e.ID)
 }
 
 // A mediaLink is an upload attached to a status, detached from it (Status "") or deleted with

@@ -88,9 +88,10 @@ func (k keys) notifySubscribers(id string) string  { return k.edges(id, notifySu
 // Statuses. A status's record and edit history are in the status's own slot, so a department's
 // statuses spread over a cluster's masters. What the department knows of a status (its place
 // in public timelines, the version its record was last written at) stays in the department's
-// slot, where the write that changes them checks them atomically. The index of
-// statuses by URI, which grows with every remote status, is split over uriShards hashes, each
-// in a slot of its own, written by the status's fan-out (status_record.go).
+// slot, where the write that changes them checks them atomically. The index of statuses by URI,
+// which grows with every remote status, and that of the remote stamps authorizing quotes are
+// split over uriShards hashes, each in a slot of its own, written by the status's fan-out
+// (status_record.go).
 func (k keys) status(id string) string        { return k.statusByID().of(id) }
 func (k keys) statusByID() idKey              { return idKey{prefix: k.statusSlots(), suffix: "}"} }
 func (k keys) statusHistory(id string) string { return k.statusSlots() + id + "}:history" } // list of JSON snapshots
@@ -104,7 +105,9 @@ func (k keys) statusByURI(uri string) string {
 
 // statusIndexing marks, on a cluster, a new status whose URI entry its fan-out has yet to write.
 func (k keys) statusIndexing(id string) string { return k.p + "status:indexing:" + id }
-func (k keys) quoteAuthorizations() string     { return k.p + "idx:quote_auth" } // hash remote stamp URI → quote id
+func (k keys) quoteAuthorization(uri string) string {
+	return k.spread + "idx:quote_auth:" + uriShard(uri) + "}" // hash remote stamp URI → quote id, one of uriShards
+}
 func (k keys) idempotency(accountID, key string) string {
 	return k.p + "idempotency:" + accountID + ":" + key
 }

@@ -155,7 +155,7 @@ func (s *Store) writeQuote(ctx context.Context, p redis.Pipeliner, st *Status, f
 		spreadOf(p).enter(q.StatusID, quotesSet, st.ID, st.ID)
 	}
 	if q.Authorization != "" {
-		p.HSet(ctx, s.k.quoteAuthorizations(), q.Authorization, st.ID)
+		spreadOf(p).index(uriEntry{URI: q.Authorization, ID: st.ID, Quote: true})
 	}
 	if f != nil && f.notifyQuote != "" {
 		s.addNotification(ctx, p, &Notification{Type: NotifyQuote, AccountID: f.notifyQuote, FromAccountID: st.AccountID, StatusID: st.ID, CreatedAt: st.CreatedAt})
@@ -172,7 +172,7 @@ func (s *Store) unwriteQuote(ctx context.Context, p redis.Pipeliner, st *Status)
 		spreadOf(p).leave(q.StatusID, quotesSet, st.ID)
 	}
 	if q.Authorization != "" {
-		p.HDel(ctx, s.k.quoteAuthorizations(), q.Authorization)
+		spreadOf(p).index(uriEntry{URI: q.Authorization, ID: st.ID, Quote: true, Leave: true})
 	}
 }
 
@@ -222,10 +222,10 @@ func (s *Store) SetQuoteState(ctx context.Context, quotingID, state, authorizati
 		err = s.spreadMulti(ctx, tx, func(p redis.Pipeliner) error {
 			s.queueRewrite(ctx, p, st, version, nil, nil)
 			if previousAuth != "" && previousAuth != q.Authorization {
-				p.HDel(ctx, s.k.quoteAuthorizations(), previousAuth)
+				spreadOf(p).index(uriEntry{URI: previousAuth, ID: st.ID, Quote: true, Leave: true})
 			}
 			if q.Authorization != "" {
-				p.HSet(ctx, s.k.quoteAuthorizations(), q.Authorization, st.ID)
+				spreadOf(p).index(uriEntry{URI: q.Authorization, ID: st.ID, Quote: true})
 			}
 			nowAccepted := state == QuoteAccepted && q.StatusID != ""
 			switch {
@@ -284,7 +284,7 @@ func (s *Store) Quotes(ctx context.Context, statusID string, p Page) ([]Entry, e
 
 // QuoteByAuthorization finds the quote post a remote stamp authorized.
 func (s *Store) QuoteByAuthorization(ctx context.Context, authorization string) (*Status, error) {
-	id, err := s.rdb.HGet(ctx, s.k.quoteAuthorizations(), authorization).Result()
+	id, err := s.rdb.HGet(ctx, s.k.quoteAuthorization(authorization), authorization).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("quote authorized by %s: %w", authorization, ErrNotFound)
 	}

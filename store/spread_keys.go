@@ -98,6 +98,7 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 		"idx:reblog":            byAccount(s.k.boosts),
 		"follow_activity":       byAccount(s.k.followActivities),
 		"follow_activity:by_id": func(id, _ string) (string, string) { return s.k.followActivityByID(id), id },
+		"idx:quote_auth":        func(uri, _ string) (string, string) { return s.k.quoteAuthorization(uri), uri },
 		"idx:account:uri": func(uri, id string) (string, string) {
 			if isLocal[id] {
 				return "", ""
@@ -128,8 +129,8 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 // favourites, bookmarks, pins, followed hashtags, mutes, filters, markers, notification policy
 // and conversations, "5" each account's follows, requests and blocks, with the follows'
 // options and counts, "6" each account's boosts, access tokens and Follow activities, the
-// apps, the uploads and the polls, "7" each account's count of statuses and what finds remote
-// accounts.
+// apps, the uploads and the polls, "7" each account's count of statuses, what finds remote
+// accounts and the index of quotes' authorizations.
 const spreadLayout = "7"
 
 var statusSets = []statusSet{repliesSet, reblogsSet, favouritesSet, quotesSet}
@@ -174,7 +175,7 @@ func (s *Store) moveStatusSets(ctx context.Context, id string) error {
 
 // moveHash spreads a hash that the department's slot held before layout "5" (the index of
 // statuses by URI), "6" (the indexes of boosts and of Follow activities) or "7" (the remote
-// accounts' entries of the indexes of accounts) field by field over the keys and fields that to
+// accounts' entries of the indexes of accounts, the index of quotes' authorizations) field by field over the keys and fields that to
 // names, and deletes what it moved; an entry written there meanwhile wins. A field to names no
 // key for stays where it is.
 func (s *Store) moveHash(ctx context.Context, old string, to func(field, value string) (key, newField string)) error {

@@ -25,6 +25,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 	st, rdb, prefix := rawStore(t)
 	reader, author := localAccount(t, st, "reader"), localAccount(t, st, "author")
 	visitor := remoteAccount(t, st, "Visitor", "peer.example")
+	stamp := visitor.URI + "/quote_authorizations/1"
 	oldPost := postStatus(t, st, author, store.Status{Text: "before the upgrade"})
 	newPost := postStatus(t, st, author, store.Status{Text: "after the upgrade"}) // reader does not follow: not in any home
 	old := "{" + prefix + "}:"
@@ -62,6 +63,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.HSet(ctx, old+"idx:account:uri", visitor.URI, visitor.ID).Err(),
 		rdb.HSet(ctx, old+"idx:acct", "visitor@peer.example", visitor.ID).Err(),
 		rdb.ZAdd(ctx, old+"idx:account:search", redis.Z{Member: "visitor@peer.example\x00" + visitor.ID}).Err(),
+		rdb.HSet(ctx, old+"idx:quote_auth", stamp, newPost.ID).Err(), // as if newPost quoted the visitor
 		rdb.HSet(ctx, old+"follow_activity", reader.ID+"/"+author.ID, "https://eng.example/follows/1").Err(),
 		rdb.HSet(ctx, old+"follow_activity:by_id", "https://eng.example/follows/1", reader.ID+"/"+author.ID).Err(),
 		rdb.ZAdd(ctx, old+"tl:home:"+reader.ID, z(oldPost.ID)).Err(),
@@ -224,6 +226,9 @@ func TestEnsureSpreadKeys(t *testing.T) {
 				t.Errorf("run %d: %s finds %+v (%v), want %s", run, find.by, got, err, find.want.ID)
 			}
 		}
+		if quote, err := st.QuoteByAuthorization(ctx, stamp); err != nil || quote.ID != newPost.ID {
+			t.Errorf("run %d: the stamp authorized %+v (%v), want %s", run, quote, err, newPost.ID)
+		}
 		found, err := st.SearchAccounts(ctx, "vis", 5)
 		if err != nil || len(found) != 1 || found[0].ID != visitor.ID {
 			t.Errorf("run %d: a search for vis finds %v (%v), want the visitor", run, found, err)
@@ -264,7 +269,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "conversation", "account:pins:", "followed_tags:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:",
 				"following:", "requested:", "blocks:", "follow_opts:", "account:1", "user:",
 				"endorsements:", "account_notes:", "domain_blocks:user:", "suggestions:dismissed:", "announcements:read:", "list:", "lists:", "idx:status:uri", "idx:account:terms", "idx:reblog",
-				"oauth:token", "oauth:app_tokens:", "oauth:app:", "push:sub:", "follow_activity", "media:", "poll:" + oldPost.ID, "poll:counts:", "poll:voters:"} {
+				"idx:quote_auth", "oauth:token", "oauth:app_tokens:", "oauth:app:", "push:sub:", "follow_activity", "media:", "poll:" + oldPost.ID, "poll:counts:", "poll:voters:"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}
