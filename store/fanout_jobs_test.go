@@ -361,12 +361,14 @@ func TestDepartmentSpreadsOverMasters(t *testing.T) {
 		must(t, st.CreateMedia(ctx, &store.Media{AccountID: reader.ID, Type: "image", URL: "https://eng.example/media/" + strconv.Itoa(i) + ".png"}))
 		visitor := remoteAccount(t, st, "visitor"+strconv.Itoa(i), "peer"+strconv.Itoa(i)+".example")
 		followAccount(t, st, visitor, author)
+		must(t, st.SavePayload(ctx, testBaseURL+"/activities/"+strconv.Itoa(i), []byte(`{"type":"Create"}`), time.Hour))
+		must(t, st.AddTombstone(ctx, visitor.URI+"/statuses/"+strconv.Itoa(i)))
 	}
 	postStatus(t, st, author, store.Status{Text: "for everyone"})
 	locked, blocked := localAccount(t, st, "locked"), localAccount(t, st, "blocked")
 	must(t, st.RequestFollow(ctx, author, locked, store.FollowOptions{ShowReblogs: true}))
 	must(t, st.Block(ctx, author.ID, blocked.ID))
-	for _, kind := range []string{"status:", "favourites:", "following:", "requested:", "blocks:", "follow_opts:", "account:[0-9]", "account:key:", "account:counts:", "user:", "idx:reblog", "oauth:token", "media:"} {
+	for _, kind := range []string{"status:", "favourites:", "following:", "requested:", "blocks:", "follow_opts:", "account:[0-9]", "account:key:", "account:counts:", "user:", "idx:reblog", "oauth:token", "media:", "payload:", "tombstone:"} {
 		if inDepartment, err := testrig.Keys(ctx, rdb, "{"+prefix+"}:"+kind+"*"); err != nil || len(inDepartment) != 0 {
 			t.Errorf("the department's slot holds %v (%v)", inDepartment, err)
 		}
@@ -386,6 +388,8 @@ func TestDepartmentSpreadsOverMasters(t *testing.T) {
 		"authors' statuses and their counts":     "statuses:",
 		"remote accounts by URI":                 "idx:account:uri:",
 		"remote accounts by name":                "idx:acct:",
+		"outgoing activities":                    "payload:",
+		"tombstones":                             "tombstone:",
 	} {
 		byServer, err := testrig.KeysByServer(ctx, rdb, "{"+prefix+":"+keys+"*")
 		must(t, err)

@@ -151,8 +151,9 @@ func (k keys) tags() string                         { return k.p + "tags" }     
 func (k keys) tagFollowers(tag string) string       { return k.p + "tag:followers:" + tag }
 func (k keys) followedTags(accountID string) string { return k.accountKey(accountID, "followed_tags") }
 
-// Preview cards of linked pages, by a digest of the URL (trend.go).
-func (k keys) card(digest string) string { return k.p + "card:" + digest }
+// Preview cards of linked pages, by a digest of the URL (trend.go), each in a slot of its own:
+// there is one for every page linked within a week.
+func (k keys) card(digest string) string { return k.spread + "card:" + digest + "}" }
 
 // Notifications.
 func (k keys) notifications(accountID string) string {
@@ -228,9 +229,13 @@ func (k keys) instanceSecret() string { return k.p + "instance:secret" } // rand
 func (k keys) queue(name string) string      { return k.p + "queue:" + name }            // stream
 func (k keys) queueRetry(name string) string { return k.p + "queue:" + name + ":retry" } // zset of JSON jobs by due time (ms)
 func (k keys) queueDead(name string) string  { return k.p + "queue:" + name + ":dead" }  // stream
-func (k keys) payload(id string) string      { return k.p + "payload:" + id }            // serialized outgoing activity
 func (k keys) seenActivity(id string) string { return k.p + "seen:" + id }               // inbound activity ids, SET NX EX
-func (k keys) tombstone(uri string) string   { return k.p + "tombstone:" + uri }         // deleted or undone object/activity URIs
+
+// What federation keeps of each activity for days, outside the queues' scripts, each in a slot of
+// its own: every outgoing activity for its deliveries' retries, and the URI of every object or
+// activity deleted or undone, so it is not brought back.
+func (k keys) payload(id string) string    { return k.spread + "payload:" + id + "}" }
+func (k keys) tombstone(uri string) string { return k.spread + "tombstone:" + uri + "}" }
 
 // The ids of the Follow activities behind follows with remote accounts, one per follow ever
 // made: each follower's, by target, in the follower's slot, and the index by activity id split

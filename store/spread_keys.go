@@ -130,7 +130,8 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 // and conversations, "5" each account's follows, requests and blocks, with the follows'
 // options and counts, "6" each account's boosts, access tokens and Follow activities, the
 // apps, the uploads and the polls, "7" each account's count of statuses, what finds remote
-// accounts and the index of quotes' authorizations.
+// accounts, the index of quotes' authorizations, and the payloads, tombstones and preview
+// cards.
 const spreadLayout = "7"
 
 var statusSets = []statusSet{repliesSet, reblogsSet, favouritesSet, quotesSet}
@@ -340,14 +341,17 @@ func mergeSet(ctx context.Context, rdb redis.UniversalClient, from, to string) e
 	return rdb.Del(ctx, from).Err()
 }
 
-// mergeRecord sets the record from at to unless one is there, and deletes from.
+// mergeRecord sets the record from at to unless one is there, for as long as from had left to
+// live, and deletes from.
 func mergeRecord(ctx context.Context, rdb redis.UniversalClient, from, to string) error {
-	raw, err := rdb.Get(ctx, from).Result()
+	p := rdb.Pipeline()
+	raw, ttl := p.Get(ctx, from), p.PTTL(ctx, from)
+	_, err := p.Exec(ctx)
 	if errors.Is(err, redis.Nil) {
 		return nil // moved by another process meanwhile
 	}
 	if err == nil {
-		err = rdb.SetNX(ctx, to, raw, 0).Err()
+		err = rdb.SetNX(ctx, to, raw.Val(), max(ttl.Val(), 0)).Err() // PTTL is negative for a key that does not expire
 	}
 	if err != nil {
 		return fmt.Errorf("spread %s: %w", from, err)
@@ -498,10 +502,16 @@ func (k keys) spreadMoves() []spreadMove {
 		{old: "poll:counts:", to: k.pollCounts, merge: mergeHash},
 		{old: "poll:voters:", to: k.pollVoters, merge: mergeHash},
 		{old: "poll:", to: k.poll, merge: mergeRecord},
+		{old: "payload:", to: k.payload, merge: mergeRecord, named: isAnything},
+		{old: "tombstone:", to: k.tombstone, merge: mergeRecord, named: isAnything},
+		{old: "card:", to: k.card, merge: mergeRecord, named: isAnything},
 	}
 }
 
 // isTokenHash tells a token's hash (hashToken) from other names.
+// isAnything takes keys named by what they keep (an activity's or an object's URI, a digest).
+func isAnything(string) bool { return true }
+
 func isTokenHash(s string) bool { return len(s) == 64 && strings.Trim(s, "0123456789abcdef") == "" }
 
 // isRandomToken tells a value of RandomToken(32), as an app's client id is.

@@ -64,6 +64,9 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.HSet(ctx, old+"idx:acct", "visitor@peer.example", visitor.ID).Err(),
 		rdb.ZAdd(ctx, old+"idx:account:search", redis.Z{Member: "visitor@peer.example\x00" + visitor.ID}).Err(),
 		rdb.HSet(ctx, old+"idx:quote_auth", stamp, newPost.ID).Err(), // as if newPost quoted the visitor
+		// What federation keeps for days kept its time to live in the department's slot.
+		rdb.Set(ctx, old+"payload:"+newPost.URI+"/activity", `{"type":"Create"}`, time.Hour).Err(),
+		rdb.Set(ctx, old+"tombstone:"+visitor.URI+"/statuses/1", "1", time.Hour).Err(),
 		rdb.HSet(ctx, old+"follow_activity", reader.ID+"/"+author.ID, "https://eng.example/follows/1").Err(),
 		rdb.HSet(ctx, old+"follow_activity:by_id", "https://eng.example/follows/1", reader.ID+"/"+author.ID).Err(),
 		rdb.ZAdd(ctx, old+"tl:home:"+reader.ID, z(oldPost.ID)).Err(),
@@ -229,6 +232,15 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if quote, err := st.QuoteByAuthorization(ctx, stamp); err != nil || quote.ID != newPost.ID {
 			t.Errorf("run %d: the stamp authorized %+v (%v), want %s", run, quote, err, newPost.ID)
 		}
+		if payload, err := st.Payload(ctx, newPost.URI+"/activity"); err != nil || string(payload) != `{"type":"Create"}` {
+			t.Errorf("run %d: the outgoing activity reads %q (%v)", run, payload, err)
+		}
+		if gone, err := st.IsTombstoned(ctx, visitor.URI+"/statuses/1"); err != nil || !gone {
+			t.Errorf("run %d: the deleted status is tombstoned %v (%v), want true", run, gone, err)
+		}
+		if ttl, err := rdb.PTTL(ctx, "{"+prefix+":payload:"+newPost.URI+"/activity}").Result(); err != nil || ttl <= 0 || ttl > time.Hour {
+			t.Errorf("run %d: the outgoing activity has %v to live (%v), want what it had left of an hour", run, ttl, err)
+		}
 		found, err := st.SearchAccounts(ctx, "vis", 5)
 		if err != nil || len(found) != 1 || found[0].ID != visitor.ID {
 			t.Errorf("run %d: a search for vis finds %v (%v), want the visitor", run, found, err)
@@ -269,7 +281,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "conversation", "account:pins:", "followed_tags:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:",
 				"following:", "requested:", "blocks:", "follow_opts:", "account:1", "user:",
 				"endorsements:", "account_notes:", "domain_blocks:user:", "suggestions:dismissed:", "announcements:read:", "list:", "lists:", "idx:status:uri", "idx:account:terms", "idx:reblog",
-				"idx:quote_auth", "oauth:token", "oauth:app_tokens:", "oauth:app:", "push:sub:", "follow_activity", "media:", "poll:" + oldPost.ID, "poll:counts:", "poll:voters:"} {
+				"idx:quote_auth", "payload:", "tombstone:", "oauth:token", "oauth:app_tokens:", "oauth:app:", "push:sub:", "follow_activity", "media:", "poll:" + oldPost.ID, "poll:counts:", "poll:voters:"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}
