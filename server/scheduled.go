@@ -267,7 +267,7 @@ func (s *Server) postScheduled(ctx context.Context, sch *store.ScheduledStatus) 
 	log := s.log.With("scheduled_status", sch.ID, "account", sch.AccountID)
 	drop := func(reason error) {
 		log.Warn("scheduled post dropped", "reason", reason)
-		if _, err := s.store.UnscheduleStatus(ctx, "", sch.ID); err != nil {
+		if _, err := s.store.UnscheduleStatus(ctx, sch.AccountID, sch.ID); err != nil {
 			log.Error("scheduled post", "err", err)
 		}
 	}
@@ -301,7 +301,7 @@ func (s *Server) postScheduled(ctx context.Context, sch *store.ScheduledStatus) 
 		log.Error("scheduled post", "err", err) // a Redis failure, or the same post under way elsewhere
 		return
 	}
-	if _, err := s.store.UnscheduleStatus(ctx, "", sch.ID); err != nil {
+	if _, err := s.store.UnscheduleStatus(ctx, sch.AccountID, sch.ID); err != nil {
 		log.Error("scheduled post", "err", err)
 		return
 	}

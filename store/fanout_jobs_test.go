@@ -753,3 +753,38 @@ func TestScheduledPostsReserveTheirMedia(t *testing.T) {
 		}
 	}
 }
+
+// TestDueTimesLeftByKilledWriters: a scheduled post's time is set, in the department's slot,
+// before the post, in its account's. What a writer that died in between leaves is mended when the
+// time comes: a time whose post was never stored is dropped, and a time earlier than its post's
+// (a new time half written) moves to the post's, and the post is not published early.
+func TestDueTimesLeftByKilledWriters(t *testing.T) {
+	ctx := context.Background()
+	st, rdb, prefix := rawStore(t)
+	author := localAccount(t, st, "author")
+	later := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	post := &store.ScheduledStatus{AccountID: author.ID, ScheduledAt: later, Params: "{}"}
+	must(t, st.ScheduleStatus(ctx, post))
+	due := "{" + prefix + "}:scheduled:due"
+	now := time.Now()
+	never := author.ID + "/1839000000000009"
+	must(t, rdb.ZAdd(ctx, due, redis.Z{Score: float64(now.Add(-time.Minute).UnixMilli()), Member: never},
+		redis.Z{Score: float64(now.Add(-time.Minute).UnixMilli()), Member: author.ID + "/" + post.ID}).Err())
+	claimed, next, err := st.ClaimDueScheduled(ctx, now, time.Minute, 10)
+	if err != nil || len(claimed) != 0 {
+		t.Fatalf("claimed %+v (%v), want nothing yet", claimed, err)
+	}
+	if n, err := rdb.ZScore(ctx, due, never).Result(); !errors.Is(err, redis.Nil) {
+		t.Errorf("the time of a post never stored is still there: %v (%v)", n, err)
+	}
+	if at, err := rdb.ZScore(ctx, due, author.ID+"/"+post.ID).Result(); err != nil || int64(at) != later.UnixMilli() {
+		t.Errorf("the post is due at %v (%v), want %v, its own time", at, err, later.UnixMilli())
+	}
+	if next.IsZero() || next.Before(now) {
+		t.Errorf("the next post is due at %v, want the post's time", next)
+	}
+	claimed, _, err = st.ClaimDueScheduled(ctx, later, time.Minute, 10)
+	if err != nil || len(claimed) != 1 || claimed[0].ID != post.ID {
+		t.Errorf("at its time, claimed %+v (%v), want the post", claimed, err)
+	}
+}

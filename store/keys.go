@@ -308,17 +308,20 @@ func (k keys) featuredTags(accountID string) string {
 func (k keys) weeklyLogins(week string) string {
 	return k.p + "activity:logins:" + week // HyperLogLog of accounts signing in that week (activity_counts.go)
 }
-func (k keys) scheduledStatus(id string) string {
-	return k.p + "scheduled:" + id // JSON of a ScheduledStatus (scheduled.go)
+
+// Scheduled posts (scheduled.go): each account's, with what limits them, in its slot; when each
+// is due, across the department, in the department's slot, for the workers to claim.
+func (k keys) scheduledStatuses(accountID string) string {
+	return k.accountKey(accountID, "scheduled") // hash id → JSON of a ScheduledStatus
 }
 func (k keys) scheduledByAccount(accountID string) string {
-	return k.p + "scheduled:account:" + accountID // zset id → id score: an account's scheduled posts, paged
+	return k.accountKey(accountID, "scheduled:ids") // zset id → id score: paged
 }
 func (k keys) scheduledTimes(accountID string) string {
-	return k.p + "scheduled:times:" + accountID // zset id → scheduled ms: limits per account and day
+	return k.accountKey(accountID, "scheduled:times") // zset id → scheduled ms: limits per account and day
 }
 func (k keys) scheduledDue() string {
-	return k.p + "scheduled:due" // zset id → ms when due, or when its worker's lease ends
+	return k.p + "scheduled:due" // zset "account/id" → ms when due, or when its worker's lease ends
 }
 
 // Polls (poll.go), under their status's id.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -58,59 +59,70 @@ func (s *Store) RescheduleStatus(ctx context.Context, accountID, id string, at t
 }
 
 // writeSchedule writes a new scheduled post (old nil) or a new time for one (old its record as
-// read), checking limits in the same transaction as the write. A new post's media are reserved
-// first, each in its slot (reserveMedia), and freed again when the post is refused.
+// read), checking limits in the same transaction as the write, in the account's slot. A new
+// post's media are reserved first, each in its slot (reserveMedia), and freed again when the post
+// is refused. The time it is due, in the department's slot, is set before the post (never later
+// than an earlier one), so a stored post always has one; a time without its post, or earlier than
+// its post's, left by a process that died, is found out when it comes (ClaimDueScheduled).
 func (s *Store) writeSchedule(ctx context.Context, sch *ScheduledStatus, old *ScheduledStatus) error {
 	if old == nil {
 		if err := s.reserveMedia(ctx, sch); err != nil {
 			return err
 		}
 	}
-	byTime := s.k.scheduledTimes(sch.AccountID)
+	at := float64(sch.ScheduledAt.UnixMilli())
+	due := redis.Z{Score: at, Member: sch.AccountID + "/" + sch.ID}
+	records, byTime := s.k.scheduledStatuses(sch.AccountID), s.k.scheduledTimes(sch.AccountID)
 	var refusal error
-	_, err := s.applyOnceWatching(ctx, []string{byTime, s.k.scheduledStatus(sch.ID)}, func(tx *redis.Tx) (bool, error) {
-		refusal = nil
-		if old != nil {
-			exists, err := tx.Exists(ctx, s.k.scheduledStatus(sch.ID)).Result()
+	err := s.rdb.ZAddLT(ctx, s.k.scheduledDue(), due).Err()
+	if err == nil {
+		_, err = s.applyOnceWatching(ctx, []string{byTime, records}, func(tx *redis.Tx) (bool, error) {
+			refusal = nil
+			if old != nil {
+				exists, err := tx.HExists(ctx, records, sch.ID).Result()
+				if err != nil {
+					return false, err
+				}
+				if !exists {
+					refusal = fmt.Errorf("scheduled status %s: %w", sch.ID, ErrNotFound)
+					return true, nil
+				}
+			}
+			total, err := tx.ZCard(ctx, byTime).Result()
 			if err != nil {
 				return false, err
 			}
-			if exists == 0 {
-				refusal = fmt.Errorf("scheduled status %s: %w", sch.ID, ErrNotFound)
+			if old == nil && total >= ScheduledTotalLimit {
+				refusal = ErrScheduledTotal
 				return true, nil
 			}
-		}
-		total, err := tx.ZCard(ctx, byTime).Result()
-		if err != nil {
-			return false, err
-		}
-		if old == nil && total >= ScheduledTotalLimit {
-			refusal = ErrScheduledTotal
-			return true, nil
-		}
-		day := sch.ScheduledAt.Truncate(24 * time.Hour)
-		sameDay, err := tx.ZRangeByScore(ctx, byTime, &redis.ZRangeBy{
-			Min: strconv.FormatInt(day.UnixMilli(), 10), Max: "(" + strconv.FormatInt(day.Add(24*time.Hour).UnixMilli(), 10),
-		}).Result()
-		if err != nil {
-			return false, err
-		}
-		if len(slices.DeleteFunc(sameDay, func(id string) bool { return id == sch.ID })) >= ScheduledDailyLimit {
-			refusal = ErrScheduledDaily
-			return true, nil
-		}
-		return false, nil
-	}, func(p redis.Pipeliner) {
-		at := float64(sch.ScheduledAt.UnixMilli())
-		p.Set(ctx, s.k.scheduledStatus(sch.ID), mustJSON(sch), 0)
-		p.ZAdd(ctx, byTime, redis.Z{Score: at, Member: sch.ID})
-		p.ZAdd(ctx, s.k.scheduledDue(), redis.Z{Score: at, Member: sch.ID})
-		if old == nil {
-			p.ZAdd(ctx, s.k.scheduledByAccount(sch.AccountID), redis.Z{Score: idScore(sch.ID), Member: sch.ID})
-		}
-	})
-	if old == nil && (err != nil || refusal != nil) {
-		err = errors.Join(err, s.freeMedia(ctx, sch))
+			day := sch.ScheduledAt.Truncate(24 * time.Hour)
+			sameDay, err := tx.ZRangeByScore(ctx, byTime, &redis.ZRangeBy{
+				Min: strconv.FormatInt(day.UnixMilli(), 10), Max: "(" + strconv.FormatInt(day.Add(24*time.Hour).UnixMilli(), 10),
+			}).Result()
+			if err != nil {
+				return false, err
+			}
+			if len(slices.DeleteFunc(sameDay, func(id string) bool { return id == sch.ID })) >= ScheduledDailyLimit {
+				refusal = ErrScheduledDaily
+				return true, nil
+			}
+			return false, nil
+		}, func(p redis.Pipeliner) {
+			p.HSet(ctx, records, sch.ID, mustJSON(sch))
+			p.ZAdd(ctx, byTime, redis.Z{Score: at, Member: sch.ID})
+			if old == nil {
+				p.ZAdd(ctx, s.k.scheduledByAccount(sch.AccountID), redis.Z{Score: idScore(sch.ID), Member: sch.ID})
+			}
+		})
+	}
+	switch {
+	case err == nil && refusal == nil:
+		err = s.rdb.ZAddXX(ctx, s.k.scheduledDue(), due).Err() // a later time than before
+	case old == nil:
+		err = errors.Join(err, s.rdb.ZRem(ctx, s.k.scheduledDue(), due.Member).Err(), s.freeMedia(ctx, sch))
+	case refusal != nil:
+		err = s.rdb.ZAddXX(ctx, s.k.scheduledDue(), redis.Z{Score: float64(old.ScheduledAt.UnixMilli()), Member: due.Member}).Err()
 	}
 	if err != nil {
 		return fmt.Errorf("schedule status: %w", err)
@@ -170,14 +182,36 @@ func (s *Store) freeMedia(ctx context.Context, sch *ScheduledStatus) error {
 
 // ScheduledStatus reads one of accountID's scheduled posts.
 func (s *Store) ScheduledStatus(ctx context.Context, accountID, id string) (*ScheduledStatus, error) {
-	var sch ScheduledStatus
-	if err := s.getJSON(ctx, s.k.scheduledStatus(id), &sch); err != nil {
+	list, err := s.scheduledRecords(ctx, accountID, []string{id})
+	if err != nil {
 		return nil, err
 	}
-	if sch.AccountID != accountID {
+	if len(list) == 0 {
 		return nil, fmt.Errorf("scheduled status %s: %w", id, ErrNotFound)
 	}
-	return &sch, nil
+	return list[0], nil
+}
+
+// scheduledRecords reads accountID's scheduled posts ids, skipping those that are gone.
+func (s *Store) scheduledRecords(ctx context.Context, accountID string, ids []string) ([]*ScheduledStatus, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	raws, err := s.rdb.HMGet(ctx, s.k.scheduledStatuses(accountID), ids...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("scheduled statuses of %s: %w", accountID, err)
+	}
+	out := make([]*ScheduledStatus, 0, len(raws))
+	for _, raw := range raws {
+		if raw, ok := raw.(string); ok {
+			var sch ScheduledStatus
+			if err := unmarshalString(raw, &sch); err != nil {
+				return nil, err
+			}
+			out = append(out, &sch)
+		}
+	}
+	return out, nil
 }
 
 // ScheduledStatuses pages through accountID's scheduled posts by id, newest first.
@@ -186,47 +220,41 @@ func (s *Store) ScheduledStatuses(ctx context.Context, accountID string, p Page)
 	if err != nil {
 		return nil, nil, err
 	}
-	keys := make([]string, len(entries))
+	ids := make([]string, len(entries))
 	for i, e := range entries {
-		keys[i] = s.k.scheduledStatus(e.Member)
+		ids[i] = e.Member
 	}
-	list, err := mgetJSON[ScheduledStatus](ctx, s.rdb, keys)
+	out, err := s.scheduledRecords(ctx, accountID, ids)
 	if err != nil {
 		return nil, nil, err
-	}
-	out := make([]*ScheduledStatus, len(list))
-	for i := range list {
-		out[i] = &list[i]
 	}
 	return entries, out, nil
 }
 
-// UnscheduleStatus deletes a scheduled post and then frees its media; it reports whether there
-// was one. accountID "" deletes whosever it is (the worker, after posting it).
+// UnscheduleStatus deletes one of accountID's scheduled posts (the worker deletes one after
+// posting it) and then frees its media and drops the time it was due; it reports whether there
+// was one.
 func (s *Store) UnscheduleStatus(ctx context.Context, accountID, id string) (bool, error) {
+	records := s.k.scheduledStatuses(accountID)
 	var sch ScheduledStatus
-	deleted, err := s.applyOnceWatching(ctx, []string{s.k.scheduledStatus(id)}, func(tx *redis.Tx) (bool, error) {
-		raw, err := tx.Get(ctx, s.k.scheduledStatus(id)).Result()
+	deleted, err := s.applyOnceWatching(ctx, []string{records}, func(tx *redis.Tx) (bool, error) {
+		raw, err := tx.HGet(ctx, records, id).Result()
 		if errors.Is(err, redis.Nil) {
 			return true, nil
 		}
 		if err != nil {
 			return false, err
 		}
-		if err := unmarshalString(raw, &sch); err != nil {
-			return false, err
-		}
-		return accountID != "" && sch.AccountID != accountID, nil
+		return false, unmarshalString(raw, &sch)
 	}, func(p redis.Pipeliner) {
-		p.Del(ctx, s.k.scheduledStatus(id))
-		p.ZRem(ctx, s.k.scheduledTimes(sch.AccountID), id)
-		p.ZRem(ctx, s.k.scheduledByAccount(sch.AccountID), id)
-		p.ZRem(ctx, s.k.scheduledDue(), id)
+		p.HDel(ctx, records, id)
+		p.ZRem(ctx, s.k.scheduledTimes(accountID), id)
+		p.ZRem(ctx, s.k.scheduledByAccount(accountID), id)
 	})
 	if err != nil || !deleted {
 		return deleted, err
 	}
-	return true, s.freeMedia(ctx, &sch)
+	return true, errors.Join(s.freeMedia(ctx, &sch), s.rdb.ZRem(ctx, s.k.scheduledDue(), accountID+"/"+id).Err())
 }
 
 // claimDueScript takes up to ARGV[3] posts due by ARGV[1] (ms) and moves each one's due time
@@ -238,38 +266,46 @@ for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
 return due`)
 
 // ClaimDueScheduled leases up to limit scheduled posts due at now for lease, and tells when the
-// next unclaimed one is due (zero when none is).
+// next unclaimed one is due (zero when none is). A time whose post is gone (deleted between its
+// claim and this read, or never stored by a process that died) is dropped; one earlier than its
+// post's (a new time whose writer died half way) is moved to the post's.
 func (s *Store) ClaimDueScheduled(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*ScheduledStatus, time.Time, error) {
-	ids, err := claimDueScript.Run(ctx, s.rdb, []string{s.k.scheduledDue()},
+	claimed, err := claimDueScript.Run(ctx, s.rdb, []string{s.k.scheduledDue()},
 		now.UnixMilli(), now.Add(lease).UnixMilli(), limit).StringSlice()
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("claim scheduled posts: %w", err)
+	}
+	p := s.rdb.Pipeline()
+	records := make([]*redis.StringCmd, len(claimed))
+	for i, member := range claimed {
+		accountID, id, _ := strings.Cut(member, "/")
+		records[i] = p.HGet(ctx, s.k.scheduledStatuses(accountID), id)
+	}
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, time.Time{}, fmt.Errorf("claim scheduled posts: %w", err)
+	}
+	var out []*ScheduledStatus
+	for i, member := range claimed {
+		var sch ScheduledStatus
+		switch raw, err := records[i].Result(); {
+		case errors.Is(err, redis.Nil):
+			err = s.rdb.ZRem(ctx, s.k.scheduledDue(), member).Err()
+		case err == nil:
+			if err = unmarshalString(raw, &sch); err == nil && sch.ScheduledAt.UnixMilli() > now.UnixMilli() {
+				err = s.rdb.ZAdd(ctx, s.k.scheduledDue(), redis.Z{Score: float64(sch.ScheduledAt.UnixMilli()), Member: member}).Err()
+			} else if err == nil {
+				out = append(out, &sch)
+			}
+		}
+		if err != nil {
+			return nil, time.Time{}, fmt.Errorf("claim scheduled posts: %w", err)
+		}
 	}
 	var next time.Time
 	if first, err := s.rdb.ZRangeWithScores(ctx, s.k.scheduledDue(), 0, 0).Result(); err != nil {
 		return nil, time.Time{}, fmt.Errorf("next scheduled post: %w", err)
 	} else if len(first) == 1 {
 		next = time.UnixMilli(int64(first[0].Score))
-	}
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = s.k.scheduledStatus(id)
-	}
-	list, err := mgetJSON[ScheduledStatus](ctx, s.rdb, keys)
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	out := make([]*ScheduledStatus, len(list))
-	found := make(map[string]bool, len(list))
-	for i := range list {
-		out[i] = &list[i]
-		found[list[i].ID] = true
-	}
-	// A post deleted between its claim and this read leaves nothing to lease.
-	for _, id := range ids {
-		if !found[id] {
-			s.rdb.ZRem(ctx, s.k.scheduledDue(), id)
-		}
 	}
 	return out, next, nil
 }

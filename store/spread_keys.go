@@ -33,7 +33,7 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 	var mu sync.Mutex
 	var found []string
 	err = ForEachServer(ctx, s.rdb, func(ctx context.Context, node *redis.Client) error {
-		patterns := []string{old + "notification:*", old + "status:counts:*", old + "account:counts:*", old + "oauth:app_tokens:*"}
+		patterns := []string{old + "notification:*", old + "status:counts:*", old + "account:counts:*", old + "oauth:app_tokens:*", old + "scheduled:*"}
 		for _, set := range statusSets {
 			patterns = append(patterns, old+"status:"+string(set)+":*")
 		}
@@ -57,9 +57,16 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 		return fmt.Errorf("find keys to spread: %w", err)
 	}
 	statuses, accounts := map[string]bool{}, map[string]bool{}
+	var scheduled, scheduledIndexes []string
 	for _, key := range found {
 		rest := strings.TrimPrefix(key, old)
-		if id, ok := oldStatusKeyID(rest); ok {
+		if id, ok := strings.CutPrefix(rest, "scheduled:"); ok {
+			if isDigits(id) {
+				scheduled = append(scheduled, id)
+			} else if key != s.k.scheduledDue() {
+				scheduledIndexes = append(scheduledIndexes, key)
+			}
+		} else if id, ok := oldStatusKeyID(rest); ok {
 			statuses[id] = true
 		} else if id, ok := strings.CutPrefix(rest, "account:counts:"); ok {
 			accounts[id] = true
@@ -80,6 +87,16 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 	for id := range accounts {
 		if err := s.moveAccountCounts(ctx, id); err != nil {
 			return err
+		}
+	}
+	for _, id := range scheduled {
+		if err := s.moveScheduled(ctx, id); err != nil {
+			return err
+		}
+	}
+	for _, key := range scheduledIndexes { // each account's, of the records just moved
+		if err := s.rdb.Del(ctx, key).Err(); err != nil {
+			return fmt.Errorf("spread %s: %w", key, err)
 		}
 	}
 	if err := s.moveTermIndex(ctx); err != nil {
@@ -130,8 +147,8 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 // and conversations, "5" each account's follows, requests and blocks, with the follows'
 // options and counts, "6" each account's boosts, access tokens and Follow activities, the
 // apps, the uploads and the polls, "7" each account's count of statuses, what finds remote
-// accounts, the index of quotes' authorizations, and the payloads, tombstones and preview
-// cards.
+// accounts, the index of quotes' authorizations, the payloads, tombstones and preview cards,
+// and the scheduled posts.
 const spreadLayout = "7"
 
 var statusSets = []statusSet{repliesSet, reblogsSet, favouritesSet, quotesSet}
@@ -315,6 +332,40 @@ func (s *Store) moveAccountCounts(ctx context.Context, id string) error {
 		return fmt.Errorf("spread the counts of %s: %w", id, err)
 	}
 	return s.rdb.Del(ctx, old).Err()
+}
+
+// moveScheduled moves a scheduled post that the department's slot held before layout "7" into
+// its account's, indexed there as a new one is, and renames its time in the department's
+// due posts (its id then) to its account and id, keeping the time (or a worker's lease).
+func (s *Store) moveScheduled(ctx context.Context, id string) error {
+	old := s.k.p + "scheduled:" + id
+	p := s.rdb.Pipeline()
+	raw, due := p.Get(ctx, old), p.ZScore(ctx, s.k.scheduledDue(), id)
+	if _, err := p.Exec(ctx); errors.Is(raw.Err(), redis.Nil) {
+		return nil // moved by another process meanwhile
+	} else if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("spread %s: %w", old, err)
+	}
+	var sch ScheduledStatus
+	if err := unmarshalString(raw.Val(), &sch); err != nil || sch.AccountID == "" {
+		return nil // not a scheduled post this code wrote: left where it is
+	}
+	at := float64(sch.ScheduledAt.UnixMilli())
+	member := sch.AccountID + "/" + id
+	err := s.inOrder(ctx, func(p redis.Pipeliner) {
+		p.ZAddNX(ctx, s.k.scheduledDue(), redis.Z{Score: cmp.Or(due.Val(), at), Member: member})
+	}, func(p redis.Pipeliner) {
+		p.HSetNX(ctx, s.k.scheduledStatuses(sch.AccountID), id, raw.Val())
+		p.ZAdd(ctx, s.k.scheduledTimes(sch.AccountID), redis.Z{Score: at, Member: id})
+		p.ZAdd(ctx, s.k.scheduledByAccount(sch.AccountID), redis.Z{Score: idScore(id), Member: id})
+	}, func(p redis.Pipeliner) {
+		p.ZRem(ctx, s.k.scheduledDue(), id)
+		p.Del(ctx, old)
+	})
+	if err != nil {
+		return fmt.Errorf("spread %s: %w", old, err)
+	}
+	return nil
 }
 
 // mergeZSet adds the members of the sorted set from to the one at to, and deletes from.

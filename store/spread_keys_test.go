@@ -26,6 +26,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 	reader, author := localAccount(t, st, "reader"), localAccount(t, st, "author")
 	visitor := remoteAccount(t, st, "Visitor", "peer.example")
 	stamp := visitor.URI + "/quote_authorizations/1"
+	scheduledID, scheduledAt := "1839000000000004", time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)
 	oldPost := postStatus(t, st, author, store.Status{Text: "before the upgrade"})
 	newPost := postStatus(t, st, author, store.Status{Text: "after the upgrade"}) // reader does not follow: not in any home
 	old := "{" + prefix + "}:"
@@ -64,6 +65,11 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.HSet(ctx, old+"idx:acct", "visitor@peer.example", visitor.ID).Err(),
 		rdb.ZAdd(ctx, old+"idx:account:search", redis.Z{Member: "visitor@peer.example\x00" + visitor.ID}).Err(),
 		rdb.HSet(ctx, old+"idx:quote_auth", stamp, newPost.ID).Err(), // as if newPost quoted the visitor
+		// Scheduled posts and what limits them were in the department's slot.
+		rdb.Set(ctx, old+"scheduled:"+scheduledID, `{"id":"`+scheduledID+`","account_id":"`+reader.ID+`","scheduled_at":"`+scheduledAt.Format(time.RFC3339Nano)+`","params":"{}"}`, 0).Err(),
+		rdb.ZAdd(ctx, old+"scheduled:account:"+reader.ID, z(scheduledID)).Err(),
+		rdb.ZAdd(ctx, old+"scheduled:times:"+reader.ID, redis.Z{Score: float64(scheduledAt.UnixMilli()), Member: scheduledID}).Err(),
+		rdb.ZAdd(ctx, old+"scheduled:due", redis.Z{Score: float64(scheduledAt.UnixMilli()), Member: scheduledID}).Err(),
 		// What federation keeps for days kept its time to live in the department's slot.
 		rdb.Set(ctx, old+"payload:"+newPost.URI+"/activity", `{"type":"Create"}`, time.Hour).Err(),
 		rdb.Set(ctx, old+"tombstone:"+visitor.URI+"/statuses/1", "1", time.Hour).Err(),
@@ -241,6 +247,12 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if ttl, err := rdb.PTTL(ctx, "{"+prefix+":payload:"+newPost.URI+"/activity}").Result(); err != nil || ttl <= 0 || ttl > time.Hour {
 			t.Errorf("run %d: the outgoing activity has %v to live (%v), want what it had left of an hour", run, ttl, err)
 		}
+		if _, list, err := st.ScheduledStatuses(ctx, reader.ID, store.Page{Limit: 20}); err != nil || len(list) != 1 || !list[0].ScheduledAt.Equal(scheduledAt) {
+			t.Errorf("run %d: the reader's scheduled posts are %+v (%v), want the one from before", run, list, err)
+		}
+		if at, err := rdb.ZScore(ctx, old+"scheduled:due", reader.ID+"/"+scheduledID).Result(); err != nil || int64(at) != scheduledAt.UnixMilli() {
+			t.Errorf("run %d: the scheduled post is due at %v (%v), want %v", run, at, err, scheduledAt.UnixMilli())
+		}
 		found, err := st.SearchAccounts(ctx, "vis", 5)
 		if err != nil || len(found) != 1 || found[0].ID != visitor.ID {
 			t.Errorf("run %d: a search for vis finds %v (%v), want the visitor", run, found, err)
@@ -281,7 +293,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "conversation", "account:pins:", "followed_tags:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:",
 				"following:", "requested:", "blocks:", "follow_opts:", "account:1", "user:",
 				"endorsements:", "account_notes:", "domain_blocks:user:", "suggestions:dismissed:", "announcements:read:", "list:", "lists:", "idx:status:uri", "idx:account:terms", "idx:reblog",
-				"idx:quote_auth", "payload:", "tombstone:", "oauth:token", "oauth:app_tokens:", "oauth:app:", "push:sub:", "follow_activity", "media:", "poll:" + oldPost.ID, "poll:counts:", "poll:voters:"} {
+				"idx:quote_auth", "payload:", "tombstone:", "scheduled:1", "scheduled:account:", "scheduled:times:", "oauth:token", "oauth:app_tokens:", "oauth:app:", "push:sub:", "follow_activity", "media:", "poll:" + oldPost.ID, "poll:counts:", "poll:voters:"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}
