@@ -129,6 +129,7 @@ func (s *Store) PutRemoteAccount(ctx context.Context, a *Account) (*Account, err
 	}, func(p redis.Pipeliner) {
 		p.HSet(ctx, s.k.remoteAccountsByAcct(uriShard(acct)), acct, a.ID)
 		p.ZAdd(ctx, s.k.remoteAccountSearch(acct), redis.Z{Member: acct + "\x00" + a.ID})
+		p.SAdd(ctx, s.k.knownDomains(), strings.ToLower(a.Domain))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("put remote account %s: %w", a.URI, err)

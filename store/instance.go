@@ -80,23 +80,33 @@ func (s *Store) InstanceStats(ctx context.Context) (InstanceStats, error) {
 	return out, nil
 }
 
-// KnownDomains lists the domains of the remote accounts this instance knows, sorted, from the
-// index of remote accounts by acct.
+// KnownDomains lists the domains of the remote accounts this instance knows, sorted.
 func (s *Store) KnownDomains(ctx context.Context) ([]string, error) {
-	accts, err := s.remoteAccts(ctx, redis.Pipeliner.HKeys)
+	out, err := s.rdb.SMembers(ctx, s.k.knownDomains()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("known domains: %w", err)
 	}
-	seen := map[string]bool{}
-	for _, acct := range accts {
-		if _, domain, ok := strings.Cut(acct, "@"); ok && domain != "" {
-			seen[domain] = true
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for d := range seen {
-		out = append(out, d)
-	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// rememberKnownDomains lists the domains of every remote account in the index by acct, for a
+// department whose remote accounts were put before their domains were listed.
+func (s *Store) rememberKnownDomains(ctx context.Context) error {
+	accts, err := s.remoteAccts(ctx, redis.Pipeliner.HKeys)
+	if err != nil {
+		return fmt.Errorf("known domains: %w", err)
+	}
+	seen := map[string]bool{}
+	var domains []any
+	for _, acct := range accts {
+		if _, domain, ok := strings.Cut(acct, "@"); ok && domain != "" && !seen[domain] {
+			seen[domain] = true
+			domains = append(domains, domain)
+		}
+	}
+	if len(domains) == 0 {
+		return nil
+	}
+	return s.rdb.SAdd(ctx, s.k.knownDomains(), domains...).Err()
 }

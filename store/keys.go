@@ -47,6 +47,7 @@ func (k keys) postCounts(id string) string      { return k.postCountsByID().of(i
 func (k keys) postCountsByID() idKey {
 	return idKey{prefix: k.spread + "statuses:", suffix: "}:counts"}
 }
+func (k keys) knownDomains() string { return k.p + "domains" } // set of the remote accounts' domains
 func (k keys) remoteAccountsByURI(shard string) string {
 	return k.spread + "idx:account:uri:" + shard + "}" // hash actor URI → id, of URIs in uriShard
 }

@@ -137,6 +137,9 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 	if err := s.moveRemoteSearch(ctx); err != nil {
 		return err
 	}
+	if err := s.rememberKnownDomains(ctx); err != nil {
+		return err
+	}
 	return s.rdb.Set(ctx, s.k.spreadKeysMoved(), spreadLayout, 0).Err()
 }
 

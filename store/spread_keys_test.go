@@ -61,6 +61,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.SAdd(ctx, old+"oauth:app_tokens:someclient", token.Hash).Err(), // no longer kept
 		// Remote accounts were found through the indexes local ones still are.
 		store.DropRemoteAccountIndexes(st, visitor),
+		rdb.Del(ctx, old+"domains").Err(), // nor were their domains listed
 		rdb.HSet(ctx, old+"idx:account:uri", visitor.URI, visitor.ID).Err(),
 		rdb.HSet(ctx, old+"idx:acct", "visitor@peer.example", visitor.ID).Err(),
 		rdb.ZAdd(ctx, old+"idx:account:search", redis.Z{Member: "visitor@peer.example\x00" + visitor.ID}).Err(),
