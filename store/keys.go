@@ -304,7 +304,7 @@ func (k keys) dismissedSuggestions(accountID string) string {
 	return k.accountKey(accountID, "suggestions:dismissed") // set of account ids (suggestion.go)
 }
 func (k keys) featuredTags(accountID string) string {
-	return k.p + "featured_tags:" + accountID // hash id → JSON (featured_tag.go)
+	return k.accountKey(accountID, "featured_tags") // hash id → JSON (featured_tag.go)
 }
 func (k keys) weeklyLogins(week string) string {
 	return k.p + "activity:logins:" + week // HyperLogLog of accounts signing in that week (activity_counts.go)
@@ -423,7 +423,7 @@ func (k keys) communities() string {
 	return k.p + "communities" // hash group account id → JSON Community
 }
 func (k keys) communityRemoved(accountID string) string {
-	return k.p + "community:removed:" + accountID // set of status ids a moderator removed, never announced again
+	return k.accountKey(accountID, "community:removed") // set of status ids a moderator removed, never announced again
 }
 
 // Federation health for the admin page (delivery_stats.go).

@@ -151,7 +151,7 @@ func (s *Store) EnsureSpreadKeys(ctx context.Context) error {
 // options and counts, "6" each account's boosts, access tokens and Follow activities, the
 // apps, the uploads and the polls, "7" each account's count of statuses, what finds remote
 // accounts, the index of quotes' authorizations, the payloads, tombstones and preview cards,
-// and the scheduled posts.
+// the scheduled posts, the featured hashtags and what a community's moderators removed.
 const spreadLayout = "7"
 
 var statusSets = []statusSet{repliesSet, reblogsSet, favouritesSet, quotesSet}
@@ -556,6 +556,8 @@ func (k keys) spreadMoves() []spreadMove {
 		{old: "poll:counts:", to: k.pollCounts, merge: mergeHash},
 		{old: "poll:voters:", to: k.pollVoters, merge: mergeHash},
 		{old: "poll:", to: k.poll, merge: mergeRecord},
+		{old: "featured_tags:", to: k.featuredTags, merge: mergeHash},
+		{old: "community:removed:", to: k.communityRemoved, merge: mergeSet},
 		{old: "payload:", to: k.payload, merge: mergeRecord, named: isAnything},
 		{old: "tombstone:", to: k.tombstone, merge: mergeRecord, named: isAnything},
 		{old: "card:", to: k.card, merge: mergeRecord, named: isAnything},

@@ -71,6 +71,8 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		rdb.ZAdd(ctx, old+"scheduled:account:"+reader.ID, z(scheduledID)).Err(),
 		rdb.ZAdd(ctx, old+"scheduled:times:"+reader.ID, redis.Z{Score: float64(scheduledAt.UnixMilli()), Member: scheduledID}).Err(),
 		rdb.ZAdd(ctx, old+"scheduled:due", redis.Z{Score: float64(scheduledAt.UnixMilli()), Member: scheduledID}).Err(),
+		rdb.HSet(ctx, old+"featured_tags:"+reader.ID, "1839000000000005", `{"id":"1839000000000005","name":"golang","created_at":"2026-12-01T00:00:00Z"}`).Err(),
+		rdb.SAdd(ctx, old+"community:removed:"+author.ID, oldPost.ID).Err(), // as if the author were a group
 		// What federation keeps for days kept its time to live in the department's slot.
 		rdb.Set(ctx, old+"payload:"+newPost.URI+"/activity", `{"type":"Create"}`, time.Hour).Err(),
 		rdb.Set(ctx, old+"tombstone:"+visitor.URI+"/statuses/1", "1", time.Hour).Err(),
@@ -254,6 +256,12 @@ func TestEnsureSpreadKeys(t *testing.T) {
 		if at, err := rdb.ZScore(ctx, old+"scheduled:due", reader.ID+"/"+scheduledID).Result(); err != nil || int64(at) != scheduledAt.UnixMilli() {
 			t.Errorf("run %d: the scheduled post is due at %v (%v), want %v", run, at, err, scheduledAt.UnixMilli())
 		}
+		if tags, err := st.FeaturedTags(ctx, reader.ID); err != nil || len(tags) != 1 || tags[0].Name != "golang" {
+			t.Errorf("run %d: the reader features %+v (%v), want golang", run, tags, err)
+		}
+		if removed, err := st.RemovedFromCommunity(ctx, author.ID, oldPost.ID); err != nil || !removed {
+			t.Errorf("run %d: the post removed from the community is removed %v (%v)", run, removed, err)
+		}
 		found, err := st.SearchAccounts(ctx, "vis", 5)
 		if err != nil || len(found) != 1 || found[0].ID != visitor.ID {
 			t.Errorf("run %d: a search for vis finds %v (%v), want the visitor", run, found, err)
@@ -294,7 +302,7 @@ func TestEnsureSpreadKeys(t *testing.T) {
 				"favourites:", "bookmarks:", "mutes:", "filters:", "markers:", "conversation", "account:pins:", "followed_tags:", "followers:", "follow_requests:", "blocked_by:", "notify_subscribers:", "follow_filters:",
 				"following:", "requested:", "blocks:", "follow_opts:", "account:1", "user:",
 				"endorsements:", "account_notes:", "domain_blocks:user:", "suggestions:dismissed:", "announcements:read:", "list:", "lists:", "idx:status:uri", "idx:account:terms", "idx:reblog",
-				"idx:quote_auth", "payload:", "tombstone:", "scheduled:1", "scheduled:account:", "scheduled:times:", "oauth:token", "oauth:app_tokens:", "oauth:app:", "push:sub:", "follow_activity", "media:", "poll:" + oldPost.ID, "poll:counts:", "poll:voters:"} {
+				"idx:quote_auth", "payload:", "tombstone:", "scheduled:1", "scheduled:account:", "scheduled:times:", "featured_tags:", "community:removed:", "oauth:token", "oauth:app_tokens:", "oauth:app:", "push:sub:", "follow_activity", "media:", "poll:" + oldPost.ID, "poll:counts:", "poll:voters:"} {
 				if strings.HasPrefix(key, old+moved) {
 					t.Errorf("run %d: %s is still there", run, key)
 				}
