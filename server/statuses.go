@@ -148,10 +148,21 @@ func (s *Server) attachableMedia(ctx context.Context, ownerID, statusID, schedul
 	if err != nil {
 		return err
 	}
+	var reserved []*store.Media
+	for _, m := range media {
+		if m.ScheduledStatusID != "" && m.ScheduledStatusID != scheduledID {
+			reserved = append(reserved, m)
+		}
+	}
+	freed, err := s.store.FreeStaleReservations(ctx, ownerID, reserved, time.Now())
+	if err != nil {
+		return err
+	}
 	var missing []string
 	for _, id := range ids {
 		m, ok := media[id]
-		if !ok || m.AccountID != ownerID || (m.StatusID != "" && m.StatusID != statusID) || (m.ScheduledStatusID != "" && m.ScheduledStatusID != scheduledID) {
+		reservedElsewhere := ok && m.ScheduledStatusID != "" && m.ScheduledStatusID != scheduledID && !slices.Contains(freed, id)
+		if !ok || m.AccountID != ownerID || (m.StatusID != "" && m.StatusID != statusID) || reservedElsewhere {
 			missing = append(missing, id)
 		}
 	}

@@ -32,3 +32,9 @@ func DropRemoteAccountIndexes(s *Store, a *Account) error {
 	}
 	return nil
 }
+
+// ReserveMediaAndDie reserves sch's uploads as ScheduleStatus does first, and stops there, as a
+// writer killed before storing the post.
+func ReserveMediaAndDie(s *Store, sch *ScheduledStatus) error {
+	return s.tryReserveMedia(context.Background(), sch)
+}

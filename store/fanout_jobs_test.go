@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strconv"
@@ -786,5 +787,57 @@ func TestDueTimesLeftByKilledWriters(t *testing.T) {
 	claimed, _, err = st.ClaimDueScheduled(ctx, later, time.Minute, 10)
 	if err != nil || len(claimed) != 1 || claimed[0].ID != post.ID {
 		t.Errorf("at its time, claimed %+v (%v), want the post", claimed, err)
+	}
+}
+
+// TestStaleReservationsAreTakenOver: uploads reserved by a writer that died before storing its
+// scheduled post are taken over by another post once the reservation is older than the writers'
+// grace, never before, and never from a post that is stored.
+func TestStaleReservationsAreTakenOver(t *testing.T) {
+	ctx := context.Background()
+	st, rdb, prefix := rawStore(t)
+	author := localAccount(t, st, "author")
+	upload := func() *store.Media {
+		m := &store.Media{AccountID: author.ID, Type: "image", URL: "https://eng.example/media/x.png"}
+		must(t, st.CreateMedia(ctx, m))
+		return m
+	}
+	age := func(m *store.Media) { // as if reserved longer ago than the grace
+		key := "{" + prefix + ":media:" + m.ID + "}"
+		var record map[string]any
+		must(t, json.Unmarshal([]byte(rdb.Get(ctx, key).Val()), &record))
+		record["reserved_at"] = time.Now().Add(-2 * store.FanOutGrace).UnixMilli()
+		raw, err := json.Marshal(record)
+		must(t, err)
+		must(t, rdb.Set(ctx, key, raw, 0).Err())
+	}
+	later := time.Now().Add(time.Hour)
+	orphaned, kept := upload(), upload()
+	must(t, store.ReserveMediaAndDie(st, &store.ScheduledStatus{ID: "1839000000000007", AccountID: author.ID, MediaIDs: []string{orphaned.ID}}))
+	stored := &store.ScheduledStatus{AccountID: author.ID, ScheduledAt: later, MediaIDs: []string{kept.ID}}
+	must(t, st.ScheduleStatus(ctx, stored))
+	for _, c := range []struct {
+		name   string
+		upload *store.Media
+		aged   bool
+		want   error
+	}{
+		{"a dead writer's upload within the grace", orphaned, false, store.ErrMediaTaken},
+		{"a dead writer's upload after the grace", orphaned, true, nil},
+		{"a stored post's upload after the grace", kept, true, store.ErrMediaTaken},
+	} {
+		if c.aged {
+			age(c.upload)
+		}
+		post := &store.ScheduledStatus{AccountID: author.ID, ScheduledAt: later, MediaIDs: []string{c.upload.ID}}
+		if err := st.ScheduleStatus(ctx, post); !errors.Is(err, c.want) {
+			t.Errorf("%s: scheduling gives %v, want %v", c.name, err, c.want)
+			continue
+		}
+		m, err := st.Media(ctx, c.upload.ID)
+		must(t, err)
+		if taken := m.ScheduledStatusID == post.ID; taken != (c.want == nil) {
+			t.Errorf("%s: the upload is reserved by %q, the new post is %s", c.name, m.ScheduledStatusID, post.ID)
+		}
 	}
 }

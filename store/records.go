@@ -281,5 +281,6 @@ type Media struct {
 	StatusID    string  `json:"status_id,omitempty"`
 	// ScheduledStatusID reserves the upload for a scheduled post until it is posted or deleted.
 	ScheduledStatusID string    `json:"scheduled_status_id,omitempty"`
+	ReservedAt        int64     `json:"reserved_at,omitempty"` // unix ms when ScheduledStatusID took it
 	CreatedAt         time.Time `json:"created_at"`
 }

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -131,31 +133,54 @@ func (s *Store) writeSchedule(ctx context.Context, sch *ScheduledStatus, old *Sc
 }
 
 // reserveMediaLua moves the reservation of an upload for a scheduled post from ARGV[1] to
-// ARGV[2] (either "" for none): KEYS the upload's record. It gives 1 when the upload is then
-// held by ARGV[2], 0 when another post holds it (or, reserving, a status has it), -1 when there
-// is no such upload.
+// ARGV[2] (either "" for none) at ARGV[3] (unix ms): KEYS the upload's record. It gives 1 when
+// the upload is then held by ARGV[2], 0 when another post holds it (or, reserving, a status has
+// it), -1 when there is no such upload.
 const reserveMediaLua = `local m = redis.call('GET', KEYS[1])
 if not m then return -1 end
 local r = cjson.decode(m)
 local held = r['scheduled_status_id'] or ''
 if held ~= ARGV[1] and held ~= ARGV[2] then return 0 end
 if ARGV[2] ~= '' and (r['status_id'] or '') ~= '' then return 0 end
-if ARGV[2] == '' then r['scheduled_status_id'] = nil else r['scheduled_status_id'] = ARGV[2] end
+if ARGV[2] == '' then
+  r['scheduled_status_id'] = nil
+  r['reserved_at'] = nil
+else
+  r['scheduled_status_id'] = ARGV[2]
+  r['reserved_at'] = tonumber(ARGV[3])
+end
 redis.call('SET', KEYS[1], cjson.encode(r))
 return 1`
 
 // reserveMedia reserves sch's media, all or none: a post whose media another post holds is
 // refused with ErrMediaTaken. Each upload is in a slot of its own, so a process that dies half
-// way leaves uploads reserved for a post that was never stored; deleting that post (or
-// uploading again) frees them.
+// way leaves uploads reserved for a post that was never stored; a reservation like that is
+// taken over once it is older than fanOutGrace (FreeStaleReservations).
 func (s *Store) reserveMedia(ctx context.Context, sch *ScheduledStatus) error {
+	err := s.tryReserveMedia(ctx, sch)
+	if !errors.Is(err, ErrMediaTaken) {
+		return err
+	}
+	uploads, err := s.MediaByIDs(ctx, sch.MediaIDs)
+	if err != nil {
+		return err
+	}
+	freed, err := s.FreeStaleReservations(ctx, sch.AccountID, slices.Collect(maps.Values(uploads)), time.Now())
+	if err != nil || len(freed) == 0 {
+		return cmp.Or(err, fmt.Errorf("media: %w", ErrMediaTaken))
+	}
+	return s.tryReserveMedia(ctx, sch)
+}
+
+func (s *Store) tryReserveMedia(ctx context.Context, sch *ScheduledStatus) error {
 	if len(sch.MediaIDs) == 0 {
 		return nil
 	}
 	p := s.rdb.Pipeline()
 	replies := make([]*redis.Cmd, len(sch.MediaIDs))
+	now := time.Now().UnixMilli()
 	for i, id := range sch.MediaIDs {
-		replies[i] = p.Eval(ctx, reserveMediaLua, []string{s.k.media(id)}, "", sch.ID)
+		replies[i] = p.Eval(ctx, reserveMediaLua, []string{s.k.media(id)}, "", sch.ID, now)
 	}
 	_, err := p.Exec(ctx)
 	for i, r := range replies {
@@ -173,11 +198,55 @@ func (s *Store) reserveMedia(ctx context.Context, sch *ScheduledStatus) error {
 func (s *Store) freeMedia(ctx context.Context, sch *ScheduledStatus) error {
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, id := range sch.MediaIDs {
-			p.Eval(ctx, reserveMediaLua, []string{s.k.media(id)}, sch.ID, "")
+			p.Eval(ctx, reserveMediaLua, []string{s.k.media(id)}, sch.ID, "", 0)
 		}
 		return nil
 	})
 	return err
+}
+
+// FreeStaleReservations frees those of accountID's uploads that are reserved for a scheduled
+// post that is not stored, the reservation older at now than fanOutGrace (long enough for a
+// writer between the two steps to have stored it): the writer died between reserving them and
+// storing the post. It returns the ids it freed.
+func (s *Store) FreeStaleReservations(ctx context.Context, accountID string, uploads []*Media, now time.Time) ([]string, error) {
+	var stale []*Media
+	for _, m := range uploads {
+		if m.AccountID == accountID && m.ScheduledStatusID != "" && m.StatusID == "" && now.Sub(time.UnixMilli(m.ReservedAt)) > fanOutGrace {
+			stale = append(stale, m)
+		}
+	}
+	if len(stale) == 0 {
+		return nil, nil
+	}
+	p := s.rdb.Pipeline()
+	stored := make([]*redis.BoolCmd, len(stale))
+	for i, m := range stale {
+		stored[i] = p.HExists(ctx, s.k.scheduledStatuses(accountID), m.ScheduledStatusID)
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("reservations of media: %w", err)
+	}
+	p = s.rdb.Pipeline()
+	freed := map[string]*redis.Cmd{}
+	for i, m := range stale {
+		if !stored[i].Val() {
+			freed[m.ID] = p.Eval(ctx, reserveMediaLua, []string{s.k.media(m.ID)}, m.ScheduledStatusID, "", 0)
+		}
+	}
+	if len(freed) == 0 {
+		return nil, nil
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("reservations of media: %w", err)
+	}
+	var ids []string
+	for id, reply := range freed {
+		if n, _ := reply.Int(); n == 1 {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
 }
 
 // ScheduledStatus reads one of accountID's scheduled posts.

@@ -196,21 +196,23 @@ func (s *Store) moveStatusSets(ctx context.Context, id string) error {
 
 // moveHash spreads a hash that the department's slot held before layout "5" (the index of
 // statuses by URI), "6" (the indexes of boosts and of Follow activities) or "7" (the remote
-// accounts' entries of the indexes of accounts, the index of quotes' authorizations) field by field over the keys and fields that to
-// names, and deletes what it moved; an entry written there meanwhile wins. A field to names no
-// key for stays where it is.
+// accounts' entries of the indexes of accounts, the index of quotes' authorizations) field by
+// field over the keys and fields that to names, and deletes what it moved; an entry written
+// there meanwhile wins. A field to names no key for stays where it is.
 func (s *Store) moveHash(ctx context.Context, old string, to func(field, value string) (key, newField string)) error {
 	var moved []string
+	seen := 0
 	err := s.spreadPairs(ctx, func(cursor uint64) *redis.ScanCmd {
 		return s.rdb.HScan(ctx, old, cursor, "*", 1000)
 	}, func(p redis.Pipeliner, field, value string) {
+		seen++
 		if key, newField := to(field, value); key != "" {
 			p.HSetNX(ctx, key, newField, value)
 			moved = append(moved, field)
 		}
 	})
 	if err == nil {
-		err = s.dropMoved(ctx, old, moved, s.rdb.HDel, s.rdb.HLen)
+		err = s.dropMoved(ctx, old, moved, seen, s.rdb.HDel)
 	}
 	if err != nil {
 		return fmt.Errorf("spread %s: %w", old, err)
@@ -218,19 +220,19 @@ func (s *Store) moveHash(ctx context.Context, old string, to func(field, value s
 	return nil
 }
 
-// dropMoved takes what was moved out of an old key (with del, a thousand at a time, once every
-// one is written at its new place) and deletes the key if that was all it held.
-func (s *Store) dropMoved(ctx context.Context, old string, moved []string, del func(ctx context.Context, key string, members ...string) *redis.IntCmd, size func(ctx context.Context, key string) *redis.IntCmd) error {
+// dropMoved takes what was moved out of an old key, once every one is written at its new place:
+// the whole key when that was all of the seen entries it held, otherwise with del, a thousand at
+// a time (a hash or sorted set goes with its last entry).
+func (s *Store) dropMoved(ctx context.Context, old string, moved []string, seen int, del func(ctx context.Context, key string, members ...string) *redis.IntCmd) error {
+	if len(moved) == seen {
+		return s.rdb.Del(ctx, old).Err()
+	}
 	for batch := range slices.Chunk(moved, 1000) {
 		if err := del(ctx, old, batch...).Err(); err != nil {
 			return err
 		}
 	}
-	left, err := size(ctx, old).Result()
-	if err == nil && left == 0 {
-		err = s.rdb.Del(ctx, old).Err()
-	}
-	return err
+	return nil
 }
 
 // byAccount names, for a field "account/other" of an old index, the key in the account's slot
@@ -250,18 +252,20 @@ func byAccount(key func(accountID string) string) func(field, value string) (str
 func (s *Store) moveRemoteSearch(ctx context.Context) error {
 	index := s.k.accountSearch()
 	var moved []string
+	seen := 0
 	err := s.spreadPairs(ctx, func(cursor uint64) *redis.ScanCmd {
 		return s.rdb.ZScan(ctx, index, cursor, "*", 1000)
 	}, func(p redis.Pipeliner, member, _ string) {
+		seen++
 		if acct, _, _ := strings.Cut(member, "\x00"); strings.Contains(acct, "@") {
 			p.ZAdd(ctx, s.k.remoteAccountSearch(acct), redis.Z{Member: member})
 			moved = append(moved, member)
 		}
 	})
 	if err == nil {
-		err = s.dropMoved(ctx, index, moved, func(ctx context.Context, key string, members ...string) *redis.IntCmd {
+		err = s.dropMoved(ctx, index, moved, seen, func(ctx context.Context, key string, members ...string) *redis.IntCmd {
 			return s.rdb.ZRem(ctx, key, toAny(members)...)
-		}, s.rdb.ZCard)
+		})
 	}
 	if err != nil {
 		return fmt.Errorf("spread the search of remote accounts: %w", err)
