@@ -200,30 +200,37 @@ func (s *Store) moveStatusSets(ctx context.Context, id string) error {
 // field over the keys and fields that to names, and deletes what it moved; an entry written
 // there meanwhile wins. A field to names no key for stays where it is.
 func (s *Store) moveHash(ctx context.Context, old string, to func(field, value string) (key, newField string)) error {
-	var moved []string
-	seen := 0
-	err := s.spreadPairs(ctx, func(cursor uint64) *redis.ScanCmd {
+	err := s.spreadOut(ctx, old, func(cursor uint64) *redis.ScanCmd {
 		return s.rdb.HScan(ctx, old, cursor, "*", 1000)
-	}, func(p redis.Pipeliner, field, value string) {
-		seen++
-		if key, newField := to(field, value); key != "" {
+	}, func(p redis.Pipeliner, field, value string) bool {
+		key, newField := to(field, value)
+		if key != "" {
 			p.HSetNX(ctx, key, newField, value)
-			moved = append(moved, field)
 		}
-	})
-	if err == nil {
-		err = s.dropMoved(ctx, old, moved, seen, s.rdb.HDel)
-	}
+		return key != ""
+	}, s.rdb.HDel)
 	if err != nil {
 		return fmt.Errorf("spread %s: %w", old, err)
 	}
 	return nil
 }
 
-// dropMoved takes what was moved out of an old key, once every one is written at its new place:
-// the whole key when that was all of the seen entries it held, otherwise with del, a thousand at
-// a time (a hash or sorted set goes with its last entry).
-func (s *Store) dropMoved(ctx context.Context, old string, moved []string, seen int, del func(ctx context.Context, key string, members ...string) *redis.IntCmd) error {
+// spreadOut moves the entries of an old key, read through scan, that move queues a write of
+// elsewhere (it reports whether it did), and once all are written takes them out of the old key:
+// the whole key when they were all it held, otherwise with del, a thousand at a time (a hash or
+// sorted set goes with its last entry).
+func (s *Store) spreadOut(ctx context.Context, old string, scan func(cursor uint64) *redis.ScanCmd, move func(p redis.Pipeliner, a, b string) bool, del func(ctx context.Context, key string, members ...string) *redis.IntCmd) error {
+	var moved []string
+	seen := 0
+	err := s.spreadPairs(ctx, scan, func(p redis.Pipeliner, a, b string) {
+		seen++
+		if move(p, a, b) {
+			moved = append(moved, a)
+		}
+	})
+	if err != nil {
+		return err
+	}
 	if len(moved) == seen {
 		return s.rdb.Del(ctx, old).Err()
 	}
@@ -251,22 +258,17 @@ func byAccount(key func(accountID string) string) func(field, value string) (str
 // sorted set in the department's slot before layout "7", over the sets of each first character.
 func (s *Store) moveRemoteSearch(ctx context.Context) error {
 	index := s.k.accountSearch()
-	var moved []string
-	seen := 0
-	err := s.spreadPairs(ctx, func(cursor uint64) *redis.ScanCmd {
+	err := s.spreadOut(ctx, index, func(cursor uint64) *redis.ScanCmd {
 		return s.rdb.ZScan(ctx, index, cursor, "*", 1000)
-	}, func(p redis.Pipeliner, member, _ string) {
-		seen++
-		if acct, _, _ := strings.Cut(member, "\x00"); strings.Contains(acct, "@") {
+	}, func(p redis.Pipeliner, member, _ string) bool {
+		acct, _, _ := strings.Cut(member, "\x00")
+		if strings.Contains(acct, "@") {
 			p.ZAdd(ctx, s.k.remoteAccountSearch(acct), redis.Z{Member: member})
-			moved = append(moved, member)
 		}
+		return strings.Contains(acct, "@")
+	}, func(ctx context.Context, key string, members ...string) *redis.IntCmd {
+		return s.rdb.ZRem(ctx, key, toAny(members)...)
 	})
-	if err == nil {
-		err = s.dropMoved(ctx, index, moved, seen, func(ctx context.Context, key string, members ...string) *redis.IntCmd {
-			return s.rdb.ZRem(ctx, key, toAny(members)...)
-		})
-	}
 	if err != nil {
 		return fmt.Errorf("spread the search of remote accounts: %w", err)
 	}
