@@ -120,7 +120,9 @@ func (s *Store) writeSchedule(ctx context.Context, sch *ScheduledStatus, old *Sc
 	}
 	switch {
 	case err == nil && refusal == nil:
-		err = s.rdb.ZAddXX(ctx, s.k.scheduledDue(), due).Err() // a later time than before
+		// Also a later time than before, and the time again if a claim dropped it meanwhile for
+		// want of the post; a post published or deleted meanwhile leaves a time without it.
+		err = s.rdb.ZAdd(ctx, s.k.scheduledDue(), due).Err()
 	case old == nil:
 		err = errors.Join(err, s.rdb.ZRem(ctx, s.k.scheduledDue(), due.Member).Err(), s.freeMedia(ctx, sch))
 	case refusal != nil:
@@ -334,13 +336,23 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, to
 for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
 return due`)
 
+// mendDueLua moves a claimed due time (KEYS[1], member ARGV[1]) to ARGV[3], or drops it when
+// ARGV[3] is "", only while it is still the lease the claim gave it (ARGV[2]): a time set
+// meanwhile by a write of the post wins.
+const mendDueLua = `local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not at or tonumber(at) ~= tonumber(ARGV[2]) then return 0 end
+if ARGV[3] == '' then return redis.call('ZREM', KEYS[1], ARGV[1]) end
+return redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])`
+
 // ClaimDueScheduled leases up to limit scheduled posts due at now for lease, and tells when the
 // next unclaimed one is due (zero when none is). A time whose post is gone (deleted between its
 // claim and this read, or never stored by a process that died) is dropped; one earlier than its
-// post's (a new time whose writer died half way) is moved to the post's.
+// post's (a new time whose writer died half way) is moved to the post's; either only while no
+// write of the post set it again meanwhile (mendDueLua).
 func (s *Store) ClaimDueScheduled(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*ScheduledStatus, time.Time, error) {
+	leased := now.Add(lease).UnixMilli()
 	claimed, err := claimDueScript.Run(ctx, s.rdb, []string{s.k.scheduledDue()},
-		now.UnixMilli(), now.Add(lease).UnixMilli(), limit).StringSlice()
+		now.UnixMilli(), leased, limit).StringSlice()
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("claim scheduled posts: %w", err)
 	}
@@ -358,10 +370,10 @@ func (s *Store) ClaimDueScheduled(ctx context.Context, now time.Time, lease time
 		var sch ScheduledStatus
 		switch raw, err := records[i].Result(); {
 		case errors.Is(err, redis.Nil):
-			err = s.rdb.ZRem(ctx, s.k.scheduledDue(), member).Err()
+			err = s.rdb.Eval(ctx, mendDueLua, []string{s.k.scheduledDue()}, member, leased, "").Err()
 		case err == nil:
 			if err = unmarshalString(raw, &sch); err == nil && sch.ScheduledAt.UnixMilli() > now.UnixMilli() {
-				err = s.rdb.ZAdd(ctx, s.k.scheduledDue(), redis.Z{Score: float64(sch.ScheduledAt.UnixMilli()), Member: member}).Err()
+				err = s.rdb.Eval(ctx, mendDueLua, []string{s.k.scheduledDue()}, member, leased, sch.ScheduledAt.UnixMilli()).Err()
 			} else if err == nil {
 				out = append(out, &sch)
 			}
