@@ -73,7 +73,7 @@ func (s *Store) writeSchedule(ctx context.Context, sch *ScheduledStatus, old *Sc
 		}
 	}
 	at := float64(sch.ScheduledAt.UnixMilli())
-	due := redis.Z{Score: at, Member: sch.AccountID + "/" + sch.ID}
+	due := redis.Z{Score: at, Member: dueMember(sch.AccountID, sch.ID)}
 	records, byTime := s.k.scheduledStatuses(sch.AccountID), s.k.scheduledTimes(sch.AccountID)
 	var refusal error
 	err := s.rdb.ZAddLT(ctx, s.k.scheduledDue(), due).Err()
@@ -325,7 +325,7 @@ func (s *Store) UnscheduleStatus(ctx context.Context, accountID, id string) (boo
 	if err != nil || !deleted {
 		return deleted, err
 	}
-	return true, errors.Join(s.freeMedia(ctx, &sch), s.rdb.ZRem(ctx, s.k.scheduledDue(), accountID+"/"+id).Err())
+	return true, errors.Join(s.freeMedia(ctx, &sch), s.rdb.ZRem(ctx, s.k.scheduledDue(), dueMember(accountID, id)).Err())
 }
 
 // claimDueScript takes up to ARGV[3] posts due by ARGV[1] (ms) and moves each one's due time
@@ -335,6 +335,15 @@ var claimDueScript = redis.NewScript(`
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
 return due`)
+
+// dueMember names a scheduled post among the department's due times: its account finds its
+// record.
+func dueMember(accountID, id string) string { return accountID + "/" + id }
+
+func postOfDueMember(member string) (accountID, id string) {
+	accountID, id, _ = strings.Cut(member, "/")
+	return accountID, id
+}
 
 // mendDueLua moves a claimed due time (KEYS[1], member ARGV[1]) to ARGV[3], or drops it when
 // ARGV[3] is "", only while it is still the lease the claim gave it (ARGV[2]): a time set
@@ -359,7 +368,7 @@ func (s *Store) ClaimDueScheduled(ctx context.Context, now time.Time, lease time
 	p := s.rdb.Pipeline()
 	records := make([]*redis.StringCmd, len(claimed))
 	for i, member := range claimed {
-		accountID, id, _ := strings.Cut(member, "/")
+		accountID, id := postOfDueMember(member)
 		records[i] = p.HGet(ctx, s.k.scheduledStatuses(accountID), id)
 	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {

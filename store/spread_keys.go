@@ -360,7 +360,7 @@ func (s *Store) moveScheduled(ctx context.Context, id string) error {
 		return nil // not a scheduled post this code wrote: left where it is
 	}
 	at := float64(sch.ScheduledAt.UnixMilli())
-	member := sch.AccountID + "/" + id
+	member := dueMember(sch.AccountID, id)
 	err := s.inOrder(ctx, func(p redis.Pipeliner) {
 		p.ZAddNX(ctx, s.k.scheduledDue(), redis.Z{Score: cmp.Or(due.Val(), at), Member: member})
 	}, func(p redis.Pipeliner) {
